@@ -1,0 +1,1 @@
+"""Datasets: GTSRB (classification) and GTSDB (road frames), located, unpacked and cached."""

@@ -1,0 +1,52 @@
+"""Batched augmentation for signs: each image its own small affine warp and lighting change.
+
+torchvision's v2 transforms draw one parameter set per call; for a whole in-memory batch we need
+one per image, so the warp is one `affine_grid`/`grid_sample` over the batch. No flips: mirrored
+"turn left" is "turn right". Rotations stay small: signs are upright.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    max_rotate_deg: float = 10.0
+    scale: tuple[float, float] = (0.9, 1.1)
+    max_translate: float = 0.1  # fraction of the image side
+    brightness: float = 0.3
+    contrast: float = 0.3
+    saturation: float = 0.3
+
+
+def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
+    """x: N×3×H×W in [0, 1]; returns a warped, relit copy in [0, 1]."""
+    n = x.shape[0]
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, generator=gen)
+
+    angle = uniform(-cfg.max_rotate_deg, cfg.max_rotate_deg) * (math.pi / 180)
+    scale = uniform(*cfg.scale)
+    tx = uniform(-cfg.max_translate, cfg.max_translate) * 2
+    ty = uniform(-cfg.max_translate, cfg.max_translate) * 2
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid.to(x.device), mode="bilinear", padding_mode="border",
+                      align_corners=False)
+    shape = (n, 1, 1, 1)
+    b = uniform(1 - cfg.brightness, 1 + cfg.brightness).view(shape).to(x.device)
+    c = uniform(1 - cfg.contrast, 1 + cfg.contrast).view(shape).to(x.device)
+    s = uniform(1 - cfg.saturation, 1 + cfg.saturation).view(shape).to(x.device)
+    x = x * b
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * c + mean
+    grey = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    x = (x - grey) * s + grey
+    return x.clamp_(0, 1)

@@ -1,0 +1,49 @@
+"""Model files that `torch.load(weights_only=True)` can read: arch name + widths + state dict.
+
+Storing widths (not a pickled module) is what lets a channel-pruned network be restored safely.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from edgexai.errors import EdgexaiError
+from edgexai.models.registry import create_model
+
+FORMAT = "edgexai-model/1"
+
+
+def save_model(model, arch: str, path: Path, extra: dict[str, Any] | None = None) -> None:
+    """Write model.pt atomically."""
+    payload = {"format": FORMAT, "arch": arch, "num_classes": model.fc.out_features,
+               "widths": model.widths(),
+               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+               **(extra or {})}
+    tmp = Path(str(path) + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_payload(path: Path) -> dict[str, Any]:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise EdgexaiError(f"{path} does not exist") from None
+    except Exception as exc:  # torch raises several types for damaged files
+        raise EdgexaiError(f"{path} is not a readable model file ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0][:200]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise EdgexaiError(f"{path} is not an edgexai model file (expected {FORMAT})")
+    return payload
+
+
+def load_model(path: Path):
+    """Rebuild the architecture from its stored widths and load the weights."""
+    payload = load_payload(path)
+    model = create_model(payload["arch"], payload["widths"], payload["num_classes"])
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()

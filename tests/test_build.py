@@ -1,0 +1,117 @@
+"""`edgexai build --regime natural` end to end on tiny data, determinism and bad input."""
+
+import json
+
+import pytest
+import torch
+from conftest import run_cli
+
+from edgexai.build import BuildOptions, run_build
+from edgexai.manifest import read_manifest, verify_file
+from edgexai.models.checkpoint import load_model
+
+REQUIRED_KEYS = {"name", "regime", "timing", "arch", "input_size", "mean", "std", "classes", "seed",
+                 "params", "macs", "metrics", "parent", "files", "versions", "git"}
+
+
+def _opts(data, out, **kw):
+    base = dict(data_root=str(data), out=str(out), epochs=2, limit_per_class=4, device="cpu",
+                progress=False)
+    return BuildOptions(**{**base, **kw})
+
+
+def test_build_writes_a_complete_build_folder(fake_gtsrb, tmp_path):
+    out_dir = run_build(_opts(fake_gtsrb, tmp_path))
+    manifest = read_manifest(out_dir)
+    assert REQUIRED_KEYS <= set(manifest)
+    assert {"test_accuracy", "val_accuracy"} <= set(manifest["metrics"])
+    assert manifest["data"]["val_split"]["by"] == "track"
+    payload = torch.load(verify_file(out_dir, manifest, "model"), weights_only=True)
+    assert payload["arch"] == "resnet20"
+    assert len(json.loads((out_dir / "train_log.jsonl").read_text().splitlines()[-1])) > 3
+    assert not (out_dir / "checkpoint.pt").exists()
+
+
+def test_same_seed_gives_identical_weights_and_accuracy(fake_gtsrb, tmp_path):
+    a = run_build(_opts(fake_gtsrb, tmp_path / "a", seed=3))
+    b = run_build(_opts(fake_gtsrb, tmp_path / "b", seed=3))
+    c = run_build(_opts(fake_gtsrb, tmp_path / "c", seed=4))
+    sa, sb, sc = (load_model(d / "model.pt").state_dict() for d in (a, b, c))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+    ma, mb = read_manifest(a), read_manifest(b)
+    assert ma["metrics"]["test_accuracy"] == mb["metrics"]["test_accuracy"]
+
+
+def test_resume_after_a_crash_ends_with_the_same_weights(fake_gtsrb, tmp_path, monkeypatch):
+    """A build killed after epoch 2 and resumed ends exactly where an uninterrupted one does."""
+    from edgexai.regimes.train import Trainer
+
+    full = run_build(_opts(fake_gtsrb, tmp_path / "full", epochs=3))
+    original = Trainer._end_epoch
+
+    def crash_after_second(self, epoch, *args):
+        original(self, epoch, *args)
+        if epoch == 1:
+            raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(Trainer, "_end_epoch", crash_after_second)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_build(_opts(fake_gtsrb, tmp_path / "part", epochs=3))
+    monkeypatch.setattr(Trainer, "_end_epoch", original)
+    part_dir = tmp_path / "part" / "resnet20-natural-s0"
+    assert (part_dir / "checkpoint.pt").exists() and not (part_dir / "model.pt").exists()
+    resumed = run_build(_opts(fake_gtsrb, tmp_path / "part", epochs=3, resume="auto"))
+    sa, sb = (load_model(d / "model.pt").state_dict() for d in (full, resumed))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    log = (resumed / "train_log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in log] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_paper_scale_resnet18_trains_an_epoch_and_evaluates(fake_gtsrb, tmp_path):
+    out_dir = run_build(_opts(fake_gtsrb, tmp_path, preset="paper", epochs=1, limit_per_class=2))
+    manifest = read_manifest(out_dir)
+    assert manifest["arch"] == "resnet18" and manifest["params"] > 11_000_000
+    assert 0.0 <= manifest["metrics"]["test_accuracy"] <= 1.0
+    assert manifest["data"]["test_images"] == 43 * 2
+
+
+def _assert_one_line_error(proc, pattern):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert pattern in lines[0], lines[0]
+
+
+def test_bad_input_gives_one_line_errors(fake_gtsrb, tmp_path):
+    corrupt = tmp_path / "gtsrb.tar.gz"
+    corrupt.write_bytes(b"garbage" * 100)
+    common = ["build", "--epochs", "1", "--limit-per-class", "2", "--no-progress", "--device", "cpu"]
+    _assert_one_line_error(run_cli(*common, "--data-root", str(corrupt), "--out", str(tmp_path / "o")),
+                           "not a tar archive")
+    _assert_one_line_error(run_cli(*common, "--data-root", str(tmp_path / "missing"),
+                                   "--out", str(tmp_path / "o")), "does not exist")
+    _assert_one_line_error(run_cli(*common, "--regime", "bogus"), "invalid choice: 'bogus'")
+    _assert_one_line_error(run_cli(*common, "--arch", "resnet99"), "invalid choice: 'resnet99'")
+    _assert_one_line_error(run_cli(*common, "--regime", "layered"), "not available yet")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    _assert_one_line_error(run_cli(*common, "--data-root", str(fake_gtsrb), "--out", str(blocker)),
+                           "cannot write there")
+    _assert_one_line_error(run_cli(*common, "--epochs", "0"), "--epochs must be at least 1")
+
+
+def test_resume_with_a_checkpoint_of_another_arch_is_refused(fake_gtsrb, tmp_path):
+    from edgexai.models import get_spec
+    from edgexai.regimes.train import TrainConfig, Trainer
+
+    spec = get_spec("resnet18")
+    trainer = Trainer(spec.build(), "resnet18", TrainConfig(epochs=1), spec.mean, spec.std,
+                      tmp_path, progress=False)
+    trainer.save_checkpoint(0)
+    proc = run_cli("build", "--epochs", "1", "--limit-per-class", "2", "--no-progress",
+                   "--device", "cpu", "--data-root", str(fake_gtsrb), "--out", str(tmp_path / "o"),
+                   "--resume", str(tmp_path / "checkpoint.pt"))
+    _assert_one_line_error(proc, "checkpoint of arch 'resnet18', not 'resnet20'")

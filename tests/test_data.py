@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from edgexai.data.gtsrb import list_samples, load_split
+from edgexai.data.locate import locate_gtsrb
+from edgexai.data.split import limit_per_class, split_by_track
+from edgexai.errors import EdgexaiError
+
+
+def test_locate_from_layout_folder(fake_gtsrb):
+    src = locate_gtsrb(fake_gtsrb)
+    assert src.root == fake_gtsrb and src.digest.startswith("listing:")
+    # naming the gtsrb/ folder itself works too
+    assert locate_gtsrb(fake_gtsrb / "gtsrb").root == fake_gtsrb
+
+
+def test_locate_from_archive_and_its_folder_unpacks_once(fake_archive):
+    a = locate_gtsrb(fake_archive)
+    assert a.digest.startswith("sha256:") and (a.root / "gtsrb" / "GTSRB" / "Training").is_dir()
+    mtime = a.root.stat().st_mtime_ns
+    b = locate_gtsrb(fake_archive.parent)
+    assert b == a and a.root.stat().st_mtime_ns == mtime
+
+
+def test_corrupt_and_truncated_archives_are_refused(tmp_path, fake_archive):
+    bad = tmp_path / "gtsrb.tar.gz"
+    bad.write_bytes(b"garbage " * 200)
+    with pytest.raises(EdgexaiError, match="not a tar archive"):
+        locate_gtsrb(bad)
+    cut = tmp_path / "cut" / "gtsrb.tar.gz"
+    cut.parent.mkdir()
+    cut.write_bytes(fake_archive.read_bytes()[: fake_archive.stat().st_size // 2])
+    with pytest.raises(EdgexaiError, match="corrupt or truncated|not a tar archive"):
+        locate_gtsrb(cut)
+
+
+def test_missing_data_offline_says_how(tmp_path):
+    with pytest.raises(EdgexaiError, match="EDGEXAI_DATA"):
+        locate_gtsrb(tmp_path / "nowhere")
+    with pytest.raises(EdgexaiError, match="--data-root"):
+        locate_gtsrb(None, download=False)
+
+
+def test_samples_carry_tracks_and_rois(fake_gtsrb):
+    src = locate_gtsrb(fake_gtsrb)
+    train = list_samples(src, "train")
+    test = list_samples(src, "test")
+    assert len(train) == 43 * 2 * 3 and len(test) == 43 * 3
+    assert {s.track for s in train if s.label == 5} == {5000, 5001}
+    assert all(s.track == -1 for s in test)
+    assert train[0].roi == (3, 3, train[0].roi[2], train[0].roi[3])
+
+
+def test_decode_and_cache(fake_gtsrb):
+    src = locate_gtsrb(fake_gtsrb)
+    a = load_split(src, "train", 32, progress=False)
+    b = load_split(src, "train", 32, progress=False)  # from the cache
+    assert a.images.shape == (258, 32, 32, 3) and a.images.dtype == np.uint8
+    assert np.array_equal(a.images, b.images) and np.array_equal(a.labels, b.labels)
+    roi = load_split(src, "train", 32, roi=True, progress=False)
+    assert not np.array_equal(roi.images, a.images)
+
+
+def test_validation_split_never_shares_a_track(fake_gtsrb):
+    data = load_split(locate_gtsrb(fake_gtsrb), "train", 32, progress=False)
+    train, val = split_by_track(data, 0.5, seed=0)
+    assert len(train) + len(val) == len(data) and len(val) > 0
+    assert not set(train.tracks.tolist()) & set(val.tracks.tolist())
+    # every class keeps training images
+    assert set(train.labels.tolist()) == set(range(43))
+
+
+def test_limit_per_class(fake_gtsrb):
+    data = load_split(locate_gtsrb(fake_gtsrb), "train", 32, progress=False)
+    small = limit_per_class(data, 2, seed=0)
+    assert np.bincount(small.labels).max() == 2 and len(small) == 86
+    assert limit_per_class(data, None) is data
