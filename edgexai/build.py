@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from edgexai.errors import EdgexaiError
 from edgexai.manifest import file_entry, git_revision, tool_versions, write_manifest
 from edgexai.presets import get_preset
+from edgexai.regimes import RegimeSettings
 
 
 @dataclass
 class BuildOptions:
     regime: str = "natural"
-    timing: str | None = None
+    timing: str | None = None  # pruning: pre | post | tuned (default tuned); adversarial: tuned
     arch: str | None = None
     preset: str = "cpu"
-    epochs: int | None = None
+    epochs: int | None = None  # training (or fine-tuning, for tuned) epochs; None: the preset's
     batch_size: int | None = None
     lr: float | None = None
     seed: int = 0
@@ -35,6 +36,11 @@ class BuildOptions:
     resume: str | None = None  # "auto" = <out>/<name>/checkpoint.pt
     name: str | None = None
     progress: bool = True
+    settings: RegimeSettings = field(default_factory=RegimeSettings)
+    parent_epochs: int | None = None  # epochs for a natural parent built on the way
+    robust: bool = True  # PGD robust accuracy in the manifest (skip for quick runs)
+    robust_images: int = 1000
+    robust_steps: int = 20
 
 
 def build_name(opts: BuildOptions, arch: str) -> str:
@@ -55,22 +61,26 @@ def prepare_out_dir(out: str, name: str) -> Path:
     return path
 
 
-def validate(opts: BuildOptions) -> None:
-    from edgexai.regimes import REGIMES, TIMINGS, check_available
+def validate(opts: BuildOptions) -> BuildOptions:
+    """Check the options before any data is read; returns them with the timing resolved."""
+    from edgexai.regimes import REGIMES, check_available, resolve_timing
 
     if opts.regime not in REGIMES:
         raise EdgexaiError(f"unknown regime {opts.regime!r}; choose one of: {', '.join(REGIMES)}")
-    if opts.timing is not None and opts.timing not in TIMINGS:
-        raise EdgexaiError(f"unknown timing {opts.timing!r}; choose one of: {', '.join(TIMINGS)}")
     check_available(opts.regime)
+    opts = replace(opts, timing=resolve_timing(opts.regime, opts.timing))
     for flag, value in (("--epochs", opts.epochs), ("--batch-size", opts.batch_size),
-                        ("--limit-per-class", opts.limit_per_class)):
+                        ("--limit-per-class", opts.limit_per_class),
+                        ("--parent-epochs", opts.parent_epochs),
+                        ("--robust-images", opts.robust_images),
+                        ("--robust-steps", opts.robust_steps)):
         if value is not None and value < 1:
             raise EdgexaiError(f"{flag} must be at least 1 (got {value})")
     if opts.lr is not None and not opts.lr > 0:
         raise EdgexaiError(f"--lr must be positive (got {opts.lr})")
     if not 0 <= opts.val_fraction < 1:
         raise EdgexaiError(f"--val-fraction must be in [0, 1) (got {opts.val_fraction})")
+    return opts
 
 
 def load_data(opts: BuildOptions, input_size: int):
@@ -89,9 +99,67 @@ def load_data(opts: BuildOptions, input_size: int):
     return source, train, val, test
 
 
+def train_config(opts: BuildOptions, preset, fine_tune: bool):
+    """The preset's training (or, for `tuned`, fine-tuning) settings, with the user's overrides."""
+    from edgexai.regimes.train import TrainConfig
+
+    epochs = opts.epochs or (preset.finetune_epochs if fine_tune else preset.epochs)
+    lr = opts.lr or (preset.finetune_lr if fine_tune else preset.lr)
+    return TrainConfig(epochs=epochs, batch_size=opts.batch_size or preset.batch_size, lr=lr,
+                       weight_decay=preset.weight_decay, schedule=preset.schedule,
+                       augment=preset.augment, label_smoothing=preset.label_smoothing,
+                       seed=opts.seed, device=opts.device)
+
+
+def robust_config(opts: BuildOptions):
+    """PGD evaluation at the build's ε; the image subset is seeded independently of the build
+    seed so every regime and seed is scored on the same images."""
+    from edgexai.metrics.robustness import RobustEvalConfig
+
+    return RobustEvalConfig(epsilon=opts.settings.epsilon, steps=opts.robust_steps,
+                            images=opts.robust_images, seed=0)
+
+
+def evaluate(model, spec, val, test, result, opts: BuildOptions, device,
+             parent_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Every regime's metrics (clean, robust, sparsity) and the manifest's parent entry, which
+    carries the parent's robust accuracy at the same ε for comparison."""
+    from edgexai.evaluate import accuracy
+    from edgexai.metrics.robustness import robust_accuracy
+    from edgexai.metrics.weights import weight_sparsity
+    from edgexai.regimes import parent as parents
+
+    test_acc = accuracy(model, test.images, test.labels, spec.mean, spec.std)
+    val_acc = (result.best_val_accuracy if result is not None else
+               accuracy(model, val.images, val.labels, spec.mean, spec.std))
+    robust = parent_robust = None
+    parent_manifest = None
+    if parent_dir is not None:
+        parent_model, parent_manifest = parents.load_parent(parent_dir)
+    if opts.robust:
+        rcfg = robust_config(opts)
+        robust = robust_accuracy(model, test.images, test.labels, spec.mean, spec.std, rcfg,
+                                 device)
+        model.cpu()
+        if parent_manifest is not None:
+            parent_robust = parents.parent_robustness(parent_dir, parent_manifest, parent_model,
+                                                      test, spec.mean, spec.std, rcfg, device)
+    metrics = {"test_accuracy": round(test_acc, 6), "val_accuracy": round(val_acc, 6),
+               "best_epoch": result.best_epoch + 1 if result is not None else None,
+               "robust_accuracy": robust["robust_accuracy"] if robust else None,
+               "robust": robust, "weight_sparsity": weight_sparsity(model)}
+    entry = (parents.parent_record(parent_dir, parent_manifest, parent_robust)
+             if parent_manifest is not None else None)
+    return metrics, entry
+
+
 def run_build(opts: BuildOptions) -> Path:
     """Build one model; returns its build folder."""
-    validate(opts)
+    opts = validate(opts)
+    from edgexai.regimes.plan import RegimePlan
+
+    plan = RegimePlan(opts.regime, opts.timing, opts.settings)
+    plan.check()
     preset = get_preset(opts.preset)
     from edgexai.models import get_spec
 
@@ -103,59 +171,78 @@ def run_build(opts: BuildOptions) -> Path:
     import torch
 
     from edgexai.data.classes import GTSRB_CLASSES
-    from edgexai.evaluate import accuracy
+    from edgexai.export.onnx_export import export_build
     from edgexai.models.checkpoint import save_model
     from edgexai.models.complexity import count_macs, count_params
-    from edgexai.regimes.train import TrainConfig, Trainer, dist_env, seed_everything
+    from edgexai.regimes import parent as parents
+    from edgexai.regimes.train import Trainer, dist_env, resolve_device, seed_everything
 
     t0 = time.time()
     source, train, val, test = load_data(opts, spec.input_size)
-    cfg = TrainConfig(epochs=opts.epochs or preset.epochs, batch_size=opts.batch_size or preset.batch_size,
-                      lr=opts.lr or preset.lr, weight_decay=preset.weight_decay,
-                      schedule=preset.schedule, augment=preset.augment,
-                      label_smoothing=preset.label_smoothing, seed=opts.seed, device=opts.device)
+    parent_dir = parents.find_or_build_parent(opts, arch, source) if plan.from_parent else None
+    cfg = train_config(opts, preset, plan.fine_tunes) if plan.trains else None
     env = dist_env()
     if env.world > 1:
         backend = "nccl" if opts.device.startswith("cuda") else "gloo"
         torch.distributed.init_process_group(backend)
     try:
         seed_everything(opts.seed)
-        model = spec.build()
+        if parent_dir is not None:
+            model, _ = parents.load_parent(parent_dir)
+        else:
+            model = spec.build()
+        prepared = plan.prepare(model, arch, spec.input_size)
         log = out_dir / "train_log.jsonl"
-        trainer = Trainer(model, arch, cfg, spec.mean, spec.std, out_dir, progress=opts.progress)
-        if opts.resume:
-            trainer.resume(out_dir / "checkpoint.pt" if opts.resume == "auto" else Path(opts.resume))
-        elif log.exists():
-            log.unlink()  # a fresh build starts a fresh log
-        result = trainer.fit(train, val)
-        if not env.is_main:
-            return out_dir
-        model = trainer.model.cpu().to(memory_format=torch.contiguous_format).eval()
-        test_acc = accuracy(model, test.images, test.labels, spec.mean, spec.std)
+        result = None
+        if cfg is not None:
+            trainer = Trainer(model, arch, cfg, spec.mean, spec.std, out_dir,
+                              loss_fn=plan.loss_fn(spec.mean, spec.std, opts.seed),
+                              progress=opts.progress)
+            if opts.resume:
+                trainer.resume(out_dir / "checkpoint.pt" if opts.resume == "auto"
+                               else Path(opts.resume))
+            elif log.exists():
+                log.unlink()  # a fresh build starts a fresh log
+            result = trainer.fit(train, val)
+            if not env.is_main:
+                return out_dir
+            model, device = trainer.model, trainer.device
+        else:
+            log.unlink(missing_ok=True)  # post: pruned and evaluated, never trained
+            device = resolve_device(opts.device, env)
+        model = plan.finalize(model.cpu().to(memory_format=torch.contiguous_format).eval())
+        t_eval = time.time()
+        metrics, parent_entry = evaluate(model, spec, val, test, result, opts, device, parent_dir)
+        t_eval = time.time() - t_eval
         model_path = out_dir / "model.pt"
         save_model(model, arch, model_path)
+        files = {"model": file_entry(out_dir, model_path)}
+        if log.exists():
+            files["train_log"] = file_entry(out_dir, log)
         manifest: dict[str, Any] = {
             "name": name, "regime": opts.regime, "timing": opts.timing, "arch": arch,
             "arch_description": spec.description, "widths": model.widths(),
             "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
             "cam_layer": spec.cam_layer, "classes": list(GTSRB_CLASSES), "seed": opts.seed,
-            "preset": opts.preset, "train_config": asdict(cfg),
+            "preset": opts.preset, "regime_params": plan.parameters(prepared),
+            "train_config": asdict(cfg) if cfg is not None else None,
             "params": count_params(model), "macs": count_macs(model, spec.input_size),
-            "metrics": {"test_accuracy": round(test_acc, 6),
-                        "val_accuracy": round(result.best_val_accuracy, 6),
-                        "best_epoch": result.best_epoch + 1},
+            "metrics": metrics,
             "data": {"origin": source.origin, "digest": source.digest, "roi_crop": opts.roi,
                      "val_split": {"by": "track", "fraction": opts.val_fraction, "seed": 0},
                      "limit_per_class": opts.limit_per_class, "train_images": len(train),
                      "val_images": len(val), "test_images": len(test)},
-            "parent": None,
-            "files": {"model": file_entry(out_dir, model_path), "train_log": file_entry(out_dir, log)},
-            "timing_s": {"total": round(time.time() - t0, 1), "train": round(result.seconds, 1)},
+            "parent": parent_entry,
+            "files": files,
+            "timing_s": {"total": round(time.time() - t0, 1),
+                         "train": round(result.seconds, 1) if result is not None else 0.0,
+                         "evaluate": round(t_eval, 1)},
             "versions": tool_versions(), "git": git_revision(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "host": {"cpus": os.cpu_count(), "device": str(trainer.device),
+            "host": {"cpus": os.cpu_count(), "device": str(device),
                      "torch_threads": torch.get_num_threads()},
         }
+        export_build(model, spec.input_size, out_dir, manifest)  # model.onnx + manifest["onnx"]
         write_manifest(out_dir, manifest)
         (out_dir / "checkpoint.pt").unlink(missing_ok=True)  # model.pt now holds the result
         return out_dir

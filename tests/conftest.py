@@ -102,3 +102,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 300):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "edgexai", *args], capture_output=True, text=True,
                           timeout=timeout, env=full_env, cwd=REPO)
+
+
+@pytest.fixture(scope="session")
+def tiny_build(fake_gtsrb, tmp_path_factory) -> Path:
+    """A natural resnet20 build folder trained 2 epochs on the fake data (shared, read-only)."""
+    from edgexai.build import BuildOptions, run_build
+
+    out = tmp_path_factory.mktemp("tiny-build")
+    return run_build(BuildOptions(data_root=str(fake_gtsrb), out=str(out), epochs=2,
+                                  limit_per_class=4, device="cpu", progress=False))

@@ -95,7 +95,7 @@ def test_bad_input_gives_one_line_errors(fake_gtsrb, tmp_path):
                                    "--out", str(tmp_path / "o")), "does not exist")
     _assert_one_line_error(run_cli(*common, "--regime", "bogus"), "invalid choice: 'bogus'")
     _assert_one_line_error(run_cli(*common, "--arch", "resnet99"), "invalid choice: 'resnet99'")
-    _assert_one_line_error(run_cli(*common, "--regime", "layered"), "not available yet")
+    _assert_one_line_error(run_cli(*common, "--regime", "natural", "--timing", "pre"), "natural takes none")
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     _assert_one_line_error(run_cli(*common, "--data-root", str(fake_gtsrb), "--out", str(blocker)),

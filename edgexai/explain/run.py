@@ -1,0 +1,442 @@
+"""`edgexai explain`: saliency maps and their quality metrics for build folders on the test split.
+
+One model or several (same images, same seeds, same imputation noise, so regimes compare): load
+each build folder (digest-checked), classify a seeded draw of the official test split, explain
+the correctly classified images (by default; the paper's protocol) for their true label, score
+the maps (Gini, ROAD MoRF/LeRF, deletion/insertion), and write metrics.json, metrics.csv,
+road_curves.csv, grid.png and road.png; the summary is merged into each model's manifest.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgexai.errors import EdgexaiError
+from edgexai.metrics.road import DEFAULT_PERCENTAGES
+
+DEFAULT_METHODS = ("vg", "ig", "sg", "gradcam")
+FORMAT = "edgexai-explain/1"
+
+
+@dataclass
+class ExplainOptions:
+    models: list[str]
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    limit: int | None = 1000          # None: the whole test split
+    seed: int = 0
+    out: str | None = None            # default: <model>/explain, or ./explain-report for several
+    data_root: str | None = None
+    targets: str = "correct"          # "correct": only correctly classified images; "all"
+    percentages: tuple[float, ...] = tuple(float(p) for p in DEFAULT_PERCENTAGES)
+    orders: tuple[str, ...] = ("morf", "lerf")
+    road: bool = True
+    noise_std: float = 0.01
+    deletion_steps: int = 10          # 0: no deletion/insertion
+    deletion_fill: str = "blur"
+    ig_steps: int = 50
+    sg_samples: int = 25
+    sg_noise: float = 0.15
+    batch_size: int = 64
+    workers: int | None = None        # ROAD imputation processes (None: one per core; 0: inline)
+    device: str = "cpu"
+    grid_images: int = 6
+    update_manifest: bool = True
+    progress: bool = True
+
+
+@dataclass
+class _Loaded:
+    dir: Path
+    manifest: dict[str, Any]
+    model: Any
+    name: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+    maps: dict[str, np.ndarray] = field(default_factory=dict)
+    ids: np.ndarray | None = None
+
+
+def validate(opts: ExplainOptions) -> None:
+    from edgexai.explain.explainers import list_methods
+    from edgexai.metrics.deletion import FILLS
+    from edgexai.metrics.perturbation import ORDERS
+
+    if not opts.models:
+        raise EdgexaiError("name at least one build folder with --model")
+    if not opts.methods:
+        raise EdgexaiError("--methods is empty; choose from: " + ", ".join(list_methods()))
+    for m in opts.methods:
+        if m not in list_methods():
+            raise EdgexaiError(f"unknown method {m!r} in --methods; choose from: "
+                               f"{', '.join(list_methods())}")
+    if len(set(opts.methods)) != len(opts.methods):
+        raise EdgexaiError("--methods names a method twice")
+    if opts.limit is not None and opts.limit < 1:
+        raise EdgexaiError(f"--limit must be at least 1 or 'all' (got {opts.limit})")
+    if opts.targets not in ("correct", "all"):
+        raise EdgexaiError(f"--targets must be 'correct' or 'all' (got {opts.targets!r})")
+    if not opts.percentages or any(not 0 < p < 100 for p in opts.percentages):
+        raise EdgexaiError("--percentages must be numbers strictly between 0 and 100")
+    if list(opts.percentages) != sorted(set(opts.percentages)):
+        raise EdgexaiError("--percentages must be increasing and distinct")
+    for o in opts.orders:
+        if o not in ORDERS:
+            raise EdgexaiError(f"unknown ROAD order {o!r}; choose from {', '.join(ORDERS)}")
+    if opts.deletion_steps < 0:
+        raise EdgexaiError(f"--deletion-steps must be 0 (off) or more (got {opts.deletion_steps})")
+    if opts.deletion_fill not in FILLS:
+        raise EdgexaiError(f"--deletion-fill must be one of {', '.join(FILLS)}")
+    for flag, v in (("--ig-steps", opts.ig_steps), ("--sg-samples", opts.sg_samples),
+                    ("--batch-size", opts.batch_size)):
+        if v < 1:
+            raise EdgexaiError(f"{flag} must be at least 1 (got {v})")
+    if opts.noise_std < 0 or opts.sg_noise < 0:
+        raise EdgexaiError("noise levels must not be negative")
+
+
+def load_build(build_dir: str | Path) -> _Loaded:
+    """Read a build folder's manifest, verify model.pt's digest, then load it."""
+    from edgexai.manifest import read_manifest, verify_file
+    from edgexai.models.checkpoint import load_model
+
+    path = Path(build_dir).expanduser()
+    manifest = read_manifest(path)
+    model = load_model(verify_file(path, manifest, "model"))
+    return _Loaded(path, manifest, model, name=str(manifest.get("name") or path.name))
+
+
+def _data_root(opts: ExplainOptions, manifest: dict[str, Any]) -> str | None:
+    """--data-root, else $EDGEXAI_DATA, else where the model's own data came from (if present)."""
+    from edgexai.data.locate import ENV_DATA
+
+    if opts.data_root is not None or os.environ.get(ENV_DATA):
+        return opts.data_root
+    origin = (manifest.get("data") or {}).get("origin")
+    if origin and Path(origin).exists():
+        return origin
+    return None
+
+
+def draw_indices(n_total: int, limit: int | None, seed: int) -> np.ndarray:
+    """A seeded draw of test indices (sorted), the same for every model of a run."""
+    if limit is None or limit >= n_total:
+        return np.arange(n_total)
+    return np.sort(np.random.default_rng([seed, 4]).choice(n_total, size=limit, replace=False))
+
+
+def _summary(values: np.ndarray) -> dict[str, float]:
+    if len(values) == 0:
+        return {"mean": float("nan"), "std": float("nan"), "median": float("nan")}
+    return {"mean": float(np.mean(values)), "std": float(np.std(values)),
+            "median": float(np.median(values))}
+
+
+def _r(x: float, nd: int = 6) -> float:
+    return float(round(x, nd)) if np.isfinite(x) else float("nan")
+
+
+def explain_model(item: _Loaded, images: np.ndarray, labels: np.ndarray, ids: np.ndarray,
+                  opts: ExplainOptions) -> None:
+    """Maps and metrics for one model on the drawn images; fills item.result and item.maps."""
+    import torch
+
+    from edgexai.evaluate import predict_logits, to_input
+    from edgexai.explain.explainers import ExplainConfig, explain
+    from edgexai.metrics.deletion import deletion_insertion
+    from edgexai.metrics.imputation import noise_for
+    from edgexai.metrics.perturbation import tiebreak_keys
+    from edgexai.metrics.road import ROAD
+    from edgexai.metrics.sparsity import gini
+    from edgexai.regimes.train import dist_env, resolve_device
+
+    m = item.manifest
+    mean, std = tuple(m["mean"]), tuple(m["std"])
+    device = resolve_device(opts.device, dist_env())
+    model = item.model.to(device).eval()
+    t0 = time.time()
+    logits = predict_logits(model, images, mean, std, device=device)
+    preds = logits.argmax(1)
+    correct = preds == labels
+    sel = np.flatnonzero(correct) if opts.targets == "correct" else np.arange(len(labels))
+    item.ids = ids[sel]
+    targets = labels[sel]
+    x = to_input(images[sel], mean, std, device)
+    n, _, h, w = x.shape
+    timing: dict[str, float] = {"classify": time.time() - t0}
+    cfg = ExplainConfig(ig_steps=opts.ig_steps, sg_samples=opts.sg_samples,
+                        sg_noise=opts.sg_noise, cam_layer=m.get("cam_layer"), std=std)
+
+    @torch.inference_mode()
+    def predict(batch: np.ndarray) -> np.ndarray:
+        out = []
+        for s in range(0, len(batch), 512):
+            out.append(model(torch.from_numpy(np.ascontiguousarray(batch[s:s + 512])).to(device))
+                       .float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, len(m["classes"])), np.float32)
+
+    from tqdm import tqdm
+
+    methods: dict[str, dict[str, Any]] = {}
+    for method in tqdm(opts.methods, desc=f"{item.name}: explaining", disable=not opts.progress,
+                       leave=False):
+        t = time.time()
+        maps = explain(model, x, torch.as_tensor(targets), method, cfg,
+                       batch_size=opts.batch_size).numpy() if n else np.zeros((0, h, w), np.float32)
+        timing[f"explain_{method}"] = time.time() - t
+        item.maps[method] = maps
+        methods[method] = {"gini": {k: _r(v) for k, v in _summary(gini(maps) if n else
+                                                                   np.zeros(0)).items()}}
+    x_np = x.cpu().numpy()
+    tiebreak = tiebreak_keys(opts.seed, item.ids, h * w)
+    if opts.road and n:
+        t = time.time()
+        road = ROAD(opts.percentages, opts.orders, opts.noise_std, workers=opts.workers,
+                    progress=opts.progress)
+        noise = noise_for(opts.seed, item.ids, (x.shape[1], h, w)) if opts.noise_std > 0 else None
+        for method, res in road.run(predict, x_np, item.maps, targets, noise, tiebreak).items():
+            methods[method]["road"] = res.as_dict()
+        timing["road"] = time.time() - t
+    if opts.deletion_steps and n:
+        t = time.time()
+        for method in tqdm(opts.methods, desc=f"{item.name}: deletion/insertion",
+                           disable=not opts.progress, leave=False):
+            d = deletion_insertion(predict, x_np, item.maps[method], targets, opts.deletion_steps,
+                                   opts.deletion_fill, tiebreak=tiebreak)
+            methods[method]["deletion_auc"] = {k: _r(v) for k, v in _summary(d["deletion"]).items()}
+            methods[method]["insertion_auc"] = {k: _r(v) for k, v in
+                                                _summary(d["insertion"]).items()}
+        timing["deletion_insertion"] = time.time() - t
+    timing["total"] = time.time() - t0
+    item.result = {
+        "name": item.name, "dir": str(item.dir), "regime": m.get("regime"),
+        "timing": m.get("timing"), "arch": m.get("arch"), "seed": m.get("seed"),
+        "accuracy_on_drawn": _r(float(correct.mean())) if len(correct) else float("nan"),
+        "n_drawn": int(len(labels)), "n_explained": int(n),
+        "methods": methods, "seconds": {k: round(v, 2) for k, v in timing.items()},
+    }
+
+
+def _flat_row(model: dict[str, Any], method: str, res: dict[str, Any]) -> dict[str, Any]:
+    road = (res.get("road") or {}).get("summary", {})
+    row: dict[str, Any] = {"model": model["name"], "regime": model["regime"],
+                           "method": method, "n_images": model["n_explained"],
+                           "gini_mean": res["gini"]["mean"], "gini_std": res["gini"]["std"]}
+    for order in ("morf", "lerf", "gap"):
+        for k in ("mean", "area"):
+            v = road.get(order, {}).get(k)
+            row[f"road_{order}_{k}"] = "" if v is None else _r(v)
+    row["deletion_auc"] = res.get("deletion_auc", {}).get("mean", "")
+    row["insertion_auc"] = res.get("insertion_auc", {}).get("mean", "")
+    row["explain_s"] = model["seconds"].get(f"explain_{method}", "")
+    return row
+
+
+def write_tables(out: Path, report: dict[str, Any]) -> None:
+    """metrics.json (everything), metrics.csv (one row per model × method), road_curves.csv."""
+    (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    rows = [_flat_row(mo, me, res) for mo in report["models"] for me, res in mo["methods"].items()]
+    if rows:
+        with open(out / "metrics.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    with open(out / "road_curves.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["model", "method", "order", "percentage", "accuracy", "probability"])
+        for mo in report["models"]:
+            for me, res in mo["methods"].items():
+                road = res.get("road")
+                if not road:
+                    continue
+                for order, accs in road["accuracy"].items():
+                    for p, a, pr in zip(road["percentages"], accs, road["probability"][order],
+                                        strict=True):
+                        writer.writerow([mo["name"], me, order, p, _r(a), _r(pr)])
+
+
+def _denormalise(x: np.ndarray, mean, std) -> np.ndarray:
+    img = x.transpose(1, 2, 0) * np.asarray(std) + np.asarray(mean)
+    return np.clip(img, 0, 1)
+
+
+def plot_grid(path: Path, items: list[_Loaded], indices: np.ndarray, images: np.ndarray,
+              labels: np.ndarray, methods: tuple[str, ...], n_examples: int,
+              class_names: list[str]) -> None:
+    """Rows: example image × model; columns: input | one map per method (overlaid)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from edgexai.explain.explainers import METHOD_NAMES
+
+    common = None
+    for it in items:
+        s = set(int(i) for i in (it.ids if it.ids is not None else []))
+        common = s if common is None else common & s
+    chosen = sorted(common or [])[:n_examples]
+    if not chosen:
+        return
+    rows = [(i, it) for i in chosen for it in items]
+    cols = 1 + len(methods)
+    fig = Figure(figsize=(1.6 * cols + 0.4, 1.6 * len(rows) + 0.4), dpi=110)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(rows), cols, squeeze=False)
+    for r, (image_id, it) in enumerate(rows):
+        pos = int(np.flatnonzero(it.ids == image_id)[0])
+        k = int(np.searchsorted(indices, image_id))
+        img = images[k]
+        axes[r, 0].imshow(img)
+        label = f"{it.name}\n" if len(items) > 1 else ""
+        axes[r, 0].set_ylabel(f"{label}#{image_id}: {class_names[int(labels[k])][:18]}",
+                              fontsize=6)
+        for c, method in enumerate(methods, start=1):
+            sal = it.maps[method][pos]
+            sal = sal / (sal.max() + 1e-12)
+            axes[r, c].imshow(img)
+            axes[r, c].imshow(sal, cmap="jet", alpha=0.5, vmin=0, vmax=1)
+            if r == 0:
+                axes[r, c].set_title(METHOD_NAMES.get(method, method), fontsize=7)
+        if r == 0:
+            axes[r, 0].set_title("input", fontsize=7)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def plot_road(path: Path, report: dict[str, Any]) -> None:
+    """Accuracy vs % removed, one panel per order; colour = method, line style = model."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from edgexai.explain.explainers import METHOD_NAMES
+
+    orders = report["config"]["orders"]
+    fig = Figure(figsize=(5 * len(orders), 4), dpi=110)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(orders), squeeze=False)[0]
+    styles = ["-", "--", ":", "-."]
+    colours = {m: f"C{i}" for i, m in enumerate(report["config"]["methods"])}
+    for ax, order in zip(axes, orders, strict=True):
+        for k, mo in enumerate(report["models"]):
+            for me, res in mo["methods"].items():
+                road = res.get("road")
+                if not road:
+                    continue
+                label = METHOD_NAMES.get(me, me) + (f" · {mo['name']}" if len(report["models"]) > 1
+                                                    else "")
+                ax.plot(road["percentages"], road["accuracy"][order], styles[k % len(styles)],
+                        color=colours[me], marker="o", markersize=3, label=label)
+        ax.set_title(f"ROAD {order.upper()} ({'lower' if order == 'morf' else 'higher'} = more "
+                     "faithful)", fontsize=9)
+        ax.set_xlabel("pixels removed (%)")
+        ax.set_ylabel("accuracy")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def merge_into_manifest(item: _Loaded, report: dict[str, Any], out: Path) -> None:
+    """Add metrics.explanations (summary numbers + the settings that make them comparable)."""
+    from edgexai.manifest import write_manifest
+
+    res = item.result
+    summary: dict[str, Any] = {}
+    for method, r in res["methods"].items():
+        s: dict[str, Any] = {"gini": r["gini"]["mean"]}
+        for order, v in (r.get("road") or {}).get("summary", {}).items():
+            s[f"road_{order}_mean"] = _r(v["mean"])
+            s[f"road_{order}_area"] = _r(v["area"])
+        if "deletion_auc" in r:
+            s["deletion_auc"] = r["deletion_auc"]["mean"]
+            s["insertion_auc"] = r["insertion_auc"]["mean"]
+        summary[method] = s
+    cfg = report["config"]
+    manifest = dict(item.manifest)
+    metrics = dict(manifest.get("metrics") or {})
+    metrics["explanations"] = {
+        "methods": summary, "split": "test", "n_drawn": res["n_drawn"],
+        "n_explained": res["n_explained"], "targets": cfg["targets"], "seed": cfg["seed"],
+        "indices_sha256": report["images"]["indices_sha256"],
+        "percentages": cfg["percentages"], "noise_std": cfg["noise_std"],
+        "report": str(out.resolve()), "created": report["created"],
+    }
+    manifest["metrics"] = metrics
+    write_manifest(item.dir, manifest)
+
+
+def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
+    """The whole job; returns (output folder, report)."""
+    validate(opts)
+    t_start = time.time()
+    items = [load_build(d) for d in opts.models]
+    out = Path(opts.out).expanduser() if opts.out else (
+        items[0].dir / "explain" if len(items) == 1 else Path("explain-report"))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EdgexaiError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+    import torch
+
+    from edgexai.data.gtsrb import load_split
+    from edgexai.data.locate import locate_gtsrb
+    from edgexai.manifest import git_revision, tool_versions
+
+    torch.manual_seed(opts.seed)
+    source = locate_gtsrb(_data_root(opts, items[0].manifest))
+    splits: dict[tuple[int, bool], Any] = {}
+    indices: np.ndarray | None = None
+    shown: tuple[np.ndarray, np.ndarray] | None = None  # the grid's images and labels
+    for it in items:
+        m = it.manifest
+        key = (int(m["input_size"]), bool((m.get("data") or {}).get("roi_crop", False)))
+        if key not in splits:
+            splits[key] = load_split(source, "test", key[0], key[1], opts.progress)
+        test = splits[key]
+        if indices is None:
+            indices = draw_indices(len(test), opts.limit, opts.seed)
+        digest = (m.get("data") or {}).get("digest")
+        if digest and digest != source.digest:
+            print(f"edgexai: note: {it.name} was trained on data {digest[:20]}…, explained on "
+                  f"{source.digest[:20]}…", file=sys.stderr)
+        images, labels = test.images[indices], test.labels[indices]
+        explain_model(it, images, labels, indices, opts)
+        shown = shown or (images, labels)
+        it.model = it.model.cpu()
+    assert indices is not None
+    report: dict[str, Any] = {
+        "format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items()
+                   if k not in ("progress", "out", "update_manifest")},
+        "images": {"split": "test", "data": source.digest, "origin": source.origin,
+                   "n_drawn": int(len(indices)),
+                   "indices_sha256": hashlib.sha256(indices.astype(np.int64).tobytes()).hexdigest()},
+        "models": [it.result for it in items],
+        "host": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()},
+        "versions": tool_versions(), "git": git_revision(),
+    }
+    write_tables(out, report)
+    names = list(items[0].manifest.get("classes") or [str(i) for i in range(43)])
+    if shown is not None and opts.grid_images > 0:
+        plot_grid(out / "grid.png", items, indices, shown[0], shown[1], opts.methods,
+                  opts.grid_images, names)
+    if opts.road:
+        plot_road(out / "road.png", report)
+    report["seconds_total"] = round(time.time() - t_start, 1)
+    (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    if opts.update_manifest:
+        for it in items:
+            merge_into_manifest(it, report, out)
+    return out, report

@@ -1,0 +1,186 @@
+"""ROAD (Rong et al. 2022): remove-and-debias faithfulness, MoRF and LeRF, numpy + scipy.
+
+Composed, as pytorch-grad-cam composes its ROAD metrics, from three parts: a perturbation (rank
+the map's pixels, remove the top/bottom p %), an imputer (noisy linear imputation, which leaks
+no mask shape to the classifier) and an averager (a curve over p → its mean and area). The
+classifier is any `predict(images N×C×H×W float32) → logits N×K` callable, so the same code
+scores a PyTorch model or an ONNX Runtime / TensorRT session.
+
+Imputation dominates the cost; it runs in worker processes (numpy/scipy only, spawned, so no
+torch state is forked) on chunks of images, while the parent classifies finished chunks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgexai.metrics.imputation import NoisyLinearImputer
+from edgexai.metrics.perturbation import ORDERS, count_removed, keep_mask, rank_pixels
+
+DEFAULT_PERCENTAGES: tuple[int, ...] = tuple(range(1, 92, 10))  # the paper's 1, 11, …, 91
+
+Predict = Callable[[np.ndarray], np.ndarray]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class CurveAverager:
+    """A curve over removal percentages → its mean (the paper's number) and its area.
+
+    area: trapezoidal integral over the removed fraction p/100, between the first and last
+    percentage (accuracy × fraction); mean: the plain mean over the points.
+    """
+
+    def __call__(self, percentages: Sequence[float], values: Sequence[float]) -> dict[str, float]:
+        p = np.asarray(percentages, np.float64) / 100.0
+        v = np.asarray(values, np.float64)
+        area = float(np.sum((v[1:] + v[:-1]) * np.diff(p)) / 2.0) if len(v) > 1 else 0.0
+        return {"mean": float(v.mean()), "area": area}
+
+
+@dataclass
+class ROADResult:
+    """Per order: accuracy and mean target probability at each percentage, plus summaries."""
+
+    percentages: list[float]
+    n_images: int
+    accuracy: dict[str, list[float]] = field(default_factory=dict)
+    probability: dict[str, list[float]] = field(default_factory=dict)
+    summary: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"percentages": self.percentages, "n_images": self.n_images,
+                "accuracy": self.accuracy, "probability": self.probability,
+                "summary": self.summary}
+
+
+def _impute_chunk(images: np.ndarray, ranking: np.ndarray, noise: np.ndarray | None, k: int,
+                  order: str, noise_std: float) -> np.ndarray:
+    """Worker: remove k pixels per image in `order` and impute (numpy/scipy only)."""
+    n, _, h, w = images.shape
+    keep = keep_mask(ranking, k, order, (h, w))
+    return NoisyLinearImputer(noise_std)(images, keep, noise).astype(np.float32, copy=False)
+
+
+@dataclass
+class _Task:
+    method: str
+    order: str
+    p_index: int
+    start: int
+    stop: int
+
+
+class ROAD:
+    """ROAD MoRF/LeRF over several explanation methods for one classifier and one image set.
+
+    Parameters: `percentages` removed (default 1, 11, …, 91), `orders` ("morf", "lerf"),
+    `noise_std` of the imputation (0.01), `chunk` images per imputation job, `workers` processes
+    (0: in this process), `progress` bar.
+    """
+
+    def __init__(self, percentages: Sequence[float] = DEFAULT_PERCENTAGES,
+                 orders: Sequence[str] = ORDERS, noise_std: float = 0.01, chunk: int = 128,
+                 workers: int | None = None, progress: bool = False,
+                 averager: CurveAverager | None = None) -> None:
+        for o in orders:
+            if o not in ORDERS:
+                raise ValueError(f"unknown ROAD order {o!r}; expected one of {ORDERS}")
+        self.percentages = [float(p) for p in percentages]
+        for p in self.percentages:
+            count_removed(p, 1)  # validates the range
+        self.orders = list(orders)
+        self.noise_std = noise_std
+        self.chunk = max(1, int(chunk))
+        self.workers = (os.cpu_count() or 1) if workers is None else int(workers)
+        self.progress = progress
+        self.averager = averager or CurveAverager()
+
+    def run(self, predict: Predict, images: np.ndarray, maps: dict[str, np.ndarray],
+            targets: np.ndarray, noise: np.ndarray | None = None,
+            tiebreak: np.ndarray | None = None) -> dict[str, ROADResult]:
+        """Score every method in `maps` (name → N×H×W) on `images` (N×C×H×W, model input).
+
+        `noise`: standard-normal N×C×H×W shared by all methods, orders and percentages (see
+        imputation.noise_for); `tiebreak`: N×HW keys for equal map values (perturbation).
+        """
+        n, _, h, w = images.shape
+        images = np.ascontiguousarray(images, np.float32)
+        targets = np.asarray(targets, np.int64)
+        if self.noise_std > 0 and noise is None:
+            raise ValueError("ROAD with imputation noise needs a noise array (noise_for)")
+        rankings = {m: rank_pixels(v, tiebreak) for m, v in maps.items()}
+        ks = [count_removed(p, h * w) for p in self.percentages]
+        tasks = [_Task(m, o, j, s, min(s + self.chunk, n)) for m in maps for o in self.orders
+                 for j in range(len(ks)) for s in range(0, n, self.chunk)]
+        correct = {(m, o): np.zeros(len(ks)) for m in maps for o in self.orders}
+        prob = {(m, o): np.zeros(len(ks)) for m in maps for o in self.orders}
+
+        def args(t: _Task):
+            sl = slice(t.start, t.stop)
+            return (images[sl], rankings[t.method][sl], None if noise is None else noise[sl],
+                    ks[t.p_index], t.order, self.noise_std)
+
+        for t, imputed in self._imputed(tasks, args):
+            probs = softmax(np.asarray(predict(imputed), np.float64))
+            tgt = targets[t.start:t.stop]
+            correct[t.method, t.order][t.p_index] += float((probs.argmax(1) == tgt).sum())
+            prob[t.method, t.order][t.p_index] += float(probs[np.arange(len(tgt)), tgt].sum())
+
+        results: dict[str, ROADResult] = {}
+        for m in maps:
+            r = ROADResult(self.percentages, n)
+            for o in self.orders:
+                acc = (correct[m, o] / max(n, 1)).tolist()
+                r.accuracy[o] = acc
+                r.probability[o] = (prob[m, o] / max(n, 1)).tolist()
+                r.summary[o] = self.averager(self.percentages, acc)
+            if {"morf", "lerf"} <= set(self.orders):
+                r.summary["gap"] = {k: r.summary["lerf"][k] - r.summary["morf"][k]
+                                    for k in ("mean", "area")}
+            results[m] = r
+        return results
+
+    def _imputed(self, tasks: list[_Task], args) -> Iterator[tuple[_Task, np.ndarray]]:
+        """Yield (task, imputed chunk) — in order inline, as they finish with workers."""
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), desc="ROAD imputation", unit="chunk",
+                   disable=not self.progress, leave=False)
+        try:
+            if self.workers <= 0 or len(tasks) <= 1:
+                for t in tasks:
+                    yield t, _impute_chunk(*args(t))
+                    bar.update()
+                return
+            import multiprocessing as mp
+
+            ctx = mp.get_context("spawn")
+            with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+                pending: dict[Future, _Task] = {}
+                queue = iter(tasks)
+                limit = 2 * self.workers + 1  # bounds memory; keeps every worker busy
+                while True:
+                    while len(pending) < limit:
+                        t = next(queue, None)
+                        if t is None:
+                            break
+                        pending[pool.submit(_impute_chunk, *args(t))] = t
+                    if not pending:
+                        break
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        yield pending.pop(f), f.result()
+                        bar.update()
+        finally:
+            bar.close()

@@ -1,0 +1,108 @@
+"""First-stage non-sign rejector: HOG + colour features, a logistic model, a calibrated threshold.
+
+Why: 98–99 % of proposals are background (foliage, brick, tail-lights, partial boxes on real
+signs), far too many to run the CAM classifier on within the frame budget, and a 43-class
+classifier has no "none of these" answer. This cascade stage scores every proposal's 32×32 crop
+(the same padded crops the classifier sees) for "is a sign", cheaply (one HOG per crop and a dot
+product), and only survivors go to the engine. It is trained on the proposer's own output on
+GTSDB frames 0–399 (positives: proposals at IoU ≥ 0.5 with a sign and jittered ground-truth
+boxes; negatives: proposals with IoU < 0.3) by tools/train_rejector.py, which also calibrates
+the threshold; the weights live in rejector_weights.py (numpy arrays, base64). numpy + OpenCV.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+FEATURE_SIZE = 32
+
+
+def hog(grey: np.ndarray, cell: int = 8, bins: int = 9) -> np.ndarray:
+    """Batched HOG in numpy (OpenCV 5 moved HOGDescriptor out of the main package): N×S×S grey
+    → N×(blocks·36), unsigned gradients, hard orientation bins, 2×2-cell blocks at stride one
+    cell, L2-Hys normalised (Dalal & Triggs)."""
+    g = grey.astype(np.float32)
+    gx = np.zeros_like(g)
+    gy = np.zeros_like(g)
+    gx[:, :, 1:-1] = g[:, :, 2:] - g[:, :, :-2]
+    gy[:, 1:-1, :] = g[:, 2:, :] - g[:, :-2, :]
+    mag = np.sqrt(gx * gx + gy * gy)
+    ang = np.arctan2(gy, gx) % np.pi
+    idx = np.minimum((ang * (bins / np.pi)).astype(np.int32), bins - 1)
+    n, s, _ = g.shape
+    c = s // cell
+    # one bincount over (crop, cell row, cell col, bin) instead of a pass per bin
+    cy = (np.arange(s) // cell)[:, None] * c
+    cx = (np.arange(s) // cell)[None, :]
+    flat = ((np.arange(n)[:, None, None] * (c * c) + (cy + cx)[None]) * bins + idx).ravel()
+    hist = np.bincount(flat, weights=mag.ravel(), minlength=n * c * c * bins)
+    hist = hist.astype(np.float32).reshape(n, c, c, bins)
+    blocks = np.concatenate([hist[:, :-1, :-1], hist[:, :-1, 1:], hist[:, 1:, :-1], hist[:, 1:, 1:]],
+                            -1)                                                 # N×(c-1)×(c-1)×36
+    blocks = blocks / np.sqrt((blocks ** 2).sum(-1, keepdims=True) + 1e-3)
+    blocks = np.minimum(blocks, 0.2)
+    blocks = blocks / np.sqrt((blocks ** 2).sum(-1, keepdims=True) + 1e-3)
+    return blocks.reshape(n, -1)
+
+
+def features(crops_rgb: np.ndarray) -> np.ndarray:
+    """N×32×32×3 RGB uint8 crops → N×F float32: grey HOG (324) + pooled chroma maps (3×4×4)."""
+    import cv2
+
+    n = len(crops_rgb)
+    if n == 0:
+        return np.zeros((0, 324 + 48), np.float32)
+    if crops_rgb.shape[1] != FEATURE_SIZE:
+        crops_rgb = np.stack([cv2.resize(np.ascontiguousarray(c), (FEATURE_SIZE, FEATURE_SIZE),
+                                         interpolation=cv2.INTER_AREA) for c in crops_rgb])
+    f = crops_rgb.astype(np.float32)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    h = hog(0.299 * r + 0.587 * g + 0.114 * b)
+    s = r + g + b + 30.0
+    chroma = np.stack([(r - np.maximum(g, b)) / s, (b - np.maximum(r, g)) / s,
+                       (np.minimum(r, g) - b) / s], -1)                        # N×32×32×3
+    edges = np.arange(0, FEATURE_SIZE, 8)  # 4×4 mean pooling (reduceat: ~3× faster than mean)
+    pooled = (np.add.reduceat(np.add.reduceat(chroma, edges, axis=2), edges, axis=1)
+              / 64.0).reshape(n, -1)                                           # N×48
+    return np.concatenate([h, pooled], 1).astype(np.float32)
+
+
+@dataclass
+class LinearRejector:
+    """sign probability = sigmoid(((x − mu) / sd) · w + b); keep where ≥ threshold."""
+
+    mu: np.ndarray
+    sd: np.ndarray
+    w: np.ndarray
+    b: float
+    threshold: float = 0.5
+    info: str = ""
+
+    def score(self, crops_rgb: np.ndarray) -> np.ndarray:
+        x = (features(crops_rgb) - self.mu) / self.sd
+        z = np.clip(x @ self.w + self.b, -30, 30)
+        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+    def to_b64(self) -> str:
+        buf = io.BytesIO()
+        np.savez_compressed(buf, mu=self.mu, sd=self.sd, w=self.w, b=np.float64(self.b),
+                            threshold=np.float64(self.threshold), info=np.array(self.info))
+        return base64.b64encode(buf.getvalue()).decode()
+
+    @classmethod
+    def from_b64(cls, text: str) -> LinearRejector:
+        z = np.load(io.BytesIO(base64.b64decode(text)))
+        return cls(z["mu"], z["sd"], z["w"], float(z["b"]), float(z["threshold"]), str(z["info"]))
+
+
+def default_rejector() -> LinearRejector | None:
+    """The rejector shipped with the package (None if it has not been trained yet)."""
+    try:
+        from edgexai.pipeline.rejector_weights import WEIGHTS
+    except ImportError:
+        return None
+    return LinearRejector.from_b64(WEIGHTS)

@@ -1,0 +1,108 @@
+"""The natural parent of a post/tuned build: reused from <out>/ when it fits, else built.
+
+"Fits" means the same arch, seed, preset and data (digest, ROI crop, per-class limit, validation
+split): a parent trained on other data would make the child's comparison meaningless, so it is
+refused with a message rather than silently reused. The child's manifest names the parent by name
+and model sha256, and carries the parent's clean and robust accuracy at the child's ε.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgexai.errors import EdgexaiError
+from edgexai.manifest import MANIFEST_NAME, read_manifest, verify_file
+
+if TYPE_CHECKING:
+    from edgexai.build import BuildOptions
+    from edgexai.data.locate import DataSource
+
+
+def parent_name(arch: str, seed: int) -> str:
+    return f"{arch}-natural-s{seed}"
+
+
+def _mismatch(manifest: dict[str, Any], opts: BuildOptions, arch: str,
+              source: DataSource) -> str | None:
+    data = manifest.get("data", {})
+    checks = [("regime", manifest.get("regime"), "natural"), ("arch", manifest.get("arch"), arch),
+              ("seed", manifest.get("seed"), opts.seed),
+              ("preset", manifest.get("preset"), opts.preset),
+              ("data digest", data.get("digest"), source.digest),
+              ("roi crop", data.get("roi_crop"), opts.roi),
+              ("limit per class", data.get("limit_per_class"), opts.limit_per_class),
+              ("validation fraction", data.get("val_split", {}).get("fraction"), opts.val_fraction)]
+    for what, have, want in checks:
+        if have != want:
+            return f"{what} is {have!r}, this build needs {want!r}"
+    return None
+
+
+def find_or_build_parent(opts: BuildOptions, arch: str, source: DataSource) -> Path:
+    """The parent's build folder under opts.out, building it first when absent."""
+    from edgexai.build import run_build
+    from edgexai.regimes.train import dist_env
+
+    folder = Path(opts.out).expanduser() / parent_name(arch, opts.seed)
+    if not (folder / MANIFEST_NAME).is_file():
+        if folder.exists() and any(folder.iterdir()):
+            raise EdgexaiError(f"the natural parent {folder} exists but has no manifest (an "
+                               "unfinished build?); finish it with --resume or remove it")
+        if dist_env().world > 1:
+            raise EdgexaiError(f"no natural parent at {folder}; build it first (edgexai build "
+                               f"--regime natural --arch {arch} --seed {opts.seed} --out {opts.out})")
+        run_build(replace(opts, regime="natural", timing=None, name=None, resume=None,
+                          epochs=opts.parent_epochs, lr=None))
+    manifest = read_manifest(folder)
+    problem = _mismatch(manifest, opts, arch, source)
+    if problem:
+        raise EdgexaiError(f"the natural parent {folder} does not fit this build ({problem}); "
+                           "use another --out or rebuild the parent there")
+    return folder
+
+
+def load_parent(folder: Path):
+    """The parent's model (digest verified before deserialising) and its manifest."""
+    from edgexai.models.checkpoint import load_model
+
+    manifest = read_manifest(folder)
+    return load_model(verify_file(folder, manifest, "model")), manifest
+
+
+def parent_robustness(folder: Path, manifest: dict[str, Any], model, test, mean, std, cfg,
+                      device) -> dict:
+    """The parent's robust accuracy at `cfg`: from its manifest when it used the same settings,
+    else computed once and cached beside it (robustness-<key>.json, outside the manifest)."""
+    from edgexai.metrics.robustness import robust_accuracy
+
+    recorded = manifest.get("metrics", {}).get("robust")
+    if isinstance(recorded, dict) and recorded.get("key") == cfg.key():
+        return recorded
+    cache = folder / f"robustness-{cfg.key()}.json"
+    sha = manifest["files"]["model"]["sha256"]
+    if cache.is_file():
+        cached = json.loads(cache.read_text())
+        if cached.get("model_sha256") == sha:
+            return cached["result"]
+    result = robust_accuracy(model, test.images, test.labels, mean, std, cfg, device)
+    try:
+        tmp = cache.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"model_sha256": sha, "result": result}, indent=2))
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only parent folder only costs recomputation next time
+    return result
+
+
+def parent_record(folder: Path, manifest: dict[str, Any], robust: dict | None) -> dict[str, Any]:
+    """The manifest's `parent` entry."""
+    metrics = manifest.get("metrics", {})
+    return {"name": manifest["name"], "path": str(folder.resolve()),
+            "model_sha256": manifest["files"]["model"]["sha256"],
+            "regime": manifest["regime"], "params": manifest.get("params"),
+            "macs": manifest.get("macs"), "test_accuracy": metrics.get("test_accuracy"),
+            "robust_accuracy": None if robust is None else robust["robust_accuracy"]}

@@ -1,0 +1,251 @@
+"""`edgexai doctor`: names exactly what is missing on this machine, and checks build folders."""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from edgexai import doctor
+from edgexai.digest import sha256_file
+from edgexai.manifest import file_entry, write_manifest
+
+TESTS = Path(__file__).resolve().parent
+
+
+def make_build(root: Path, with_onnx: bool = True) -> Path:
+    """A build folder with a manifest whose digests match (doctor never parses the files)."""
+    build = root / "resnet20-natural-s0"
+    build.mkdir(parents=True)
+    files = {}
+    (build / "model.pt").write_bytes(b"weights" * 100)
+    files["checkpoint"] = file_entry(build, build / "model.pt")
+    if with_onnx:
+        (build / "model.onnx").write_bytes(b"onnx-graph" * 100)
+        files["onnx"] = file_entry(build, build / "model.onnx")
+    write_manifest(build, {"name": build.name, "files": files})
+    return build
+
+
+def add_engine(build: Path, key: str = "abc", **overrides) -> Path:
+    """An engine file and its sidecar, as `edgexai engine` writes them."""
+    engines = build / "engines"
+    engines.mkdir(exist_ok=True)
+    engine = engines / f"{key}.engine"
+    engine.write_bytes(b"serialized-engine")
+    meta = {"onnx_sha256": sha256_file(build / "model.onnx"), "gpu_name": "Orin",
+            "compute_capability": "8.7", "trt_version": "10.3.0.30", "precision": "fp16",
+            "engine_sha256": sha256_file(engine), "created": "2026-11-27T00:00:00Z"}
+    meta.update(overrides)
+    (engines / f"{key}.json").write_text(json.dumps(meta))
+    return engine
+
+
+def run_doctor(*args: str) -> subprocess.CompletedProcess:
+    """`edgexai doctor ARGS` in a subprocess where torch cannot be imported (as on a Jetson)."""
+    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}"}
+    code = ("import blocktorch, sys\nfrom edgexai.cli import main\n"
+            "rc = main(sys.argv[1:])\n"
+            "assert 'torch' not in sys.modules, 'doctor imported torch'\nsys.exit(rc)\n")
+    return subprocess.run([sys.executable, "-c", code, "doctor", *args], capture_output=True,
+                          text=True, env=env, timeout=120, cwd=REPO)
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # the parent package is absent
+        return False
+
+
+def _machine_lacks() -> list[str]:
+    """What this machine lacks for the trt backend and a camera, in doctor's report order,
+    found independently of doctor's own code."""
+    lacks = []
+    if not _importable("tensorrt"):
+        lacks.append("tensorrt")
+    if not Path("/dev/nvidiactl").exists() and not Path("/dev/nvhost-ctrl-gpu").exists() \
+            and shutil.which("nvidia-smi") is None:
+        lacks.append("cuda")
+    if not any(_importable(m) for m in ("cuda.bindings.runtime", "cuda.cudart", "pycuda.driver")):
+        lacks.append("cuda-python")
+    cv2 = pytest.importorskip("cv2")
+    gst = [line for line in cv2.getBuildInformation().splitlines() if "GStreamer:" in line]
+    if not gst or "YES" not in gst[0]:
+        lacks.append("gstreamer")
+    if not glob.glob("/dev/video*"):
+        lacks.append("camera")
+    return lacks
+
+
+def test_doctor_on_this_machine_names_exactly_what_is_missing(tmp_path):
+    lacks = _machine_lacks()
+    if not lacks:
+        pytest.skip("this machine has TensorRT, a GPU, GStreamer and a camera")
+    build = make_build(tmp_path)
+    proc = run_doctor("--model", str(build), "--json")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ready"] is False
+    assert report["problems"] == lacks  # exactly these, in report order, nothing else
+    checks = {c["name"]: c for c in report["checks"]}
+    for name in lacks:
+        assert checks[name]["status"] == "fail" and checks[name]["hint"], checks[name]
+    assert checks["build"]["status"] == "ok"
+    if "tensorrt" in lacks:
+        assert "python3-libnvinfer" in checks["tensorrt"]["hint"]
+    if "gstreamer" in lacks:
+        assert "nvidia-opencv" in checks["gstreamer"]["hint"]
+
+
+def test_doctor_text_output_gives_a_fix_per_problem(tmp_path):
+    if not _machine_lacks():
+        pytest.skip("nothing is missing here")
+    proc = run_doctor("--model", str(make_build(tmp_path)))
+    assert proc.returncode == 1
+    problems = [line for line in proc.stdout.splitlines() if line.lstrip().startswith("FAIL")]
+    fixes = [line for line in proc.stdout.splitlines() if line.lstrip().startswith("fix:")]
+    assert problems and len(fixes) >= len(problems), proc.stdout
+    assert proc.stdout.rstrip().splitlines()[-1].startswith("NOT READY")
+
+
+def test_doctor_is_ready_for_onnx_runtime_on_a_file_source(tmp_path):
+    pytest.importorskip("onnxruntime")
+    build = make_build(tmp_path)
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"\0")
+    proc = run_doctor("--model", str(build), "--backend", "ort", "--source", str(video), "--json")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["ready"], report
+
+
+def test_auto_backend_follows_tensorrt(tmp_path):
+    build = make_build(tmp_path)
+    proc = run_doctor("--model", str(build), "--backend", "auto", "--source", str(tmp_path),
+                      "--json")
+    report = json.loads(proc.stdout)
+    assert report["backend"] == ("trt" if _importable("tensorrt") else "ort")
+
+
+def test_tampered_and_missing_build_files_are_reported(tmp_path):
+    build = make_build(tmp_path)
+    (build / "model.onnx").write_bytes(b"something else")
+    (build / "model.pt").unlink()
+    proc = run_doctor("--model", str(build), "--json")
+    assert proc.returncode == 1
+    check = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}["build"]
+    assert check["status"] == "fail"
+    assert "model.onnx does not match its manifest digest" in check["detail"]
+    assert "model.pt" in check["detail"] and "missing" in check["detail"]
+    assert "copy the build folder again" in check["hint"]
+
+
+def test_build_without_onnx_and_no_build_at_all(tmp_path):
+    check, _ = doctor.check_build(make_build(tmp_path, with_onnx=False))
+    assert check.status == "fail" and "no ONNX" in check.detail
+    check, manifest = doctor.check_build(doctor.find_build(None, tmp_path / "empty"))
+    assert check.status == "fail" and manifest is None and "--model" in check.hint
+
+
+def test_newest_build_folder_is_chosen(tmp_path):
+    old = make_build(tmp_path / "a")
+    new = make_build(tmp_path / "b")
+    os.utime(old / "manifest.json", (1, 1))
+    root = tmp_path / "engines"
+    root.mkdir()
+    (root / "old").symlink_to(old, target_is_directory=True)
+    (root / "new").symlink_to(new, target_is_directory=True)
+    assert doctor.find_build(None, root) == root / "new"
+
+
+ORIN = doctor.Device(name="Orin", compute_capability="8.7", source="test")
+
+
+def test_engine_matching_this_device(tmp_path):
+    build = make_build(tmp_path)
+    add_engine(build)
+    _, manifest = doctor.check_build(build)
+    assert doctor.check_engines(build, manifest, "10.3.0.30", ORIN, required=True).status == "ok"
+    assert doctor.check_engines(build, manifest, None, doctor.Device(), True).status == "skip"
+
+
+@pytest.mark.parametrize("override, words", [
+    ({"trt_version": "10.1.0.27"}, "TensorRT 10.1.0.27"),
+    ({"gpu_name": "NVIDIA GeForce RTX 4090"}, "built on GPU"),
+    ({"compute_capability": [8, 9]}, "compute capability"),
+    ({"onnx_sha256": "0" * 64}, "stale"),
+    ({"engine_sha256": "1" * 64}, "does not match its recorded sha256"),
+])
+def test_engine_mismatches_are_named_with_a_rebuild_hint(tmp_path, override, words):
+    build = make_build(tmp_path)
+    add_engine(build, **override)
+    _, manifest = doctor.check_build(build)
+    check = doctor.check_engines(build, manifest, "10.3.0.30", ORIN, required=True)
+    assert check.status == "fail" and words in check.detail, check.detail
+    assert f"edgexai engine --model {build}" in check.hint
+
+
+def test_no_engine_yet_on_a_device_with_tensorrt(tmp_path):
+    build = make_build(tmp_path)
+    _, manifest = doctor.check_build(build)
+    check = doctor.check_engines(build, manifest, "10.3.0.30", ORIN, required=True)
+    assert check.status == "fail" and "--precision fp16 --backend trt" in check.hint
+
+
+def test_a_jetson_with_everything_is_ready(tmp_path, monkeypatch):
+    """By construction: what a JetPack 6 Orin reports makes doctor say ready."""
+    build = make_build(tmp_path)
+    add_engine(build)
+    monkeypatch.setattr(doctor, "tensorrt_version", lambda: ("10.3.0.30", None))
+    monkeypatch.setattr(doctor, "cuda_device", lambda: ORIN)
+    monkeypatch.setattr(doctor, "video_devices", lambda pattern="": ["/dev/video0"])
+    monkeypatch.setattr(doctor, "opencv_gstreamer", lambda info: (True, "GStreamer: YES (1.20.3)"))
+    monkeypatch.setattr(doctor, "check_cuda_python",
+                        lambda required: doctor.Check("cuda-python", "ok", "fake"))
+    monkeypatch.setattr(doctor, "check_tensorrt",
+                        lambda required: doctor.Check("tensorrt", "ok", "TensorRT 10.3.0.30"))
+    pytest.importorskip("cv2")
+    report = doctor.diagnose(model=str(build), backend="trt", source="csi://0")
+    assert report.ready, doctor.format_report(report)
+    assert doctor.format_report(report).splitlines()[-1] == "ready"
+
+
+def test_parsers():
+    assert doctor.opencv_gstreamer("  Video I/O:\n    GStreamer:    YES (1.20.3)\n")[0]
+    assert not doctor.opencv_gstreamer("    GStreamer:                   NO\n")[0]
+    assert not doctor.opencv_gstreamer("no video section")[0]
+    assert doctor.classify_source("csi://1") == ("csi", None)
+    assert doctor.classify_source("0") == ("v4l2", "/dev/video0")
+    assert doctor.classify_source("/dev/video2") == ("v4l2", "/dev/video2")
+    assert doctor.classify_source("rtsp://cam/stream")[0] == "stream"
+    assert doctor.classify_source("v4l2src ! videoconvert ! appsink")[0] == "gstreamer"
+    assert doctor.classify_source("clip.mp4")[0] == "file"
+    assert doctor._norm_cc([8, 7]) == doctor._norm_cc("8.7") == doctor._norm_cc("sm_87") == "8.7"
+
+
+def test_jetson_release_is_read(tmp_path):
+    rel = tmp_path / "nv_tegra_release"
+    rel.write_text("# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, "
+                   "EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n")
+    assert doctor.jetson_release(str(rel)) == ("36.4.3", "6.2")
+    assert doctor.check_jetpack(str(rel)).status == "ok"
+    rel.write_text("# R35 (release), REVISION: 5.0, GCID: 1\n")
+    assert doctor.check_jetpack(str(rel)).status == "warn"
+    assert doctor.check_jetpack(str(tmp_path / "absent")).status == "info"
+
+
+def test_camera_check_follows_the_source(tmp_path):
+    assert doctor.check_camera(None, []).status == "fail"
+    assert doctor.check_camera(None, ["/dev/video0"]).status == "ok"
+    assert doctor.check_camera("/dev/video1", ["/dev/video0"]).status == "fail"
+    assert doctor.check_camera(str(tmp_path), []).status == "skip"
+    assert doctor.check_camera(str(tmp_path / "nope.mp4"), []).status == "fail"
+    assert doctor.check_camera("rtsp://x/y", []).status == "skip"

@@ -1,0 +1,69 @@
+"""Measure the proposer alone on GTSDB frames: recall at IoU ≥ 0.5, proposals per frame, ms.
+
+Tuning uses frames 0–399 only (default); `--frames 400:600` scores the held-out part.
+Example: nice -n 19 .venv/bin/python tools/tune_proposer.py --set scale=0.5 --set min_fill=0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gtsdb import frames_dir, read_gt  # noqa: E402
+
+from edgexai.pipeline.proposals import ColourProposerConfig, ColourShapeProposer, iou_matrix  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--frames", default="0:400")
+    p.add_argument("--step", type=int, default=1, help="use every Nth frame (quick tuning)")
+    p.add_argument("--min-size", type=float, default=20.0)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    a = p.parse_args()
+    cfg = ColourProposerConfig()
+    for kv in a.set:
+        k, v = kv.split("=", 1)
+        setattr(cfg, k, ast.literal_eval(v))
+    prop = ColourShapeProposer(cfg)
+    folder = frames_dir()
+    gt = read_gt(folder)
+    lo, hi = (int(x) for x in a.frames.split(":"))
+    found = total = nprop = 0
+    ms = []
+    missed = []
+    for i in range(lo, hi, a.step):
+        frame = cv2.imread(str(folder / f"{i:05d}.jpg"))
+        t0 = time.perf_counter()
+        boxes, _ = prop.propose(frame)
+        ms.append((time.perf_counter() - t0) * 1000)
+        nprop += len(boxes)
+        g = np.array([b[:4] for b in gt.get(i, [])], np.float32).reshape(-1, 4)
+        if len(g) == 0:
+            continue
+        big = np.maximum(g[:, 2] - g[:, 0], g[:, 3] - g[:, 1]) >= a.min_size
+        best = iou_matrix(g, boxes).max(1) if len(boxes) else np.zeros(len(g))
+        for j in np.where(big)[0]:
+            total += 1
+            if best[j] >= 0.5:
+                found += 1
+            else:
+                missed.append((i, gt[i][j][4], round(float(best[j]), 2)))
+    n = len(ms)
+    print(f"recall {found}/{total} = {found / max(total, 1):.3f}  proposals/frame "
+          f"{nprop / n:.0f}  ms p50 {np.median(ms):.1f}  mean {np.mean(ms):.1f}")
+    from collections import Counter
+    print("missed by class:", Counter(c for _, c, _ in missed).most_common(12))
+    print("missed best IoU histogram [0,.1,.2,.3,.4,.5]:",
+          np.histogram([m[2] for m in missed], bins=[0, .1, .2, .3, .4, .5])[0].tolist())
+
+
+if __name__ == "__main__":
+    main()
