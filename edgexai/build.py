@@ -120,8 +120,8 @@ def robust_config(opts: BuildOptions):
                             images=opts.robust_images, seed=0)
 
 
-def evaluate(model, spec, val, test, result, opts: BuildOptions, device,
-             parent_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def evaluate_build(model, spec, val, test, result, opts: BuildOptions, device,
+                   parent_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Every regime's metrics (clean, robust, sparsity) and the manifest's parent entry, which
     carries the parent's robust accuracy at the same ε for comparison."""
     from edgexai.evaluate import accuracy
@@ -212,7 +212,8 @@ def run_build(opts: BuildOptions) -> Path:
             device = resolve_device(opts.device, env)
         model = plan.finalize(model.cpu().to(memory_format=torch.contiguous_format).eval())
         t_eval = time.time()
-        metrics, parent_entry = evaluate(model, spec, val, test, result, opts, device, parent_dir)
+        metrics, parent_entry = evaluate_build(model, spec, val, test, result, opts, device,
+                                               parent_dir)
         t_eval = time.time() - t_eval
         model_path = out_dir / "model.pt"
         save_model(model, arch, model_path)

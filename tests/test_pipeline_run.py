@@ -47,7 +47,7 @@ class CountingSession(FakeSession):
 def test_one_engine_call_per_frame_probe_and_log_fields(frames, fake_model, tmp_path):
     sess = CountingSession()
     cfg = RunConfig(source=str(frames), log=str(tmp_path / "run.jsonl"), probe_every=2,
-                    min_confidence=0.0, sign_threshold=0.0, quiet=True)
+                    min_score=0.0, sign_threshold=0.0, quiet=True)
     result = run(cfg, session=sess, info=model_info(fake_model, "fake"))
     records, bad = read_jsonl(tmp_path / "run.jsonl")
     assert bad == 0
@@ -82,7 +82,7 @@ def test_overlay_video_written(frames, fake_model, tmp_path):
 
     out = tmp_path / "overlay.avi"
     run(RunConfig(source=str(frames), output=str(out), log=str(tmp_path / "r.jsonl"),
-                  min_confidence=0.0, sign_threshold=0.0, quiet=True),
+                  min_score=0.0, sign_threshold=0.0, quiet=True),
         session=FakeSession(), info=model_info(fake_model, "fake"))
     cap = cv2.VideoCapture(str(out))
     n = 0
@@ -129,7 +129,7 @@ def _wait_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 60)
 def test_run_command_without_torch_and_sigterm_writes_summary(frames, fake_model, tmp_path):
     log = tmp_path / "run.jsonl"
     proc = _cli(["--source", str(frames), "--model", str(fake_model), "--backend", "fake",
-                 "--headless", "--loop", "--log", str(log), "--min-confidence", "0"])
+                 "--headless", "--loop", "--log", str(log), "--min-score", "0"])
     _wait_lines(log, 6, proc)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
@@ -145,7 +145,7 @@ def test_run_command_without_torch_and_sigterm_writes_summary(frames, fake_model
 def test_kill_9_then_every_complete_line_parses(frames, fake_model, tmp_path):
     log = tmp_path / "run.jsonl"
     proc = _cli(["--source", str(frames), "--model", str(fake_model), "--backend", "fake",
-                 "--headless", "--loop", "--log", str(log), "--min-confidence", "0",
+                 "--headless", "--loop", "--log", str(log), "--min-score", "0",
                  "--log-max-mb", "0.01", "--log-backups", "50"])
     _wait_lines(log, 3, proc)
     time.sleep(1.0)
@@ -202,3 +202,34 @@ def test_video_file_source_through_the_command(fake_model, tmp_path):
     assert proc.returncode == 0, err
     s = json.loads((tmp_path / "l.jsonl.summary.json").read_text())
     assert s["frames"] == 3 and s["reason"] == "max frames"
+
+
+def test_run_with_onnx_runtime_on_a_real_build_without_torch(tiny_build, frames, tmp_path):
+    """The real engine path: a trained (tiny) build's ONNX through edgexai.runtime's ort backend,
+    in a process where importing torch fails."""
+    pytest.importorskip("onnxruntime")
+    if not (tiny_build / "model.onnx").exists():
+        pytest.skip("this build has no model.onnx (export not available)")
+    log = tmp_path / "ort.jsonl"
+    proc = _cli(["--source", str(frames), "--model", str(tiny_build), "--backend", "ort",
+                 "--headless", "--log", str(log), "--probe-every", "1", "--min-score", "0",
+                 "--sign-threshold", "0"])
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    records, bad = read_jsonl(log)
+    assert bad == 0 and records[0]["backend"] == "ort" and records[-1]["frames"] == 7
+    dets = [d for r in records if "frame" in r for d in r["detections"]]
+    assert dets and all(0 <= d["gini"] <= 1 for d in dets)
+    assert any("probe" in d for d in dets)
+
+
+def test_proposing_in_the_capture_thread_changes_nothing_but_timing(frames, fake_model, tmp_path):
+    out = []
+    for in_capture in (True, False):
+        log = tmp_path / f"p{in_capture}.jsonl"
+        run(RunConfig(source=str(frames), log=str(log), min_score=0.0, sign_threshold=0.0,
+                      propose_in_capture=in_capture, quiet=True),
+            session=FakeSession(), info=model_info(fake_model, "fake"))
+        recs, _ = read_jsonl(log)
+        out.append([(r["proposals"], r["detections"]) for r in recs if "frame" in r])
+    assert out[0] == out[1] and any(d for _, d in out[0])

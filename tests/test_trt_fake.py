@@ -176,8 +176,9 @@ def test_variant_missing_for_tensorrt11_fp16_names_the_fix(tiny_build, tmp_path)
 
 
 def test_nocam_engine_returns_no_cam(build):
-    s = TrtSession(build, "fp32", cam=False, trt_module=make_fake_trt(10, FakeMemory(), []),
-                   memory=FakeMemory(), max_batch=2)
+    memory = FakeMemory()
+    s = TrtSession(build, "fp32", cam=False, trt_module=make_fake_trt(10, memory, []),
+                   memory=memory, max_batch=2)
     logits, cam = s.infer(np.zeros((2, 3, 32, 32), np.float32))
     assert cam is None and logits.shape == (2, 43)
 
@@ -197,3 +198,27 @@ def test_real_tensorrt_engine_matches_onnx_runtime(build, precision, tol):
     assert np.abs(logits - rl).max() < tol and np.abs(cam - rc).max() < max(tol, 0.05)
     with open_session(build, "trt", precision, max_batch=8, rebuild="never") as s:
         assert not s.built
+
+
+def test_engine_command_makes_the_fp16_graph_then_builds_and_reuses(tiny_build, tmp_path,
+                                                                   monkeypatch, capsys):
+    """`edgexai engine --backend trt` on TensorRT 11: FP16 graph made on demand, engine built,
+    then reused; --no-rebuild refuses on another GPU."""
+    import sys
+
+    from edgexai.cli import main
+
+    d = tmp_path / "b"
+    shutil.copytree(tiny_build, d)
+    memory, calls = FakeMemory(), []
+    monkeypatch.setitem(sys.modules, "tensorrt", make_fake_trt(11, memory, calls))
+    monkeypatch.setattr("edgexai.runtime.cuda_mem.load_device_memory", lambda: memory)
+    args = ["engine", "--model", str(d), "--precision", "fp16", "--backend", "trt", "--max-batch", "4"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "made" in out and "model_fp16.onnx" in out and "(built, TensorRT 11.1.0" in out
+    assert main(args + ["--no-rebuild"]) == 0
+    assert "(cached" in capsys.readouterr().out
+    monkeypatch.setattr("edgexai.runtime.cuda_mem.load_device_memory", lambda: FakeMemory(gpu="Other"))
+    assert main(args + ["--no-rebuild"]) == 1
+    assert "gpu_name 'Orin (fake)'" in capsys.readouterr().err

@@ -8,7 +8,12 @@
 # exists: post/tuned cells reuse it (it is built first otherwise, ~15 min on 2 CPU cores).
 # CELLs: natural layered-tuned l1-tuned global-tuned adversarial-tuned l1-post global-post
 # layered-post l1-pre global-pre layered-pre (default: all, in that order). A cell whose
-# manifest.json exists is skipped, so an interrupted run continues where it stopped.
+# manifest.json exists is skipped and one with a checkpoint.pt is resumed, so an interrupted run
+# continues where it stopped.
+#
+# On a shared machine run it with OMP_NUM_THREADS=1: two-thread OpenMP workers that wait for each
+# other burn their CPU share spinning (measured here: a 2-thread build made no epoch in 8 CPU
+# minutes under load 10; a 1-thread build made one every ~140 s).
 #
 # Environment: PY (default .venv/bin/python), EDGEXAI_DATA (the GTSRB folder), NICE (default
 # "nice -n 19"), TUNE_EPOCHS (fine-tuning epochs, default: the preset's), PRE_EPOCHS (training
@@ -42,8 +47,11 @@ build() {  # build CELL-NAME FLAGS...
     return 0
   fi
   echo "== $(date -u +%H:%M:%S) $cell: edgexai build $* ${EXTRA_ARGS[*]}" | tee -a "$LOGS/matrix.log"
+  local resume=()
+  compgen -G "$OUT/*-$cell-s*/checkpoint.pt" >/dev/null && resume=(--resume)
   # shellcheck disable=SC2086
-  $NICE "$PY" -m edgexai build --out "$OUT" --no-progress "$@" "${EXTRA_ARGS[@]}" >"$log" 2>&1 \
+  $NICE "$PY" -m edgexai build --out "$OUT" --no-progress "$@" "${EXTRA_ARGS[@]}" "${resume[@]}" \
+    >>"$log" 2>&1 \
     || { echo "   FAILED (see $log)" | tee -a "$LOGS/matrix.log"; return 0; }
   tail -n 1 "$log" | tee -a "$LOGS/matrix.log"
 }
@@ -53,7 +61,10 @@ tune=()
 
 for cell in "${CELLS[@]}"; do
   case $cell in
-    natural) build natural --regime natural ;;
+    natural)
+      build natural --regime natural
+      # a natural build older than robust evaluation: compute it once, cached beside the build
+      $NICE "$PY" tools/natural_robustness.py "$OUT" | tee -a "$LOGS/matrix.log" ;;
     adversarial-tuned)
       build "$cell" --regime adversarial --timing tuned --epochs "$ADV_EPOCHS" \
         --pgd-steps "$ADV_STEPS" ;;

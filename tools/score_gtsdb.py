@@ -47,15 +47,17 @@ def load_frames(log: Path) -> dict[int, list[dict]]:
 
 
 def score(frames: dict[int, list[dict]], gt: dict, lo: int, hi: int, min_size: float = 20.0,
-          min_conf: float = 0.0, min_sign: float = 0.0) -> dict:
+          min_conf: float = 0.0, min_sign: float = 0.0, mod: tuple[int, int] | None = None,
+          min_score: float = 0.0) -> dict:
     n_det = tp = tp_cls = gt_big = found = found_cls = 0
     used = 0
     for i in sorted(frames):
-        if not lo <= i < hi:
+        if not lo <= i < hi or (mod and i % mod[0] != mod[1]):
             continue
         used += 1
         dets = [d for d in frames[i] if d["confidence"] >= min_conf
-                and d.get("sign_score", 1.0) >= min_sign]
+                and d.get("sign_score", 1.0) >= min_sign
+                and d.get("score", d["confidence"] * d.get("sign_score", 1.0)) >= min_score]
         dets.sort(key=lambda d: -d["confidence"])
         g = np.array([b[:4] for b in gt.get(i, [])], np.float32).reshape(-1, 4)
         gcls = [b[4] for b in gt.get(i, [])]
@@ -85,7 +87,7 @@ def score(frames: dict[int, list[dict]], gt: dict, lo: int, hi: int, min_size: f
             "precision_class_aware": round(tp_cls / max(n_det, 1), 4),
             "recall_class_aware": round(found_cls / max(gt_big, 1), 4),
             "false_alarms_per_frame": round((n_det - tp) / max(used, 1), 3),
-            "min_confidence": min_conf, "min_sign_score": min_sign}
+            "min_confidence": min_conf, "min_sign_score": min_sign, "min_score": min_score}
 
 
 def main() -> None:
@@ -96,27 +98,34 @@ def main() -> None:
     p.add_argument("--min-size", type=float, default=20.0)
     p.add_argument("--min-confidence", type=float, default=0.0, help="extra filter on the log")
     p.add_argument("--calibrate", action="store_true",
-                   help="sweep confidence and sign-score thresholds; pick the lowest pair with "
-                        "precision ≥ --target-precision (use on tuning frames only)")
+                   help="sweep the score threshold (confidence × sign score); pick the one with "
+                        "the best recall at precision ≥ --target-precision (tuning frames only; "
+                        "run the pipeline with --min-score 0 first)")
     p.add_argument("--target-precision", type=float, default=0.85)
+    p.add_argument("--mod", default=None, metavar="M:R",
+                   help="only frames with number %% M == R (e.g. 4:3, the rejector's validation "
+                        "frames, when calibrating on 0:400)")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     gt = read_gt(Path(a.gt) if a.gt else frames_dir())
     lo, hi = (int(x) for x in a.frames.split(":"))
     frames = load_frames(Path(a.log))
+    mod = tuple(int(v) for v in a.mod.split(":")) if a.mod else None
     if not a.calibrate:
-        r = score(frames, gt, lo, hi, a.min_size, a.min_confidence)
+        r = score(frames, gt, lo, hi, a.min_size, a.min_confidence, mod=mod)
         print(json.dumps(r) if a.json else
               "\n".join(f"{k:>28}: {v}" for k, v in r.items()))
         return
     rows = []
-    for s in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-        for c in (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99):
-            rows.append(score(frames, gt, lo, hi, a.min_size, c, s))
+    for t in np.round(np.arange(0.0, 1.0, 0.025), 3):  # the loop's decision: confidence × sign
+        rows.append(score(frames, gt, lo, hi, a.min_size, mod=mod, min_score=float(t)))
     ok = [r for r in rows if r["precision"] >= a.target_precision]
-    best = max(ok, key=lambda r: (r["recall_class_aware"], r["recall"])) if ok else None
-    for r in sorted(rows, key=lambda r: -r["recall"])[:15]:
-        print(json.dumps(r))
+    # the best recall; among equal recalls the highest precision (the largest threshold)
+    best = max(ok, key=lambda r: (r["recall_class_aware"], r["recall"], r["precision"])) if ok else None
+    for r in rows:
+        print(f"min_score {r['min_score']:.3f}: recall {r['recall']:.3f} precision "
+              f"{r['precision']:.3f} class-correct {r['class_correct_of_recalled']:.3f} "
+              f"false alarms/frame {r['false_alarms_per_frame']:.2f}")
     print("chosen:", json.dumps(best))
 
 

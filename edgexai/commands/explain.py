@@ -73,7 +73,8 @@ def register(sub) -> None:
                    help="SmoothGrad noise σ as a fraction of the [0, 1] pixel range")
     p.add_argument("--batch-size", type=int, default=64, help="images per explanation batch")
     p.add_argument("--workers", type=int, default=None,
-                   help="ROAD imputation processes (default: one per CPU core; 0: in-process)")
+                   help="ROAD imputation processes (default: CPU cores − 1, at least 1; "
+                        "0: in-process)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--grid-images", type=int, default=6, help="example images in grid.png")
     p.add_argument("--no-manifest", action="store_true",

@@ -106,6 +106,27 @@ METHOD_NAMES = {"vg": "Vanilla Gradient", "ig": "Integrated Gradients", "sg": "S
                 "gradcam": "Grad-CAM", "cam": "analytic CAM"}
 
 
+PIXEL_METHODS = ("vg", "ig", "sg")  # gradients w.r.t. the input only: any equivalent net will do
+
+
+def fused_copy(model: nn.Module) -> nn.Module:
+    """An equivalent copy for forward passes and input gradients: BatchNorm folded into the
+    convolutions (torch.fx) and channels-last on CPU — about 2× faster forward+backward on 2
+    cores. Layer hooks (Grad-CAM) need the original. The original is returned if tracing fails.
+    """
+    import copy
+
+    try:
+        from torch.fx.experimental.optimization import fuse
+
+        fast = fuse(copy.deepcopy(model).eval())
+    except Exception:  # an untraceable model is used as it is
+        return model.eval()
+    if next(fast.parameters()).device.type == "cpu":
+        fast = fast.to(memory_format=torch.channels_last)
+    return fast.eval()
+
+
 def list_methods() -> list[str]:
     return list(EXPLAINERS)
 

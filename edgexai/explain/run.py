@@ -150,7 +150,7 @@ def explain_model(item: _Loaded, images: np.ndarray, labels: np.ndarray, ids: np
     import torch
 
     from edgexai.evaluate import predict_logits, to_input
-    from edgexai.explain.explainers import ExplainConfig, explain
+    from edgexai.explain.explainers import PIXEL_METHODS, ExplainConfig, explain, fused_copy
     from edgexai.metrics.deletion import deletion_insertion
     from edgexai.metrics.imputation import noise_for
     from edgexai.metrics.perturbation import tiebreak_keys
@@ -175,12 +175,15 @@ def explain_model(item: _Loaded, images: np.ndarray, labels: np.ndarray, ids: np
     cfg = ExplainConfig(ig_steps=opts.ig_steps, sg_samples=opts.sg_samples,
                         sg_noise=opts.sg_noise, cam_layer=m.get("cam_layer"), std=std)
 
+    fast = fused_copy(model)
+    memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
     @torch.inference_mode()
     def predict(batch: np.ndarray) -> np.ndarray:
         out = []
         for s in range(0, len(batch), 512):
-            out.append(model(torch.from_numpy(np.ascontiguousarray(batch[s:s + 512])).to(device))
-                       .float().cpu().numpy())
+            xb = torch.from_numpy(np.ascontiguousarray(batch[s:s + 512])).to(device)
+            out.append(fast(xb.contiguous(memory_format=memory_format)).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(m["classes"])), np.float32)
 
     from tqdm import tqdm
@@ -189,7 +192,12 @@ def explain_model(item: _Loaded, images: np.ndarray, labels: np.ndarray, ids: np
     for method in tqdm(opts.methods, desc=f"{item.name}: explaining", disable=not opts.progress,
                        leave=False):
         t = time.time()
-        maps = explain(model, x, torch.as_tensor(targets), method, cfg,
+        torch.manual_seed(opts.seed)  # SmoothGrad's noise: the same whichever methods ran before
+        # pixel-gradient methods run on the BN-folded channels-last copy (same gradients, ~2×
+        # faster on CPU); Grad-CAM needs the original's layer hooks
+        net, xin = (fast, x.contiguous(memory_format=memory_format)) if method in PIXEL_METHODS \
+            else (model, x)
+        maps = explain(net, xin, torch.as_tensor(targets), method, cfg,
                        batch_size=opts.batch_size).numpy() if n else np.zeros((0, h, w), np.float32)
         timing[f"explain_{method}"] = time.time() - t
         item.maps[method] = maps
@@ -199,11 +207,20 @@ def explain_model(item: _Loaded, images: np.ndarray, labels: np.ndarray, ids: np
     tiebreak = tiebreak_keys(opts.seed, item.ids, h * w)
     if opts.road and n:
         t = time.time()
-        road = ROAD(opts.percentages, opts.orders, opts.noise_std, workers=opts.workers,
+        cores = os.cpu_count() or 1
+        workers = max(1, cores - 1) if opts.workers is None else opts.workers
+        road = ROAD(opts.percentages, opts.orders, opts.noise_std, workers=workers,
                     progress=opts.progress)
         noise = noise_for(opts.seed, item.ids, (x.shape[1], h, w)) if opts.noise_std > 0 else None
-        for method, res in road.run(predict, x_np, item.maps, targets, noise, tiebreak).items():
-            methods[method]["road"] = res.as_dict()
+        threads = torch.get_num_threads()
+        if device.type == "cpu" and workers > 0:  # imputation workers and the classifier share
+            torch.set_num_threads(max(1, min(threads, cores - workers)))
+        try:
+            for method, res in road.run(predict, x_np, item.maps, targets, noise,
+                                        tiebreak).items():
+                methods[method]["road"] = res.as_dict()
+        finally:
+            torch.set_num_threads(threads)
         timing["road"] = time.time() - t
     if opts.deletion_steps and n:
         t = time.time()
@@ -240,9 +257,24 @@ def _flat_row(model: dict[str, Any], method: str, res: dict[str, Any]) -> dict[s
     return row
 
 
+def _json_safe(obj: Any) -> Any:
+    """NaN/inf (no images to score) become null: strict JSON readers reject NaN."""
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(_json_safe(obj), indent=2) + "\n")
+
+
 def write_tables(out: Path, report: dict[str, Any]) -> None:
     """metrics.json (everything), metrics.csv (one row per model × method), road_curves.csv."""
-    (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_json(out / "metrics.json", report)
     rows = [_flat_row(mo, me, res) for mo in report["models"] for me, res in mo["methods"].items()]
     if rows:
         with open(out / "metrics.csv", "w", newline="") as f:
@@ -372,7 +404,7 @@ def merge_into_manifest(item: _Loaded, report: dict[str, Any], out: Path) -> Non
         "percentages": cfg["percentages"], "noise_std": cfg["noise_std"],
         "report": str(out.resolve()), "created": report["created"],
     }
-    manifest["metrics"] = metrics
+    manifest["metrics"] = _json_safe(metrics)
     write_manifest(item.dir, manifest)
 
 
@@ -435,7 +467,7 @@ def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
     if opts.road:
         plot_road(out / "road.png", report)
     report["seconds_total"] = round(time.time() - t_start, 1)
-    (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_json(out / "metrics.json", report)
     if opts.update_manifest:
         for it in items:
             merge_into_manifest(it, report, out)

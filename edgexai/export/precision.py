@@ -30,9 +30,13 @@ from edgexai.runtime.base import ONNX_ROLES as VARIANT_ROLES
 
 
 def _toposort(proto):
-    """Tools that append nodes (the FP16 converter's Casts) leave the graph unsorted."""
-    import onnx_ir as ir
-    from onnx_ir.passes.common import TopologicalSortPass
+    """Graph tools may append nodes out of order; onnx.checker wants them sorted. (onnx_ir comes
+    with the exporter; without it the graph is checked as it is.)"""
+    try:
+        import onnx_ir as ir
+        from onnx_ir.passes.common import TopologicalSortPass
+    except ImportError:
+        return proto
 
     model = ir.serde.deserialize_model(proto)
     TopologicalSortPass()(model)

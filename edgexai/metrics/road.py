@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,6 +73,23 @@ def _impute_chunk(images: np.ndarray, ranking: np.ndarray, noise: np.ndarray | N
     return NoisyLinearImputer(noise_std)(images, keep, noise).astype(np.float32, copy=False)
 
 
+@contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    """Spawned workers inherit the environment: one BLAS/OpenMP thread each, or N workers ×
+    M threads oversubscribe the cores the parent's classifier also needs."""
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update({k: "1" for k in names})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 @dataclass
 class _Task:
     method: str
@@ -123,8 +141,9 @@ class ROAD:
         ks = [count_removed(p, h * w) for p in self.percentages]
         tasks = [_Task(m, o, j, s, min(s + self.chunk, n)) for m in maps for o in self.orders
                  for j in range(len(ks)) for s in range(0, n, self.chunk)]
-        correct = {(m, o): np.zeros(len(ks)) for m in maps for o in self.orders}
-        prob = {(m, o): np.zeros(len(ks)) for m in maps for o in self.orders}
+        # per image, so the totals do not depend on the order in which workers finish
+        correct = {(m, o): np.zeros((len(ks), n), bool) for m in maps for o in self.orders}
+        prob = {(m, o): np.zeros((len(ks), n)) for m in maps for o in self.orders}
 
         def args(t: _Task):
             sl = slice(t.start, t.stop)
@@ -134,16 +153,16 @@ class ROAD:
         for t, imputed in self._imputed(tasks, args):
             probs = softmax(np.asarray(predict(imputed), np.float64))
             tgt = targets[t.start:t.stop]
-            correct[t.method, t.order][t.p_index] += float((probs.argmax(1) == tgt).sum())
-            prob[t.method, t.order][t.p_index] += float(probs[np.arange(len(tgt)), tgt].sum())
+            correct[t.method, t.order][t.p_index, t.start:t.stop] = probs.argmax(1) == tgt
+            prob[t.method, t.order][t.p_index, t.start:t.stop] = probs[np.arange(len(tgt)), tgt]
 
         results: dict[str, ROADResult] = {}
         for m in maps:
             r = ROADResult(self.percentages, n)
             for o in self.orders:
-                acc = (correct[m, o] / max(n, 1)).tolist()
+                acc = correct[m, o].mean(axis=1).tolist()
                 r.accuracy[o] = acc
-                r.probability[o] = (prob[m, o] / max(n, 1)).tolist()
+                r.probability[o] = prob[m, o].mean(axis=1).tolist()
                 r.summary[o] = self.averager(self.percentages, acc)
             if {"morf", "lerf"} <= set(self.orders):
                 r.summary["gap"] = {k: r.summary["lerf"][k] - r.summary["morf"][k]
@@ -166,7 +185,8 @@ class ROAD:
             import multiprocessing as mp
 
             ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+            with _single_threaded_children(), \
+                    ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
                 pending: dict[Future, _Task] = {}
                 queue = iter(tasks)
                 limit = 2 * self.workers + 1  # bounds memory; keeps every worker busy

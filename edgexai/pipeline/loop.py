@@ -23,14 +23,17 @@ from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes
 from edgexai.pipeline.log import JsonlLog
 from edgexai.pipeline.overlay import Display, draw
 from edgexai.pipeline.proposals import ColourShapeProposer, Proposer, nms
-from edgexai.pipeline.rejector import FEATURE_SIZE, LinearRejector, default_rejector
+from edgexai.pipeline.rejector import FEATURE_SIZE, Rejector, default_rejector
 from edgexai.pipeline.session import InferenceSession, ModelInfo, open_model
 from edgexai.pipeline.sources import FrameSource, Reader, SourceSpec, open_reader, parse_uri
 from edgexai.pipeline.summary import Summary, format_summary, write_summary
 
-# Classifier confidence below which a rejector survivor is still called background. Calibrated on
-# GTSDB frames 0–399 with the CPU default model (tools/score_gtsdb.py --calibrate; docs/RESULTS.md).
-DEFAULT_MIN_CONFIDENCE = 0.5
+# A survivor is reported as a sign when score = classifier confidence × rejector sign score reaches
+# this; calibrated on GTSDB frames 0–399 (the rejector's validation frames, ≡ 3 mod 4) with the
+# CPU default model (tools/score_gtsdb.py --calibrate; docs/RESULTS.md). The product measured
+# better than either score alone or two separate thresholds.
+DEFAULT_MIN_SCORE = 0.5
+DEFAULT_MIN_CONFIDENCE = 0.0
 
 
 @dataclass
@@ -54,6 +57,9 @@ class RunConfig:
     loop: bool = False
     max_frames: int | None = None
     min_confidence: float | None = None    # None: DEFAULT_MIN_CONFIDENCE
+    min_score: float | None = None         # None: DEFAULT_MIN_SCORE (confidence × sign score)
+    refine: bool = True                    # use the rejector's box refiner when it has one
+    rescore: bool = True                   # sign score = max(proposal crop, refined crop)
     sign_threshold: float | None = None    # None: the rejector's calibrated threshold
     no_rejector: bool = False
     max_classify: int = 64                 # at most this many crops per engine call
@@ -61,6 +67,8 @@ class RunConfig:
     live: bool | None = None               # None: by source kind
     stall_s: float = 5.0
     cv_threads: int = 1                    # OpenCV worker threads (0: OpenCV's default)
+    propose_in_capture: bool = True        # propose in the capture thread (overlaps the engine)
+    engine_threads: int | None = None      # ONNX Runtime intra-op threads (None: its default)
     quiet: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -138,7 +146,7 @@ def _watchdog():
 
 
 def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelInfo | None = None,
-        proposer: Proposer | None = None, rejector: LinearRejector | None | bool = True,
+        proposer: Proposer | None = None, rejector: Rejector | None | bool = True,
         opener=open_reader) -> dict[str, Any]:
     """Run the pipeline until the source ends, max_frames, a signal or a closed window; returns
     the summary (also written to cfg.summary_path() and as the log's last line)."""
@@ -147,7 +155,7 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
     if session is None or info is None:
         if not cfg.model:
             raise EdgexaiError("no model: pass --model DIR")
-        session, info = open_model(cfg.model, cfg.backend)
+        session, info = open_model(cfg.model, cfg.backend, cfg.engine_threads)
     if cfg.cv_threads > 0:
         import cv2
 
@@ -157,10 +165,11 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
     proposer = proposer or ColourShapeProposer()
     if rejector is True:
         rejector = None if cfg.no_rejector else default_rejector()
-    rej: LinearRejector | None = rejector or None
+    rej: Rejector | None = rejector or None
     sign_thr = cfg.sign_threshold if cfg.sign_threshold is not None else (
         rej.threshold if rej else 0.0)
     min_conf = cfg.min_confidence if cfg.min_confidence is not None else DEFAULT_MIN_CONFIDENCE
+    min_score = cfg.min_score if cfg.min_score is not None else DEFAULT_MIN_SCORE
     display = Display(window=not cfg.headless, output=cfg.output,
                       fps=cfg.input_rate or 15.0)
     log = JsonlLog(cfg.log, cfg.log_max_bytes, cfg.log_backups)
@@ -174,10 +183,12 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
     try:
         log.write({"event": "start", "time": time.time(), "source": spec.uri, "kind": spec.kind,
                    "model": info.name, "model_path": info.path, "backend": info.backend,
-                   "input_size": size, "min_confidence": min_conf,
+                   "input_size": size, "min_confidence": min_conf, "min_score": min_score,
+                   "refine": bool(rej and rej.refines and cfg.refine),
                    "sign_threshold": sign_thr if rej else None,
                    "probe_every": cfg.probe_every})
-        source = FrameSource(spec, opener=opener, live=cfg.live, on_event=log.write).start()
+        source = FrameSource(spec, opener=opener, live=cfg.live, on_event=log.write,
+                             work=proposer.propose if cfg.propose_in_capture else None).start()
         stopper.install()
         if wd:
             wd.ready(f"running on {spec.uri}")
@@ -202,13 +213,18 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
             if frame is None:
                 break
             t_frame = time.perf_counter()
+            c_frame = time.thread_time()
             stall_logged = False
             img = frame.image
             st: dict[str, float] = {"capture": round(frame.capture_ms, 3)}
 
-            t = time.perf_counter()
-            boxes, _ = proposer.propose(img)
-            st["propose"] = (time.perf_counter() - t) * 1000
+            if frame.work is not None:  # proposed in the capture thread, overlapped
+                boxes, _ = frame.work
+                st["propose"] = frame.work_ms
+            else:
+                t = time.perf_counter()
+                boxes, _ = proposer.propose(img)
+                st["propose"] = (time.perf_counter() - t) * 1000
 
             t = time.perf_counter()
             padded = pad_boxes(boxes, img.shape)
@@ -216,18 +232,37 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
             t2 = time.perf_counter()
             st["preprocess"] = (t2 - t) * 1000
             if rej is not None and len(crops):
-                rscore = rej.score(crops)
+                feats = rej.standardised(crops)
+                rscore = rej.score_x(feats)
                 sel = np.where(rscore >= sign_thr)[0]
             else:
+                feats = None
                 rscore = np.ones(len(crops), np.float32)
                 sel = np.arange(len(crops))
             if len(sel) > cfg.max_classify:
                 sel = sel[np.argsort(-rscore[sel])[: cfg.max_classify]]
+            sel_boxes = boxes[sel]
+            refined = bool(rej is not None and rej.refines and cfg.refine and len(sel))
+            if refined:
+                sel_boxes = rej.refine_x(feats[sel], sel_boxes)
+                h_img, w_img = img.shape[:2]
+                sel_boxes[:, [0, 2]] = np.clip(sel_boxes[:, [0, 2]], 0, w_img)
+                sel_boxes[:, [1, 3]] = np.clip(sel_boxes[:, [1, 3]], 0, h_img)
             t3 = time.perf_counter()
             st["reject"] = (t3 - t2) * 1000
-            sel_crops = crops[sel]
-            if len(sel) and sel_crops.shape[1] != size:
-                sel_crops = extract_crops(img, padded[sel], size)
+            sel_score = rscore[sel]
+            if refined:
+                sel_padded = pad_boxes(sel_boxes, img.shape)
+                sel_crops = extract_crops(img, sel_padded, size)
+                if cfg.rescore:  # the refined crop is what gets classified: score that one
+                    rc = sel_crops if size == FEATURE_SIZE else extract_crops(
+                        img, sel_padded, FEATURE_SIZE)
+                    sel_score = np.maximum(sel_score, rej.score(rc))
+            else:
+                sel_padded = padded[sel]
+                sel_crops = crops[sel]
+                if len(sel) and sel_crops.shape[1] != size:
+                    sel_crops = extract_crops(img, sel_padded, size)
             batch = make_batch(sel_crops, info.mean, info.std)
             st["preprocess"] += (time.perf_counter() - t3) * 1000
 
@@ -247,18 +282,19 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
                 p = softmax(logits)
                 cls = p.argmax(1)
                 conf = p[np.arange(len(p)), cls]
-                ok = np.where(conf >= min_conf)[0]
+                score = conf * sel_score
+                ok = np.where((conf >= min_conf) & (score >= min_score))[0]
                 if len(ok):
-                    order = nms(boxes[sel[ok]], (conf[ok] * rscore[sel[ok]]).astype(np.float32),
-                                cfg.nms_iou)
+                    order = nms(sel_boxes[ok], score[ok].astype(np.float32), cfg.nms_iou)
                     det_idx = ok[order]
                     ginis = _gini(cams[det_idx]) if len(det_idx) else []
                     for j, g in zip(det_idx, ginis, strict=True):
                         c = int(cls[j])
-                        dets.append({"box": [round(float(v), 1) for v in boxes[sel[j]]],
+                        dets.append({"box": [round(float(v), 1) for v in sel_boxes[j]],
                                      "class_id": c, "class_name": names[c] if c < len(names) else str(c),
                                      "confidence": round(float(conf[j]), 4),
-                                     "sign_score": round(float(rscore[sel[j]]), 4),
+                                     "sign_score": round(float(sel_score[j]), 4),
+                                     "score": round(float(score[j]), 4),
                                      "gini": round(float(g), 4)})
             st["post"] = (time.perf_counter() - t) * 1000
 
@@ -275,7 +311,7 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
             t = time.perf_counter()
             if display.active:
                 shown = draw(img, dets, [cams[j] for j in det_idx],
-                             [tuple(int(v) for v in padded[sel[j]]) for j in det_idx])
+                             [tuple(int(v) for v in sel_padded[j]) for j in det_idx])
                 if not display.show(shown):
                     reason = "window closed"
                     st["render"] = (time.perf_counter() - t) * 1000
@@ -293,8 +329,9 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
             rec["detections"] = dets
             log.write(rec)
             st["log"] = (time.perf_counter() - t) * 1000
-            frame_ms = (time.perf_counter() - t_frame) * 1000 + frame.capture_ms
-            summary.add(st, frame_ms, [d["class_name"] for d in dets], len(boxes), len(sel))
+            frame_ms = (time.perf_counter() - t_frame) * 1000 + frame.capture_ms + frame.work_ms
+            summary.add(st, frame_ms, [d["class_name"] for d in dets], len(boxes), len(sel),
+                        cpu_main=(time.thread_time() - c_frame) * 1000, cpu_capture=frame.cpu_ms)
             if wd:
                 wd.ping()
             n_done += 1
@@ -323,4 +360,4 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
     return result
 
 
-__all__ = ["RunConfig", "run", "probe", "DEFAULT_MIN_CONFIDENCE", "Reader"]
+__all__ = ["RunConfig", "run", "probe", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_SCORE", "Reader"]

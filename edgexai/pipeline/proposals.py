@@ -98,20 +98,18 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
-    """Greedy non-maximum suppression; returns kept indices, best score first."""
+    """Greedy non-maximum suppression (OpenCV's, in C++); returns kept indices, best first.
+
+    Scores must be ≥ 0 (cv2.dnn.NMSBoxes refuses a negative score threshold)."""
+    import cv2
+
     if len(boxes) == 0:
         return np.zeros(0, np.int64)
-    order = np.argsort(-scores, kind="stable")
-    ov = iou_matrix(boxes[order], boxes[order]) > iou
-    np.fill_diagonal(ov, False)
-    suppressed = np.zeros(len(order), bool)
-    keep = []
-    for i in range(len(order)):
-        if suppressed[i]:
-            continue
-        keep.append(order[i])
-        suppressed |= ov[i]
-    return np.asarray(keep, np.int64)
+    b = np.asarray(boxes, np.float64)
+    xywh = np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
+    # OpenCV's IoU counts w+1 × h+1 pixels only for integer Rect; Rect2d uses plain w × h
+    keep = cv2.dnn.NMSBoxes(xywh.tolist(), np.maximum(scores, 0).astype(float).tolist(), 0.0, iou)
+    return np.asarray(keep, np.int64).reshape(-1)
 
 
 class ColourShapeProposer:

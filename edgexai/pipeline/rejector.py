@@ -1,10 +1,10 @@
-"""First-stage non-sign rejector: HOG + colour features, a logistic model, a calibrated threshold.
+"""First-stage non-sign rejector: HOG + colour features, a small perceptron, a calibrated threshold.
 
 Why: 98–99 % of proposals are background (foliage, brick, tail-lights, partial boxes on real
 signs), far too many to run the CAM classifier on within the frame budget, and a 43-class
 classifier has no "none of these" answer. This cascade stage scores every proposal's 32×32 crop
-(the same padded crops the classifier sees) for "is a sign", cheaply (one HOG per crop and a dot
-product), and only survivors go to the engine. It is trained on the proposer's own output on
+(the same padded crops the classifier sees) for "is a sign", cheaply (one HOG per crop and two small
+matrix products), and only survivors go to the engine. It is trained on the proposer's own output on
 GTSDB frames 0–399 (positives: proposals at IoU ≥ 0.5 with a sign and jittered ground-truth
 boxes; negatives: proposals with IoU < 0.3) by tools/train_rejector.py, which also calibrates
 the threshold; the weights live in rejector_weights.py (numpy arrays, base64). numpy + OpenCV.
@@ -71,38 +71,94 @@ def features(crops_rgb: np.ndarray) -> np.ndarray:
     return np.concatenate([h, pooled], 1).astype(np.float32)
 
 
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """float32 a @ b through OpenCV's gemm: it follows cv2.setNumThreads, whereas numpy's BLAS
+    spins up its own threads for this size, measured to cost more CPU than it saves here."""
+    import cv2
+
+    return cv2.gemm(np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32),
+                    1.0, None, 0.0)
+
+
 @dataclass
-class LinearRejector:
-    """sign probability = sigmoid(((x − mu) / sd) · w + b); keep where ≥ threshold."""
+class Rejector:
+    """sign probability = sigmoid(w2 · relu(W1ᵀ((x − mu) / sd) + b1) + b2): a one-hidden-layer
+    perceptron in numpy (measured on validation frames: half the background survivors of a
+    linear model at the same sign recall); keep a proposal where it is ≥ threshold."""
 
     mu: np.ndarray
     sd: np.ndarray
-    w: np.ndarray
-    b: float
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: float
     threshold: float = 0.5
     info: str = ""
 
-    def score(self, crops_rgb: np.ndarray) -> np.ndarray:
-        x = (features(crops_rgb) - self.mu) / self.sd
-        z = np.clip(x @ self.w + self.b, -30, 30)
+    # optional box refiner (same features, its own hidden layer): predicts the ground-truth box's
+    # edges as offsets of the proposal's width/height, because about half the signs the proposer
+    # misses at IoU 0.5 have a proposal at IoU 0.3–0.5 (the ring's inner edge, a merged blob)
+    r_w1: np.ndarray | None = None
+    r_b1: np.ndarray | None = None
+    r_w2: np.ndarray | None = None
+    r_b2: np.ndarray | None = None
+
+    def standardised(self, crops_rgb: np.ndarray, chunk: int = 128) -> np.ndarray:
+        """Standardised features, computed `chunk` crops at a time: a frame with hundreds of
+        proposals otherwise allocates tens of MB of temporaries at once (RSS swings)."""
+        if len(crops_rgb) <= chunk:
+            return (features(crops_rgb) - self.mu) / self.sd
+        return np.concatenate([(features(crops_rgb[i:i + chunk]) - self.mu) / self.sd
+                               for i in range(0, len(crops_rgb), chunk)])
+
+    def score_x(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros(0, np.float32)
+        h = np.maximum(_matmul(x, self.w1) + self.b1, 0)
+        z = np.clip(h @ self.w2 + self.b2, -30, 30)
         return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+    def score(self, crops_rgb: np.ndarray) -> np.ndarray:
+        return self.score_x(self.standardised(crops_rgb)) if len(crops_rgb) else np.zeros(0, np.float32)
+
+    @property
+    def refines(self) -> bool:
+        return self.r_w1 is not None
+
+    def refine_x(self, x: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Refined [x1, y1, x2, y2] for proposals `boxes` whose standardised features are x."""
+        if not self.refines or len(x) == 0:
+            return boxes
+        h = np.maximum(_matmul(x, self.r_w1) + self.r_b1, 0)
+        t = np.clip(h @ self.r_w2 + self.r_b2, -0.5, 0.5)
+        w = (boxes[:, 2] - boxes[:, 0])[:, None]
+        hh = (boxes[:, 3] - boxes[:, 1])[:, None]
+        out = boxes + t * np.concatenate([w, hh, w, hh], 1)
+        bad = (out[:, 2] - out[:, 0] < 2) | (out[:, 3] - out[:, 1] < 2)
+        out[bad] = boxes[bad]
+        return out.astype(np.float32)
 
     def to_b64(self) -> str:
         buf = io.BytesIO()
-        np.savez_compressed(buf, mu=self.mu, sd=self.sd, w=self.w, b=np.float64(self.b),
-                            threshold=np.float64(self.threshold), info=np.array(self.info))
+        arrays = {k: getattr(self, k) for k in ("r_w1", "r_b1", "r_w2", "r_b2")
+                  if getattr(self, k) is not None}
+        np.savez_compressed(buf, mu=self.mu, sd=self.sd, w1=self.w1, b1=self.b1, w2=self.w2,
+                            b2=np.float64(self.b2), threshold=np.float64(self.threshold),
+                            info=np.array(self.info), **arrays)
         return base64.b64encode(buf.getvalue()).decode()
 
     @classmethod
-    def from_b64(cls, text: str) -> LinearRejector:
+    def from_b64(cls, text: str) -> Rejector:
         z = np.load(io.BytesIO(base64.b64decode(text)))
-        return cls(z["mu"], z["sd"], z["w"], float(z["b"]), float(z["threshold"]), str(z["info"]))
+        opt = {k: z[k] for k in ("r_w1", "r_b1", "r_w2", "r_b2") if k in z.files}
+        return cls(z["mu"], z["sd"], z["w1"], z["b1"], z["w2"], float(z["b2"]),
+                   float(z["threshold"]), str(z["info"]), **opt)
 
 
-def default_rejector() -> LinearRejector | None:
+def default_rejector() -> Rejector | None:
     """The rejector shipped with the package (None if it has not been trained yet)."""
     try:
         from edgexai.pipeline.rejector_weights import WEIGHTS
     except ImportError:
         return None
-    return LinearRejector.from_b64(WEIGHTS)
+    return Rejector.from_b64(WEIGHTS)

@@ -110,16 +110,18 @@ def resolve_backend(backend: str) -> str:
     return "trt" if importlib.util.find_spec("tensorrt") is not None else "ort"
 
 
-def _open_runtime(build_dir: Path, backend: str) -> InferenceSession:
+def _open_runtime(build_dir: Path, backend: str, threads: int | None = None) -> InferenceSession:
     try:
         from edgexai.runtime import open_session
     except ImportError as exc:
         raise EdgexaiError(f"edgexai.runtime cannot be imported ({exc}); it is needed to run a "
                            "model (--backend fake runs the pipeline without one)") from None
-    return open_session(build_dir, backend=backend)
+    options = {"threads": threads} if threads and backend == "ort" else {}
+    return open_session(build_dir, backend=backend, **options)
 
 
-def open_model(build_dir: str | Path, backend: str = "auto") -> tuple[InferenceSession, ModelInfo]:
+def open_model(build_dir: str | Path, backend: str = "auto",
+               threads: int | None = None) -> tuple[InferenceSession, ModelInfo]:
     """Open a build folder with a backend; 'fake' is the test engine."""
     build_dir = Path(build_dir)
     if not (build_dir / MANIFEST_NAME).is_file():
@@ -128,7 +130,7 @@ def open_model(build_dir: str | Path, backend: str = "auto") -> tuple[InferenceS
         info = model_info(build_dir, "fake")
         return FakeSession(len(info.classes)), info
     backend = resolve_backend(backend)
-    session = _open_runtime(build_dir, backend)
+    session = _open_runtime(build_dir, backend, threads)
     info = model_info(build_dir, str(getattr(session, "backend", backend)))
     precision = getattr(session, "precision", None)
     if precision and precision != "fp32":

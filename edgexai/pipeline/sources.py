@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -107,6 +107,9 @@ class Frame:
     name: str | None          # the image file name for image/folder sources
     t_capture: float          # wall time when it was read
     capture_ms: float         # read + decode time in the capture thread
+    work: Any = None          # what the capture thread's `work` callable returned for it
+    work_ms: float = 0.0      # and how long it took
+    cpu_ms: float = 0.0       # CPU time the capture thread spent on it (read + decode + work)
 
 
 class EndOfStream(Exception):
@@ -248,18 +251,22 @@ class FrameSource:
     reader is reopened with backoff (backoff_s doubling up to backoff_max_s), the gap recorded.
     live=False: a full queue blocks the reader (every frame of a file is processed).
     `on_event` receives fault events (dicts) as they happen, from the capture thread.
+    `work`, if given, runs on each decoded image in the capture thread (the run loop puts the
+    sign proposer there, so proposing frame n+1 overlaps classifying frame n on a second core).
     """
 
     def __init__(self, spec: SourceSpec, *, opener: Callable[[SourceSpec], Reader] = open_reader,
                  queue_size: int = 2, live: bool | None = None, backoff_s: float = 0.25,
                  backoff_max_s: float = 8.0, max_reconnect_s: float | None = None,
-                 on_event: Callable[[dict], None] | None = None) -> None:
+                 on_event: Callable[[dict], None] | None = None,
+                 work: Callable[[np.ndarray], Any] | None = None) -> None:
         self.spec, self.opener = spec, opener
         self.live = spec.live if live is None else live
         self.q: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
         self.backoff_s, self.backoff_max_s = backoff_s, backoff_max_s
         self.max_reconnect_s = max_reconnect_s
         self.on_event = on_event
+        self.work = work
         self.stats = SourceStats()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -337,6 +344,7 @@ class FrameSource:
                 if self.reader is None and not self._reconnect("not open"):
                     break
                 t0 = time.perf_counter()
+                c0 = time.thread_time()
                 try:
                     img, name = self.reader.read()  # type: ignore[union-attr]
                 except EndOfStream:
@@ -353,7 +361,13 @@ class FrameSource:
                     continue
                 with self._lock:
                     self.stats.read += 1
-                self._put(Frame(self._index, img, name, time.time(), ms))
+                frame = Frame(self._index, img, name, time.time(), ms)
+                if self.work is not None:
+                    t1 = time.perf_counter()
+                    frame.work = self.work(img)
+                    frame.work_ms = (time.perf_counter() - t1) * 1000
+                frame.cpu_ms = (time.thread_time() - c0) * 1000
+                self._put(frame)
                 self._index += 1
         finally:
             self._put(_END)

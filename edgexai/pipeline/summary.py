@@ -30,18 +30,23 @@ class Summary:
         self.frames = 0
         self.stage_ms: dict[str, array] = {}
         self.frame_ms = array("d")
+        self.cpu_main = array("d")      # main-thread CPU ms per frame (time.thread_time)
+        self.cpu_capture = array("d")   # capture-thread CPU ms per frame
         self.detections: Counter[str] = Counter()
         self.proposals = 0
         self.survivors = 0
 
     def add(self, stages: dict[str, float], frame_ms: float, classes: list[str],
-            proposals: int, survivors: int) -> None:
+            proposals: int, survivors: int, cpu_main: float = 0.0,
+            cpu_capture: float = 0.0) -> None:
         if self.t_first is None:
             self.t_first = time.time()
         self.frames += 1
         for k, v in stages.items():
             self.stage_ms.setdefault(k, array("d")).append(v)
         self.frame_ms.append(frame_ms)
+        self.cpu_main.append(cpu_main)
+        self.cpu_capture.append(cpu_capture)
         self.detections.update(classes)
         self.proposals += proposals
         self.survivors += survivors
@@ -64,6 +69,10 @@ class Summary:
             "fps_processing": round(1000 * self.frames / max(sum(self.frame_ms), 1e-9), 3),
             "stages_ms": {k: self._pct(v) for k, v in self.stage_ms.items()},
             "frame_ms": self._pct(self.frame_ms),
+            # CPU time per frame by thread: what the frame rate would be on two idle cores
+            # (1000 / the larger mean) when other processes share the machine
+            "cpu_ms_per_frame": {"main": self._pct(self.cpu_main),
+                                 "capture": self._pct(self.cpu_capture)},
             "proposals_per_frame": round(self.proposals / max(self.frames, 1), 1),
             "classified_per_frame": round(self.survivors / max(self.frames, 1), 2),
             "detections": sum(self.detections.values()),

@@ -131,8 +131,11 @@ def _prune_capped(pruner, group, cfg: LayeredConfig) -> int:
     if len(idxs) <= allowed:
         group.prune()
         return 0
-    if allowed:
-        group.prune(idxs=idxs[:allowed])  # idxs come least important first
+    if allowed:  # keep the least important `allowed` of the chosen channels
+        whole = dg.get_pruning_group(module, dep.handler, list(range(current)))
+        imp = pruner.importance(whole)[idxs]  # scored on the whole layer, as the ranking was
+        order = torch.argsort(imp)[:allowed].tolist()
+        group.prune(idxs=sorted(idxs[i] for i in order))
     return 1
 
 

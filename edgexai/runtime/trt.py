@@ -237,7 +237,11 @@ class TrtSession(Session):
         self.mem.sync(self._stream)
         logits = results["logits"].astype(np.float32, copy=False)
         cam = results.get("cam")
-        return logits, (cam.astype(np.float32, copy=False) if cam is not None else None)
+        if cam is not None:
+            # With TensorRT 10's FP16 flag the builder may run the CAM normaliser in float16,
+            # where its +1e-8 is 0: an all-zero map would come back as 0/0. Zero is its value.
+            cam = np.nan_to_num(cam.astype(np.float32, copy=False), nan=0.0)
+        return logits, cam
 
     def describe(self) -> dict:
         return {**super().describe(), "trt_version": self.rt.version,

@@ -1,0 +1,176 @@
+"""Measure the export and runtime figures of docs/RESULTS.md ("Export and runtime (issue 5)").
+
+EDGEXAI_DATA=../shared/data python tools/bench_export.py --build engines/resnet20-natural-s0
+
+Works on a copy of the build folder (--work), so the original is untouched: exports model.onnx if
+the build predates the export step, makes the no-CAM / FP16 / INT8 variants, then reports
+1. ORT vs PyTorch on 512 official test images (max |Δ| logits and CAM, top-1 agreement);
+2. batch-1 ORT CPU latency with and without the in-graph CAM (median of interleaved rounds) and
+   captum LayerGradCam on the same model and CPU (same output: CAM of the predicted class,
+   upsampled, min-max normalised);
+3. test accuracy of fp32 / FP16 / INT8 on the whole official test set, and INT8 latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _interleaved(fns: dict, rounds: int, per_round: int) -> dict[str, float]:
+    """Median per-call milliseconds; the candidates alternate within every round (order flipped
+    each round) so machine load drifts hit them alike."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    names = list(fns)
+    for r in range(rounds):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            fn = fns[name]
+            t = time.perf_counter()
+            for _ in range(per_round):
+                fn()
+            times[name].append((time.perf_counter() - t) * 1000 / per_round)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--build", required=True)
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--calib-list", default=None, help="default: calibration/gtsrb_calib.txt")
+    p.add_argument("--work", default="/tmp/edgexai-bench-export")
+    p.add_argument("--n-diff", type=int, default=512)
+    p.add_argument("--rounds", type=int, default=31)
+    p.add_argument("--per-round", type=int, default=50)
+    p.add_argument("--threads", type=int, default=1, help="ORT and torch threads for latency")
+    p.add_argument("--latency-only", action="store_true", help="skip the accuracy passes")
+    p.add_argument("--json", default=None)
+    args = p.parse_args()
+
+    import torch
+    from captum.attr import LayerGradCam
+
+    from edgexai.data.gtsrb import load_split
+    from edgexai.data.locate import locate_gtsrb
+    from edgexai.explain.cam import CamModel, minmax_normalise, upsample
+    from edgexai.export.onnx_export import export_build
+    from edgexai.export.precision import ensure_variant
+    from edgexai.manifest import read_manifest, write_manifest
+    from edgexai.models.checkpoint import load_model
+    from edgexai.preprocess import normalise
+    from edgexai.runtime import open_session
+
+    src = Path(args.build)
+    work = Path(args.work) / src.name
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(src, work, ignore=shutil.ignore_patterns("engines", "checkpoint.pt"))
+    m = read_manifest(work)
+    model = load_model(work / "model.pt")
+    if "onnx" not in m.get("files", {}):
+        export_build(model, int(m["input_size"]), work, m)
+        write_manifest(work, {k: v for k, v in m.items() if k != "format"})
+    t = time.time()
+    for v in ("nocam", "fp16", "int8"):
+        ensure_variant(work, v, args.data_root, args.calib_list)
+    variants_s = time.time() - t
+    m = read_manifest(work)
+    test = load_split(locate_gtsrb(args.data_root), "test", int(m["input_size"]), progress=False)
+    x_all = normalise(test.images, m["mean"], m["std"])
+    out: dict = {"build": str(src), "regime": m["regime"], "arch": m["arch"],
+                 "manifest_test_accuracy": m["metrics"]["test_accuracy"],
+                 "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                 "variants_seconds": round(variants_s, 1),
+                 "onnx_sizes": {f.name: f.stat().st_size for f in work.glob("model*.onnx")}}
+
+    # 1. ORT vs PyTorch on the first n official test images
+    n = min(args.n_diff, len(x_all))
+    cam_model = CamModel(model, int(m["input_size"])).eval()
+    with torch.no_grad():
+        ref = [cam_model(torch.from_numpy(x_all[i:i + 64])) for i in range(0, n, 64)]
+    ref_l = torch.cat([r[0] for r in ref]).numpy()
+    ref_c = torch.cat([r[1] for r in ref]).numpy()
+    with open_session(work, "ort") as s:
+        res = [s.infer(x_all[i:i + 64]) for i in range(0, n, 64)]
+    ol = np.concatenate([r[0] for r in res])
+    oc = np.concatenate([r[1] for r in res])
+    out["ort_vs_torch"] = {"images": n, "logits_max_abs_diff": float(np.abs(ol - ref_l).max()),
+                           "cam_max_abs_diff": float(np.abs(oc - ref_c).max()),
+                           "top1_agreement": float((ol.argmax(1) == ref_l.argmax(1)).mean())}
+    print(json.dumps(out["ort_vs_torch"]))
+
+    # 3. accuracy per precision on the whole test set
+    acc: dict[str, float] = {}
+    for precision in () if args.latency_only else ("fp32", "fp16", "int8"):
+        with open_session(work, "ort", precision) as s:
+            pred = np.concatenate([s.infer(x_all[i:i + 256])[0].argmax(1)
+                                   for i in range(0, len(x_all), 256)])
+        acc[precision] = float((pred == test.labels).mean())
+    if acc:
+        with torch.no_grad():
+            tpred = np.concatenate([model(torch.from_numpy(x_all[i:i + 256])).argmax(1).numpy()
+                                    for i in range(0, len(x_all), 256)])
+        acc["torch_fp32"] = float((tpred == test.labels).mean())
+        out["test_accuracy"] = {
+            "images": len(x_all), **acc,
+            "int8_minus_fp32_points": round(100 * (acc["int8"] - acc["fp32"]), 3),
+            "fp16_minus_fp32_points": round(100 * (acc["fp16"] - acc["fp32"]), 3)}
+        print(json.dumps(out["test_accuracy"]))
+
+    # 2. latency at batch 1
+    torch.set_num_threads(args.threads)
+    x1 = x_all[:1].copy()
+    sessions = {}
+    for name, precision, cam in (("cam", "fp32", True), ("nocam", "fp32", False),
+                                 ("int8", "int8", True), ("fp16", "fp16", True)):
+        sessions[name] = open_session(work, "ort", precision, cam, threads=args.threads)
+    captum = LayerGradCam(model, getattr(model, m["cam_layer"]))
+    xt = torch.from_numpy(x1)
+
+    def captum_cam():
+        with torch.no_grad():
+            target = int(model(xt).argmax(1))
+        attr = captum.attribute(xt, target=target, relu_attributions=True)
+        return minmax_normalise(upsample(attr.squeeze(1).detach(), int(m["input_size"])))
+
+    def torch_analytic():
+        with torch.no_grad():
+            return cam_model(xt)
+
+    fns = {k: (lambda s=s: s.infer(x1)) for k, s in sessions.items()}
+    fns["captum_layergradcam"] = captum_cam
+    fns["torch_analytic_cam"] = torch_analytic
+    for f in fns.values():  # warm-up
+        for _ in range(20):
+            f()
+    lat = _interleaved(fns, args.rounds, args.per_round)
+    out["latency_batch1_ms"] = {k: round(v, 4) for k, v in lat.items()}
+    out["latency_settings"] = {"threads": args.threads, "rounds": args.rounds,
+                               "per_round": args.per_round, "loadavg_before": os.getloadavg()}
+    out["cam_overhead_pct"] = round(100 * (lat["cam"] / lat["nocam"] - 1), 2)
+    out["captum_over_ort_cam"] = round(lat["captum_layergradcam"] / lat["cam"], 1)
+    x64 = x_all[:64].copy()
+    lat64 = _interleaved({k: (lambda s=sessions[k]: s.infer(x64)) for k in ("cam", "int8", "fp16")},
+                         max(5, args.rounds // 3), 5)
+    out["latency_batch64_ms"] = {k: round(v, 3) for k, v in lat64.items()}
+    out["loadavg_after"] = os.getloadavg()
+    print(json.dumps({k: out[k] for k in ("latency_batch1_ms", "cam_overhead_pct",
+                                          "captum_over_ort_cam", "latency_batch64_ms",
+                                          "latency_settings", "loadavg_after")}))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Robust accuracy of an existing natural build, cached beside it for its post/tuned children.
+
+    python tools/natural_robustness.py OUT [ARCH] [SEED]
+
+A natural build made before robust evaluation existed has none in its manifest; its children
+record the parent's robust accuracy at their ε and compute it on first use. Doing it once up front
+keeps concurrent children from computing it twice. Uses the build defaults (ε = 8/255, PGD-20,
+1,000 seeded official test images) and EDGEXAI_DATA for the data.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def main(out: str, arch: str = "resnet20", seed: int = 0) -> int:
+    from edgexai.build import BuildOptions, load_data, robust_config
+    from edgexai.models import get_spec
+    from edgexai.regimes import parent as parents
+    from edgexai.regimes.train import seed_everything
+
+    folder = Path(out) / parents.parent_name(arch, seed)
+    model, manifest = parents.load_parent(folder)
+    opts = BuildOptions(out=out, arch=arch, seed=seed, progress=False)
+    spec = get_spec(arch)
+    seed_everything(seed)
+    _, _, _, test = load_data(opts, spec.input_size)
+    result = parents.parent_robustness(folder, manifest, model, test, spec.mean, spec.std,
+                                       robust_config(opts), "cpu")
+    print(f"{folder.name}: robust accuracy {result['robust_accuracy']:.4f} "
+          f"(clean on the same {result['images']} images {result['clean_accuracy_subset']:.4f}, "
+          f"ε {result['epsilon']:.4f}, {result['steps']} steps)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:2], *sys.argv[2:3], *map(int, sys.argv[3:4])))
