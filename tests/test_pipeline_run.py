@@ -233,3 +233,33 @@ def test_proposing_in_the_capture_thread_changes_nothing_but_timing(frames, fake
         recs, _ = read_jsonl(log)
         out.append([(r["proposals"], r["detections"]) for r in recs if "frame" in r])
     assert out[0] == out[1] and any(d for _, d in out[0])
+
+
+def test_a_failing_proposer_in_the_capture_thread_is_an_error_not_an_end(frames, fake_model,
+                                                                          tmp_path):
+    class Broken:
+        def propose(self, frame):
+            raise RuntimeError("proposer bug")
+
+    with pytest.raises(RuntimeError, match="proposer bug"):
+        run(RunConfig(source=str(frames), log=str(tmp_path / "e.jsonl"), quiet=True),
+            session=FakeSession(), info=model_info(fake_model, "fake"), proposer=Broken())
+    s = json.loads((tmp_path / "e.jsonl.summary.json").read_text())
+    assert s["reason"].startswith("error: RuntimeError")
+
+
+def test_probe_is_one_call_and_respects_an_engine_batch_limit():
+    from edgexai.pipeline.loop import probe
+
+    rng = np.random.default_rng(0)
+    batch = rng.normal(size=(3, 3, 32, 32)).astype(np.float32)
+    sess = CountingSession()
+    logits, cams = sess.infer(batch)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    cls = p.argmax(1)
+    res = probe(sess, batch, cams, cls, p.max(1), 20.0, seed=0)
+    assert sess.batch_sizes == [3, 6] and len(res) == 3   # MoRF + random copies, one call
+    assert all(-1 <= r["drop"] <= 1 and -1 <= r["drop_random"] <= 1 for r in res)
+    probe(sess, batch, cams, cls, p.max(1), 20.0, seed=0, max_batch=4)
+    assert sess.batch_sizes[2:] == [4, 2]

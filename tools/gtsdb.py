@@ -57,15 +57,19 @@ def frame_paths(folder: Path, start: int, stop: int) -> list[Path]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tar", default=str(DEFAULT_TAR))
-    p.add_argument("--split", choices=["all", "tune", "heldout"], default="all",
-                   help="tune = frames 0–399, heldout = 400–599: a folder of links to that part")
+    p.add_argument("--split", choices=["all", "tune", "tuneval", "heldout"], default="all",
+                   help="tune = frames 0–399, tuneval = the frames of 0–399 ≡ 3 mod 4 (the "
+                        "rejector's validation frames, used to calibrate --min-score), heldout = "
+                        "400–599: a folder of links to that part")
     a = p.parse_args()
     folder = frames_dir(a.tar)
     if a.split != "all":
-        lo, hi = (0, 400) if a.split == "tune" else (400, 600)
+        lo, hi = (400, 600) if a.split == "heldout" else (0, 400)
         part = cache_root() / f"gtsdb-dev-{a.split}"
         part.mkdir(parents=True, exist_ok=True)
         for src in frame_paths(folder, lo, hi):
+            if a.split == "tuneval" and int(src.stem) % 4 != 3:
+                continue
             link = part / src.name
             if not link.exists():
                 link.symlink_to(src)

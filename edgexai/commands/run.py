@@ -60,12 +60,13 @@ def run(args: argparse.Namespace) -> int:
     from edgexai.pipeline.loop import run as run_pipeline
     from edgexai.pipeline.session import newest_build
 
-    if args.headless is False and args.output is None:
+    if not args.headless:
         import os
 
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-            print("edgexai: no display; running headless (pass --output FILE to save the overlay)",
-                  file=sys.stderr)
+            if args.output is None:
+                print("edgexai: no display; running headless (pass --output FILE to save the "
+                      "overlay)", file=sys.stderr)
             args.headless = True
     model = args.model
     if model is None:

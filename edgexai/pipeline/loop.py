@@ -89,7 +89,8 @@ def _gini(cams: np.ndarray) -> np.ndarray:
 
 
 def probe(session: InferenceSession, batch: np.ndarray, cams: np.ndarray, classes: np.ndarray,
-          conf: np.ndarray, top_pct: float, seed: int) -> list[dict[str, float]]:
+          conf: np.ndarray, top_pct: float, seed: int,
+          max_batch: int | None = None) -> list[dict[str, float]]:
     """On-device faithfulness probe: remove each crop's top-k % CAM pixels (fill = the dataset
     mean, i.e. 0 after normalisation) and, as a control, the same number of random pixels; one
     engine call for all copies; report the confidence drop of the predicted class for both.
@@ -102,7 +103,9 @@ def probe(session: InferenceSession, batch: np.ndarray, cams: np.ndarray, classe
     morf = keep_mask(rank_pixels(cams.reshape(n, -1)), k, "morf", (h, w))
     rand = keep_mask(np.argsort(rng.random((n, h * w)), 1), k, "morf", (h, w))
     copies = np.concatenate([batch * morf[:, None], batch * rand[:, None]]).astype(np.float32)
-    logits, _ = session.infer(copies)
+    step = max_batch or len(copies)  # one call, unless the engine's profile is smaller
+    logits = np.concatenate([np.asarray(session.infer(copies[i:i + step])[0])
+                             for i in range(0, len(copies), step)])
     p = softmax(np.asarray(logits, np.float64))
     idx = np.concatenate([classes, classes])
     pc = p[np.arange(2 * n), idx]
@@ -180,6 +183,9 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
     reason = "end of source"
     names = info.classes
     size = info.input_size
+    engine_max = getattr(session, "max_batch", None)  # a TensorRT profile's largest batch
+    max_classify = min(cfg.max_classify, engine_max) if engine_max else cfg.max_classify
+    result: dict[str, Any] = {}
     try:
         log.write({"event": "start", "time": time.time(), "source": spec.uri, "kind": spec.kind,
                    "model": info.name, "model_path": info.path, "backend": info.backend,
@@ -211,6 +217,8 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
                     stall_logged = True
                 continue
             if frame is None:
+                if source.error is not None:
+                    raise source.error
                 break
             t_frame = time.perf_counter()
             c_frame = time.thread_time()
@@ -239,8 +247,8 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
                 feats = None
                 rscore = np.ones(len(crops), np.float32)
                 sel = np.arange(len(crops))
-            if len(sel) > cfg.max_classify:
-                sel = sel[np.argsort(-rscore[sel])[: cfg.max_classify]]
+            if len(sel) > max_classify:
+                sel = sel[np.argsort(-rscore[sel])[:max_classify]]
             sel_boxes = boxes[sel]
             refined = bool(rej is not None and rej.refines and cfg.refine and len(sel))
             if refined:
@@ -303,7 +311,7 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
                 res = probe(session, batch[det_idx], cams[det_idx],
                             np.array([d["class_id"] for d in dets]),
                             np.array([d["confidence"] for d in dets]), cfg.probe_top_pct,
-                            seed=frame.index)
+                            seed=frame.index, max_batch=engine_max)
                 for d, r in zip(dets, res, strict=True):
                     d["probe"] = r
             st["probe"] = (time.perf_counter() - t) * 1000
@@ -347,16 +355,19 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
     finally:
         if wd:
             wd.stopping()
-        if source is not None:
-            source.stop()
-        display.close()
-        result = summary.result(reason, source.stats if source else None)
-        log.write(result)
-        log.close()
-        write_summary(cfg.summary_path(), result)
         stopper.restore()
-        if not cfg.quiet:
-            print(format_summary(result), file=sys.stderr)
+        display.close()
+        if source is None:  # it never started (the source did not open): no summary to give
+            log.write({"event": "error", "time": time.time(), "reason": "source did not open"})
+            log.close()
+        else:
+            source.stop()
+            result = summary.result(reason, source.stats)
+            log.write(result)
+            log.close()
+            write_summary(cfg.summary_path(), result)
+            if not cfg.quiet:
+                print(format_summary(result), file=sys.stderr)
     return result
 
 

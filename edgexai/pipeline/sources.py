@@ -179,9 +179,17 @@ class CaptureReader:
         params: list[int] = []
         if spec.kind == "rtsp":  # a stalled network stream must time out, not hang the thread
             params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000]
+        try:  # OpenCV's own warnings would repeat our one-line error
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        except AttributeError:
+            pass
         self.cap = cv2.VideoCapture(spec.target, api, params)
         if not self.cap.isOpened():
-            raise OSError(f"could not open {spec.uri!r}")
+            what = {"v4l2": f"V4L2 camera {spec.target} (is it connected? see v4l2-ctl "
+                            "--list-devices)",
+                    "rtsp": "the stream (unreachable, or not a stream OpenCV's FFMPEG reads)",
+                    "video": "the video file (not a format OpenCV's FFMPEG decodes)"}
+            raise OSError(f"could not open {what.get(spec.kind, spec.kind)}")
         if spec.kind == "v4l2":
             if spec.width and spec.height:
                 self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, spec.width)
@@ -271,6 +279,7 @@ class FrameSource:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._index = 0
+        self.error: BaseException | None = None  # what ended the capture thread, if it failed
         try:  # open once in the caller's thread: a source that cannot open is a clear error now
             self.reader: Reader | None = opener(spec)
         except OSError as exc:
@@ -369,6 +378,9 @@ class FrameSource:
                 frame.cpu_ms = (time.thread_time() - c0) * 1000
                 self._put(frame)
                 self._index += 1
+        except Exception as exc:  # noqa: BLE001 - handed to the loop, which re-raises it
+            self.error = exc
+            self._event(event="capture_error", error=f"{type(exc).__name__}: {exc}")
         finally:
             self._put(_END)
 

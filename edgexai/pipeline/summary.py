@@ -29,7 +29,7 @@ class Summary:
         self.t_first: float | None = None
         self.frames = 0
         self.stage_ms: dict[str, array] = {}
-        self.frame_ms = array("d")
+        self.frame_ms = array("d")      # latency: decode + propose (capture thread) + main stages
         self.cpu_main = array("d")      # main-thread CPU ms per frame (time.thread_time)
         self.cpu_capture = array("d")   # capture-thread CPU ms per frame
         self.detections: Counter[str] = Counter()
@@ -66,7 +66,6 @@ class Summary:
             "model": self.model, "backend": self.backend, "frames": self.frames,
             "wall_s": round(wall, 3),
             "fps": round(self.frames / wall, 3) if wall > 0 else 0.0,
-            "fps_processing": round(1000 * self.frames / max(sum(self.frame_ms), 1e-9), 3),
             "stages_ms": {k: self._pct(v) for k, v in self.stage_ms.items()},
             "frame_ms": self._pct(self.frame_ms),
             # CPU time per frame by thread: what the frame rate would be on two idle cores
