@@ -183,7 +183,8 @@ def run_build(opts: BuildOptions) -> Path:
     cfg = train_config(opts, preset, plan.fine_tunes) if plan.trains else None
     env = dist_env()
     if env.world > 1:
-        backend = "nccl" if opts.device.startswith("cuda") else "gloo"
+        # the backend follows the resolved device, so `--device auto` on GPUs gets NCCL
+        backend = "nccl" if resolve_device(opts.device, env).type == "cuda" else "gloo"
         torch.distributed.init_process_group(backend)
     try:
         seed_everything(opts.seed)
