@@ -5,7 +5,7 @@ negatives: proposals with IoU < 0.3 (what the proposer really confuses with sign
 layer perceptron on HOG + chroma features (edgexai.pipeline.rejector), trained with torch (a
 tool-side dependency; the vehicle runs it in numpy) on frames 0–399 except those ≡ 3 mod 4,
 which choose the threshold for a target recall of sign proposals. Writes
-edgexai/pipeline/rejector_weights.py.
+edgexai/pipeline/data/rejector.npz.
 
   nice -n 19 .venv/bin/python tools/train_rejector.py [--target-recall 0.90]
 """
@@ -177,14 +177,9 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, seed: int,
 
 
 def write_weights(rej: Rejector, out: Path) -> None:
-    import textwrap
-
-    text = rej.to_b64()
-    doc = "\n".join(textwrap.wrap(rej.info, 96))
-    out.write_text(
-        '"""Weights of the first-stage rejector, written by tools/train_rejector.py (do not edit).\n\n'
-        + doc + '\n"""\n\nWEIGHTS = (\n'
-        + "".join(f'    "{text[i:i + 90]}"\n' for i in range(0, len(text), 90)) + ")\n")
+    """Save the weights where the package loads them (its provenance is in `rej.info`)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rej.save(out)
 
 
 def main() -> None:
@@ -199,7 +194,7 @@ def main() -> None:
     p.add_argument("--refine-epochs", type=int, default=30)
     p.add_argument("--refiner-only", action="store_true",
                    help="keep the shipped classifier head and threshold; (re)train the refiner")
-    p.add_argument("--out", default=str(REPO / "edgexai" / "pipeline" / "rejector_weights.py"))
+    p.add_argument("--out", default=str(REPO / "edgexai" / "pipeline" / "data" / "rejector.npz"))
     a = p.parse_args()
     t0 = time.time()
     if a.refiner_only:

@@ -7,14 +7,13 @@ classifier has no "none of these" answer. This cascade stage scores every propos
 matrix products), and only survivors go to the engine. It is trained on the proposer's own output on
 GTSDB frames 0–399 (positives: proposals at IoU ≥ 0.5 with a sign and jittered ground-truth
 boxes; negatives: proposals with IoU < 0.3) by tools/train_rejector.py, which also calibrates
-the threshold; the weights live in rejector_weights.py (numpy arrays, base64). numpy + OpenCV.
+the threshold; the weights ship as package data, data/rejector.npz. numpy + OpenCV.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -138,27 +137,27 @@ class Rejector:
         out[bad] = boxes[bad]
         return out.astype(np.float32)
 
-    def to_b64(self) -> str:
-        buf = io.BytesIO()
+    def save(self, path: Path) -> None:
+        """Write the weights as a compressed .npz (the package ships data/rejector.npz)."""
         arrays = {k: getattr(self, k) for k in ("r_w1", "r_b1", "r_w2", "r_b2")
                   if getattr(self, k) is not None}
-        np.savez_compressed(buf, mu=self.mu, sd=self.sd, w1=self.w1, b1=self.b1, w2=self.w2,
+        np.savez_compressed(path, mu=self.mu, sd=self.sd, w1=self.w1, b1=self.b1, w2=self.w2,
                             b2=np.float64(self.b2), threshold=np.float64(self.threshold),
                             info=np.array(self.info), **arrays)
-        return base64.b64encode(buf.getvalue()).decode()
 
     @classmethod
-    def from_b64(cls, text: str) -> Rejector:
-        z = np.load(io.BytesIO(base64.b64decode(text)))
-        opt = {k: z[k] for k in ("r_w1", "r_b1", "r_w2", "r_b2") if k in z.files}
-        return cls(z["mu"], z["sd"], z["w1"], z["b1"], z["w2"], float(z["b2"]),
-                   float(z["threshold"]), str(z["info"]), **opt)
+    def load(cls, path: Path) -> Rejector:
+        with np.load(path) as z:  # plain arrays only: allow_pickle stays off
+            opt = {k: z[k] for k in ("r_w1", "r_b1", "r_w2", "r_b2") if k in z.files}
+            return cls(z["mu"], z["sd"], z["w1"], z["b1"], z["w2"], float(z["b2"]),
+                       float(z["threshold"]), str(z["info"]), **opt)
+
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "data" / "rejector.npz"
 
 
 def default_rejector() -> Rejector | None:
     """The rejector shipped with the package (None if it has not been trained yet)."""
-    try:
-        from edgexai.pipeline.rejector_weights import WEIGHTS
-    except ImportError:
+    if not DEFAULT_WEIGHTS.is_file():
         return None
-    return Rejector.from_b64(WEIGHTS)
+    return Rejector.load(DEFAULT_WEIGHTS)

@@ -1,0 +1,1 @@
+"""The camera-frame pipeline (deployment side: numpy, OpenCV and an inference backend; no torch)."""
