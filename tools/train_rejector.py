@@ -30,11 +30,16 @@ from edgexai.pipeline.proposals import ColourShapeProposer, iou_matrix  # noqa: 
 from edgexai.pipeline.rejector import FEATURE_SIZE, Rejector, features  # noqa: E402
 
 
+def _load_cache(cache: Path) -> dict[str, np.ndarray]:
+    """A previous run's collected arrays (proposing hundreds of frames takes minutes)."""
+    with np.load(cache) as z:
+        return {k: z[k] for k in z.files}
+
+
 def collect(frames: range, cache: Path) -> dict[str, np.ndarray]:
     """Proposal crops with labels (and frame ids), cached: proposing 400 frames takes minutes."""
     if cache.exists():
-        z = np.load(cache)
-        return {k: z[k] for k in z.files}
+        return _load_cache(cache)
     folder = frames_dir()
     gt = read_gt(folder)
     prop = ColourShapeProposer()
@@ -73,8 +78,7 @@ def collect_refine(frames: range, cache: Path) -> dict[str, np.ndarray]:
     """Proposals at IoU ≥ 0.3 with a sign, with the sign's edges as offsets of the proposal's
     width/height (the refiner's targets), cached."""
     if cache.exists():
-        z = np.load(cache)
-        return {k: z[k] for k in z.files}
+        return _load_cache(cache)
     folder = frames_dir()
     gt = read_gt(folder)
     prop = ColourShapeProposer()
