@@ -1,0 +1,288 @@
+"""report.md + report.html (+ the PNGs) from a bench's results: tables, figures, the paper section."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgexai.bench import paper
+from edgexai.bench.document import Section, to_html, to_markdown
+from edgexai.bench.plots import latency_bars, road_curves, saliency_grid, tradeoff_scatter
+from edgexai.bench.select import CELLS
+
+if TYPE_CHECKING:
+    from edgexai.bench.run import BenchOptions
+    from edgexai.bench.select import BenchModel
+
+TITLE = "edgexai bench — the regime matrix side by side"
+
+
+def fmt(stats: dict[str, Any], key: str, digits: int = 3, scale: float = 1.0,
+        ratio: bool = False) -> str:
+    """'mean' or 'mean ± std' (several seeds), optionally with '(×ratio)'."""
+    mean = stats["mean"].get(key)
+    if mean is None:
+        return "–"
+    text = f"{mean * scale:.{digits}f}"
+    if stats["n"] > 1:
+        text += f" ± {stats['std'][key] * scale:.{digits}f}"
+    if ratio and key in stats.get("ratio", {}):
+        text += f" (×{stats['ratio'][key]:.2f})"
+    return text
+
+
+def _big(stats: dict[str, Any], key: str) -> str:
+    mean = stats["mean"].get(key)
+    if mean is None:
+        return "–"
+    r = stats.get("ratio", {}).get(key)
+    return f"{mean:,.0f}" + (f" ({100 * r:.1f} %)" if r is not None else "")
+
+
+def _cells(results: dict[str, Any]) -> list[str]:
+    present = list(results["cells"])
+    rank = {c: i for i, c in enumerate(CELLS)}
+    return sorted(present, key=lambda c: (rank.get(c, len(CELLS)), c))
+
+
+def _grid_rows(test, ids: np.ndarray, models: list[BenchModel],
+               ids_by_model: dict[str, np.ndarray], k: int) -> np.ndarray:
+    """Up to k drawn images that every model explained (classified correctly), else any drawn."""
+    common = set(int(i) for i in ids)
+    for m in models:
+        common &= set(int(i) for i in ids_by_model[m.name])
+    chosen = sorted(common)[:k]
+    if len(chosen) < k:
+        chosen += [int(i) for i in ids if int(i) not in chosen][:k - len(chosen)]
+    return np.asarray(sorted(chosen), dtype=np.int64)
+
+
+def figures(out: Path, results: dict[str, Any], models: list[BenchModel], test, ids: np.ndarray,
+            maps_by_model: dict[str, dict[str, np.ndarray]], ids_by_model: dict[str, np.ndarray],
+            opts: BenchOptions) -> dict[str, Path]:
+    from edgexai.data.classes import GTSRB_CLASSES
+    from edgexai.explain.explainers import METHOD_NAMES
+
+    paths: dict[str, Path] = {}
+    fig_dir = out / "figures"
+    fig_dir.mkdir(exist_ok=True)
+    cells = _cells(results)
+    # one model per cell for the images (the lowest seed): a grid of seeds would not fit a page
+    shown = [next(m for m in models if m.cell == c) for c in cells]
+    rows = _grid_rows(test, ids, shown, ids_by_model, opts.grid_images)
+    if len(rows):
+        images = test.images[rows]
+        captions = [f"#{i} {GTSRB_CLASSES[int(test.labels[i])][:16]}" for i in rows]
+        for method in opts.methods:
+            maps: dict[str, np.ndarray | None] = {}
+            for m in shown:
+                got = ids_by_model[m.name]
+                arr = np.full((len(rows),) + images.shape[1:3], np.nan, np.float32)
+                for r, image_id in enumerate(rows):
+                    hit = np.flatnonzero(got == image_id)
+                    if len(hit):
+                        arr[r] = maps_by_model[m.name][method][hit[0]]
+                maps[m.cell] = arr
+            paths[f"grid_{method}"] = saliency_grid(
+                fig_dir / f"grid_{method}.png", images, captions, [m.cell for m in shown], maps,
+                METHOD_NAMES.get(method, method))
+    if opts.road:
+        curves: dict[str, dict[str, Any]] = {}
+        for cell in cells:
+            members = [r for r in results["models"] if r["cell"] == cell]
+            per_method: dict[str, Any] = {}
+            for method in opts.methods:
+                got = [r["road_curves"][method] for r in members if method in r["road_curves"]]
+                if got:
+                    per_method[method] = {"percentages": got[0]["percentages"]}
+                    for order in ("morf", "lerf"):
+                        if order in got[0]:
+                            per_method[method][order] = list(np.mean([g[order] for g in got], 0))
+            curves[cell] = per_method
+        paths["road"] = road_curves(fig_dir / "road_curves.png", curves, list(opts.methods),
+                                    METHOD_NAMES, ["morf", "lerf"])
+    lat = [r for r in results["latency"]]
+    if lat:
+        # one bar per cell: the lowest seed's model
+        first = {m.name for m in shown}
+        paths["latency"] = latency_bars(fig_dir / "latency.png",
+                                        [r for r in lat if r["model"] in first], cells)
+        base = sorted({(r["backend"], r["precision"], r["batch"]) for r in lat})[0]
+        key = f"latency.{base[0]}_{base[1]}_b{base[2]}.p50_ms"
+        faith_method = "gradcam" if "gradcam" in opts.methods else opts.methods[0]
+        points = []
+        for cell in cells:
+            s = results["cells"][cell]["mean"]
+            morf = s.get(f"explain.{faith_method}.road_morf_mean", float("nan"))
+            if key in s and "accuracy.clean_test" in s:
+                points.append({"cell": cell, "latency": s[key],
+                               "accuracy": s["accuracy.clean_test"], "morf": morf})
+        if points:
+            paths["scatter"] = tradeoff_scatter(
+                fig_dir / "tradeoff.png", points,
+                f"{base[0]} {base[1]} batch {base[2]} p50 (ms)",
+                f"ROAD MoRF, {METHOD_NAMES.get(faith_method, faith_method)} (lower = more "
+                "faithful)")
+    return paths
+
+
+def sections(results: dict[str, Any], paths: dict[str, Path], opts: BenchOptions) -> list[Section]:
+    from edgexai.explain.explainers import METHOD_NAMES
+
+    cells = _cells(results)
+    cs = results["cells"]
+    env = results["environment"]
+    img = results["images"]
+    out: list[Section] = []
+
+    s = Section("What was measured")
+    s.p(f"Command: {results['command'] or '(API call)'}")
+    s.p(f"{len(results['models'])} models in {len(cells)} regime cells "
+        f"({', '.join(cells)}); build seeds per cell: "
+        + "; ".join(f"{c} {cs[c]['seeds']}" for c in cells)
+        + ". Several seeds show mean ± std (sample std); one seed shows the value.")
+    s.p(f"Every model saw the same images: explanation metrics on {img['explain_drawn']} images "
+        f"drawn with seed {results['config']['seed']} from the official GTSRB test set (indices "
+        f"sha256 {img['explain_indices_sha256'][:16]}…; "
+        + ("each model explains the ones it classifies correctly, the paper's protocol"
+           if results["config"]["targets"] == "correct" else "every model explains all of them")
+        + ", for the true class), the same imputation "
+        f"noise seed for ROAD; per-session accuracy on {img['accuracy_drawn']} other seeded test "
+        "images; latency on the same input tensors, every case timed interleaved in one process "
+        "after warm-up. Clean test accuracy (all 12,630 test images) and robust accuracy come "
+        "from each build's manifest (PGD-20 L∞ at the ε below on a fixed seeded 1,000 test "
+        "images).")
+    eps = {round(float((r.get("robust_settings") or {}).get("epsilon", float("nan"))) * 255, 2)
+           for r in results["models"]}
+    s.p("Robust accuracy ε (pixel units × 255): " + ", ".join(str(e) for e in sorted(eps)))
+    s.p("Ratios (×) divide by the natural model's figure (the natural cell's mean).")
+    if results["notes"]:
+        s.bullets(results["notes"])
+    out.append(s)
+
+    s = Section("Environment")
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    s.pre("\n".join([f"date        {env['date']}", f"host        {env['host']}",
+                     f"os          {env['os']}", f"cpu         {env['cpu']} × {env['cpu_count']}",
+                     f"threads     {env['latency_threads']} (latency)",
+                     f"load avg    start {env['load_average_start']}  end "
+                     f"{env.get('load_average_end')}",
+                     f"git         {env['git']}", f"versions    {versions}"]))
+    out.append(s)
+
+    s = Section("Accuracy, robustness and size")
+    rows = []
+    for c in cells:
+        st = cs[c]
+        rows.append([c, fmt(st, "accuracy.clean_test", 4, ratio=True),
+                     fmt(st, "accuracy.robust", 3, ratio=True),
+                     fmt(st, "size.weight_zeros_pct", 2), _big(st, "size.params"),
+                     _big(st, "size.macs"), fmt(st, "size.onnx_mb", 2, ratio=True)])
+    s.table(["cell", "clean test acc", "robust acc", "zero weights %", "params (% of natural)",
+             "MACs (% of natural)", "model.onnx MB"], rows)
+    acc_keys = sorted({k for c in cells for k in cs[c]["mean"] if k.startswith("accuracy.")
+                       and k not in ("accuracy.clean_test", "accuracy.robust")})
+    if acc_keys:
+        s.p(f"Accuracy of each backend and precision on the {img['accuracy_drawn']} seeded test "
+            "images (same images for every model):")
+        s.table(["cell"] + [k.split(".", 1)[1] for k in acc_keys],
+                [[c] + [fmt(cs[c], k, 4) for k in acc_keys] for c in cells])
+    out.append(s)
+
+    s = Section("Explanation quality")
+    s.p("Gini: sparsity of the map (higher = sparser). ROAD: accuracy after removing the top "
+        "(MoRF, lower = more faithful) or bottom (LeRF, higher = more faithful) p % of pixels by "
+        "noisy linear imputation, mean over p = " + ", ".join(
+            f"{p:g}" for p in _percentages(results)) + " %; gap = LeRF − MoRF (higher = better).")
+    rows = []
+    for c in cells:
+        for method in opts.methods:
+            k = f"explain.{method}."
+            rows.append([c, METHOD_NAMES.get(method, method), fmt(cs[c], k + "gini", 3),
+                         fmt(cs[c], k + "road_morf_mean", 3, ratio=True),
+                         fmt(cs[c], k + "road_lerf_mean", 3), fmt(cs[c], k + "road_gap_mean", 3),
+                         fmt(cs[c], "explain_n.explained", 0)])
+    s.table(["cell", "method", "Gini", "ROAD MoRF (× natural)", "ROAD LeRF", "gap",
+             "images explained"], rows)
+    for method in opts.methods:
+        if f"grid_{method}" in paths:
+            s.img(paths[f"grid_{method}"], f"{METHOD_NAMES.get(method, method)} across regimes, "
+                  "same test images")
+    if "road" in paths:
+        s.img(paths["road"], "ROAD curves per method, every regime")
+    out.append(s)
+
+    s = Section("Latency")
+    rows = []
+    for r in sorted(results["latency"], key=lambda r: (r["backend"], r["precision"], r["batch"],
+                                                        cells.index(r["cell"]), r["seed"])):
+        k = f"latency.{r['backend']}_{r['precision']}_b{r['batch']}.p50_ms"
+        ratio = cs[r["cell"]].get("ratio", {}).get(k)
+        rows.append([r["model"], r["backend"], r["precision"], str(r["batch"]),
+                     f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['p99_ms']:.3f}",
+                     f"{r['throughput_ips']:.0f}", "–" if ratio is None else f"{ratio:.2f}"])
+    s.p(f"Per call (one `infer` of a batch: logits and in-graph Grad-CAM), "
+        f"{results['config']['rounds']} interleaved rounds × {results['config']['per_round']} "
+        f"calls per case after {results['config']['warmup']} warm-up calls; ratio = cell mean "
+        "p50 / natural's.")
+    s.table(["model", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms", "images/s",
+             "p50 × natural"], rows)
+    for key in ("latency", "scatter"):
+        if key in paths:
+            s.img(paths[key], {"latency": "latency per regime (p50, whisker to p90)",
+                               "scatter": "accuracy – latency – faithfulness"}[key])
+    out.append(s)
+
+    if results.get("pipeline"):
+        s = Section("Camera-frame pipeline")
+        s.p("`edgexai run` summaries (frames → proposals → rejector → classifier with in-graph "
+            "Grad-CAM → overlay → log); stage times in ms per frame, p50 / p99.")
+        rows = []
+        for r in results["pipeline"]:
+            st = r.get("stages_ms", {})
+            rows.append([Path(str(r.get("model", ""))).name, str(r.get("backend")),
+                         str(r.get("frames")), f"{r.get('fps', 0):.1f}",
+                         f"{r['frame_ms']['p50']:.1f} / {r['frame_ms']['p99']:.1f}",
+                         ", ".join(f"{k} {v['p50']:.1f}/{v['p99']:.1f}" for k, v in st.items()),
+                         str(r.get("detections"))])
+        s.table(["model", "backend", "frames", "FPS", "frame ms", "stages", "detections"], rows)
+        out.append(s)
+
+    s = Section("Beside the paper")
+    s.p("Reference: " + paper.SOURCE + ". Same metric definition; our numbers are the cells' "
+        "means above. Δ = cell − natural, ours and theirs.")
+    s.table(["cell", "method", "ours MoRF", "paper MoRF", "ours Δ", "paper Δ"],
+            paper.side_by_side(cs))
+    s.bullets([f"{f['finding']} — **{f['verdict']}**: {f['evidence']}."
+               for f in results["paper"]["findings"]])
+    s.p("Where the setups differ:")
+    s.bullets(paper.differences(results["models"]))
+    out.append(s)
+
+    s = Section("Files")
+    s.bullets(["results.json — every number, the configuration and the environment",
+               "results.csv — one row per model × figure, with its ratio to natural (same seed)",
+               "figures/*.png — the plots in this report",
+               "cache/ — per-model explanation results (reused by the next run with the same "
+               "models, images and settings; --fresh recomputes)"])
+    out.append(s)
+    return out
+
+
+def _percentages(results: dict[str, Any]) -> list[float]:
+    for r in results["models"]:
+        for c in r["road_curves"].values():
+            return list(c["percentages"])
+    return []
+
+
+def write_report(out: Path, results: dict[str, Any], models: list[BenchModel], test,
+                 ids: np.ndarray, maps_by_model: dict[str, dict[str, np.ndarray]],
+                 ids_by_model: dict[str, np.ndarray], opts: BenchOptions) -> None:
+    paths = figures(out, results, models, test, ids, maps_by_model, ids_by_model, opts)
+    secs = sections(json.loads(json.dumps(results, default=float)), paths, opts)
+    (out / "report.md").write_text(to_markdown(TITLE, secs, out) + "\n")
+    (out / "report.html").write_text(to_html(TITLE, secs) + "\n")
