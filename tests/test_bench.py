@@ -215,3 +215,26 @@ def test_demo_builds_runs_the_pipeline_and_writes_the_report(fake_gtsrb, tmp_pat
     assert results["pipeline"][0]["frames"] == 3
     assert "Camera-frame pipeline" in (out / "report" / "report.md").read_text()
     assert "open " in r.stdout and "report.html" in r.stdout
+
+
+def _run(p50: dict[str, float]) -> dict:
+    base = p50["natural"]
+    return {"cells": {c: {"mean": {"latency.ort_fp32_b1.p50_ms": v},
+                          "ratio": {"latency.ort_fp32_b1.p50_ms": v / base}}
+                      for c, v in p50.items()}}
+
+
+def test_two_runs_compare_by_order_beyond_ties_and_ratio_tolerance():
+    sys.path.insert(0, str(REPO / "tools"))
+    from compare_bench_runs import compare
+
+    a = _run({"natural": 1.00, "l1-tuned": 1.01, "layered-tuned": 0.45})
+    same_but_tie_swapped = _run({"natural": 1.02, "l1-tuned": 1.00, "layered-tuned": 0.47})
+    ok, lines = compare(a, same_but_tie_swapped, 0.10, 0.05)
+    assert ok and "differs only within ties" in lines[0]
+    flipped = _run({"natural": 1.00, "l1-tuned": 1.01, "layered-tuned": 1.20})
+    ok, lines = compare(a, flipped, 0.10, 0.05)
+    assert not ok and "order flips beyond ties" in lines[0]
+    drift = _run({"natural": 1.00, "l1-tuned": 1.01, "layered-tuned": 0.52})
+    ok, lines = compare(a, drift, 0.10, 0.05)
+    assert not ok and "ratios off: layered-tuned" in lines[0]

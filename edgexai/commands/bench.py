@@ -54,12 +54,12 @@ def register(sub) -> None:
                    help="batch sizes to time")
     p.add_argument("--report", default="bench-report", help="output folder")
     p.add_argument("--data-root", default=None,
-                   help="GTSRB location (default: $EDGEXAI_DATA, else the models' own data)")
+                   help="GTSRB location; unset: $EDGEXAI_DATA, else the models' own data")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the image draws, ROAD imputation noise and SmoothGrad")
     p.add_argument("--images", type=int, default=200,
-                   help="test images drawn for the explanation metrics (the cost: ~10 s per 100 "
-                        "images, model and method on 2 CPU cores)")
+                   help="test images drawn for the explanation metrics (their cost grows "
+                        "linearly with it; see docs/RESULTS.md for timings)")
     p.add_argument("--accuracy-images", type=int, default=2000,
                    help="test images drawn for each backend/precision's accuracy")
     p.add_argument("--methods", type=_csv, default=("vg", "ig", "sg", "gradcam"),

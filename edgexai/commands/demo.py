@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from edgexai.errors import EdgexaiError
+from edgexai.presets import PRESETS
 
 
 def register(sub) -> None:
@@ -25,8 +26,9 @@ def register(sub) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default="demo", help="output folder (builds, pipeline log, report)")
     p.add_argument("--data-root", default=None,
-                   help="data location (default: $EDGEXAI_DATA, else GTSRB is downloaded)")
-    p.add_argument("--preset", default="quick", help="training preset (cpu: the full default)")
+                   help="data location; unset: $EDGEXAI_DATA, else GTSRB is downloaded")
+    p.add_argument("--preset", default="quick", choices=list(PRESETS),
+                   help="training preset (cpu: the full default)")
     p.add_argument("--frames", type=int, default=100, help="GTSDB frames through the pipeline")
     p.add_argument("--images", type=int, default=100, help="test images the bench explains")
     p.add_argument("--limit-per-class", type=int, default=None,
