@@ -111,8 +111,8 @@ PIXEL_METHODS = ("vg", "ig", "sg")  # gradients w.r.t. the input only: any equiv
 
 def fused_copy(model: nn.Module) -> nn.Module:
     """An equivalent copy for forward passes and input gradients: BatchNorm folded into the
-    convolutions (torch.fx) and channels-last on CPU — about 2× faster forward+backward on 2
-    cores. Layer hooks (Grad-CAM) need the original. The original is returned if tracing fails.
+    convolutions (torch.fx) and channels-last on CPU where that is safe (models.memory_format) —
+    about 2× faster forward+backward on 2 cores. Layer hooks (Grad-CAM) need the original. The original is returned if tracing fails.
     """
     import copy
 
@@ -122,7 +122,9 @@ def fused_copy(model: nn.Module) -> nn.Module:
         fast = fuse(copy.deepcopy(model).eval())
     except Exception:  # an untraceable model is used as it is
         return model.eval()
-    if next(fast.parameters()).device.type == "cpu":
+    from edgexai.models.memory_format import cpu_channels_last_ok
+
+    if next(fast.parameters()).device.type == "cpu" and cpu_channels_last_ok(fast):
         fast = fast.to(memory_format=torch.channels_last)
     return fast.eval()
 

@@ -176,7 +176,10 @@ def explain_model(item: _Loaded, images: np.ndarray, labels: np.ndarray, ids: np
                         sg_noise=opts.sg_noise, cam_layer=m.get("cam_layer"), std=std)
 
     fast = fused_copy(model)
-    memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+    from edgexai.models.memory_format import cpu_channels_last_ok
+
+    memory_format = torch.channels_last if device.type == "cpu" and cpu_channels_last_ok(fast) \
+        else torch.contiguous_format
 
     @torch.inference_mode()
     def predict(batch: np.ndarray) -> np.ndarray:

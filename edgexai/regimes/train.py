@@ -125,7 +125,10 @@ class Trainer:
         self.loss_fn = loss_fn or cross_entropy_loss(cfg.label_smoothing)
         self.progress = progress and self.env.is_main
         self.model = model.to(self.device)
-        if cfg.channels_last:
+        from edgexai.models.memory_format import channels_last_for
+
+        self.channels_last = cfg.channels_last and channels_last_for(self.model, self.device)
+        if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                                          weight_decay=cfg.weight_decay, nesterov=True)
@@ -199,7 +202,7 @@ class Trainer:
         if self.cfg.augment:
             x = augment_batch(x, AugmentConfig(), self.gen)
         x = normalise_tensor(x, self.mean, self.std).to(self.device, non_blocking=True)
-        return x.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last else x
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def fit(self, train: ArraySplit, val: ArraySplit | None) -> TrainResult:
         from tqdm import tqdm
