@@ -32,8 +32,8 @@ PRESETS: dict[str, Preset] = {
     "quick": Preset(arch="resnet20", epochs=3, batch_size=128, lr=0.1, weight_decay=5e-4,
                     schedule="onecycle", augment=True, label_smoothing=0.05,
                     summary="the cpu preset cut to 3 epochs and 1 fine-tuning epoch, for a first "
-                            "look (`edgexai demo`): about a quarter of the training time, about "
-                            "1 point of test accuracy less",
+                            "look (`edgexai demo`): a quarter of the training time, 2–3 points "
+                            "of test accuracy less (measured: natural 0.972, layered 0.950)",
                     finetune_epochs=1),
     "paper": Preset(arch="resnet18", epochs=100, batch_size=128, lr=0.01, weight_decay=5e-4,
                     schedule="cosine", augment=False, label_smoothing=0.0,

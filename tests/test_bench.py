@@ -105,6 +105,9 @@ def test_paper_verdicts_follow_the_measured_numbers():
     verdicts = [f["verdict"] for f in paper.findings(disagree)]
     assert verdicts == ["disagree", "disagree", "disagree"]
     assert [f["verdict"] for f in paper.findings({})] == ["not measured"] * 3
+    barely = _stats({"natural": {"vg": .3, "ig": .4, "sg": .2},
+                     "adversarial": {"vg": .5, "ig": .41, "sg": .204}})
+    assert paper.findings(barely)[0]["verdict"] == "partly"  # +0.01 and +0.004 are not "clearly"
 
 
 def test_bench_writes_every_report_file_with_ratios_to_natural(bench):

@@ -5,7 +5,7 @@
 - docs/bench/report.md + docs/bench/figures/*.png + docs/bench/results.json: the report as run;
 - docs/RESULTS.md: everything between `<!-- bench:begin -->` and `<!-- bench:end -->` is replaced
   by the report's sections (its command, environment, tables and the paper section; figures linked
-  to docs/bench/figures).
+  to docs/bench/figures) except the per-case latency table and the file list.
 """
 
 from __future__ import annotations
@@ -19,9 +19,15 @@ from pathlib import Path
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
+SKIPPED = ("Latency, every case", "Files")  # long or local: in docs/bench/report.md only
+
+
 def fragment(report_md: str) -> str:
-    """The report's body one heading level down, figures pointing into docs/bench/."""
+    """The report's body one heading level down, figures pointing into docs/bench/; the
+    per-case latency table and the file list stay in the copied report."""
     body = report_md.split("\n", 1)[1]  # drop the title
+    parts = re.split(r"(?m)^(?=## )", body)
+    body = "".join(p for p in parts if not any(p.startswith(f"## {t}\n") for t in SKIPPED))
     body = re.sub(r"^(#+) ", lambda m: "#" + m.group(1) + " ", body, flags=re.M)
     body = body.replace("](figures/", "](bench/figures/")
     return body.strip()

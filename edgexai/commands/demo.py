@@ -20,9 +20,9 @@ def register(sub) -> None:
                     "(2) `run` on GTSDB road frames found next to GTSRB (skipped, with a note, "
                     "when there are none), writing the overlay video and the per-frame log; "
                     "(3) `bench` of the two models into a report. The quick preset trains 3 "
-                    "epochs (+1 fine-tuning) instead of 12 (+4): about 10 minutes on 2 cores "
-                    "instead of about 35, for about a point of accuracy; the bench explains "
-                    "100 test images instead of 200. Rerunning reuses finished builds.",
+                    "epochs (+1 fine-tuning) instead of 12 (+4): about 6 minutes on 2 cores "
+                    "(cold cache) instead of about 35, for 2–3 points of test accuracy; the "
+                    "bench explains 100 test images instead of 200. Rerunning reuses finished builds.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default="demo", help="output folder (builds, pipeline log, report)")
     p.add_argument("--data-root", default=None,
