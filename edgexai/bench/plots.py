@@ -31,7 +31,7 @@ def saliency_grid(path: Path, images: np.ndarray, captions: list[str], models: l
             ax = axes[r, c]
             m = maps.get(name)
             if m is None or not np.isfinite(m[r]).all():
-                ax.imshow(np.full_like(images[r], 0.85))
+                ax.imshow(np.full(images[r].shape, 217, np.uint8))  # light grey
                 ax.text(0.5, 0.5, "misclassified", ha="center", va="center", fontsize=5,
                         transform=ax.transAxes)
             else:
