@@ -75,3 +75,32 @@ def test_limit_per_class(fake_gtsrb):
     small = limit_per_class(data, 2, seed=0)
     assert np.bincount(small.labels).max() == 2 and len(small) == 86
     assert limit_per_class(data, None) is data
+
+
+def test_gtsdb_frames_are_found_as_a_folder_or_an_archive_and_never_downloaded(tmp_path,
+                                                                             monkeypatch):
+    import tarfile
+
+    from edgexai.data.gtsdb import locate_gtsdb
+    from edgexai.errors import EdgexaiError
+
+    frames = tmp_path / "src" / "gtsdb"
+    frames.mkdir(parents=True)
+    (frames / "00000.jpg").write_bytes(b"\xff\xd8\xff")
+    (frames / "gt.txt").write_text("00000.ppm;1;2;3;4;5\n")
+    assert locate_gtsdb(str(tmp_path / "src")) == frames
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    with tarfile.open(packed / "gtsdb-dev.tar", "w") as tar:
+        tar.add(frames, arcname="gtsdb")
+    found = locate_gtsdb(str(packed))
+    assert found is not None and (found / "gt.txt").is_file() and found != frames
+    assert locate_gtsdb(str(packed)) == found  # unpacked once, then reused
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "gtsdb-dev.tar").write_bytes(b"not a tar")
+    with pytest.raises(EdgexaiError, match="could not be unpacked"):
+        locate_gtsdb(str(bad))
+    monkeypatch.delenv("EDGEXAI_DATA", raising=False)
+    assert locate_gtsdb(None) is None
+    assert locate_gtsdb(str(tmp_path / "nothing-here")) is None

@@ -8,34 +8,28 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tarfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 DEFAULT_TAR = REPO.parent / "shared" / "data" / "gtsdb-dev.tar"
-_COMPLETE = ".edgexai-complete"
 
 
 def cache_root() -> Path:
-    base = os.environ.get("EDGEXAI_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "edgexai")
-    return Path(base)
+    from edgexai.data.locate import cache_dir
+
+    return cache_dir()
 
 
 def frames_dir(tar: Path | str = DEFAULT_TAR) -> Path:
     """The folder of unpacked GTSDB frames (00000.jpg … and gt.txt), unpacking it if needed."""
+    from edgexai.data.gtsdb import unpack_gtsdb
+
     tar = Path(tar)
-    dest = cache_root() / "gtsdb-dev"
-    if (dest / _COMPLETE).exists():
-        return dest / "gtsdb"
     if not tar.is_file():
         raise FileNotFoundError(f"{tar} not found (pass --tar PATH)")
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tar) as t:
-        t.extractall(dest, filter="data") if sys.version_info >= (3, 12) else t.extractall(dest)  # noqa: S202
-    (dest / _COMPLETE).write_text("ok\n")
-    return dest / "gtsdb"
+    return unpack_gtsdb(tar)
 
 
 def read_gt(folder: Path) -> dict[int, list[tuple[float, float, float, float, int]]]:

@@ -1,6 +1,6 @@
-"""The reference study's numbers (../shared/DESIGN.md: Suwal et al., arXiv 2509.20148, from their
-code: GTSRB, ResNet-18, mean ROAD MoRF accuracy over p = 1, 11, …, 91 %, lower = more faithful) and
-a verdict on each of its findings from our measured numbers."""
+"""The reference study's numbers (the design note, DESIGN.md: Suwal et al., arXiv 2509.20148,
+from their code: GTSRB, ResNet-18, mean ROAD MoRF accuracy over p = 1, 11, …, 91 %, lower = more
+faithful) and a verdict on each of its findings from our measured numbers."""
 
 from __future__ import annotations
 
@@ -46,6 +46,10 @@ def side_by_side(stats: dict[str, dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
+def _verdict(hits: int, total: int) -> str:
+    return "agree" if hits == total else ("disagree" if hits == 0 else "partly")
+
+
 def _deltas(stats, cell: str) -> dict[str, float]:
     out = {}
     for method in PAPER_METHODS:
@@ -67,8 +71,7 @@ def findings(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                     "evidence": "natural and adversarial were not both benched with ROAD"})
     else:
         worse = [m for m, v in d.items() if v > LITTLE]
-        verdict = "agree" if len(worse) == len(d) else ("disagree" if not worse else "partly")
-        out.append({"finding": claim, "verdict": verdict,
+        out.append({"finding": claim, "verdict": _verdict(len(worse), len(d)),
                     "evidence": "Δ MoRF adversarial − natural: " + ", ".join(
                         f"{m.upper()} {v:+.3f}" for m, v in d.items())
                         + " (paper: VG +0.179, IG +0.131, SG +0.184)"})
@@ -86,8 +89,7 @@ def findings(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"finding": claim, "verdict": "not measured",
                     "evidence": "global-tuned / layered-tuned not benched with ROAD"})
     else:
-        verdict = "agree" if small == total else ("disagree" if small == 0 else "partly")
-        out.append({"finding": claim, "verdict": verdict,
+        out.append({"finding": claim, "verdict": _verdict(small, total),
                     "evidence": "; ".join(parts) + f" ({small} of {total} within {LITTLE})"})
 
     claim = ("SmoothGrad is the most faithful of VG, IG and SG (lowest MoRF) in every regime the "
@@ -105,8 +107,7 @@ def findings(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"finding": claim, "verdict": "not measured",
                     "evidence": "VG, IG and SG not all benched"})
     else:
-        verdict = "agree" if hits == seen else ("disagree" if hits == 0 else "partly")
-        out.append({"finding": claim, "verdict": verdict,
+        out.append({"finding": claim, "verdict": _verdict(hits, seen),
                     "evidence": "; ".join(parts) + f" ({hits} of {seen} regimes)"})
     return out
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +48,7 @@ def _cells(results: dict[str, Any]) -> list[str]:
     return sorted(present, key=lambda c: (rank.get(c, len(CELLS)), c))
 
 
-def _grid_rows(test, ids: np.ndarray, models: list[BenchModel],
+def _grid_rows(ids: np.ndarray, models: list[BenchModel],
                ids_by_model: dict[str, np.ndarray], k: int) -> np.ndarray:
     """Up to k drawn images that every model explained (classified correctly), else any drawn."""
     common = set(int(i) for i in ids)
@@ -73,7 +72,7 @@ def figures(out: Path, results: dict[str, Any], models: list[BenchModel], test, 
     cells = _cells(results)
     # one model per cell for the images (the lowest seed): a grid of seeds would not fit a page
     shown = [next(m for m in models if m.cell == c) for c in cells]
-    rows = _grid_rows(test, ids, shown, ids_by_model, opts.grid_images)
+    rows = _grid_rows(ids, shown, ids_by_model, opts.grid_images)
     if len(rows):
         images = test.images[rows]
         captions = [f"#{i} {GTSRB_CLASSES[int(test.labels[i])][:16]}" for i in rows]
@@ -105,7 +104,7 @@ def figures(out: Path, results: dict[str, Any], models: list[BenchModel], test, 
             curves[cell] = per_method
         paths["road"] = road_curves(fig_dir / "road_curves.png", curves, list(opts.methods),
                                     METHOD_NAMES, ["morf", "lerf"])
-    lat = [r for r in results["latency"]]
+    lat = results["latency"]
     if lat:
         # one bar per cell: the lowest seed's model
         first = {m.name for m in shown}
@@ -296,6 +295,8 @@ def write_report(out: Path, results: dict[str, Any], models: list[BenchModel], t
                  ids: np.ndarray, maps_by_model: dict[str, dict[str, np.ndarray]],
                  ids_by_model: dict[str, np.ndarray], opts: BenchOptions) -> None:
     paths = figures(out, results, models, test, ids, maps_by_model, ids_by_model, opts)
-    secs = sections(json.loads(json.dumps(results, default=float)), paths, opts)
+    from edgexai.explain.run import json_safe
+
+    secs = sections(json_safe(results), paths, opts)
     (out / "report.md").write_text(to_markdown(TITLE, secs, out) + "\n")
     (out / "report.html").write_text(to_html(TITLE, secs) + "\n")

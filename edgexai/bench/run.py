@@ -33,6 +33,7 @@ from edgexai.bench.select import (
     order_models,
 )
 from edgexai.errors import EdgexaiError
+from edgexai.explain.run import json_safe
 
 FORMAT = "edgexai-bench/1"
 BACKENDS = ("ort", "torch", "trt")
@@ -153,7 +154,7 @@ def explain_one(model: BenchModel, images: np.ndarray, labels: np.ndarray, ids: 
     tmp = stem.with_name(stem.name + ".tmp.npz")
     np.savez_compressed(tmp, ids=item.ids, **{f"map_{m}": v for m, v in item.maps.items()})
     os.replace(tmp, stem.with_suffix(".npz"))
-    stem.with_suffix(".json").write_text(json.dumps(_json_safe(item.result), indent=1))
+    stem.with_suffix(".json").write_text(json.dumps(json_safe(item.result), indent=1))
     return item.result, item.maps, item.ids
 
 
@@ -224,18 +225,6 @@ def session_accuracy(session, x: np.ndarray, labels: np.ndarray, batch: int = 25
 # ---------------------------------------------------------------------------------------------
 
 
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _json_safe(obj.item())
-    return obj
-
-
 def environment(threads: int) -> dict[str, Any]:
     from edgexai.manifest import git_revision, tool_versions
 
@@ -271,11 +260,11 @@ def run_bench(opts: BenchOptions) -> tuple[Path, dict[str, Any]]:
 
     from edgexai.data.gtsrb import load_split
     from edgexai.data.locate import locate_gtsrb
-    from edgexai.explain.run import draw_indices
+    from edgexai.explain.run import data_root_for, draw_indices
     from edgexai.preprocess import normalise
 
     first = models[0].manifest
-    source = locate_gtsrb(opts.data_root or _origin(first))
+    source = locate_gtsrb(data_root_for(opts.data_root, first))
     size = int(first["input_size"])
     test = load_split(source, "test", size, bool((first.get("data") or {}).get("roi_crop")),
                       opts.progress)
@@ -385,19 +374,10 @@ def _read_summary(path: str) -> dict[str, Any]:
         raise EdgexaiError(f"pipeline summary {path}: cannot read it ({exc})") from None
 
 
-def _origin(manifest: dict[str, Any]) -> str | None:
-    from edgexai.data.locate import ENV_DATA
-
-    if os.environ.get(ENV_DATA):
-        return None
-    origin = (manifest.get("data") or {}).get("origin")
-    return origin if origin and Path(origin).exists() else None
-
-
 def write_results(out: Path, results: dict[str, Any]) -> None:
     """results.json (everything) and results.csv (one row per model × figure, long format, with
     the ratio to the natural model of the same seed where there is one)."""
-    (out / "results.json").write_text(json.dumps(_json_safe(results), indent=1) + "\n")
+    (out / "results.json").write_text(json.dumps(json_safe(results), indent=1) + "\n")
     natural = {r["seed"]: aggregate.flatten(r["figures"]) for r in results["models"]
                if r["cell"] == "natural"}
     with open(out / "results.csv", "w", newline="") as f:

@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
 
     step(2, "camera-frame pipeline on GTSDB road frames")
     summaries = []
-    frames = _gtsdb(args.data_root)
+    from edgexai.data.gtsdb import locate_gtsdb
+
+    frames = locate_gtsdb(args.data_root)
     if frames is None:
         print("edgexai: no GTSDB frames next to the data (gtsdb/ or gtsdb-dev.tar); pipeline "
               "skipped — try `edgexai run --source VIDEO_OR_FOLDER --model "
@@ -94,8 +96,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"open {report / 'report.html'} (also report.md); pipeline log and video in {out}")
     return 0
 
-
-def _gtsdb(data_root: str | None) -> Path | None:
-    from edgexai.data.gtsdb import locate_gtsdb
-
-    return locate_gtsdb(data_root)

@@ -114,12 +114,12 @@ def load_build(build_dir: str | Path) -> _Loaded:
     return _Loaded(path, manifest, model, name=str(manifest.get("name") or path.name))
 
 
-def _data_root(opts: ExplainOptions, manifest: dict[str, Any]) -> str | None:
+def data_root_for(data_root: str | None, manifest: dict[str, Any]) -> str | None:
     """--data-root, else $EDGEXAI_DATA, else where the model's own data came from (if present)."""
     from edgexai.data.locate import ENV_DATA
 
-    if opts.data_root is not None or os.environ.get(ENV_DATA):
-        return opts.data_root
+    if data_root is not None or os.environ.get(ENV_DATA):
+        return data_root
     origin = (manifest.get("data") or {}).get("origin")
     if origin and Path(origin).exists():
         return origin
@@ -260,19 +260,22 @@ def _flat_row(model: dict[str, Any], method: str, res: dict[str, Any]) -> dict[s
     return row
 
 
-def _json_safe(obj: Any) -> Any:
-    """NaN/inf (no images to score) become null: strict JSON readers reject NaN."""
+def json_safe(obj: Any) -> Any:
+    """NaN/inf (no images to score) become null: strict JSON readers reject NaN. numpy scalars
+    become Python numbers, keys strings."""
+    if isinstance(obj, np.generic):
+        obj = obj.item()
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
 
 
 def write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(_json_safe(obj), indent=2) + "\n")
+    path.write_text(json.dumps(json_safe(obj), indent=2) + "\n")
 
 
 def write_tables(out: Path, report: dict[str, Any]) -> None:
@@ -407,7 +410,7 @@ def merge_into_manifest(item: _Loaded, report: dict[str, Any], out: Path) -> Non
         "percentages": cfg["percentages"], "noise_std": cfg["noise_std"],
         "report": str(out.resolve()), "created": report["created"],
     }
-    manifest["metrics"] = _json_safe(metrics)
+    manifest["metrics"] = json_safe(metrics)
     write_manifest(item.dir, manifest)
 
 
@@ -430,7 +433,7 @@ def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
     from edgexai.manifest import git_revision, tool_versions
 
     torch.manual_seed(opts.seed)
-    source = locate_gtsrb(_data_root(opts, items[0].manifest))
+    source = locate_gtsrb(data_root_for(opts.data_root, items[0].manifest))
     splits: dict[tuple[int, bool], Any] = {}
     indices: np.ndarray | None = None
     shown: tuple[np.ndarray, np.ndarray] | None = None  # the grid's images and labels
