@@ -310,12 +310,15 @@ def run_bench(opts: BenchOptions) -> tuple[Path, dict[str, Any]]:
 
     # sessions: accuracy, then latency, all models interleaved in this one process
     sessions = open_sessions(models, opts, notes)
-    x_acc = {}
+    inputs: dict[tuple, np.ndarray] = {}  # normalised once per (mean, std), not per model
+    x_acc: dict[str, np.ndarray] = {}
+    for m in models:
+        key = (tuple(m.manifest["mean"]), tuple(m.manifest["std"]))
+        if key not in inputs:
+            inputs[key] = normalise(test.images[acc_ids], *key)
+        x_acc[m.name] = inputs[key]
     for (name, backend, precision), sess in tqdm(sessions.items(), desc="accuracy per session",
                                                  disable=not opts.progress, leave=False):
-        mf = next(m for m in models if m.name == name).manifest
-        if name not in x_acc:
-            x_acc[name] = normalise(test.images[acc_ids], mf["mean"], mf["std"])
         acc = session_accuracy(sess, x_acc[name], test.labels[acc_ids])
         rec = next(r for r in records if r["name"] == name)
         rec["figures"]["accuracy"][f"{backend}_{precision}"] = acc

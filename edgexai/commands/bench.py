@@ -7,18 +7,8 @@ import argparse
 import shlex
 import sys
 
+from edgexai.commands.arg_types import csv_ints, csv_words
 from edgexai.errors import EdgexaiError
-
-
-def _csv(text: str) -> tuple[str, ...]:
-    return tuple(v.strip().lower() for v in text.split(",") if v.strip())
-
-
-def _csv_ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def register(sub) -> None:
@@ -41,16 +31,16 @@ def register(sub) -> None:
                        help="'all' (the paper's 11 cells) or comma-separated cells such as "
                             "natural,layered-tuned, found under --root")
     p.add_argument("--root", default="engines", help="where --regimes looks for build folders")
-    p.add_argument("--seeds", type=_csv_ints, default=None,
+    p.add_argument("--seeds", type=csv_ints, default=None,
                    help="build seeds to include, e.g. 0,1,2 (several give mean ± std); "
                         "default: every seed found")
-    p.add_argument("--backends", type=_csv, default=("ort",),
+    p.add_argument("--backends", type=csv_words, default=("ort",),
                    help="comma-separated from ort, torch, trt (trt is skipped, with a note, "
                         "where TensorRT is not importable)")
-    p.add_argument("--precisions", type=_csv, default=("fp32",),
+    p.add_argument("--precisions", type=csv_words, default=("fp32",),
                    help="comma-separated from fp32, fp16, int8 (variants are made on demand; "
                         "int8 calibrates on calibration/gtsrb_calib.txt, so it needs the data)")
-    p.add_argument("--batch", type=_csv_ints, default=(1, 8), dest="batches",
+    p.add_argument("--batch", type=csv_ints, default=(1, 8), dest="batches",
                    help="batch sizes to time")
     p.add_argument("--report", default="bench-report", help="output folder")
     p.add_argument("--data-root", default=None,
@@ -62,7 +52,7 @@ def register(sub) -> None:
                         "linearly with it; see docs/RESULTS.md for timings)")
     p.add_argument("--accuracy-images", type=int, default=2000,
                    help="test images drawn for each backend/precision's accuracy")
-    p.add_argument("--methods", type=_csv, default=("vg", "ig", "sg", "gradcam"),
+    p.add_argument("--methods", type=csv_words, default=("vg", "ig", "sg", "gradcam"),
                    help="explanation methods, from vg, ig, sg, gradcam, cam")
     p.add_argument("--targets", choices=("correct", "all"), default="correct",
                    help="explain only the images each model classifies correctly (the paper's "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from edgexai.commands.arg_types import csv_floats, csv_words
 from edgexai.errors import EdgexaiError
 
 METHODS = ("vg", "ig", "sg", "gradcam", "cam")
@@ -16,17 +17,6 @@ def _limit(text: str) -> int | None:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or 'all', got {text!r}") from None
-
-
-def _csv_floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _csv(text: str) -> tuple[str, ...]:
-    return tuple(v.strip().lower() for v in text.split(",") if v.strip())
 
 
 def register(sub) -> None:
@@ -42,7 +32,7 @@ def register(sub) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", action="append", required=True, metavar="DIR", dest="models",
                    help="a build folder (with manifest.json); repeat for several")
-    p.add_argument("--methods", type=_csv, default=("vg", "ig", "sg", "gradcam"),
+    p.add_argument("--methods", type=csv_words, default=("vg", "ig", "sg", "gradcam"),
                    help=f"comma-separated, from: {','.join(METHODS)}")
     p.add_argument("--limit", type=_limit, default=1000,
                    help="test images drawn (seeded) before the correct-only filter, or 'all'")
@@ -56,10 +46,10 @@ def register(sub) -> None:
     p.add_argument("--targets", choices=("correct", "all"), default="correct",
                    help="explain only correctly classified images (the paper's protocol) or all; "
                         "the target is always the true label")
-    p.add_argument("--percentages", type=_csv_floats,
+    p.add_argument("--percentages", type=csv_floats,
                    default=tuple(float(v) for v in range(1, 92, 10)),
                    help="ROAD removal percentages")
-    p.add_argument("--orders", type=_csv, default=("morf", "lerf"), help="ROAD orders")
+    p.add_argument("--orders", type=csv_words, default=("morf", "lerf"), help="ROAD orders")
     p.add_argument("--no-road", action="store_true", help="skip ROAD")
     p.add_argument("--noise-std", type=float, default=0.01,
                    help="imputation noise σ (normalised input units)")
