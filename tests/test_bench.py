@@ -75,6 +75,23 @@ def test_interleaved_timing_alternates_cases_and_summarises_every_call():
     assert s["p50_ms"] == pytest.approx(2.5) and s["throughput_ips"] == pytest.approx(3200)
 
 
+@pytest.mark.parametrize("threads, spinning", [(1, ""), (2, "0"), (0, "0")])
+def test_multithread_ort_sessions_sharing_the_bench_process_do_not_spin(builds, threads, spinning):
+    from edgexai.bench.run import BenchOptions, open_sessions
+    from edgexai.bench.select import load_model_dir
+
+    model = load_model_dir(next(builds.glob("resnet20-natural-*")))
+    notes: list[str] = []
+    sessions = open_sessions([model], BenchOptions(backends=("ort",), threads=threads), notes)
+    options = sessions[(model.name, "ort", "fp32")]._session.get_session_options()
+    try:
+        entry = options.get_session_config_entry("session.intra_op.allow_spinning")
+    except RuntimeError:  # not set: ORT's default (spinning on)
+        entry = ""
+    assert entry == spinning
+    assert any("spinning switched off" in n for n in notes) == (threads != 1)
+
+
 def test_seeds_give_mean_and_std_and_ratios_divide_by_natural():
     models = [{"cell": "natural", "seed": s, "name": f"n{s}", "figures": {"a": {"x": v}}}
               for s, v in ((0, 1.0), (1, 3.0))]

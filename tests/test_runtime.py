@@ -52,6 +52,19 @@ def test_ort_session_matches_torch_reference_and_reports_metadata(tiny_build):
     assert (logits.argmax(1) == ref_logits.argmax(1)).all()
 
 
+def test_ort_threads_and_spinning_are_applied_and_change_no_result(tiny_build):
+    x = _x()
+    with open_session(tiny_build, "ort") as s:
+        ref_logits, ref_cam = s.infer(x)
+    with open_session(tiny_build, "ort", threads=2, spinning=False) as s:
+        options = s._session.get_session_options()
+        assert options.intra_op_num_threads == 2
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        logits, cam = s.infer(x)
+    assert np.array_equal(logits.argmax(1), ref_logits.argmax(1))
+    assert np.abs(logits - ref_logits).max() <= 1e-5 and np.abs(cam - ref_cam).max() <= 1e-5
+
+
 @pytest.mark.parametrize("bad, match", [
     (np.zeros((3, 32, 32), np.float32), "got one image"),
     (np.zeros((2, 3, 28, 28), np.float32), "must be N×3×32×32"),

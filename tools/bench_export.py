@@ -28,21 +28,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def _interleaved(fns: dict, rounds: int, per_round: int) -> dict[str, float]:
-    """Median per-call milliseconds; the candidates alternate within every round (order flipped
-    each round) so machine load drifts hit them alike."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    names = list(fns)
-    for r in range(rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            fn = fns[name]
-            t = time.perf_counter()
-            for _ in range(per_round):
-                fn()
-            times[name].append((time.perf_counter() - t) * 1000 / per_round)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", required=True)
@@ -52,7 +37,9 @@ def main() -> int:
     p.add_argument("--n-diff", type=int, default=512)
     p.add_argument("--rounds", type=int, default=31)
     p.add_argument("--per-round", type=int, default=50)
-    p.add_argument("--threads", type=int, default=1, help="ORT and torch threads for latency")
+    p.add_argument("--threads", type=lambda v: tuple(int(t) for t in v.split(",")), default=(1, 2),
+                   help="thread counts to time each candidate at (ORT intra-op and torch), "
+                        "comma-separated; default 1,2")
     p.add_argument("--latency-only", action="store_true", help="skip the accuracy passes")
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -60,6 +47,8 @@ def main() -> int:
     import torch
     from captum.attr import LayerGradCam
 
+    from edgexai.bench import cam_cost
+    from edgexai.bench.isolated import Candidate, time_in_processes
     from edgexai.data.gtsrb import load_split
     from edgexai.data.locate import locate_gtsrb
     from edgexai.explain.cam import CamModel, minmax_normalise, upsample
@@ -127,63 +116,33 @@ def main() -> int:
             "fp16_minus_fp32_points": round(100 * (acc["fp16"] - acc["fp32"]), 3)}
         print(json.dumps(out["test_accuracy"]))
 
-    # 2. latency at batch 1
-    torch.set_num_threads(args.threads)
-    x1 = x_all[:1].copy()
-    sessions = {}
-    for name, precision, cam in (("cam", "fp32", True), ("nocam", "fp32", False),
-                                 ("int8", "int8", True), ("fp16", "fp16", True)):
-        sessions[name] = open_session(work, "ort", precision, cam, threads=args.threads)
+    # 2. latency: every candidate in its own worker process, rounds interleaved across them
+    #    (several multi-threaded runtimes in one process slow each other down by spin-waiting)
+    xb = torch.from_numpy(x_all[:32])  # captum's CAM equals the graph's `cam`?
+    with open_session(work, "ort") as s:
+        b_logits, b_cam = s.infer(x_all[:32])
     captum = LayerGradCam(model, getattr(model, m["cam_layer"]))
-    xt = torch.from_numpy(x1)
-
-    def captum_cam():
-        with torch.no_grad():
-            target = int(model(xt).argmax(1))
-        attr = captum.attribute(xt, target=target, relu_attributions=True)
-        return minmax_normalise(upsample(attr.squeeze(1).detach(), int(m["input_size"])))
-
-    with torch.no_grad():
-        target1 = int(model(xt).argmax(1))
-
-    def captum_attribute_only():
-        """captum's call alone, the target already known (no prediction forward)."""
-        attr = captum.attribute(xt, target=target1, relu_attributions=True)
-        return minmax_normalise(upsample(attr.squeeze(1).detach(), int(m["input_size"])))
-
-    def torch_analytic():
-        with torch.no_grad():
-            return cam_model(xt)
-
-    xb = torch.from_numpy(x_all[:32])  # same output as the graph's `cam`?
-    b_logits, b_cam = sessions["cam"].infer(x_all[:32])
     attr = captum.attribute(xb, target=torch.from_numpy(b_logits.argmax(1)), relu_attributions=True)
     ref = minmax_normalise(upsample(attr.squeeze(1).detach(), int(m["input_size"]))).numpy()
     out["captum_vs_ort_cam_max_abs_diff_32"] = float(np.abs(ref - b_cam).max())
-    fns = {k: (lambda s=s: s.infer(x1)) for k, s in sessions.items()}
-    fns["captum_layergradcam"] = captum_cam
-    fns["captum_attribute_only"] = captum_attribute_only
-    fns["torch_analytic_cam"] = torch_analytic
-    for f in fns.values():  # warm-up
-        for _ in range(20):
-            f()
-    lat = _interleaved(fns, args.rounds, args.per_round)
-    out["latency_batch1_ms"] = {k: round(v, 4) for k, v in lat.items()}
-    out["latency_settings"] = {"threads": args.threads, "rounds": args.rounds,
-                               "per_round": args.per_round, "loadavg_before": os.getloadavg()}
-    out["cam_overhead_pct"] = round(100 * (lat["cam"] / lat["nocam"] - 1), 2)
-    out["captum_over_ort_cam"] = round(lat["captum_layergradcam"] / lat["cam"], 1)
-    out["captum_attribute_over_cam_marginal"] = round(
-        lat["captum_attribute_only"] / max(lat["cam"] - lat["nocam"], 1e-6), 1)
-    x64 = x_all[:64].copy()
-    lat64 = _interleaved({k: (lambda s=sessions[k]: s.infer(x64)) for k in ("cam", "int8", "fp16")},
-                         max(5, args.rounds // 3), 5)
-    out["latency_batch64_ms"] = {k: round(v, 3) for k, v in lat64.items()}
+    x1_path, x64_path = work / "latency_image_b1.npy", work / "latency_images_b64.npy"
+    np.save(x1_path, x_all[:1])
+    np.save(x64_path, x_all[:64])
+    out["loadavg_before"] = os.getloadavg()
+    cost = cam_cost.measure(str(work), str(x1_path), threads=args.threads, rounds=args.rounds,
+                            per_round=args.per_round, progress=True)
+    out["batch1"] = cost
+    lat64 = time_in_processes(
+        {f"{v}_t{t}": Candidate(f"{cam_cost.FACTORY}:ort_call",
+                                {"build": str(work), "image": str(x64_path), "precision": v,
+                                 "threads": t})
+         for t in args.threads for v in ("fp32", "int8", "fp16")},
+        max(5, args.rounds // 3), 5)
+    out["latency_batch64_ms"] = {k: round(1000 * statistics.median(v), 3) for k, v in lat64.items()}
     out["loadavg_after"] = os.getloadavg()
-    print(json.dumps({k: out[k] for k in ("latency_batch1_ms", "cam_overhead_pct",
-                                          "captum_over_ort_cam", "captum_vs_ort_cam_max_abs_diff_32",
-                                          "captum_attribute_over_cam_marginal", "latency_batch64_ms",
-                                          "latency_settings", "loadavg_after")}))
+    print(json.dumps({k: out[k] for k in ("batch1", "captum_vs_ort_cam_max_abs_diff_32",
+                                          "latency_batch64_ms", "loadavg_before",
+                                          "loadavg_after")}, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0

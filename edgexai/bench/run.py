@@ -198,6 +198,11 @@ def open_sessions(models: list[BenchModel], opts: BenchOptions, notes: list[str]
         notes.append("trt: skipped — TensorRT is not importable on this machine (no TensorRT "
                      "figure in this report)")
         backends.remove("trt")
+    if opts.threads != 1 and "ort" in backends:
+        notes.append("ort: intra-op spinning switched off — with more than one thread per "
+                     "session, the idle sessions' spinning threads would take the cores of the "
+                     "one being timed; a session alone in its process spins and runs faster at "
+                     "small batches (tools/bench_export.py times that case)")
     if "torch" in backends and any(p != "fp32" for p in opts.precisions):
         notes.append("torch: fp32 only (the reference backend has no fp16/int8 path)")
     for model in models:
@@ -212,6 +217,8 @@ def open_sessions(models: list[BenchModel], opts: BenchOptions, notes: list[str]
                 kwargs: dict[str, Any] = {}
                 if backend == "ort" and opts.threads:
                     kwargs["threads"] = opts.threads
+                if backend == "ort" and opts.threads != 1:
+                    kwargs["spinning"] = False
                 sessions[(model.name, backend, precision)] = open_session(
                     model.dir, backend, precision, cam=True, **kwargs)
     return sessions

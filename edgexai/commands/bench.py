@@ -65,7 +65,9 @@ def register(sub) -> None:
     p.add_argument("--warmup", type=int, default=20, help="warm-up calls per case")
     p.add_argument("--threads", type=int, default=1,
                    help="threads per inference session while timing (1 gives the steadiest "
-                        "figures on a small shared CPU; 0: the backend's default)")
+                        "figures on a small shared CPU; 0: the backend's default). All sessions "
+                        "share one process, so above 1 ONNX Runtime's spin-waiting is switched "
+                        "off (the report notes it)")
     p.add_argument("--grid-images", type=int, default=5, help="rows of the saliency grids")
     p.add_argument("--pipeline-summary", action="append", default=[], metavar="FILE",
                    help="an `edgexai run` summary JSON to show in the report (repeatable)")

@@ -45,7 +45,11 @@ class OrtSession(Session):
     backend = "ort"
 
     def __init__(self, build_dir: str | Path, precision: str = "fp32", cam: bool = True,
-                 provider: str = "cpu", threads: int | None = None) -> None:
+                 provider: str = "cpu", threads: int | None = None,
+                 spinning: bool | None = None) -> None:
+        """`threads`: intra-op threads (None: ORT's default, all cores). `spinning`: whether idle
+        pool threads spin-wait (ORT's default, fastest for one session alone); switch it off when
+        several sessions share a process, or their spinning threads take each other's cores."""
         super().__init__(build_dir, precision, cam)
         ort = import_ort()
         role = self.role()
@@ -55,6 +59,9 @@ class OrtSession(Session):
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
+        if spinning is not None:
+            options.add_session_config_entry("session.intra_op.allow_spinning",
+                                             "1" if spinning else "0")
         self.providers = choose_providers(provider, ort.get_available_providers())
         path = self.build_dir / self.file_entry(role)["path"]
         try:
