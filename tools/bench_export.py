@@ -27,6 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from edgexai.commands.arg_types import csv_ints  # noqa: E402
+
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -37,7 +39,7 @@ def main() -> int:
     p.add_argument("--n-diff", type=int, default=512)
     p.add_argument("--rounds", type=int, default=31)
     p.add_argument("--per-round", type=int, default=50)
-    p.add_argument("--threads", type=lambda v: tuple(int(t) for t in v.split(",")), default=(1, 2),
+    p.add_argument("--threads", type=csv_ints, default=(1, 2),
                    help="thread counts to time each candidate at (ORT intra-op and torch), "
                         "comma-separated; default 1,2")
     p.add_argument("--latency-only", action="store_true", help="skip the accuracy passes")
