@@ -107,30 +107,40 @@ def collect_refine(frames: range, cache: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def fit_refiner(x: np.ndarray, t: np.ndarray, hidden: int, epochs: int, seed: int):
-    """One hidden layer regressing the 4 edge offsets (smooth L1), torch on the tool side."""
+def train_one_hidden_layer(x: np.ndarray, y: np.ndarray, hidden: int, outputs: int, epochs: int,
+                           seed: int, batch: int, loss_fn):
+    """x → Linear → ReLU → Linear(outputs), Adam (lr 1e-3, wd 1e-4) on seeded shuffled batches;
+    torch is a tool-side dependency only (the vehicle runs the weights in numpy)."""
     import torch
 
     torch.manual_seed(seed)
     torch.set_num_threads(1)
-    xt, tt = torch.tensor(x, dtype=torch.float32), torch.tensor(t, dtype=torch.float32)
+    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
     net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(),
-                              torch.nn.Linear(hidden, 4))
+                              torch.nn.Linear(hidden, outputs))
     opt = torch.optim.Adam(net.parameters(), 1e-3, weight_decay=1e-4)
     rng = np.random.default_rng(seed)
-    idx = np.arange(len(t))
+    idx = np.arange(len(y))
     for _ in range(epochs):
         rng.shuffle(idx)
-        for i in range(0, len(idx), 256):
-            b = torch.from_numpy(idx[i:i + 256])
-            loss = torch.nn.functional.smooth_l1_loss(net(xt[b]), tt[b], beta=0.05)
+        for i in range(0, len(idx), batch):
+            b = torch.from_numpy(idx[i:i + batch])
+            loss = loss_fn(net(xt[b]), yt[b])
             opt.zero_grad()
             loss.backward()
             opt.step()
     return (net[0].weight.detach().numpy().T.astype(np.float32),
             net[0].bias.detach().numpy().astype(np.float32),
-            net[2].weight.detach().numpy().T.astype(np.float32),
-            net[2].bias.detach().numpy().astype(np.float32))
+            net[2].weight.detach().numpy(), net[2].bias.detach().numpy())
+
+
+def fit_refiner(x: np.ndarray, t: np.ndarray, hidden: int, epochs: int, seed: int):
+    """One hidden layer regressing the 4 edge offsets (smooth L1)."""
+    import torch.nn.functional as F
+
+    w1, b1, w2, b2 = train_one_hidden_layer(
+        x, t, hidden, 4, epochs, seed, 256, lambda out, tb: F.smooth_l1_loss(out, tb, beta=0.05))
+    return w1, b1, w2.T.astype(np.float32), b2.astype(np.float32)
 
 
 def add_refiner(rej: Rejector, cache: Path, hidden: int, epochs: int, seed: int) -> str:
@@ -153,31 +163,15 @@ def add_refiner(rej: Rejector, cache: Path, hidden: int, epochs: int, seed: int)
 
 def fit_mlp(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, seed: int,
             pos_weight: float) -> tuple[np.ndarray, ...]:
-    """One hidden layer, Adam, weighted BCE; torch is a tool-side dependency only (the vehicle
-    runs the weights in numpy)."""
+    """One hidden layer, weighted BCE: the sign / background rejector."""
     import torch
+    import torch.nn.functional as F
 
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)
-    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
-    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(),
-                              torch.nn.Linear(hidden, 1))
-    opt = torch.optim.Adam(net.parameters(), 1e-3, weight_decay=1e-4)
     pw = torch.tensor(pos_weight)
-    rng = np.random.default_rng(seed)
-    idx = np.arange(len(y))
-    for _ in range(epochs):
-        rng.shuffle(idx)
-        for i in range(0, len(idx), 512):
-            b = torch.from_numpy(idx[i:i + 512])
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                net(xt[b]).squeeze(1), yt[b], pos_weight=pw)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    w1, b1 = net[0].weight.detach().numpy().T, net[0].bias.detach().numpy()
-    w2, b2 = net[2].weight.detach().numpy()[0], float(net[2].bias.detach().numpy()[0])
-    return w1.astype(np.float32), b1.astype(np.float32), w2.astype(np.float32), b2
+    w1, b1, w2, b2 = train_one_hidden_layer(
+        x, y, hidden, 1, epochs, seed, 512,
+        lambda out, yb: F.binary_cross_entropy_with_logits(out.squeeze(1), yb, pos_weight=pw))
+    return w1, b1, w2[0].astype(np.float32), float(b2[0])
 
 
 def write_weights(rej: Rejector, out: Path) -> None:

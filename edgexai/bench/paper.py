@@ -50,6 +50,13 @@ def _verdict(hits: int, total: int) -> str:
     return "agree" if hits == total else ("disagree" if hits == 0 else "partly")
 
 
+def _finding(claim: str, hits: int, total: int, evidence: str, missing: str) -> dict[str, Any]:
+    """A verdict with its numbers, or "not measured" (saying what was missing) when total is 0."""
+    if total == 0:
+        return {"finding": claim, "verdict": "not measured", "evidence": missing}
+    return {"finding": claim, "verdict": _verdict(hits, total), "evidence": evidence}
+
+
 def _deltas(stats, cell: str) -> dict[str, float]:
     out = {}
     for method in PAPER_METHODS:
@@ -66,15 +73,12 @@ def findings(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     d = _deltas(stats, "adversarial")
     claim = (f"Adversarial training makes explanations clearly less faithful (ROAD MoRF higher by "
              f"more than {LITTLE}; the paper's rises are 0.131–0.184).")
-    if not d:
-        out.append({"finding": claim, "verdict": "not measured",
-                    "evidence": "natural and adversarial were not both benched with ROAD"})
-    else:
-        worse = [m for m, v in d.items() if v > LITTLE]
-        out.append({"finding": claim, "verdict": _verdict(len(worse), len(d)),
-                    "evidence": "Δ MoRF adversarial − natural: " + ", ".join(
-                        f"{m.upper()} {v:+.3f}" for m, v in d.items())
-                        + " (paper: VG +0.179, IG +0.131, SG +0.184)"})
+    worse = [m for m, v in d.items() if v > LITTLE]
+    out.append(_finding(claim, len(worse), len(d),
+                        "Δ MoRF adversarial − natural: " + ", ".join(
+                            f"{m.upper()} {v:+.3f}" for m, v in d.items())
+                        + " (paper: VG +0.179, IG +0.131, SG +0.184)",
+                        "natural and adversarial were not both benched with ROAD"))
 
     claim = (f"Pruning changes faithfulness only a little (|Δ MoRF| ≤ {LITTLE} for global-tuned "
              "and layered-tuned; the paper's largest change is 0.037).")
@@ -85,12 +89,9 @@ def findings(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         small += sum(abs(v) <= LITTLE for v in dc.values())
         if dc:
             parts.append(f"{cell}: " + ", ".join(f"{m.upper()} {v:+.3f}" for m, v in dc.items()))
-    if total == 0:
-        out.append({"finding": claim, "verdict": "not measured",
-                    "evidence": "global-tuned / layered-tuned not benched with ROAD"})
-    else:
-        out.append({"finding": claim, "verdict": _verdict(small, total),
-                    "evidence": "; ".join(parts) + f" ({small} of {total} within {LITTLE})"})
+    out.append(_finding(claim, small, total,
+                        "; ".join(parts) + f" ({small} of {total} within {LITTLE})",
+                        "global-tuned / layered-tuned not benched with ROAD"))
 
     claim = ("SmoothGrad is the most faithful of VG, IG and SG (lowest MoRF) in every regime the "
              "paper reports.")
@@ -103,12 +104,8 @@ def findings(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         best = min(vals, key=lambda m: vals[m])  # type: ignore[arg-type, return-value]
         hits += best == "sg"
         parts.append(f"{cell}: lowest {best.upper()} ({vals[best]:.3f})")
-    if seen == 0:
-        out.append({"finding": claim, "verdict": "not measured",
-                    "evidence": "VG, IG and SG not all benched"})
-    else:
-        out.append({"finding": claim, "verdict": _verdict(hits, seen),
-                    "evidence": "; ".join(parts) + f" ({hits} of {seen} regimes)"})
+    out.append(_finding(claim, hits, seen, "; ".join(parts) + f" ({hits} of {seen} regimes)",
+                        "VG, IG and SG not all benched"))
     return out
 
 
