@@ -33,3 +33,13 @@ def normalise(batch_hwc_uint8: np.ndarray, mean: tuple[float, ...], std: tuple[f
     x = batch_hwc_uint8.astype(np.float32) / 255.0
     x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def resize_frame(frame_bgr: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A camera frame at the detector's input size (bilinear; the detector trains on bilinear
+    resamples too). Returned as is when it already has that size."""
+    import cv2
+
+    if frame_bgr.shape[1] == width and frame_bgr.shape[0] == height:
+        return frame_bgr
+    return cv2.resize(frame_bgr, (width, height), interpolation=cv2.INTER_LINEAR)

@@ -12,8 +12,9 @@ import pytest
 from conftest import REPO
 from pipeline_helpers import road_frame
 
+from edgexai.detect.boxes import iou_matrix, nms
 from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes
-from edgexai.pipeline.proposals import ColourShapeProposer, Proposer, iou_matrix, nms
+from edgexai.pipeline.proposals import ColourShapeProposer, Proposer
 from edgexai.pipeline.rejector import default_rejector, features, hog
 
 pytest.importorskip("cv2")
@@ -82,11 +83,11 @@ def test_scorer_on_a_synthetic_log(tmp_path):
     (gt / "gt.txt").write_text("00400.ppm;100;100;139;139;1\n00400.ppm;300;100;309;109;2\n"
                                "00401.ppm;10;10;49;49;14\n")
     recs = [{"frame": 0, "file": "00400.jpg", "detections": [
-                {"box": [101, 101, 140, 140], "class_id": 1, "confidence": 0.9},
-                {"box": [300, 100, 310, 110], "class_id": 2, "confidence": 0.8},
-                {"box": [500, 500, 540, 540], "class_id": 3, "confidence": 0.7}]},
+                {"box": [101, 101, 140, 140], "class_id": 1, "score": 0.9},
+                {"box": [300, 100, 310, 110], "class_id": 2, "score": 0.8},
+                {"box": [500, 500, 540, 540], "class_id": 3, "score": 0.7}]},
             {"frame": 1, "file": "00401.jpg", "detections": [
-                {"box": [10, 10, 50, 50], "class_id": 13, "confidence": 0.6}]},
+                {"box": [10, 10, 50, 50], "class_id": 13, "score": 0.6}]},
             {"event": "summary"}]
     log = tmp_path / "run.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in recs))
@@ -95,9 +96,12 @@ def test_scorer_on_a_synthetic_log(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
-    # 2 signs ≥ 20 px, both found; 3 of 4 detections are real signs (one on a 10 px sign)
-    assert r["signs"] == 2 and r["recall"] == 1.0 and r["precision"] == 0.75
-    assert r["class_correct_of_recalled"] == 0.5 and r["frames"] == 2
+    # 2 signs ≥ 20 px; class-aware only the first is found (the stop sign is called "yield");
+    # the hit on the 10 px sign counts as correct for precision and is left out of AP
+    assert r["signs"] == 2 and r["frames"] == 2 and r["ap"] == 0.5
+    assert r["at_threshold"]["recall"] == 0.5 and r["at_threshold"]["precision"] == 0.5
+    assert r["class_agnostic"] == {"ap": 0.8333, "recall": 1.0, "precision": 0.75}
+    assert r["ap_per_category"]["prohibitory"] == 1.0
 
 
 @pytest.mark.skipif(not GTSDB_TAR.is_file(), reason="GTSDB frames (../shared/data) not present")

@@ -33,15 +33,11 @@ def frames_dir(tar: Path | str = DEFAULT_TAR) -> Path:
 
 
 def read_gt(folder: Path) -> dict[int, list[tuple[float, float, float, float, int]]]:
-    """gt.txt → {frame index: [(x1, y1, x2, y2, class_id), …]}; x2/y2 made exclusive (+1)."""
-    gt: dict[int, list[tuple[float, float, float, float, int]]] = {}
-    for line in (Path(folder) / "gt.txt").read_text().splitlines():
-        if not line.strip():
-            continue
-        name, x1, y1, x2, y2, c = line.strip().split(";")
-        gt.setdefault(int(name[:5]), []).append(
-            (float(x1), float(y1), float(x2) + 1, float(y2) + 1, int(c)))
-    return gt
+    """gt.txt → {frame index: [(x1, y1, x2, y2, class_id), …]} (edgexai.data.gtsdb.read_gt,
+    keyed by frame number)."""
+    from edgexai.data.gtsdb import read_gt as read
+
+    return {int(k): v for k, v in read(folder).items()}
 
 
 def frame_paths(folder: Path, start: int, stop: int) -> list[Path]:

@@ -25,7 +25,8 @@ sys.path.insert(0, str(REPO / "tools"))
 from gtsdb import frames_dir, read_gt  # noqa: E402
 
 from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes  # noqa: E402
-from edgexai.pipeline.loop import DEFAULT_MIN_SCORE, softmax  # noqa: E402
+from edgexai.pipeline.decision import COLOUR  # noqa: E402
+from edgexai.pipeline.loop import softmax  # noqa: E402
 from edgexai.pipeline.rejector import FEATURE_SIZE, default_rejector  # noqa: E402
 from edgexai.pipeline.session import open_model  # noqa: E402
 
@@ -36,7 +37,7 @@ def main() -> None:
     p.add_argument("--backend", default="ort")
     p.add_argument("--frames", default="400:600")
     p.add_argument("--min-size", type=float, default=20.0)
-    p.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE)
+    p.add_argument("--min-score", type=float, default=COLOUR.min_score)
     a = p.parse_args()
     session, info = open_model(a.model, a.backend)
     rej = default_rejector()

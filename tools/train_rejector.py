@@ -25,8 +25,9 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tools"))
 from gtsdb import frames_dir, read_gt  # noqa: E402
 
+from edgexai.detect.boxes import iou_matrix  # noqa: E402
 from edgexai.pipeline.batching import extract_crops, pad_boxes  # noqa: E402
-from edgexai.pipeline.proposals import ColourShapeProposer, iou_matrix  # noqa: E402
+from edgexai.pipeline.proposals import ColourShapeProposer  # noqa: E402
 from edgexai.pipeline.rejector import FEATURE_SIZE, Rejector, features  # noqa: E402
 
 

@@ -18,7 +18,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gtsdb import frames_dir, read_gt  # noqa: E402
 
-from edgexai.pipeline.proposals import ColourProposerConfig, ColourShapeProposer, iou_matrix  # noqa: E402
+from edgexai.detect.boxes import iou_matrix  # noqa: E402
+from edgexai.pipeline.proposals import ColourProposerConfig, ColourShapeProposer  # noqa: E402
 
 
 def main() -> None:

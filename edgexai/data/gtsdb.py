@@ -46,6 +46,40 @@ def unpack_gtsdb(archive: Path) -> Path:
     return target / "gtsdb"
 
 
+GtBox = tuple[float, float, float, float, int]
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp")
+
+
+def read_gt(folder: str | os.PathLike) -> dict[str, list[GtBox]]:
+    """`gt.txt` (`file;x1;y1;x2;y2;class`, GTSDB's layout, inclusive pixel edges) → {file stem:
+    [(x1, y1, x2 + 1, y2 + 1, class_id), …]} with exclusive right/bottom edges."""
+    path = Path(folder) / "gt.txt"
+    gt: dict[str, list[GtBox]] = {}
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise EdgexaiError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.strip().split(";")
+        try:
+            name, x1, y1, x2, y2, c = parts
+            box = (float(x1), float(y1), float(x2) + 1, float(y2) + 1, int(c))
+        except ValueError:
+            raise EdgexaiError(f"{path}:{n}: expected file;x1;y1;x2;y2;class, got {line.strip()!r}"
+                               ) from None
+        if not (box[2] > box[0] and box[3] > box[1]) or box[4] < 0:
+            raise EdgexaiError(f"{path}:{n}: an empty box or a negative class: {line.strip()!r}")
+        gt.setdefault(Path(name).stem, []).append(box)
+    return gt
+
+
+def frame_files(folder: str | os.PathLike) -> list[Path]:
+    """The image files of a frame folder, in name order (GTSDB: 00000.jpg …)."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def locate_gtsdb(data_root: str | os.PathLike | None = None) -> Path | None:
     """The GTSDB frame folder, or None when no copy is given."""
     given = data_root if data_root is not None else os.environ.get(ENV_DATA)

@@ -1,0 +1,160 @@
+"""`edgexai detector train`: train the learned sign detector on road frames; write a build folder."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def _range(text: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:STOP (frame positions), got {text!r}"
+                                         ) from None
+    if not 0 <= lo < hi:
+        raise argparse.ArgumentTypeError(f"expected 0 ≤ START < STOP, got {text!r}")
+    return lo, hi
+
+
+def _mod(text: str) -> tuple[int, int] | None:
+    if text.lower() == "none":
+        return None
+    try:
+        m, r = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected M:R or none, got {text!r}") from None
+    if not 0 <= r < m:
+        raise argparse.ArgumentTypeError(f"expected 0 ≤ R < M, got {text!r}")
+    return m, r
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (v > 0 and math.isfinite(v)):
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return v
+    return parse
+
+
+def register(sub) -> None:
+    p = sub.add_parser("detector", help="train the learned sign detector (edgexai run's default)",
+                       description="The learned sign detector that `edgexai run` uses to find "
+                                   "signs in full frames before the classifier explains them.")
+    dsub = p.add_subparsers(dest="detector_command", metavar="ACTION", required=True,
+                            parser_class=type(p))
+    t = dsub.add_parser(
+        "train", help="train a detector on frames with ground truth; write <out>/<name>/",
+        description="Train a CenterNet-style detector on road frames (default: the GTSDB "
+                    "development frames from --data-root / EDGEXAI_DATA; or --frames DIR with "
+                    "images and a gt.txt of `file;x1;y1;x2;y2;class` lines, GTSDB's layout), "
+                    "with synthetic signs (GTSRB ROI crops) pasted into sign-free places. Frames "
+                    "are chosen by their position in name order. Writes <out>/<name>/ with "
+                    "model.pt, model.onnx (decoding in the graph: boxes, scores, labels), its "
+                    "fp16/int8 variants, train_log.jsonl and manifest.json (held-out scores "
+                    "included). Interrupted runs continue with --resume.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("--frames", default=None, metavar="DIR",
+                   help="frames + gt.txt (default: GTSDB from --data-root)")
+    t.add_argument("--data-root", default=None,
+                   help="folder holding gtsdb/ or gtsdb-dev.tar and GTSRB (default: $EDGEXAI_DATA)")
+    t.add_argument("--train", type=_range, default=(0, 400), metavar="START:STOP",
+                   help="frame positions to train on (minus the calibration frames)")
+    t.add_argument("--calibrate", type=_mod, default=(4, 3), metavar="M:R",
+                   help="of the --train range, the frames at positions ≡ R mod M are kept out "
+                        "of training to select the checkpoint and calibrate thresholds (none: "
+                        "no selection, the last step is kept)")
+    t.add_argument("--heldout", type=_range, default=(400, 600), metavar="START:STOP",
+                   help="frame positions scored once at the end (never trained on)")
+    t.add_argument("--no-synthetic", action="store_true",
+                   help="no pasted GTSRB signs (then GTSRB is not needed)")
+    t.add_argument("--steps", type=_positive(int), default=6000, help="training steps")
+    t.add_argument("--batch", type=_positive(int), default=16, help="crops per step")
+    t.add_argument("--crop", type=_positive(int), default=256, help="training crop size (px)")
+    t.add_argument("--lr", type=_positive(float), default=2e-3, help="peak AdamW learning rate")
+    t.add_argument("--input-size", default="1344x800", metavar="WxH",
+                   help="detector input (frames are resized to it; multiples of 32)")
+    t.add_argument("--eval-every", type=_positive(int), default=500,
+                   help="steps between evaluations and checkpoints")
+    t.add_argument("--bf16", choices=("auto", "on", "off"), default="off",
+                   help="bfloat16 autocast on CPU (auto: where the CPU has native bf16; off "
+                        "by default so a build trains the same on every machine)")
+    t.add_argument("--threads", type=_positive(int), default=None, help="torch threads")
+    t.add_argument("--seed", type=int, default=0, help="seed for init and sample draws")
+    t.add_argument("--out", default="engines", help="parent folder of build folders")
+    t.add_argument("--name", default=None, help="build folder name (default: detector-sSEED)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run of the same options")
+    t.add_argument("--force", action="store_true",
+                   help="replace an existing build of that name (once the new one is complete)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(func=train)
+    c = dsub.add_parser(
+        "copy-default", help="copy the detector shipped with edgexai into a folder",
+        description="Copy the packaged detector build folder (every file verified against its "
+                    "manifest digest) to DIR, e.g. so that a Jetson can build its TensorRT "
+                    "engine beside it (the package folder may not be writable).")
+    c.add_argument("dest", metavar="DIR", help="the new build folder (must not exist)")
+    c.set_defaults(func=copy_default)
+
+
+def _size(text: str) -> tuple[int, int]:
+    from edgexai.errors import EdgexaiError
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise EdgexaiError(f"--input-size expects WxH, e.g. 1344x800 (got {text!r})") from None
+    return w, h
+
+
+def train(args: argparse.Namespace) -> int:
+    from edgexai.detector.job import DetectorBuildOptions, build_detector
+
+    w, h = _size(args.input_size)
+    opts = DetectorBuildOptions(
+        out=args.out, name=args.name, frames=args.frames, data_root=args.data_root,
+        train=args.train, calibrate=args.calibrate, heldout=args.heldout,
+        synthetic=not args.no_synthetic, steps=args.steps, batch=args.batch, crop=args.crop,
+        lr=args.lr, seed=args.seed, input_w=w, input_h=h, eval_every=args.eval_every,
+        bf16=args.bf16, threads=args.threads, resume=args.resume, force=args.force,
+        progress=not args.no_progress)
+    out = build_detector(opts)
+    import json
+
+    m = json.loads((out / "manifest.json").read_text())
+    held = m["metrics"].get("heldout")
+    text = (f"; held-out AP {held['ap']:.3f} on {held['frames']} frames" if held else "")
+    print(f"built {out}: {m['params']:,} params, trained {m['timing_s']['train'] / 60:.1f} min"
+          f"{text}")
+    return 0
+
+
+def copy_default(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    from edgexai.errors import EdgexaiError
+    from edgexai.manifest import read_manifest, verify_file
+    from edgexai.pipeline.finders import default_detector_dir
+
+    src, dest = default_detector_dir(), Path(args.dest)
+    if dest.exists():
+        raise EdgexaiError(f"{dest} exists; choose a new folder (or remove it first)")
+    manifest = read_manifest(src)
+    for role in manifest["files"]:
+        verify_file(src, manifest, role)
+    tmp = dest.with_name(f".{dest.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("engines", "__pycache__"))
+        tmp.replace(dest)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise EdgexaiError(f"cannot copy the detector to {dest} ({exc.strerror or exc})") from None
+    print(f"copied {src} → {dest}")
+    return 0
