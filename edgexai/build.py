@@ -153,6 +153,25 @@ def evaluate_build(model, spec, val, test, result, opts: BuildOptions, device,
     return metrics, entry
 
 
+CALIBRATION_PER_CLASS = 8  # INT8 calibration images per class, drawn from the training split
+
+
+def training_calibration(train, spec, seed: int) -> tuple[Any, dict[str, Any]]:
+    """INT8 calibration input from the build's own training split (any dataset, no extra I/O): a
+    seeded class-balanced draw, normalised as the model's input."""
+    import numpy as np
+
+    from edgexai.preprocess import normalise
+
+    rng = np.random.default_rng(seed)
+    pick = np.sort(np.concatenate([
+        rng.permutation(np.flatnonzero(train.labels == c))[:CALIBRATION_PER_CLASS]
+        for c in np.unique(train.labels)]))
+    info = {"source": "training split", "images": int(len(pick)),
+            "per_class": CALIBRATION_PER_CLASS, "seed": seed}
+    return normalise(train.images[pick], spec.mean, spec.std), info
+
+
 def run_build(opts: BuildOptions) -> Path:
     """Build one model; returns its build folder."""
     opts = validate(opts)
@@ -172,6 +191,7 @@ def run_build(opts: BuildOptions) -> Path:
 
     from edgexai.data.classes import GTSRB_CLASSES
     from edgexai.export.onnx_export import export_build
+    from edgexai.export.precision import make_build_variants
     from edgexai.models.checkpoint import save_model
     from edgexai.models.complexity import count_macs, count_params
     from edgexai.regimes import parent as parents
@@ -222,7 +242,7 @@ def run_build(opts: BuildOptions) -> Path:
         if log.exists():
             files["train_log"] = file_entry(out_dir, log)
         manifest: dict[str, Any] = {
-            "name": name, "regime": opts.regime, "timing": opts.timing, "arch": arch,
+            "kind": "classifier", "name": name, "regime": opts.regime, "timing": opts.timing, "arch": arch,
             "arch_description": spec.description, "widths": model.widths(),
             "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
             "cam_layer": spec.cam_layer, "classes": list(GTSRB_CLASSES), "seed": opts.seed,
@@ -245,6 +265,8 @@ def run_build(opts: BuildOptions) -> Path:
                      "torch_threads": torch.get_num_threads()},
         }
         export_build(model, spec.input_size, out_dir, manifest)  # model.onnx + manifest["onnx"]
+        # every variant is made here, on the training machine: a Jetson only builds engines
+        make_build_variants(out_dir, manifest, training_calibration(train, spec, opts.seed))
         write_manifest(out_dir, manifest)
         (out_dir / "checkpoint.pt").unlink(missing_ok=True)  # model.pt now holds the result
         return out_dir

@@ -13,7 +13,7 @@ import sys
 from edgexai import __version__
 from edgexai.errors import EdgexaiError
 
-COMMAND_MODULES = ("build", "doctor", "engine", "run", "explain", "bench", "demo")
+COMMAND_MODULES = ("build", "detector", "doctor", "engine", "run", "explain", "bench", "demo")
 
 
 class OneLineParser(argparse.ArgumentParser):

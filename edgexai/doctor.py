@@ -3,13 +3,12 @@
 Why a separate module: a Jetson that was set up by hand fails in many small ways (pip's OpenCV
 without GStreamer shadowing JetPack's, TensorRT bindings invisible to a venv, an engine built on
 another GPU or TensorRT version, a build folder copied half-way). Each check here names one such
-thing, says what it found, and gives a one-line fix. Deployment side: stdlib only at import time;
-numpy, OpenCV, TensorRT, cuda-python and ONNX Runtime are probed, never required, and torch is
-never imported. Python 3.10 compatible (JetPack 6's Python).
+thing, says what it found, and gives a one-line fix. Deployment side: stdlib and numpy (the base
+install, through the runtime package's engine-cache contract) at import time; OpenCV, TensorRT,
+cuda-python and ONNX Runtime are probed, never required, and torch is never imported. Python 3.10 compatible (JetPack 6's Python).
 
 Engine sidecar contract (written by `edgexai engine`, read here): `<build>/engines/<key>.engine`
-next to `<key>.json` = {onnx_sha256, gpu_name, compute_capability, trt_version, precision,
-engine_sha256, created}.
+next to `<key>.json` with the fields of runtime/engine_cache.py (SIDECAR_FIELDS).
 """
 
 from __future__ import annotations
@@ -29,12 +28,12 @@ from typing import Any
 
 from edgexai.digest import sha256_file
 from edgexai.errors import EdgexaiError
-from edgexai.manifest import MANIFEST_NAME, read_manifest, verify_file
+from edgexai.manifest import read_manifest, verify_file
+from edgexai.runtime.engine_cache import SIDECAR_FIELDS
 
 OK, WARN, FAIL, SKIP, INFO = "ok", "warn", "fail", "skip", "info"
-BACKENDS = ("trt", "ort", "auto")
-SIDECAR_KEYS = ("onnx_sha256", "gpu_name", "compute_capability", "trt_version", "precision",
-                "engine_sha256")
+BACKENDS = ("auto", "trt", "ort")  # doctor checks these two runtime paths (not torch)
+SIDECAR_KEYS = SIDECAR_FIELDS  # what `edgexai engine` writes (runtime/engine_cache.py)
 # L4T release → JetPack release (Jetson Linux release notes); only JetPack 6 is this kit's target.
 JETPACK_OF_L4T = {"36.2.0": "6.0 DP", "36.3.0": "6.0", "36.4.0": "6.1", "36.4.3": "6.2",
                   "36.4.4": "6.2.1"}
@@ -61,6 +60,11 @@ class Device:
     source: str = ""
     runtime_version: str | None = None
     error: str | None = None
+    sm_count: int | None = None
+    memory_gib: int | None = None
+    driver_version: str | None = None
+    fix: str | None = None
+    gpu: Any = None  # the runtime's cuda_mem.GpuInfo when the memory backend works
 
 
 @dataclass
@@ -158,52 +162,27 @@ def check_tensorrt(required: bool) -> Check:
     return Check("tensorrt", OK, f"TensorRT {version}")
 
 
-def _cuda_runtime_module() -> Any | None:
-    for name in ("cuda.bindings.runtime", "cuda.cudart"):  # cuda-python >= 12.6, then older
-        mod, _ = _try_import(name)
-        if mod is not None:
-            return mod
-    return None
-
-
-def _ok(err: Any) -> bool:
-    return int(getattr(err, "value", err)) == 0
-
-
 def cuda_device(run: Callable[..., Any] = subprocess.run) -> Device:
-    """The first CUDA device as the TensorRT runtime sees it: cuda-python, pycuda, else nvidia-smi."""
-    errors = []
-    rt = _cuda_runtime_module()
-    if rt is not None:
-        try:
-            err, count = rt.cudaGetDeviceCount()
-            if _ok(err) and count > 0:
-                err, prop = rt.cudaGetDeviceProperties(0)
-                if _ok(err):
-                    name = prop.name
-                    if isinstance(name, bytes):
-                        name = name.split(b"\0", 1)[0].decode(errors="replace")
-                    _, rv = rt.cudaRuntimeGetVersion()
-                    return Device(name=str(name).strip(),
-                                  compute_capability=f"{prop.major}.{prop.minor}",
-                                  source="cuda-python",
-                                  runtime_version=f"{int(rv) // 1000}.{int(rv) % 1000 // 10}")
-            errors.append(f"cuda-python: {getattr(err, 'name', err)}, {count} device(s)")
-        except Exception as exc:  # no libcudart, no driver: the bindings raise various errors
-            errors.append(f"cuda-python: {type(exc).__name__}: {exc}")
+    """The first CUDA device exactly as the trt runtime reaches it: the same memory backend, chosen
+    and queried by the same function (runtime.cuda_mem.load_device_memory). A backend that imports
+    but fails is reported as such, never replaced by another one the runtime would not use. Only
+    where no backend is installed at all does nvidia-smi name the device (check_cuda_python fails
+    then, so the verdict stays "not ready")."""
+    from edgexai.runtime.cuda_mem import DeviceMemoryError, MemoryBackendMissing, load_device_memory
+
+    try:
+        info = load_device_memory().info()
+    except MemoryBackendMissing:
+        pass
+    except DeviceMemoryError as exc:
+        return Device(error=exc.problem, fix=exc.fix)
     else:
-        errors.append("cuda-python not importable")
-    drv, _ = _try_import("pycuda.driver")  # the runtime's other memory backend: same names
-    if drv is not None:
-        try:
-            drv.init()
-            dev = drv.Device(0)
-            major, minor = dev.compute_capability()
-            return Device(name=str(dev.name()).strip(), compute_capability=f"{major}.{minor}",
-                          source="pycuda")
-        except Exception as exc:
-            errors.append(f"pycuda: {type(exc).__name__}: {exc}")
-    # Last resort; its name may differ from the CUDA runtime's (Jetson: "Orin (nvgpu)").
+        return Device(name=info.name, compute_capability=info.compute_capability,
+                      source=info.backend, runtime_version=info.runtime_version,
+                      sm_count=info.sm_count, memory_gib=info.memory_gib,
+                      driver_version=info.driver_version, gpu=info)
+    errors = ["neither cuda-python nor pycuda is importable (the runtime needs one)"]
+    # Only for the report; its name may differ from the CUDA runtime's (Jetson: "Orin (nvgpu)").
     smi = shutil.which("nvidia-smi")
     if smi:
         try:
@@ -233,26 +212,41 @@ def check_cuda(device: Device, required: bool) -> Check:
     toolkit = _cuda_toolkit_version()
     extra = f", CUDA toolkit {toolkit}" if toolkit else ""
     if device.name is None:
+        from edgexai.runtime.cuda_mem import DRIVER_HINT
+
         return Check("cuda", FAIL if required else SKIP,
-                     f"no CUDA device visible ({device.error}){extra}",
-                     "on a Jetson: JetPack 6 provides the driver — run as a user in the 'video' "
-                     "and 'render' groups, in containers pass --runtime nvidia; elsewhere install "
-                     "the NVIDIA driver")
+                     f"no CUDA device visible ({device.error}){extra}", device.fix or DRIVER_HINT)
     cc = f", compute capability {device.compute_capability}" if device.compute_capability else ""
+    sms = f", {device.sm_count} SMs" if device.sm_count else ""
+    mem = f", {device.memory_gib} GiB" if device.memory_gib else ""
     rv = f", CUDA runtime {device.runtime_version}" if device.runtime_version else ""
-    return Check("cuda", OK, f"{device.name}{cc}{rv} (via {device.source}){extra}")
+    dv = f", driver CUDA {device.driver_version}" if device.driver_version else ""
+    return Check("cuda", OK, f"{device.name}{cc}{sms}{mem}{rv}{dv} (via {device.source}){extra}")
 
 
 def check_cuda_python(required: bool) -> Check:
-    """The TensorRT runtime moves tensors with cuda-python (pycuda accepted)."""
-    for name, label in (("cuda.bindings.runtime", "cuda-python"), ("cuda.cudart", "cuda-python"),
-                        ("pycuda.driver", "pycuda")):
-        mod, _ = _try_import(name)
-        if mod is not None:
-            return Check("cuda-python", OK, f"{label} ({name})")
-    return Check("cuda-python", FAIL if required else SKIP, "neither cuda-python nor pycuda",
-                 "pip install -c jetson/constraints-jetpack6.txt -e '.[trt]' (cuda-python 12.x "
-                 "for CUDA 12.6 on JetPack 6)")
+    """The device-memory path the trt runtime takes, tried for real where trt is the backend
+    (runtime.cuda_mem.load_device_memory: cuda-python, else pycuda; an importable binding whose
+    calls fail is a failure here as it is there)."""
+    from edgexai.runtime.cuda_mem import DeviceMemoryError, cuda_python_runtime, load_device_memory
+
+    if not required:  # backend ort: say what is installed, touch no device
+        try:
+            _, module = cuda_python_runtime()
+        except DeviceMemoryError as exc:
+            return Check("cuda-python", WARN, exc.problem, exc.fix)
+        if module is None and _try_import("pycuda.driver")[0] is not None:
+            module = "pycuda.driver"
+        return Check("cuda-python", SKIP, f"{module or 'neither cuda-python nor pycuda'} "
+                                          "(not used by backend ort)")
+    try:
+        info = load_device_memory().info()
+    except DeviceMemoryError as exc:
+        return Check("cuda-python", FAIL, exc.problem, exc.fix)
+    versions = ", ".join(v for v in (info.runtime_version and f"runtime {info.runtime_version}",
+                                     info.driver_version and f"driver {info.driver_version}") if v)
+    return Check("cuda-python", OK, f"{info.backend} reaches {info.name}"
+                                    + (f" ({versions})" if versions else ""))
 
 
 def check_onnxruntime(required: bool) -> Check:
@@ -376,48 +370,49 @@ def check_camera(source: str | None, devices: list[str] | None = None) -> Check:
 
 
 def find_build(model: str | None, engines_root: str | Path = "engines") -> Path | None:
-    """`--model DIR`, else the build folder under engines/ whose manifest is newest."""
-    if model:
-        return Path(model)
-    root = Path(engines_root)
-    candidates = [m.parent for m in root.glob(f"*/{MANIFEST_NAME}")] if root.is_dir() else []
-    if not candidates:
-        return None
-    return max(candidates, key=lambda d: (d / MANIFEST_NAME).stat().st_mtime)
+    """`--model DIR`, else the newest classifier build under engines/ (as `edgexai run` picks)."""
+    from edgexai.manifest import newest_build
+
+    return Path(model) if model else newest_build(engines_root, "classifier")
 
 
-def check_build(build: Path | None, engines_root: str | Path = "engines"
-                ) -> tuple[Check, dict[str, Any] | None]:
-    """Every file the manifest lists is present with its recorded sha256, and an ONNX is among them."""
+def check_build(build: Path | None, engines_root: str | Path = "engines", name: str = "build",
+                kind: str = "classifier") -> tuple[Check, dict[str, Any] | None]:
+    """The manifest follows the contract, is of `kind`, and every file it lists is present with
+    its recorded sha256."""
+    flag = "--model" if kind == "classifier" else "--detector"
     if build is None:
-        return Check("build", FAIL, f"no build folder given and none under {engines_root}/",
+        return Check(name, FAIL, f"no {kind} build folder given and none under {engines_root}/",
                      "copy one over (rsync -a engines/NAME jetson:~/edgexai/engines/) or pass "
-                     "--model DIR"), None
+                     f"{flag} DIR"), None
     try:
         manifest = read_manifest(build)
     except EdgexaiError as exc:
-        return Check("build", FAIL, str(exc), "copy the whole build folder again (rsync -a)"), None
-    files = manifest.get("files") or {}
+        return Check(name, FAIL, str(exc), "copy the whole build folder again (rsync -a), or "
+                                           "rebuild it with this edgexai"), None
+    if manifest["kind"] != kind:
+        return Check(name, FAIL, f"{build} is a {manifest['kind']} build, not a {kind}",
+                     f"pass a {kind} build folder with {flag}"), None
+    files = manifest["files"]
     problems = []
     for role in files:
         try:
             verify_file(build, manifest, role)
-        except (EdgexaiError, KeyError, TypeError) as exc:
+        except EdgexaiError as exc:
             problems.append(f"{role}: {exc}")
-    onnx = [e["path"] for e in files.values() if isinstance(e, dict)
-            and str(e.get("path", "")).endswith(".onnx")]
     if problems:
-        return Check("build", FAIL, f"{build}: {len(problems)} of {len(files)} files fail their "
-                                    "manifest digest — " + " | ".join(problems),
+        return Check(name, FAIL, f"{build}: {len(problems)} of {len(files)} files fail their "
+                                 "manifest digest — " + " | ".join(problems),
                      "copy the build folder again from the training machine (rsync -a "
                      "--checksum); never edit files inside a build folder"), manifest
-    if not onnx:
-        return Check("build", FAIL, f"{build}: the manifest lists no ONNX graph "
-                                    f"(files: {', '.join(files) or 'none'})",
+    if "onnx" not in files:
+        return Check(name, FAIL, f"{build}: the manifest lists no ONNX graph "
+                                 f"(files: {', '.join(files) or 'none'})",
                      "export the model on the training machine (model.onnx) and copy the "
                      "folder again"), manifest
-    return Check("build", OK, f"{build}: {len(files)} files match the manifest "
-                              f"(ONNX: {', '.join(onnx)})"), manifest
+    variants = ", ".join(manifest["onnx"]["variants"])
+    return Check(name, OK, f"{build}: {kind}, {len(files)} files match the manifest (ONNX "
+                           f"variants: {variants})"), manifest
 
 
 def _norm_cc(value: Any) -> str | None:
@@ -467,52 +462,111 @@ def engine_problems(build: Path, sidecar: Path, onnx_digests: set[str],
             and _norm_cc(meta["compute_capability"]) != _norm_cc(device.compute_capability)):
         out.append(f"built for compute capability {meta['compute_capability']}, this device "
                    f"has {device.compute_capability}")
+    # AGX Orin, Orin NX and Orin Nano share name and compute capability; these tell them apart.
+    if device.sm_count is not None and meta["sm_count"] != device.sm_count:
+        out.append(f"built on a GPU with {meta['sm_count']} SMs, this one has {device.sm_count}")
+    if device.memory_gib is not None and meta["memory_gib"] != device.memory_gib:
+        out.append(f"built on a {meta['memory_gib']} GiB device, this one has "
+                   f"{device.memory_gib} GiB")
     return out
 
 
-def check_engines(build: Path | None, manifest: dict[str, Any] | None, trt_version: str | None,
-                  device: Device, required: bool) -> Check:
-    """At least one engine under <build>/engines/ matches this build, TensorRT and GPU."""
-    if not required:
-        return Check("engine", SKIP, "backend is not trt")
+def _rebuild_hint(build: Path, precision: str, max_batch: int, default_batch: int) -> str:
+    batch = f" --max-batch {max_batch}" if max_batch != default_batch else ""
+    return (f"edgexai engine --model {build} --precision {precision} --backend trt{batch} "
+            "(on this device, as the owner of the engines folder)")
+
+
+def check_engine(build: Path | None, manifest: dict[str, Any] | None, precision: str,
+                 max_batch: int | None, trt_version: str | None, device: Device,
+                 name: str = "engine", trt_module: Any = None) -> Check:
+    """Exactly the engine `edgexai run --precision P` will open (same ONNX variant, GPU, TensorRT
+    version, precision and batch profile, so the same cache key) is there and intact."""
     if build is None or manifest is None:
-        return Check("engine", SKIP, "no readable build folder")
-    rebuild = (f"edgexai engine --model {build} --precision fp16 --backend trt "
-               "(on this device; int8 for a Q/DQ build)")
-    digests = {str(e.get("sha256")) for e in (manifest.get("files") or {}).values()
-               if isinstance(e, dict) and str(e.get("path", "")).endswith(".onnx")}
-    sidecars = sorted((build / "engines").glob("*.json"))
-    if not sidecars:
-        status = FAIL if trt_version is not None else SKIP
-        return Check("engine", status, f"no engine in {build / 'engines'}", rebuild)
-    report, good = [], []
-    for sc in sidecars:
-        problems = engine_problems(build, sc, digests, trt_version, device)
-        if problems:
-            report.append(f"{sc.stem}: " + "; ".join(problems))
-        else:
-            good.append(f"{sc.stem} ({json.loads(sc.read_text()).get('precision', '?')})")
-    unknown = [w for w, v in (("TensorRT", trt_version), ("GPU", device.name)) if v is None]
-    if good and not unknown:
-        return Check("engine", OK, f"{', '.join(good)} matches this build, TensorRT "
-                                   f"{trt_version} and {device.name}"
-                                   + (f" (unusable: {' | '.join(report)})" if report else ""))
-    if good:
-        return Check("engine", SKIP, f"{', '.join(good)} intact; matching it to this device needs "
-                                     f"{' and '.join(unknown)}")
-    return Check("engine", FAIL, "no usable engine: " + " | ".join(report), rebuild)
+        return Check(name, SKIP, "no readable build folder")
+    from edgexai.runtime.base import DEFAULT_MAX_BATCH
+    from edgexai.runtime.engine_cache import (
+        EngineCache,
+        EngineMismatch,
+        engine_key,
+        engine_profile,
+        engine_target,
+    )
+
+    default_batch = DEFAULT_MAX_BATCH[manifest["kind"]]
+    batch = max_batch or default_batch
+    hint = _rebuild_hint(build, precision, batch, default_batch)
+    if trt_version is None or device.gpu is None:
+        missing = " and ".join(w for w, v in (("TensorRT", trt_version), ("a working CUDA "
+                                                                          "device", device.gpu))
+                               if v is None)
+        return Check(name, SKIP, f"which engine `run` needs is known only with {missing}")
+    from edgexai.manifest import VARIANT_ROLES
+    from edgexai.runtime.trt import TensorRT
+
+    variant = TensorRT(trt_module).onnx_variant(precision)
+    entry = manifest["files"].get(VARIANT_ROLES[variant])
+    if entry is None:
+        return Check(name, FAIL, f"TensorRT {trt_version} builds {precision} from the {variant} "
+                                 "ONNX, which this build lacks", "rebuild the folder on the "
+                                 "training machine (every build ships its variants)")
+    target = engine_target(entry["sha256"], device.gpu, trt_version, precision,
+                           engine_profile(batch))
+    cache = EngineCache(build)
+    key = engine_key(target)
+    try:
+        found = cache.load(target) is not None
+    except EngineMismatch as exc:
+        return Check(name, FAIL, f"engine {key} is there but unusable: {exc}", hint)
+    if found:
+        return Check(name, OK, f"{cache.paths(key)[0]}: {precision}, batch "
+                               f"{target['profile']['min']}–{target['profile']['max']}, TensorRT "
+                               f"{trt_version}, {device.name} — what `run --precision "
+                               f"{precision}` opens")
+    others = [f"{sc.stem}: {'; '.join(p) or 'fits another precision or batch profile'}"
+              for sc in sorted(cache.dir.glob("*.json")) if sc.stem != key
+              for p in [engine_problems(build, sc, {entry['sha256']}, trt_version, device)]]
+    detail = f"no engine {key} ({precision}, batch ≤ {batch}) in {cache.dir}"
+    return Check(name, FAIL, detail + (f" (there: {' | '.join(others)})" if others else ""),
+                 hint)
+
+
+def check_ort_path(build: Path | None, manifest: dict[str, Any] | None, precision: str,
+                   name: str = "ort-session") -> Check:
+    """ONNX Runtime opens the precision's variant (digest verified) and runs one input."""
+    if build is None or manifest is None:
+        return Check(name, SKIP, "no readable build folder")
+    try:
+        import numpy as np
+
+        from edgexai.runtime.ort import OrtSession
+
+        with OrtSession(build, precision, threads=1) as session:
+            shape = (1, *(int(d) for d in session.input.shape[1:]))
+            out = session.run(np.zeros(shape, np.dtype(session.input.dtype)))
+    except EdgexaiError as exc:
+        return Check(name, FAIL, str(exc), f"edgexai engine --model {build} --precision "
+                                           f"{precision} --backend ort (it says what is wrong)")
+    shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in out.items())
+    return Check(name, OK, f"{build}: {precision} ({session.variant} variant) runs on ONNX "
+                           f"Runtime → {shapes}")
 
 
 # --- the whole report ----------------------------------------------------------------------
 
 
-def diagnose(model: str | None = None, backend: str = "trt", source: str | None = None,
-             engines_root: str | Path = "engines") -> Report:
-    """Run every check for `backend` ('trt', 'ort' or 'auto') and `source` (None = a camera)."""
+def diagnose(model: str | None = None, backend: str = "auto", source: str | None = None,
+             engines_root: str | Path = "engines", precision: str = "fp32",
+             max_batch: int | None = None, detector: str | None = None,
+             proposer: str = "detector", trt_module: Any = None) -> Report:
+    """Run every check for what `edgexai run` would do with the same options: backend ('auto'
+    resolves as in run), precision, batch profile, source (None = a camera), classifier build
+    and — with the detector proposer — detector build."""
+    from edgexai.runtime.factory import resolve_backend
+
     if backend not in BACKENDS:
         raise EdgexaiError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
-    if backend == "auto":  # as `edgexai run --backend auto`: TensorRT where it exists, else ORT
-        backend = "trt" if tensorrt_version()[0] is not None else "ort"
+    backend = resolve_backend(backend)
     trt = backend == "trt"
     kind, _ = classify_source(source)
     gst_need = {"camera": "required", "csi": "required", "gstreamer": "required",
@@ -532,11 +586,30 @@ def diagnose(model: str | None = None, backend: str = "trt", source: str | None 
     add(cv_check)
     add(check_gstreamer(cv2, gst_need))
     add(check_camera(source))
-    build_check, manifest = check_build(build, engines_root)
-    add(build_check)
     trt_version = tensorrt_version()[0] if trt_check.status == OK else None
-    add(check_engines(build, manifest, trt_version, device, required=trt))
+    builds = [("build", build, "classifier")]
+    if proposer == "detector":
+        builds.append(("detector", _detector_dir(detector), "detector"))
+    for name, folder, what in builds:
+        check, manifest = check_build(folder, engines_root, name, what)
+        add(check)
+        if trt:
+            add(check_engine(folder, manifest, precision, max_batch if what == "classifier"
+                             else None, trt_version, device, f"{name}-engine", trt_module))
+        else:
+            add(check_ort_path(folder, manifest, precision, f"{name}-ort"))
     return report
+
+
+def _detector_dir(detector: str | None) -> Path | None:
+    if detector:
+        return Path(detector)
+    from edgexai.pipeline.finders import default_detector_dir
+
+    try:
+        return default_detector_dir()
+    except EdgexaiError:
+        return None
 
 
 def format_report(report: Report) -> str:

@@ -1,5 +1,11 @@
 """The build manifest: one JSON per build folder, the contract between training and deployment.
 
+This module owns it: its format version, the fields of each kind of build (classifier, detector)
+as typed dataclasses, validation on every read and write (a missing or mistyped field is one
+line naming it — no silent defaults), the JSON Schema derived from the same dataclasses
+(docs/schemas/manifest.schema.json, `python -m edgexai.manifest --schema`), and the lists the
+commands share: precisions, ONNX variants and the files they live in.
+
 Stdlib only: the deployment side reads it to find files and verify their digests before anything
 is deserialised.
 """
@@ -10,19 +16,173 @@ import json
 import os
 import platform
 import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from edgexai.digest import sha256_file
 from edgexai.errors import EdgexaiError
+from edgexai.typed_json import ContractError, check, document_schema
 
 MANIFEST_NAME = "manifest.json"
-FORMAT = "edgexai-manifest/1"
+FORMAT = "edgexai-manifest/2"
+KINDS = ("classifier", "detector")
+PRECISIONS = ("fp32", "fp16", "int8")
+# ONNX variants of a build: the `files` role and the file name of each. `nocam` (classifiers
+# only) is the fp32 graph cut at `logits`, for measuring the in-graph CAM's cost.
+VARIANT_ROLES = {"fp32": "onnx", "fp16": "onnx_fp16", "int8": "onnx_int8", "nocam": "onnx_nocam"}
+VARIANT_FILES = {"fp32": "model.onnx", "fp16": "model_fp16.onnx", "int8": "model_int8.onnx",
+                 "nocam": "model_nocam.onnx"}
+# What a finished build ships, made on the training machine (a Jetson only builds engines).
+BUILD_VARIANTS = {"classifier": ("fp32", "fp16", "int8", "nocam"),
+                  "detector": ("fp32", "fp16", "int8")}
 _VERSIONED_PACKAGES = (
     "edgexai", "torch", "torchvision", "numpy", "onnx", "onnxruntime", "captum",
     "torch-pruning", "opencv-python-headless", "tensorrt",
 )
+
+
+# --- the contract, as types ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A file of the build: its path relative to the build folder and its sha256."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """An ONNX input or output ('N' marks the dynamic batch axis)."""
+
+    name: str
+    shape: list[int | str]
+    dtype: str
+
+
+@dataclass(frozen=True)
+class OnnxInfo:
+    """The exported graph: opset, I/O, exporter, the tensors where the backbone ends (what the
+    fp16 / int8 variants convert; the rest stays float32), and the variants made from it."""
+
+    opset: int
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    exporter: str
+    backbone_outputs: list[str]
+    variants: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Common:
+    format: str
+    kind: Literal[KINDS]
+    name: str
+    seed: int
+    files: dict[str, FileEntry]
+    onnx: OnnxInfo
+    params: int
+    metrics: dict[str, Any]
+    data: dict[str, Any]
+    train_config: dict[str, Any] | None
+    timing_s: dict[str, float]
+    versions: dict[str, str]
+    git: str
+    created: str
+    host: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClassifierManifest(_Common):
+    """A GTSRB classifier of one regime: logits and, for GAP→linear heads, the in-graph CAM."""
+
+    arch: str
+    arch_description: str
+    widths: dict[str, Any]
+    input_size: int
+    mean: list[float]
+    std: list[float]
+    cam_layer: str | None
+    classes: list[str]
+    regime: str
+    timing: str | None
+    preset: str | None
+    regime_params: dict[str, Any]
+    macs: int
+    parent: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class DetectorManifest(_Common):
+    """A sign detector: frames (N×H×W×3 BGR uint8) → boxes, scores, labels."""
+
+    detector: dict[str, Any]   # edgexai.detector.model.DetectorConfig, as a dict
+    categories: list[str]
+    data_config: dict[str, Any]
+    decision: dict[str, Any] | None  # how `run` turns scores into reports (calibrated)
+
+
+MANIFEST_TYPES = {"classifier": ClassifierManifest, "detector": DetectorManifest}
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+class ManifestError(ContractError):
+    """A manifest that does not follow the contract (the message names the field)."""
+
+
+def parse(manifest: dict[str, Any], where: str = MANIFEST_NAME
+          ) -> ClassifierManifest | DetectorManifest:
+    """The typed manifest; ManifestError names the first field that breaks the contract."""
+    if not isinstance(manifest, dict):
+        raise ManifestError(f"{where} is not a JSON object")
+    if manifest.get("format") != FORMAT:
+        found = manifest.get("format")
+        hint = (" (made by an older edgexai: rebuild it with this version)"
+                if isinstance(found, str) and found.startswith("edgexai-manifest/") else "")
+        raise ManifestError(f"{where} is not an {FORMAT} manifest (format {found!r}){hint}")
+    kind = manifest.get("kind")
+    if kind not in MANIFEST_TYPES:
+        raise ManifestError(f"{where}: 'kind' is {kind!r}; expected one of {', '.join(KINDS)}")
+    try:
+        typed = check(manifest, MANIFEST_TYPES[kind], where.removesuffix(".json"))
+    except ContractError as exc:
+        raise ManifestError(str(exc)) from None
+    for role, entry in typed.files.items():
+        _inside(entry.path, f"{where}: files.{role}.path")
+    for variant in typed.onnx.variants:
+        if variant not in BUILD_VARIANTS[kind]:
+            raise ManifestError(f"{where}: onnx.variants has {variant!r}, which a {kind} build "
+                                f"does not have ({', '.join(BUILD_VARIANTS[kind])})")
+    return typed
+
+
+def _inside(path: str, where: str) -> None:
+    """Paths from a manifest stay inside the build folder (no absolute paths, no '..')."""
+    p = Path(path)
+    if p.is_absolute() or ".." in p.parts or not p.parts:
+        raise ManifestError(f"{where} is {path!r}: a manifest may only name files inside its "
+                            "build folder")
+
+
+# --- the JSON Schema, derived from the same types -----------------------------------------
+
+
+def schema() -> dict[str, Any]:
+    """The manifest's JSON Schema (draft 2020-12): one of the kinds, by `kind`."""
+    return document_schema(
+        MANIFEST_TYPES, "edgexai build manifest (manifest.json)",
+        "manifest.schema.json",
+        {kind: {"format": FORMAT, "kind": kind} for kind in MANIFEST_TYPES})
+
+
+# --- reading and writing ------------------------------------------------------------------
 
 
 def file_entry(build_dir: Path, path: Path) -> dict[str, str]:
@@ -55,9 +215,10 @@ def git_revision(start: Path | None = None) -> str:
 
 
 def write_manifest(build_dir: Path, manifest: dict[str, Any]) -> Path:
-    """Write manifest.json atomically (a crash never leaves a half-written manifest)."""
-    manifest = {"format": FORMAT, **manifest}
-    path = build_dir / MANIFEST_NAME
+    """Validate, then write manifest.json atomically (never a half-written or invalid one)."""
+    manifest = {"format": FORMAT, **{k: v for k, v in manifest.items() if k != "format"}}
+    parse(json.loads(json.dumps(manifest)), f"the manifest for {build_dir}")
+    path = Path(build_dir) / MANIFEST_NAME
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
     os.replace(tmp, path)
@@ -65,17 +226,42 @@ def write_manifest(build_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def read_manifest(build_dir: str | Path) -> dict[str, Any]:
-    """Read and minimally validate a build folder's manifest."""
+    """Read and validate a build folder's manifest; returns it as a dict (see `load`)."""
     path = Path(build_dir) / MANIFEST_NAME
     if not path.is_file():
         raise EdgexaiError(f"{build_dir} is not a build folder: no {MANIFEST_NAME} in it")
     try:
         manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EdgexaiError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise EdgexaiError(f"{path} is not an edgexai manifest (expected format {FORMAT})")
+    parse(manifest, str(path))
     return manifest
+
+
+def load(build_dir: str | Path) -> ClassifierManifest | DetectorManifest:
+    """The typed manifest of a build folder."""
+    return parse(read_manifest(build_dir), str(Path(build_dir) / MANIFEST_NAME))
+
+
+def newest_build(root: str | Path, kind: str = "classifier") -> Path | None:
+    """The most recently written build folder of `kind` under `root` (by its manifest's
+    mtime), or None. Folders whose manifest is unreadable or of another kind are passed over."""
+    root = Path(root)
+    found = []
+    for path in root.glob(f"*/{MANIFEST_NAME}") if root.is_dir() else []:
+        try:
+            if json.loads(path.read_text()).get("kind") == kind:
+                found.append(path)
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            continue
+    return max(found, key=lambda p: p.stat().st_mtime).parent if found else None
+
+
+def update_manifest(build_dir: str | Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Read, change in place, validate and write back (explain's metrics, added variants)."""
+    manifest = read_manifest(build_dir)
+    change(manifest)
+    write_manifest(Path(build_dir), manifest)
 
 
 def verify_file(build_dir: str | Path, manifest: dict[str, Any], role: str) -> Path:
@@ -86,6 +272,7 @@ def verify_file(build_dir: str | Path, manifest: dict[str, Any], role: str) -> P
     entry = manifest.get("files", {}).get(role)
     if entry is None:
         raise EdgexaiError(f"the manifest in {build_dir} lists no '{role}' file")
+    _inside(entry["path"], f"{build_dir}/{MANIFEST_NAME}: files.{role}.path")
     path = Path(build_dir) / entry["path"]
     if not path.is_file():
         raise EdgexaiError(f"{path} (the '{role}' file of this build) is missing")
@@ -95,3 +282,10 @@ def verify_file(build_dir: str | Path, manifest: dict[str, Any], role: str) -> P
             f"{path} does not match its manifest digest (sha256 {actual[:12]}… != "
             f"{entry['sha256'][:12]}…): the file was changed or corrupted; rebuild it")
     return path
+
+
+if __name__ == "__main__":  # python -m edgexai.manifest --schema
+    if sys.argv[1:] == ["--schema"]:
+        print(json.dumps(schema(), indent=2, ensure_ascii=False))
+    else:
+        sys.exit("usage: python -m edgexai.manifest --schema")

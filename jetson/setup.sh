@@ -63,7 +63,7 @@ check_platform() {
     esac
   else
     miss jetpack "not a Jetson (/etc/nv_tegra_release absent)" \
-      "run this on a Jetson Orin with JetPack 6; elsewhere use pip install -e '.[deploy,ort]'"
+      "run this on a Jetson Orin with JetPack 6; elsewhere use pip install -e '.[desktop]'"
   fi
   if [ "$(uname -m)" != aarch64 ]; then
     warn arch "$(uname -m): JetPack devices are aarch64"
@@ -174,13 +174,19 @@ make_venv() {
       "remove it and rerun" >&2
     exit 1
   fi
-  echo "+ pip install -c $CONSTRAINTS -e '${ROOT}[ort,trt]' tqdm"
+  echo "+ pip install -c $CONSTRAINTS -e '${ROOT}[jetson]'"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -c "$CONSTRAINTS" -e "${ROOT}[ort,trt]" tqdm
+  "$VENV/bin/python" -m pip install --quiet -c "$CONSTRAINTS" -e "${ROOT}[jetson]"
   "$VENV/bin/python" - <<'EOF'
 import cv2, numpy
 print(f"  venv uses numpy {numpy.__version__} from {numpy.__file__}")
 print(f"  venv uses OpenCV {cv2.__version__} from {cv2.__file__}")
+try:
+    from cuda.bindings import runtime as rt
+except ImportError:
+    from cuda import cudart as rt
+err, v = rt.cudaRuntimeGetVersion()
+print(f"  venv uses cuda-python with CUDA runtime {v // 1000}.{v % 1000 // 10}")
 EOF
 }
 
@@ -241,6 +247,12 @@ if [ "$SERVICE" -eq 1 ]; then
   exit 0
 fi
 make_venv
-echo "next: copy a build folder to $ROOT/engines/, then build its engine on this device:"
+if [ ! -e "$ROOT/engines/detector" ]; then
+  echo "+ edgexai detector copy-default engines/detector (the shipped sign detector)"
+  "$VENV/bin/edgexai" detector copy-default "$ROOT/engines/detector"
+fi
+echo "next: copy a classifier build folder to $ROOT/engines/, then build both engines on this"
+echo "device at the precision of /etc/edgexai/edgexai.env (EDGEXAI_PRECISION, fp16 by default):"
 echo "  $VENV/bin/edgexai engine --model engines/NAME --precision fp16 --backend trt"
-echo "  $VENV/bin/edgexai doctor --model engines/NAME"
+echo "  $VENV/bin/edgexai engine --model engines/detector --precision fp16 --backend trt"
+echo "  $VENV/bin/edgexai doctor --model engines/NAME --detector engines/detector --precision fp16"

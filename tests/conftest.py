@@ -112,3 +112,18 @@ def tiny_build(fake_gtsrb, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-build")
     return run_build(BuildOptions(data_root=str(fake_gtsrb), out=str(out), epochs=2,
                                   limit_per_class=4, device="cpu", progress=False))
+
+
+def drop_variant(build: Path, variant: str) -> None:
+    """Make a build folder look as if made before every build shipped `variant` (file and manifest
+    entry gone)."""
+    from edgexai.manifest import VARIANT_ROLES, update_manifest
+
+    role = VARIANT_ROLES[variant]
+
+    def drop(m):
+        entry = m["files"].pop(role)
+        m["onnx"]["variants"].pop(variant, None)
+        (build / entry["path"]).unlink(missing_ok=True)
+
+    update_manifest(build, drop)

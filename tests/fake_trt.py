@@ -5,6 +5,20 @@ generation 11: no precision flags (always strongly typed). Every call is recorde
 tests assert which calls happen. The "engine" is the parsed ONNX behind a magic header; executing
 it runs ONNX Runtime on bytes read from and written to the fake device memory at the addresses the
 session set, so the whole buffer path is exercised.
+
+Where edgexai's code depends on TensorRT's behaviour, the fake behaves as the real bindings do
+(sources: NVIDIA/TensorRT python/src/infer/pyCore.cpp, the 10.x and 11.0 Python API pages):
+- `IBuilderConfig.create_timing_cache(bytes)` returns None for bytes it cannot read (the binding
+  returns the C++ `createTimingCache` pointer, nullptr → None); `b""` makes an empty cache;
+  `set_timing_cache` returns False for a cache made on another device.
+- `OnnxParser.parse` returns False, with `num_errors`/`get_error(i)` filled, for bytes that are
+  not an ONNX model and for nodes the parser has no importer for (the operator matrix of
+  edgexai/export/data, the same one the export check uses).
+- `Runtime.deserialize_cuda_engine` returns None for bytes that are not an engine.
+- Enum values: TensorRT 10.x `NetworkDefinitionCreationFlag` EXPLICIT_BATCH = 0 (deprecated),
+  STRONGLY_TYPED = 1; 11.0 STRONGLY_TYPED = 0 (deprecated and ignored: 11 is always strongly
+  typed; EXPLICIT_BATCH is gone). 10.x `BuilderFlag` FP16 = 0, INT8 = 1, REFIT = 4, TF32 = 6;
+  11.0 has no FP16/INT8 (members the code never reads are left out).
 """
 
 from __future__ import annotations
@@ -15,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from edgexai.runtime.cuda_mem import DeviceMemory
+from edgexai.runtime.cuda_mem import DeviceMemory, GpuInfo
 
 MAGIC = b"FAKE-TRT-ENGINE\n"
 
@@ -23,12 +37,19 @@ MAGIC = b"FAKE-TRT-ENGINE\n"
 class FakeMemory(DeviceMemory):
     name = "fake"
 
-    def __init__(self, gpu: str = "Orin (fake)", cc: str = "8.7") -> None:
-        self.gpu, self.cc = gpu, cc
+    def __init__(self, gpu: str = "Orin (fake)", cc: str = "8.7", sm_count: int = 16,
+                 memory_gib: int = 61) -> None:
+        self.gpu, self.cc, self.sm_count, self.memory_gib = gpu, cc, sm_count, memory_gib
         self.buffers: dict[int, bytearray] = {}
         self.freed: list[int] = []
+        self.streams: list[int] = []
+        self.destroyed_streams: list[int] = []
         self._next = 0x1000
 
+    def info(self) -> GpuInfo:
+        return GpuInfo(self.gpu, self.cc, self.sm_count, self.memory_gib, "fake")
+
+    # the interface before GpuInfo (git 27c6b1b), so regression tests can run against that tree
     def device_name(self) -> str:
         return self.gpu
 
@@ -46,7 +67,11 @@ class FakeMemory(DeviceMemory):
         self.freed.append(ptr)
 
     def stream(self) -> int:
-        return 7
+        self.streams.append(7 + len(self.streams))
+        return self.streams[-1]
+
+    def destroy_stream(self, stream: Any) -> None:
+        self.destroyed_streams.append(stream)
 
     def h2d(self, ptr: int, host: np.ndarray, stream: Any) -> None:
         self.buffers[ptr][:host.nbytes] = host.tobytes()
@@ -80,14 +105,16 @@ def make_fake_trt(generation: int, memory: FakeMemory, calls: list,
         def __init__(self, level):
             rec("Logger", level)
 
-    flags = {"TF32": 2, "REFIT": 3}
     if generation == 10:
-        flags.update(FP16=0, INT8=1)
+        flags = {"FP16": 0, "INT8": 1, "REFIT": 4, "TF32": 6}
+        net_flags = {"EXPLICIT_BATCH": 0}
+        if strongly_typed_flag:
+            net_flags["STRONGLY_TYPED"] = 1
+    else:
+        flags, net_flags = {}, {"STRONGLY_TYPED": 0}
     trt.BuilderFlag = type("BuilderFlag", (), flags)
-    net_flags = {"PREFER_JIT_PYTHON_PLUGINS": 2}
-    if strongly_typed_flag:
-        net_flags["STRONGLY_TYPED"] = 1
     trt.NetworkDefinitionCreationFlag = type("NetworkDefinitionCreationFlag", (), net_flags)
+    device = f"{memory.gpu}|{memory.cc}|{memory.sm_count}|{memory.memory_gib}"
     trt.MemoryPoolType = type("MemoryPoolType", (), {"WORKSPACE": 0})
     trt.TensorIOMode = type("TensorIOMode", (), {"INPUT": "in", "OUTPUT": "out"})
     trt.Logger = Logger
@@ -105,11 +132,24 @@ def make_fake_trt(generation: int, memory: FakeMemory, calls: list,
         def parse(self, data):
             import onnx
 
+            from edgexai.export.ops_check import support_table
+
             rec("parse", len(data))
             try:
-                onnx.load_from_string(bytes(data))
+                model = onnx.load_from_string(bytes(data))
             except Exception as exc:
-                self.errors.append(f"In node -1: {exc}")
+                self.errors.append(f"ModelImporter: failed to parse the ONNX model ({exc})")
+                return False
+            if model.ir_version <= 0 or not model.graph.node:
+                self.errors.append("ModelImporter: not an ONNX model with a graph")
+                return False
+            table = support_table()
+            for i, node in enumerate(model.graph.node):
+                spec = table.get(node.op_type)
+                if node.domain not in ("", "ai.onnx") or spec is None or not spec.supported:
+                    self.errors.append(f"In node {i} (importNode): UNSUPPORTED_NODE: No importer "
+                                       f"registered for op: {node.op_type}")
+            if self.errors:
                 return False
             self.network.onnx = bytes(data)
             return True
@@ -122,8 +162,11 @@ def make_fake_trt(generation: int, memory: FakeMemory, calls: list,
             return self.errors[i]
 
     class TimingCache:
-        def __init__(self, data):
-            self.data = bytes(data) or b"TIMING:"
+        HEADER = b"TIMING:"
+
+        def __init__(self, data, device):
+            self.device = device
+            self.data = bytes(data) or self.HEADER + device.encode() + b":"
 
         def serialize(self):
             return self.data + b"+"
@@ -152,11 +195,18 @@ def make_fake_trt(generation: int, memory: FakeMemory, calls: list,
             return 0
 
         def create_timing_cache(self, data):
-            rec("create_timing_cache", bytes(data))
-            return TimingCache(data)
+            data = bytes(data)
+            rec("create_timing_cache", data)
+            if not data:
+                return TimingCache(b"", device)
+            if not data.startswith(TimingCache.HEADER) or data.count(b":") < 2:
+                return None  # the binding's nullptr: bytes TensorRT cannot read
+            return TimingCache(data, data.split(b":")[1].decode(errors="replace"))
 
         def set_timing_cache(self, cache, ignore_mismatch):
             rec("set_timing_cache", ignore_mismatch)
+            if cache.device != device and not ignore_mismatch:
+                return False  # made on another device: TensorRT refuses it
             self.cache = cache
             return True
 
@@ -225,7 +275,8 @@ def make_fake_trt(generation: int, memory: FakeMemory, calls: list,
             self.session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
             self.profile = {k: tuple(map(tuple, v)) for k, v in profile.items()}
             self.io: dict[str, dict] = {}
-            types_ = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+            types_ = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
+                      "tensor(uint8)": np.uint8, "tensor(int32)": np.int32}
             for v in self.session.get_inputs() + self.session.get_outputs():
                 self.io[v.name] = {"shape": v.shape, "dtype": types_[v.type]}
             self.input_name = self.session.get_inputs()[0].name

@@ -18,7 +18,7 @@ from edgexai.export.calibration import DEFAULT_LIST, load_images, make_list, rea
 from edgexai.export.onnx_export import export_onnx
 from edgexai.export.ops_check import check_graph, check_onnx, support_table
 from edgexai.export.precision import ensure_variant, make_fp16, make_int8, make_nocam
-from edgexai.manifest import read_manifest
+from edgexai.manifest import read_manifest, update_manifest
 from edgexai.models import get_spec
 from edgexai.models.checkpoint import load_model
 from edgexai.preprocess import normalise
@@ -252,7 +252,13 @@ def test_calibration_list_draw_is_deterministic_and_int8_variant_is_recorded(exp
     calib = tmp_path / "calib.txt"
     write_list(calib, a, ["test list"])
     d = tmp_path / "build"
-    shutil.copytree(exported[0], d, ignore=shutil.ignore_patterns("model_*.onnx"))
+    shutil.copytree(exported[0], d, ignore=shutil.ignore_patterns("model_int8.onnx"))
+
+    def as_built_before_variants_shipped(m):
+        m["files"].pop("onnx_int8")
+        m["onnx"]["variants"].pop("int8")
+
+    update_manifest(d, as_built_before_variants_shipped)
     path = ensure_variant(d, "int8", str(fake_gtsrb), calib)
     m = read_manifest(d)
     assert m["files"]["onnx_int8"]["path"] == path.name == "model_int8.onnx"
@@ -260,3 +266,26 @@ def test_calibration_list_draw_is_deterministic_and_int8_variant_is_recorded(exp
     assert ensure_variant(d, "int8") == path  # recorded: verified, not remade
     with pytest.raises(EdgexaiError, match="missing or unreadable"):
         load_images(a[:1], tmp_path, 32)  # a data root that is not the list's GTSRB
+
+
+def test_every_derived_graph_goes_through_the_tensorrt_operator_check(exported, tmp_path,
+                                                                       monkeypatch):
+    """Issue 13 #8: a variant TensorRT's parser would refuse fails where it is made (on the
+    training machine), not on the vehicle."""
+    import onnx
+
+    import edgexai.export.precision as precision
+
+    d = tmp_path / "build"
+    shutil.copytree(exported[0], d)
+    update_manifest(d, lambda m: (m["files"].pop("onnx_fp16"), m["onnx"]["variants"].pop("fp16")))
+
+    def fp16_with_an_op_tensorrt_lacks(src, dst, *args):
+        proto = onnx.load(str(src))
+        proto.graph.node[0].op_type = "Det"  # listed unsupported by TensorRT 10.1's parser
+        onnx.save_model(proto, str(dst))
+        return dst
+
+    monkeypatch.setattr(precision, "make_fp16", fp16_with_an_op_tensorrt_lacks)
+    with pytest.raises(EdgexaiError, match="would not parse in TensorRT"):
+        ensure_variant(d, "fp16")

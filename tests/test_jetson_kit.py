@@ -105,6 +105,26 @@ def test_unit_restarts_watches_and_logs():
     assert "edgexai doctor" in svc["ExecStartPre"]
 
 
+def test_doctor_before_start_checks_exactly_what_run_opens():
+    """Issue 13 #1: the service's doctor gets run's model, detector, source, backend and
+    precision, so it reports on the engines run will ask for; the env file carries the
+    precision."""
+    svc = _unit()["Service"]
+
+    def options(line: str) -> dict[str, str]:
+        words = line.split()
+        return {w: words[i + 1] for i, w in enumerate(words[:-1]) if w.startswith("--")
+                and not words[i + 1].startswith("--")}
+
+    run_opts, doctor_opts = options(svc["ExecStart"]), options(svc["ExecStartPre"])
+    for flag in ("--model", "--detector", "--source", "--backend", "--precision"):
+        assert run_opts[flag] == doctor_opts[flag], flag
+    env = dict(line.split("=", 1) for line in (JETSON / "edgexai.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert env["EDGEXAI_PRECISION"] in ("fp32", "fp16", "int8")
+    assert "--precision fp16" in (JETSON / "setup.sh").read_text()
+
+
 def test_edgexai_run_speaks_sd_notify(notify_socket, tmp_path):
     """The contract Type=notify relies on: the real `edgexai run` sends READY, WATCHDOG, STOPPING."""
     session = pytest.importorskip("edgexai.pipeline.session")
@@ -133,9 +153,46 @@ def test_env_template_sets_what_the_unit_uses():
     assert unit_vars and unit_vars <= env_vars
 
 
+def _pins() -> dict[str, str]:
+    """name → version of every `name==version` line of the JetPack 6 constraints."""
+    pins = {}
+    for line in (JETSON / "constraints-jetpack6.txt").read_text().splitlines():
+        m = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip())
+        if m:
+            pins[m.group(1).lower()] = m.group(2)
+    return pins
+
+
 def test_constraints_keep_jetpack_numpy_and_opencv():
     text = (JETSON / "constraints-jetpack6.txt").read_text()
-    assert "numpy>=1.23,<2" in text and "opencv-python-headless<0" in text
+    assert _pins()["numpy"].startswith("1.") and "opencv-python-headless<0" in text
+
+
+def test_jetpack6_versions_are_pinned_and_stated_in_the_readme():
+    """Issue 13: the exact cuda-python / onnxruntime / numpy for JetPack 6.2, in the constraints
+    the installers use and in jetson/README with the reasons; cuda-python below 12.9 (12.9 links a
+    CUDA 12.9 runtime, JetPack 6's driver is 12.6) and never 13."""
+    pins = _pins()
+    assert {"cuda-python", "onnxruntime", "numpy"} <= set(pins), pins
+    cuda = tuple(int(p) for p in pins["cuda-python"].split(".")[:2])
+    assert (12, 6) <= cuda < (12, 9), pins["cuda-python"]
+    readme = (JETSON / "README.md").read_text()
+    section = readme[readme.index("### Versions on JetPack 6.2"):]
+    section = section[:section.index("\n## ")]
+    for name in ("cuda-python", "onnxruntime", "numpy"):
+        assert re.search(rf"`{name}` \| \*\*{re.escape(pins[name])}\*\* \| \S", section), name
+    for installer in ("setup.sh", "Dockerfile"):
+        installs = [ln for ln in (JETSON / installer).read_text().splitlines()
+                    if "pip install" in ln and " -c " in ln]
+        assert installs and all("[jetson]" in ln for ln in installs), (installer, installs)
+
+
+def test_dockerfile_installs_no_l4t_package():
+    """nvidia-l4t-* packages pull nvidia-l4t-core, whose preinst fails under `docker build`; the
+    NVIDIA runtime mounts the host's camera and GStreamer plugins."""
+    lines = [ln for ln in (JETSON / "Dockerfile").read_text().splitlines()
+             if not ln.lstrip().startswith("#")]
+    assert not re.search(r"\bnvidia-l4t-[a-z-]+", "\n".join(lines))
 
 
 def test_readme_covers_the_path_and_says_what_was_not_verified():

@@ -16,6 +16,7 @@ import pytest
 from conftest import REPO
 from pipeline_helpers import write_frames, write_video
 
+from edgexai.pipeline.finders import ColourFinder
 from edgexai.pipeline.log import JsonlLog, read_jsonl
 from edgexai.pipeline.loop import RunConfig, run
 from edgexai.pipeline.session import FakeSession, model_info, write_fake_build
@@ -46,7 +47,7 @@ class CountingSession(FakeSession):
 
 def test_one_engine_call_per_frame_probe_and_log_fields(frames, fake_model, tmp_path):
     sess = CountingSession()
-    cfg = RunConfig(source=str(frames), log=str(tmp_path / "run.jsonl"), probe_every=2,
+    cfg = RunConfig(source=str(frames), finder="colour", log=str(tmp_path / "run.jsonl"), probe_every=2,
                     min_score=0.0, sign_threshold=0.0, quiet=True)
     result = run(cfg, session=sess, info=model_info(fake_model, "fake"))
     records, bad = read_jsonl(tmp_path / "run.jsonl")
@@ -81,7 +82,7 @@ def test_overlay_video_written(frames, fake_model, tmp_path):
     import cv2
 
     out = tmp_path / "overlay.avi"
-    run(RunConfig(source=str(frames), output=str(out), log=str(tmp_path / "r.jsonl"),
+    run(RunConfig(source=str(frames), finder="colour", output=str(out), log=str(tmp_path / "r.jsonl"),
                   min_score=0.0, sign_threshold=0.0, quiet=True),
         session=FakeSession(), info=model_info(fake_model, "fake"))
     cap = cv2.VideoCapture(str(out))
@@ -175,7 +176,7 @@ def test_run_command_errors_are_one_line(fake_model, tmp_path):
     assert proc.returncode == 1 and "not a build folder" in err and "Traceback" not in err
     proc = _cli(["--source", str(frames_dir), "--engines", str(tmp_path / "none"), "--headless"])
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1 and "no build folder" in err
+    assert proc.returncode == 1 and "no classifier build folder" in err
 
 
 def test_newest_build_is_chosen_and_named(fake_model, tmp_path):
@@ -227,8 +228,8 @@ def test_proposing_in_the_capture_thread_changes_nothing_but_timing(frames, fake
     out = []
     for in_capture in (True, False):
         log = tmp_path / f"p{in_capture}.jsonl"
-        run(RunConfig(source=str(frames), log=str(log), min_score=0.0, sign_threshold=0.0,
-                      propose_in_capture=in_capture, quiet=True),
+        run(RunConfig(source=str(frames), finder="colour", log=str(log), min_score=0.0, sign_threshold=0.0,
+                      prepare_in_capture=in_capture, quiet=True),
             session=FakeSession(), info=model_info(fake_model, "fake"))
         recs, _ = read_jsonl(log)
         out.append([(r["proposals"], r["detections"]) for r in recs if "frame" in r])
@@ -242,8 +243,9 @@ def test_a_failing_proposer_in_the_capture_thread_is_an_error_not_an_end(frames,
             raise RuntimeError("proposer bug")
 
     with pytest.raises(RuntimeError, match="proposer bug"):
-        run(RunConfig(source=str(frames), log=str(tmp_path / "e.jsonl"), quiet=True),
-            session=FakeSession(), info=model_info(fake_model, "fake"), proposer=Broken())
+        run(RunConfig(source=str(frames), finder="colour", log=str(tmp_path / "e.jsonl"), quiet=True),
+            session=FakeSession(), info=model_info(fake_model, "fake"),
+            finder=ColourFinder(proposer=Broken()))
     s = json.loads((tmp_path / "e.jsonl.summary.json").read_text())
     assert s["reason"].startswith("error: RuntimeError")
 

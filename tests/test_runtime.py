@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, drop_variant, run_cli
 
 from edgexai.errors import EdgexaiError
 from edgexai.runtime import open_session
@@ -66,13 +66,13 @@ def test_ort_threads_and_spinning_are_applied_and_change_no_result(tiny_build):
 
 
 @pytest.mark.parametrize("bad, match", [
-    (np.zeros((3, 32, 32), np.float32), "got one image"),
+    (np.zeros((3, 32, 32), np.float32), "got one item"),
     (np.zeros((2, 3, 28, 28), np.float32), "must be N×3×32×32"),
     (np.zeros((2, 32, 32, 3), np.float32), "channels first"),
     (np.zeros((2, 3, 32, 32), np.uint8), "normalised first"),
     (np.zeros((2, 3, 32, 32), np.float64), "must be float32"),
     ([[0.0]], "numpy array"),
-    (np.zeros((0, 3, 32, 32), np.float32), "at least one image"),
+    (np.zeros((0, 3, 32, 32), np.float32), "at least one item"),
 ])
 def test_wrong_inputs_get_clear_errors(tiny_build, bad, match):
     with open_session(tiny_build, "ort") as s, pytest.raises(EdgexaiError, match=match):
@@ -98,6 +98,7 @@ def test_truncated_onnx_is_refused_even_with_a_matching_digest(build):
 
 
 def test_missing_variant_file_and_bad_options_are_explained(build):
+    drop_variant(build, "int8")
     with pytest.raises(EdgexaiError, match="edgexai engine --model .* --precision int8"):
         open_session(build, "ort", precision="int8")
     with pytest.raises(EdgexaiError, match="fp32 only"):
@@ -111,15 +112,22 @@ def test_missing_variant_file_and_bad_options_are_explained(build):
         open_session(build / "nowhere", "ort")
 
 
-def test_engine_command_makes_fp16_and_nocam_variants_for_ort(build):
+def test_every_variant_ships_with_the_build_and_engine_remakes_a_missing_one(build):
+    """Issue 13 #7: variants are made at build time (the Jetson needs no onnx); an older folder
+    without one gets it from `edgexai engine` on a machine with onnx."""
+    m = json.loads((build / "manifest.json").read_text())
+    assert {"onnx", "onnx_fp16", "onnx_int8", "onnx_nocam"} <= set(m["files"])
+    assert m["onnx"]["variants"]["int8"]["calibration"]["source"] == "training split"
     proc = run_cli("engine", "--model", str(build), "--precision", "fp16", "--backend", "ort")
     assert proc.returncode == 0, proc.stderr
-    assert "ready" in proc.stdout and (build / "model_fp16.onnx").is_file()
+    assert "ready" in proc.stdout and "made" not in proc.stdout
+    drop_variant(build, "nocam")
     proc = run_cli("engine", "--model", str(build), "--no-cam", "--backend", "ort")
     assert proc.returncode == 0, proc.stderr
+    assert "made" in proc.stdout
     m = json.loads((build / "manifest.json").read_text())
     assert {"onnx_fp16", "onnx_nocam"} <= set(m["files"])
-    assert m["onnx"]["variants"]["fp16"]["io_dtype"] == "float32"
+    assert m["onnx"]["variants"]["fp16"]["head"] == "float32"
     with open_session(build, "ort", precision="fp16") as s16, open_session(build, "ort") as s32:
         a, ca = s16.infer(_x(8))
         b, cb = s32.infer(_x(8))

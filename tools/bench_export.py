@@ -34,7 +34,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", required=True)
     p.add_argument("--data-root", default=None)
-    p.add_argument("--calib-list", default=None, help="default: calibration/gtsrb_calib.txt")
+    p.add_argument("--calib-list", default=None, help="default: edgexai/export/data/gtsrb_calib.txt")
     p.add_argument("--work", default="/tmp/edgexai-bench-export")
     p.add_argument("--n-diff", type=int, default=512)
     p.add_argument("--rounds", type=int, default=31)

@@ -1,7 +1,9 @@
-"""Write calibration/gtsrb_calib.txt: a class-balanced draw of GTSRB training images for INT8.
+"""Write edgexai/export/data/gtsrb_calib.txt: a class-balanced draw of GTSRB images for INT8.
 
 Usage: EDGEXAI_DATA=../shared/data python tools/make_calib_list.py [--per-class 8] [--seed 0]
 The list names images (relative to the folder holding gtsrb/); the images are never committed.
+It is package data (pyproject.toml), read through importlib.resources by export/calibration.py,
+so it ships in the wheel.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ def main() -> int:
     p.add_argument("--data-root", default=None)
     p.add_argument("--per-class", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=str(DEFAULT_LIST))
+    p.add_argument("--out", default=str(DEFAULT_LIST),
+                   help="default: the packaged list in this checkout")
     args = p.parse_args()
     source = locate_gtsrb(args.data_root, download=False)
     entries = make_list(source, args.per_class, args.seed)

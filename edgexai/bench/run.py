@@ -25,6 +25,7 @@ import numpy as np
 
 from edgexai.bench import aggregate, paper
 from edgexai.bench.latency import Case, case_row, time_interleaved
+from edgexai.bench.results_contract import FORMAT as RESULTS_FORMAT
 from edgexai.bench.select import (
     BenchModel,
     check_comparable,
@@ -35,7 +36,6 @@ from edgexai.bench.select import (
 from edgexai.errors import EdgexaiError
 from edgexai.explain.run import json_safe
 
-FORMAT = "edgexai-bench/1"
 BACKENDS = ("ort", "torch", "trt")
 PRECISIONS = ("fp32", "fp16", "int8")
 EXPLAIN_CACHE_FORMAT = 1
@@ -211,7 +211,7 @@ def open_sessions(models: list[BenchModel], opts: BenchOptions, notes: list[str]
                 if backend == "torch" and precision != "fp32":
                     continue
                 if backend in ("ort", "trt"):
-                    variant = variant_for(precision, True)
+                    variant = variant_for("classifier", precision, True)
                     if variant != "fp32":
                         ensure_variant(model.dir, variant, opts.data_root)
                 kwargs: dict[str, Any] = {}
@@ -356,7 +356,7 @@ def run_bench(opts: BenchOptions) -> tuple[Path, dict[str, Any]]:
     stats = aggregate.cell_stats(records)
     aggregate.add_ratios(stats)
     results: dict[str, Any] = {
-        "format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "format": RESULTS_FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": opts.command, "environment": env,
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items()
                    if k not in ("progress", "command", "fresh", "pipeline_summaries")},
@@ -387,7 +387,11 @@ def _read_summary(path: str) -> dict[str, Any]:
 def write_results(out: Path, results: dict[str, Any]) -> None:
     """results.json (everything) and results.csv (one row per model × figure, long format, with
     the ratio to the natural model of the same seed where there is one)."""
-    (out / "results.json").write_text(json.dumps(json_safe(results), indent=1) + "\n")
+    from edgexai.bench.results_contract import check_results
+
+    results = json_safe(results)
+    check_results(results)  # the contract readers rely on (docs/schemas/results.schema.json)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     natural = {r["seed"]: aggregate.flatten(r["figures"]) for r in results["models"]
                if r["cell"] == "natural"}
     with open(out / "results.csv", "w", newline="") as f:

@@ -1,8 +1,11 @@
-"""argparse types shared by the commands: comma-separated lists, with one-line errors."""
+"""argparse types shared by the commands: comma-separated lists, output files, with one-line
+errors."""
 
 from __future__ import annotations
 
 import argparse
+import math
+from pathlib import Path
 
 
 def csv_words(text: str) -> tuple[str, ...]:
@@ -22,3 +25,64 @@ def csv_ints(text: str) -> tuple[int, ...]:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+# What pipeline/overlay.Display writes: Motion-JPEG in .avi, MPEG-4 (mp4v) in anything else —
+# so any other name would get an MPEG-4 stream under a misleading extension (x.jpg).
+VIDEO_SUFFIXES = (".mp4", ".avi")
+
+
+def video_output(text: str) -> str:
+    """`run --output FILE`: a file name whose container the overlay writer really writes."""
+    if Path(text).suffix.lower() not in VIDEO_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the overlay is written as video; name the file "
+            f"{' or '.join('*' + s for s in VIDEO_SUFFIXES)}")
+    return text
+
+
+def _number(text: str, kind: type) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    """A threshold in [0, 1] (scores, confidences)."""
+    v = _number(text, float)
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a value in [0, 1], got {text!r}")
+    return v
+
+
+def percent(text: str) -> float:
+    """A share in (0, 100]."""
+    v = _number(text, float)
+    if not 0.0 < v <= 100.0:
+        raise argparse.ArgumentTypeError(f"expected a percentage in (0, 100], got {text!r}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    v = _number(text, int)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 1, got {text!r}")
+    return int(v)
+
+
+def non_negative_int(text: str) -> int:
+    v = _number(text, int)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}")
+    return int(v)
+
+
+def positive_float(text: str) -> float:
+    v = _number(text, float)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v

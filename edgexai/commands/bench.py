@@ -39,7 +39,8 @@ def register(sub) -> None:
                         "where TensorRT is not importable)")
     p.add_argument("--precisions", type=csv_words, default=("fp32",),
                    help="comma-separated from fp32, fp16, int8 (variants are made on demand; "
-                        "int8 calibrates on calibration/gtsrb_calib.txt, so it needs the data)")
+                        "int8 calibrates on the packaged GTSRB list "
+                        "edgexai/export/data/gtsrb_calib.txt, so it needs the data)")
     p.add_argument("--batch", type=csv_ints, default=(1, 8), dest="batches",
                    help="batch sizes to time")
     p.add_argument("--report", default="bench-report", help="output folder")

@@ -5,23 +5,39 @@ from __future__ import annotations
 import argparse
 import json
 
+from edgexai.commands.arg_types import positive_int
+from edgexai.manifest import PRECISIONS
+
 
 def register(sub) -> None:
+    from edgexai.doctor import BACKENDS
+
     p = sub.add_parser(
-        "doctor", help="check this device (TensorRT, CUDA, OpenCV/GStreamer, camera, build folder)",
+        "doctor", help="check this device (TensorRT, CUDA, OpenCV/GStreamer, camera, builds)",
         description="Report Python, JetPack, TensorRT, the CUDA device, cuda-python, ONNX Runtime, "
-                    "OpenCV and its GStreamer support, camera devices, and the build folder "
-                    "(every file against its manifest digest; an engine that matches this "
-                    "build, TensorRT version and GPU). Each problem comes with a fix. Exit code "
-                    "0 = ready, 1 = not ready.",
+                    "OpenCV and its GStreamer support, camera devices, and the classifier and "
+                    "detector build folders (every file against its manifest digest), then the "
+                    "exact inference path `edgexai run` would take with the same options: with "
+                    "TensorRT, the very engine (ONNX variant, GPU, TensorRT version, precision, "
+                    "batch profile) it opens; with ONNX Runtime, the precision's variant loaded "
+                    "and run once. Each problem comes with a fix. Exit code 0 = ready, 1 = not "
+                    "ready. Pass the options you pass to `edgexai run`.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default=None,
-                   help="build folder to check (default: the newest under --engines)")
+                   help="classifier build folder to check (default: the newest under --engines)")
     p.add_argument("--engines", default="engines", help="parent folder of build folders")
-    p.add_argument("--backend", choices=("trt", "ort", "auto"), default="trt",
-                   help="the backend `edgexai run` will use: trt needs TensorRT, a CUDA device, "
-                        "cuda-python and an engine built here; ort needs ONNX Runtime; auto: trt "
-                        "where TensorRT is importable, else ort")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="the backend `edgexai run` will use; auto resolves as run does "
+                        "(TensorRT where importable, else ONNX Runtime)")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="the precision `edgexai run --precision` will use")
+    p.add_argument("--max-batch", type=positive_int, default=None,
+                   help="the classifier engine's batch profile, if it was built with "
+                        "--max-batch (default: run's, 32)")
+    p.add_argument("--proposer", choices=("detector", "colour"), default="detector",
+                   help="run's --proposer: the detector build is checked too unless colour")
+    p.add_argument("--detector", default=None,
+                   help="run's --detector (default: the detector shipped with edgexai)")
     p.add_argument("--source", default=None,
                    help="the --source `edgexai run` will use (csi://N, /dev/videoN, N, a file, "
                         "rtsp://..., a GStreamer pipeline); default: a live camera, which needs "
@@ -34,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from edgexai.doctor import diagnose, format_report
 
     report = diagnose(model=args.model, backend=args.backend, source=args.source,
-                      engines_root=args.engines)
+                      engines_root=args.engines, precision=args.precision,
+                      max_batch=args.max_batch, detector=args.detector, proposer=args.proposer)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

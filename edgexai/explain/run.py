@@ -385,9 +385,9 @@ def plot_road(path: Path, report: dict[str, Any]) -> None:
     fig.savefig(path)
 
 
-def merge_into_manifest(item: _Loaded, report: dict[str, Any], out: Path) -> None:
+def merge_into_manifest(item: _Loaded, report: dict[str, Any]) -> None:
     """Add metrics.explanations (summary numbers + the settings that make them comparable)."""
-    from edgexai.manifest import write_manifest
+    from edgexai.manifest import update_manifest
 
     res = item.result
     summary: dict[str, Any] = {}
@@ -401,17 +401,15 @@ def merge_into_manifest(item: _Loaded, report: dict[str, Any], out: Path) -> Non
             s["insertion_auc"] = r["insertion_auc"]["mean"]
         summary[method] = s
     cfg = report["config"]
-    manifest = dict(item.manifest)
-    metrics = dict(manifest.get("metrics") or {})
-    metrics["explanations"] = {
+    # No report path: an absolute path of this machine means nothing where the folder is copied.
+    explanations = json_safe({
         "methods": summary, "split": "test", "n_drawn": res["n_drawn"],
         "n_explained": res["n_explained"], "targets": cfg["targets"], "seed": cfg["seed"],
         "indices_sha256": report["images"]["indices_sha256"],
         "percentages": cfg["percentages"], "noise_std": cfg["noise_std"],
-        "report": str(out.resolve()), "created": report["created"],
-    }
-    manifest["metrics"] = json_safe(metrics)
-    write_manifest(item.dir, manifest)
+        "created": report["created"],
+    })
+    update_manifest(item.dir, lambda m: m["metrics"].__setitem__("explanations", explanations))
 
 
 def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
@@ -476,5 +474,5 @@ def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
     write_json(out / "metrics.json", report)
     if opts.update_manifest:
         for it in items:
-            merge_into_manifest(it, report, out)
+            merge_into_manifest(it, report)
     return out, report

@@ -3,20 +3,26 @@
 Format (`edgexai-calib/1`): '#' comment lines (format, provenance, how it was drawn), then one line
 per image, `relative/path.ppm;x1;y1;x2;y2;class`, the path relative to the folder that holds
 `gtsrb/` and the ROI box from the GTSRB CSV (used when the build crops to the ROI). numpy/OpenCV
-only: quantising needs no torch.
+only: quantising needs no torch. The default list ships inside the package
+(`edgexai/export/data/gtsrb_calib.txt`, package data) and is read through importlib.resources, so
+a wheel install finds it as an editable checkout does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from edgexai.errors import EdgexaiError
 
 FORMAT = "edgexai-calib/1"
-DEFAULT_LIST = Path(__file__).resolve().parents[2] / "calibration" / "gtsrb_calib.txt"
+# A Traversable: a pathlib.Path for an installed or editable package (tools/make_calib_list.py
+# writes it there), a zip path inside a zipped install.
+DEFAULT_LIST = resources.files("edgexai.export") / "data" / "gtsrb_calib.txt"
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,9 @@ def write_list(path: Path, entries: list[CalibEntry], header: list[str]) -> None
     Path(path).write_text("\n".join(lines) + "\n")
 
 
-def read_list(path: str | Path) -> list[CalibEntry]:
-    path = Path(path)
+def read_list(path: str | Path | Any = DEFAULT_LIST) -> list[CalibEntry]:
+    """Entries of a calibration list: a file path, or the packaged default (a Traversable)."""
+    path = path if hasattr(path, "read_text") else Path(path)
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:

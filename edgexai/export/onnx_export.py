@@ -47,24 +47,23 @@ def _clean(model_ir) -> None:
     ])(model_ir)
 
 
-def export_onnx(model, input_size: int, path: str | Path, cam: bool = True,
-                opset: int = OPSET) -> Path:
-    """Write `model` (a GAP→linear ResNet) as one ONNX file: images → logits (+ cam)."""
+def export_graph(net, example, input_name: str, output_names: list[str], path: str | Path,
+                 static_dims: dict[str, list[int]] | None = None, opset: int = OPSET) -> Path:
+    """Export `net` (eval mode) as one ONNX file with a dynamic batch axis named 'N', cleaned by
+    the exact passes above, checked by onnx.checker (full), written atomically.
+
+    `static_dims`: per output, the sizes of its non-batch axes where the exporter leaves them
+    symbolic although they are fixed.
+    """
     import onnx
     import torch
 
-    from edgexai.explain.cam import CamModel
-
     if not 9 <= opset <= 20:
         raise EdgexaiError(f"opset {opset} is outside what TensorRT 10 parses (9–20)")
-    model = model.eval()
-    net = CamModel(model, input_size).eval() if cam else model
-    outputs = list(OUTPUT_NAMES if cam else OUTPUT_NAMES[:1])
-    example = torch.zeros(2, 3, input_size, input_size)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
-            net, (example,), None, input_names=[INPUT_NAME], output_names=outputs,
+            net, (example,), None, input_names=[input_name], output_names=list(output_names),
             opset_version=opset, dynamo=True, optimize=False, external_data=False,
             dynamic_shapes=({0: torch.export.Dim(BATCH_DIM, min=1, max=65535)},),
             verbose=False)
@@ -74,11 +73,11 @@ def export_onnx(model, input_size: int, path: str | Path, cam: bool = True,
     for value in list(proto.graph.input) + list(proto.graph.output):
         dim0 = value.type.tensor_type.shape.dim[0]
         dim0.dim_param = BATCH_DIM  # one name for the batch axis on every tensor
-    if cam:  # the exporter names the CAM's spatial dims symbolically; they are static
-        dims = proto.graph.output[1].type.tensor_type.shape.dim
-        for d in dims[1:]:
+    for out in proto.graph.output:
+        for d, size in zip(out.type.tensor_type.shape.dim[1:], (static_dims or {}).get(out.name, []),
+                           strict=False):
             d.Clear()
-            d.dim_value = input_size
+            d.dim_value = size
     try:
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as exc:
@@ -88,6 +87,22 @@ def export_onnx(model, input_size: int, path: str | Path, cam: bool = True,
     onnx.save_model(proto, tmp, save_as_external_data=False)
     os.replace(tmp, path)
     return path
+
+
+def export_onnx(model, input_size: int, path: str | Path, cam: bool = True,
+                opset: int = OPSET) -> Path:
+    """Write `model` (a GAP→linear ResNet) as one ONNX file: images → logits (+ cam)."""
+    import torch
+
+    from edgexai.explain.cam import CamModel
+
+    model = model.eval()
+    net = CamModel(model, input_size).eval() if cam else model
+    outputs = list(OUTPUT_NAMES if cam else OUTPUT_NAMES[:1])
+    example = torch.zeros(2, 3, input_size, input_size)
+    # the exporter names the CAM's spatial dims symbolically; they are static
+    static = {"cam": [input_size, input_size]} if cam else None
+    return export_graph(net, example, INPUT_NAME, outputs, path, static, opset)
 
 
 def _version() -> str:
@@ -124,6 +139,6 @@ def export_build(model, input_size: int, build_dir: Path, manifest: dict[str, An
     path = export_onnx(model, input_size, Path(build_dir) / ONNX_NAME)
     check_onnx(path)  # a graph TensorRT 10 would reject fails the build, not the vehicle
     manifest.setdefault("files", {})["onnx"] = file_entry(Path(build_dir), path)
-    manifest["onnx"] = {**describe_io(path), "exporter": "torch.onnx (dynamo)", "cam": True,
-                        "batch": {"min": 1, "max": None},
-                        "variants": {"fp32": "onnx"}}
+    manifest["onnx"] = {**describe_io(path), "exporter": "torch.onnx (dynamo)",
+                        "backbone_outputs": ["logits"],
+                        "variants": {"fp32": {"file_role": "onnx"}}}

@@ -2,31 +2,35 @@
 
 Precision lives in the graph so one file serves ONNX Runtime and both TensorRT generations
 (TensorRT 11 has no FP16/INT8 builder flags). Everything here needs onnx + onnxruntime, not
-torch, so variants can be made from a build folder on any machine that holds the data.
+torch. A build makes every variant of its kind (manifest.BUILD_VARIANTS) on the training machine,
+so the vehicle only builds engines.
 
-- no-CAM: the same graph cut at `logits` (identical backbone, for measuring the CAM's cost).
-- FP16: backbone in float16; the CAM head (the nodes only `cam` depends on) stays float32, because
-  its min-max normaliser adds 1e-8, which is 0 in float16 (an all-zero map would become 0/0).
-  I/O policy: `images`, `logits`, `cam` stay float32 (Casts at the boundary), so callers feed the
-  same arrays to every precision.
+The manifest names where each graph's backbone ends (`onnx.backbone_outputs`: the classifier's
+`logits`; the detector's head maps before decoding). The backbone is what FP16 and INT8 convert;
+the rest (the classifier's CAM head, the detector's decoding) stays float32:
+- no-CAM (classifiers): the same graph cut at `logits`, for measuring the CAM's cost.
+- FP16: backbone in float16, the head in float32 — the CAM's min-max normaliser adds 1e-8, which
+  is 0 in float16; the detector's box corners keep sub-pixel resolution. I/O keeps its dtypes
+  (Casts at the boundary), so callers feed the same arrays to every precision.
 - INT8: ONNX Runtime's static quantiser in QDQ format, int8 activations and weights, both
   symmetric (zero points 0, as TensorRT requires), weights per output channel, biases left float
-  (TensorRT dequantises int8/fp8/int4 only), calibrated on the images of calibration/. Only Conv
-  and Gemm inputs (and residual Adds) are quantised; the CAM head stays float32.
+  (TensorRT dequantises int8/fp8/int4 only). Only Conv and Gemm inputs (and residual Adds) of the
+  backbone are quantised. Classifiers calibrate on the packaged GTSRB list, detectors on frames
+  drawn from their own training frames.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgexai.errors import EdgexaiError
-from edgexai.runtime.base import ONNX_FILES as VARIANT_FILES
-from edgexai.runtime.base import ONNX_ROLES as VARIANT_ROLES
+from edgexai.manifest import BUILD_VARIANTS, VARIANT_FILES, VARIANT_ROLES
 
 
 def _toposort(proto):
@@ -57,11 +61,11 @@ def _save(proto, path: Path) -> Path:
     return path
 
 
-def logits_nodes(graph) -> set[int]:
-    """Indices of the nodes that `logits` depends on (the backbone and classifier)."""
+def backbone_nodes(graph, outputs: Sequence[str]) -> set[int]:
+    """Indices of the nodes that the backbone outputs depend on."""
     producer = {o: i for i, n in enumerate(graph.node) for o in n.output}
     keep: set[int] = set()
-    stack = ["logits"]
+    stack = list(outputs)
     while stack:
         name = stack.pop()
         i = producer.get(name)
@@ -72,9 +76,9 @@ def logits_nodes(graph) -> set[int]:
     return keep
 
 
-def cam_head_nodes(graph) -> list[str]:
-    """Names of the nodes only the CAM output needs (they keep float32 in every variant)."""
-    keep = logits_nodes(graph)
+def head_nodes(graph, backbone_outputs: Sequence[str]) -> list[str]:
+    """Names of the nodes after the backbone (they keep float32 in every variant)."""
+    keep = backbone_nodes(graph, backbone_outputs)
     return [n.name for i, n in enumerate(graph.node) if i not in keep]
 
 
@@ -83,7 +87,7 @@ def make_nocam(src: Path, dst: Path) -> Path:
     import onnx
 
     proto = onnx.load(str(src))
-    keep = logits_nodes(proto.graph)
+    keep = backbone_nodes(proto.graph, ["logits"])
     nodes = [n for i, n in enumerate(proto.graph.node) if i in keep]
     used = {x for n in nodes for x in n.input}
     del proto.graph.node[:]
@@ -100,8 +104,8 @@ def make_nocam(src: Path, dst: Path) -> Path:
     return _save(proto, dst)
 
 
-def make_fp16(src: Path, dst: Path) -> Path:
-    """Backbone in float16, CAM head and I/O in float32 (see the module docstring).
+def make_fp16(src: Path, dst: Path, backbone_outputs: Sequence[str] = ("logits",)) -> Path:
+    """Backbone in float16, head and I/O as they were (see the module docstring).
 
     Written here rather than with onnxruntime's converter: with a node block list that converter
     casts between every pair of blocked nodes through float16, which loses the normaliser's eps.
@@ -111,23 +115,31 @@ def make_fp16(src: Path, dst: Path) -> Path:
 
     proto = onnx.load(str(src))
     g = proto.graph
-    back = logits_nodes(g)
+    back = backbone_nodes(g, backbone_outputs)
+    graph_outputs = {o.name for o in g.output}
+    (graph_input,) = [i for i in g.input if i.name not in {t.name for t in g.initializer}]
+    float_input = graph_input.type.tensor_type.elem_type == TensorProto.FLOAT
     inits = {i.name: i for i in g.initializer}
     back_inputs = {x for i in back for x in g.node[i].input}
     head_inputs = {x for i, n in enumerate(g.node) if i not in back for x in n.input}
     produced_back = {o for i in back for o in g.node[i].output}
     renames: dict[str, str] = {}
     new_inits = []
-    for name in back_inputs & set(inits):  # float initializers of the backbone → float16 copies
+    # Inputs that stay float32 whatever the data type (ONNX: Resize's roi and scales).
+    fixed = {n.input[k] for i in back for n in [g.node[i]] if n.op_type == "Resize"
+             for k in (1, 2) if k < len(n.input) and n.input[k]}
+    for name in (back_inputs & set(inits)) - fixed:  # backbone float initializers → float16
         t = inits[name]
         if t.data_type == TensorProto.FLOAT:
             arr = numpy_helper.to_array(t).astype(np.float16)
             new_inits.append(numpy_helper.from_array(arr, name + "_fp16"))
             renames[name] = name + "_fp16"
-    cast_in = helper.make_node("Cast", ["images"], ["images_fp16"], to=TensorProto.FLOAT16,
-                               name="cast_images_fp16")
-    renames["images"] = "images_fp16"
-    nodes = [cast_in]
+    nodes = []
+    if float_input:  # a float32 input enters the backbone as float16; a uint8 one is Cast already
+        name = graph_input.name
+        nodes.append(helper.make_node("Cast", [name], [name + "_fp16"], to=TensorProto.FLOAT16,
+                                      name=f"cast_{name}_fp16"))
+        renames[name] = name + "_fp16"
     tail = []
     for i, node in enumerate(g.node):
         if i in back:
@@ -138,7 +150,7 @@ def make_fp16(src: Path, dst: Path) -> Path:
                         a.i = TensorProto.FLOAT16
             outs = []
             for o in node.output:  # backbone tensors that leave it are cast back to float32
-                if o == "logits" or o in head_inputs:
+                if o in graph_outputs or o in head_inputs:
                     outs.append(o + "_fp16")
                     renames[o] = o + "_fp16"  # later backbone nodes read the float16 tensor
                     tail.append(helper.make_node("Cast", [o + "_fp16"], [o], to=TensorProto.FLOAT,
@@ -163,17 +175,18 @@ def make_fp16(src: Path, dst: Path) -> Path:
 
 
 class _Reader:
-    """onnxruntime CalibrationDataReader over normalised arrays, in small batches."""
+    """onnxruntime CalibrationDataReader over input arrays, in small batches."""
 
-    def __init__(self, x: np.ndarray, batch: int = 32) -> None:
-        self._batches = iter([{"images": x[i:i + batch]} for i in range(0, len(x), batch)])
+    def __init__(self, name: str, x: np.ndarray, batch: int = 32) -> None:
+        self._batches = iter([{name: x[i:i + batch]} for i in range(0, len(x), batch)])
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._batches, None)
 
 
-def make_int8(src: Path, dst: Path, calib: np.ndarray, method: str = "minmax") -> Path:
-    """Q/DQ INT8 graph calibrated on `calib` (normalised N×3×H×W float32)."""
+def make_int8(src: Path, dst: Path, calib: np.ndarray,
+              backbone_outputs: Sequence[str] = ("logits",), method: str = "minmax") -> Path:
+    """Q/DQ INT8 graph calibrated on `calib` (a batch of the graph's input, N first)."""
     import onnx
     from onnxruntime.quantization import (
         CalibrationMethod,
@@ -183,7 +196,7 @@ def make_int8(src: Path, dst: Path, calib: np.ndarray, method: str = "minmax") -
     )
 
     if calib.ndim != 4 or len(calib) == 0:
-        raise EdgexaiError("INT8 calibration needs at least one image (N×3×H×W)")
+        raise EdgexaiError("INT8 calibration needs at least one input (N×…)")
     methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                "percentile": CalibrationMethod.Percentile}
     proto = onnx.load(str(src))
@@ -197,11 +210,11 @@ def make_int8(src: Path, dst: Path, calib: np.ndarray, method: str = "minmax") -
     root.setLevel(logging.ERROR)
     try:
         quantize_static(
-            str(named), str(tmp), _Reader(calib.astype(np.float32)),
+            str(named), str(tmp), _Reader(_input_name(proto), calib),
             quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
             weight_type=QuantType.QInt8, per_channel=True, calibrate_method=methods[method],
             op_types_to_quantize=["Conv", "Gemm", "Add"],
-            nodes_to_exclude=cam_head_nodes(proto.graph),
+            nodes_to_exclude=head_nodes(proto.graph, backbone_outputs),
             extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
                            "QuantizeBias": False})
         return _save(onnx.load(str(tmp)), dst)
@@ -213,54 +226,96 @@ def make_int8(src: Path, dst: Path, calib: np.ndarray, method: str = "minmax") -
             extra.unlink(missing_ok=True)
 
 
-def calibration_batch(manifest: dict[str, Any], data_root: str | None,
+def _input_name(proto) -> str:
+    inits = {t.name for t in proto.graph.initializer}
+    return next(i.name for i in proto.graph.input if i.name not in inits)
+
+
+def calibration_batch(manifest: dict[str, Any], data: Any,
                       list_path: str | Path | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """The calibration list's images, decoded and normalised as this build's inputs."""
-    from edgexai.data.locate import locate_gtsrb
+    """A classifier's calibration: the list's images, decoded and normalised as its inputs.
+    `data`: GTSRB as a located DataSource, or a --data-root (None: $EDGEXAI_DATA / the cache)."""
+    from edgexai.data.locate import DataSource, locate_gtsrb
     from edgexai.digest import sha256_file
     from edgexai.export.calibration import DEFAULT_LIST, load_images, read_list
     from edgexai.preprocess import normalise
 
     path = Path(list_path) if list_path else DEFAULT_LIST
     entries = read_list(path)
-    source = locate_gtsrb(data_root, download=False)
-    roi = bool(manifest.get("data", {}).get("roi_crop", False))
+    source = data if isinstance(data, DataSource) else locate_gtsrb(data, download=False)
+    roi = bool(manifest["data"].get("roi_crop", False))
     images = load_images(entries, source.root, int(manifest["input_size"]), roi)
     info = {"list": path.name, "list_sha256": sha256_file(path), "images": len(entries),
             "data_digest": source.digest}
     return normalise(images, manifest["mean"], manifest["std"]), info
 
 
+def make_variant(build_dir: Path, manifest: dict[str, Any], variant: str,
+                 calibration: tuple[np.ndarray, dict[str, Any]] | None = None) -> Path:
+    """Write `variant` from the build's model.onnx and record it in `manifest` (a dict, changed
+    in place; the caller writes it). INT8 needs `calibration`: (input batch, its description)."""
+    from edgexai.manifest import file_entry
+
+    kind = manifest["kind"]
+    if variant not in BUILD_VARIANTS[kind] or variant == "fp32":
+        raise EdgexaiError(f"a {kind} build has no {variant!r} variant to make "
+                           f"(it has {', '.join(BUILD_VARIANTS[kind])})")
+    src = Path(build_dir) / manifest["files"]["onnx"]["path"]
+    dst = Path(build_dir) / VARIANT_FILES[variant]
+    backbone = list(manifest["onnx"]["backbone_outputs"])
+    meta: dict[str, Any] = {"file_role": VARIANT_ROLES[variant]}
+    if variant == "nocam":
+        make_nocam(src, dst)
+    elif variant == "fp16":
+        make_fp16(src, dst, backbone)
+        meta.update(io="as fp32", head="float32")
+    else:
+        if calibration is None:
+            raise EdgexaiError("the INT8 variant needs calibration data")
+        x, info = calibration
+        make_int8(src, dst, x, backbone)
+        meta.update(scheme="QDQ int8 symmetric, per-channel weights, float bias",
+                    method="minmax", calibration=info)
+    manifest["files"][VARIANT_ROLES[variant]] = file_entry(Path(build_dir), dst)
+    manifest["onnx"]["variants"][variant] = meta
+    return dst
+
+
+def make_build_variants(build_dir: Path, manifest: dict[str, Any],
+                        calibration: tuple[np.ndarray, dict[str, Any]]) -> None:
+    """Every variant a build of this kind ships (the build calls this before writing its
+    manifest), each checked against TensorRT's parser list."""
+    from edgexai.export.ops_check import check_onnx
+
+    for variant in BUILD_VARIANTS[manifest["kind"]]:
+        if variant != "fp32":
+            check_onnx(make_variant(build_dir, manifest, variant, calibration))
+
+
 def ensure_variant(build_dir: str | Path, variant: str, data_root: str | None = None,
                    calib_list: str | Path | None = None) -> Path:
-    """Make the variant's ONNX next to model.onnx if the manifest lacks it; record it there.
+    """A variant of an existing classifier build, made now if the manifest lacks it (folders
+    built before every build shipped its variants); recorded in the manifest.
 
-    Returns its path. Existing variants are verified against their digest, never remade silently.
+    Existing variants are verified against their digest, never remade silently.
     """
-    from edgexai.manifest import file_entry, read_manifest, verify_file, write_manifest
+    from edgexai.export.ops_check import check_onnx
+    from edgexai.manifest import read_manifest, update_manifest, verify_file
 
     build_dir = Path(build_dir)
     if variant not in VARIANT_FILES:
         raise EdgexaiError(f"unknown ONNX variant {variant!r}; one of {', '.join(VARIANT_FILES)}")
     manifest = read_manifest(build_dir)
     role = VARIANT_ROLES[variant]
-    if role in manifest.get("files", {}):
+    if role in manifest["files"]:
         return verify_file(build_dir, manifest, role)
-    src = verify_file(build_dir, manifest, "onnx")
-    dst = build_dir / VARIANT_FILES[variant]
-    meta: dict[str, Any] = {"file_role": role}
-    if variant == "nocam":
-        make_nocam(src, dst)
-    elif variant == "fp16":
-        make_fp16(src, dst)
-        meta.update(io_dtype="float32", cam_head="float32")
-    elif variant == "int8":
-        x, info = calibration_batch(manifest, data_root, calib_list)
-        make_int8(src, dst, x)
-        meta.update(scheme="QDQ int8 symmetric, per-channel weights, float bias",
-                    method="minmax", calibration=info)
-    manifest = read_manifest(build_dir)  # re-read: the manifest may have changed meanwhile
-    manifest.setdefault("files", {})[role] = file_entry(build_dir, dst)
-    manifest.setdefault("onnx", {}).setdefault("variants", {})[variant] = meta
-    write_manifest(build_dir, {k: v for k, v in manifest.items() if k != "format"})
-    return dst
+    verify_file(build_dir, manifest, "onnx")
+    if manifest["kind"] != "classifier":
+        raise EdgexaiError(f"{build_dir} lacks its {variant} variant; rebuild it (`edgexai "
+                           "detector train` makes every variant)")
+    calibration = calibration_batch(manifest, data_root, calib_list) if variant == "int8" else None
+    made: list[Path] = []
+    update_manifest(build_dir, lambda m: made.append(make_variant(build_dir, m, variant,
+                                                                  calibration)))
+    check_onnx(made[0])
+    return made[0]

@@ -1,8 +1,11 @@
-"""The run loop: capture → propose → reject → preprocess → infer (logits + CAM) → post → render → log.
+"""The run loop: source → find signs → classify + CAM → decide → probe → render → log.
 
-One engine call per frame classifies every surviving proposal and returns each one's Grad-CAM;
-on sampled frames one more call runs the faithfulness probe. Every exit path (end of source,
---max-frames, SIGINT/SIGTERM, a closed window, an error) writes the summary.
+Each stage is a small object with its own timing; the loop below only moves a frame through them.
+Finding signs is a `SignFinder` (the learned detector by default, the colour cascade for
+comparison); whichever it is, one classifier engine call per frame classifies every candidate and
+returns each one's Grad-CAM, and on sampled frames one more call runs the faithfulness probe.
+Every exit path (end of source, --max-frames, SIGINT/SIGTERM, a closed window, an error) writes
+the summary; errors travel as exceptions.
 """
 
 from __future__ import annotations
@@ -18,22 +21,18 @@ from typing import Any
 
 import numpy as np
 
+from edgexai.detect.boxes import nms
 from edgexai.errors import EdgexaiError
 from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes
+from edgexai.pipeline.decision import Decision
+from edgexai.pipeline.finders import ColourFinder, DetectorFinder, SignFinder
 from edgexai.pipeline.log import JsonlLog
 from edgexai.pipeline.overlay import Display, draw
-from edgexai.pipeline.proposals import ColourShapeProposer, Proposer, nms
-from edgexai.pipeline.rejector import FEATURE_SIZE, Rejector, default_rejector
 from edgexai.pipeline.session import InferenceSession, ModelInfo, open_model
 from edgexai.pipeline.sources import FrameSource, Reader, SourceSpec, open_reader, parse_uri
 from edgexai.pipeline.summary import Summary, format_summary, write_summary
 
-# A survivor is reported as a sign when score = classifier confidence × rejector sign score reaches
-# this; calibrated on GTSDB frames 0–399 (the rejector's validation frames, ≡ 3 mod 4) with the
-# CPU default model (tools/score_gtsdb.py --calibrate; docs/RESULTS.md). The product measured
-# better than either score alone or two separate thresholds.
-DEFAULT_MIN_SCORE = 0.5
-DEFAULT_MIN_CONFIDENCE = 0.0
+FINDERS = ("detector", "colour")
 
 
 @dataclass
@@ -43,6 +42,9 @@ class RunConfig:
     source: str
     model: str | None = None
     backend: str = "auto"
+    precision: str = "fp32"
+    finder: str = "detector"               # detector | colour
+    detector: str | None = None            # detector build folder (None: the packaged one)
     headless: bool = True
     output: str | None = None
     log: str = "edgexai-run.jsonl"
@@ -56,18 +58,18 @@ class RunConfig:
     input_rate: float | None = None
     loop: bool = False
     max_frames: int | None = None
-    min_confidence: float | None = None    # None: DEFAULT_MIN_CONFIDENCE
-    min_score: float | None = None         # None: DEFAULT_MIN_SCORE (confidence × sign score)
-    refine: bool = True                    # use the rejector's box refiner when it has one
-    rescore: bool = True                   # sign score = max(proposal crop, refined crop)
-    sign_threshold: float | None = None    # None: the rejector's calibrated threshold
-    no_rejector: bool = False
+    min_confidence: float | None = None    # None: the finder's calibrated decision
+    min_score: float | None = None         # None: the finder's calibrated decision
+    candidate_threshold: float | None = None  # detector score a box needs to be classified
+    refine: bool = True                    # colour: use the rejector's box refiner
+    sign_threshold: float | None = None    # colour: None = the rejector's calibrated threshold
+    no_rejector: bool = False              # colour: classify every proposal
     max_classify: int = 64                 # at most this many crops per engine call
     nms_iou: float = 0.3
     live: bool | None = None               # None: by source kind
     stall_s: float = 5.0
     cv_threads: int = 1                    # OpenCV worker threads (0: OpenCV's default)
-    propose_in_capture: bool = True        # propose in the capture thread (overlaps the engine)
+    prepare_in_capture: bool = True        # the finder's prepare step in the capture thread
     engine_threads: int | None = None      # ONNX Runtime intra-op threads (None: its default)
     quiet: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -114,6 +116,69 @@ def probe(session: InferenceSession, batch: np.ndarray, cams: np.ndarray, classe
              "drop_random": round(float(conf[i] - pc[n + i]), 4)} for i in range(n)]
 
 
+@dataclass
+class Classified:
+    """The classify stage's result for one frame's candidates."""
+
+    padded: np.ndarray   # crop boxes (frame px, int)
+    batch: np.ndarray    # the engine input
+    logits: np.ndarray
+    cams: np.ndarray
+
+
+class ClassifyStage:
+    """Pad every candidate like a GTSRB image, crop, normalise, one engine call → logits + CAMs."""
+
+    def __init__(self, session: InferenceSession, info: ModelInfo, max_batch: int) -> None:
+        self.session, self.info, self.max_batch = session, info, max_batch
+
+    def __call__(self, image: np.ndarray, boxes: np.ndarray, st: dict[str, float]) -> Classified:
+        t = time.perf_counter()
+        size = self.info.input_size
+        padded = pad_boxes(boxes, image.shape)
+        batch = make_batch(extract_crops(image, padded, size), self.info.mean, self.info.std)
+        t1 = time.perf_counter()
+        st["preprocess"] = st.get("preprocess", 0.0) + (t1 - t) * 1000
+        if len(batch):
+            logits, cams = self.session.infer(batch)
+            logits, cams = np.asarray(logits, np.float64), np.asarray(cams, np.float32)
+        else:
+            logits = np.zeros((0, len(self.info.classes)))
+            cams = np.zeros((0, size, size), np.float32)
+        st["infer"] = (time.perf_counter() - t1) * 1000
+        return Classified(padded, batch, logits, cams)
+
+
+class DecideStage:
+    """Confidence × sign score against the decision's thresholds, then NMS → detections."""
+
+    def __init__(self, decision: Decision, classes: list[str], nms_iou: float) -> None:
+        self.decision, self.classes, self.nms_iou = decision, classes, nms_iou
+
+    def __call__(self, boxes: np.ndarray, sign_scores: np.ndarray, c: Classified,
+                 st: dict[str, float]) -> tuple[list[dict[str, Any]], np.ndarray]:
+        t = time.perf_counter()
+        dets: list[dict[str, Any]] = []
+        idx = np.zeros(0, np.int64)
+        if len(c.logits):
+            p = softmax(c.logits)
+            cls = p.argmax(1)
+            conf = p[np.arange(len(p)), cls]
+            score = self.decision.score(sign_scores, conf)
+            ok = np.where(self.decision.accepts(sign_scores, conf, score))[0]
+            if len(ok):
+                idx = ok[nms(boxes[ok], score[ok].astype(np.float32), self.nms_iou)]
+                for j, g in zip(idx, _gini(c.cams[idx]), strict=True):
+                    k = int(cls[j])
+                    dets.append({"box": [round(float(v), 1) for v in boxes[j]], "class_id": k,
+                                 "class_name": self.classes[k],
+                                 "confidence": round(float(conf[j]), 4),
+                                 "sign_score": round(float(sign_scores[j]), 4),
+                                 "score": round(float(score[j]), 4), "gini": round(float(g), 4)})
+        st["post"] = (time.perf_counter() - t) * 1000
+        return dets, idx
+
+
 class _Stopper:
     """SIGINT/SIGTERM → a clean stop after the current frame; a second signal forces it."""
 
@@ -148,9 +213,28 @@ def _watchdog():
     return Notifier()
 
 
+def make_finder(cfg: RunConfig) -> SignFinder:
+    """The configured sign finder: the detector (its own session, same backend and precision as
+    the classifier) or the colour cascade."""
+    if cfg.finder == "colour":
+        from edgexai.pipeline.rejector import default_rejector
+
+        return ColourFinder(rejector=None if cfg.no_rejector else default_rejector(),
+                            sign_threshold=cfg.sign_threshold, refine=cfg.refine,
+                            max_candidates=cfg.max_classify)
+    if cfg.finder != "detector":
+        raise EdgexaiError(f"unknown finder {cfg.finder!r}; choose one of {', '.join(FINDERS)}")
+    from edgexai.pipeline.finders import default_detector_dir
+    from edgexai.pipeline.session import open_detector
+
+    build = Path(cfg.detector) if cfg.detector else default_detector_dir()
+    session = open_detector(build, cfg.backend, cfg.precision, cfg.engine_threads)
+    return DetectorFinder(session, build, cfg.candidate_threshold,
+                          max_candidates=cfg.max_classify)
+
+
 def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelInfo | None = None,
-        proposer: Proposer | None = None, rejector: Rejector | None | bool = True,
-        opener=open_reader) -> dict[str, Any]:
+        finder: SignFinder | None = None, opener=open_reader) -> dict[str, Any]:
     """Run the pipeline until the source ends, max_frames, a signal or a closed window; returns
     the summary (also written to cfg.summary_path() and as the log's last line)."""
     spec: SourceSpec = parse_uri(cfg.source, cfg.input_width, cfg.input_height, cfg.input_rate,
@@ -158,43 +242,34 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
     if session is None or info is None:
         if not cfg.model:
             raise EdgexaiError("no model: pass --model DIR")
-        session, info = open_model(cfg.model, cfg.backend, cfg.engine_threads)
+        session, info = open_model(cfg.model, cfg.backend, cfg.engine_threads, cfg.precision)
+    finder = finder or make_finder(cfg)
     if cfg.cv_threads > 0:
         import cv2
 
         # measured: OpenCV's own worker pool doubles the proposer's CPU time on 2 shared cores;
         # the capture thread already uses the second core
         cv2.setNumThreads(cfg.cv_threads)
-    proposer = proposer or ColourShapeProposer()
-    if rejector is True:
-        rejector = None if cfg.no_rejector else default_rejector()
-    rej: Rejector | None = rejector or None
-    sign_thr = cfg.sign_threshold if cfg.sign_threshold is not None else (
-        rej.threshold if rej else 0.0)
-    min_conf = cfg.min_confidence if cfg.min_confidence is not None else DEFAULT_MIN_CONFIDENCE
-    min_score = cfg.min_score if cfg.min_score is not None else DEFAULT_MIN_SCORE
-    display = Display(window=not cfg.headless, output=cfg.output,
-                      fps=cfg.input_rate or 15.0)
+    decision = finder.decision.override(cfg.min_score, cfg.min_confidence)
+    engine_max = getattr(session, "max_batch", None)  # a TensorRT profile's largest batch
+    max_classify = min(cfg.max_classify, engine_max) if engine_max else cfg.max_classify
+    classify = ClassifyStage(session, info, max_classify)
+    decide = DecideStage(decision, info.classes, cfg.nms_iou)
+    display = Display(window=not cfg.headless, output=cfg.output, fps=cfg.input_rate or 15.0)
     log = JsonlLog(cfg.log, cfg.log_max_bytes, cfg.log_backups)
     summary = Summary(spec.uri, info.name, info.backend)
     stopper = _Stopper()
     source: FrameSource | None = None
     wd = _watchdog()
     reason = "end of source"
-    names = info.classes
-    size = info.input_size
-    engine_max = getattr(session, "max_batch", None)  # a TensorRT profile's largest batch
-    max_classify = min(cfg.max_classify, engine_max) if engine_max else cfg.max_classify
     result: dict[str, Any] = {}
     try:
         log.write({"event": "start", "time": time.time(), "source": spec.uri, "kind": spec.kind,
                    "model": info.name, "model_path": info.path, "backend": info.backend,
-                   "input_size": size, "min_confidence": min_conf, "min_score": min_score,
-                   "refine": bool(rej and rej.refines and cfg.refine),
-                   "sign_threshold": sign_thr if rej else None,
-                   "probe_every": cfg.probe_every})
+                   "input_size": info.input_size, **finder.describe(),
+                   "decision": decision.describe(), "probe_every": cfg.probe_every})
         source = FrameSource(spec, opener=opener, live=cfg.live, on_event=log.write,
-                             work=proposer.propose if cfg.propose_in_capture else None).start()
+                             work=finder.prepare if cfg.prepare_in_capture else None).start()
         stopper.install()
         if wd:
             wd.ready(f"running on {spec.uri}")
@@ -226,89 +301,15 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
             img = frame.image
             st: dict[str, float] = {"capture": round(frame.capture_ms, 3)}
 
-            if frame.work is not None:  # proposed in the capture thread, overlapped
-                boxes, _ = frame.work
-                st["propose"] = frame.work_ms
-            else:
-                t = time.perf_counter()
-                boxes, _ = proposer.propose(img)
-                st["propose"] = (time.perf_counter() - t) * 1000
+            cand = finder.find(img, frame.work, frame.work_ms)          # find signs
+            st.update(cand.ms)
+            boxes, sign_scores = cand.boxes[:max_classify], cand.scores[:max_classify]
+            c = classify(img, boxes, st)                                 # classify + CAM
+            dets, det_idx = decide(boxes, sign_scores, c, st)            # decide
 
-            t = time.perf_counter()
-            padded = pad_boxes(boxes, img.shape)
-            crops = extract_crops(img, padded, FEATURE_SIZE if rej else size)
-            t2 = time.perf_counter()
-            st["preprocess"] = (t2 - t) * 1000
-            if rej is not None and len(crops):
-                feats = rej.standardised(crops)
-                rscore = rej.score_x(feats)
-                sel = np.where(rscore >= sign_thr)[0]
-            else:
-                feats = None
-                rscore = np.ones(len(crops), np.float32)
-                sel = np.arange(len(crops))
-            if len(sel) > max_classify:
-                sel = sel[np.argsort(-rscore[sel])[:max_classify]]
-            sel_boxes = boxes[sel]
-            refined = bool(rej is not None and rej.refines and cfg.refine and len(sel))
-            if refined:
-                sel_boxes = rej.refine_x(feats[sel], sel_boxes)
-                h_img, w_img = img.shape[:2]
-                sel_boxes[:, [0, 2]] = np.clip(sel_boxes[:, [0, 2]], 0, w_img)
-                sel_boxes[:, [1, 3]] = np.clip(sel_boxes[:, [1, 3]], 0, h_img)
-            t3 = time.perf_counter()
-            st["reject"] = (t3 - t2) * 1000
-            sel_score = rscore[sel]
-            if refined:
-                sel_padded = pad_boxes(sel_boxes, img.shape)
-                sel_crops = extract_crops(img, sel_padded, size)
-                if cfg.rescore:  # the refined crop is what gets classified: score that one
-                    rc = sel_crops if size == FEATURE_SIZE else extract_crops(
-                        img, sel_padded, FEATURE_SIZE)
-                    sel_score = np.maximum(sel_score, rej.score(rc))
-            else:
-                sel_padded = padded[sel]
-                sel_crops = crops[sel]
-                if len(sel) and sel_crops.shape[1] != size:
-                    sel_crops = extract_crops(img, sel_padded, size)
-            batch = make_batch(sel_crops, info.mean, info.std)
-            st["preprocess"] += (time.perf_counter() - t3) * 1000
-
-            t = time.perf_counter()
-            if len(sel):
-                logits, cams = session.infer(batch)
-                logits = np.asarray(logits, np.float64)
-                cams = np.asarray(cams, np.float32)
-            else:
-                logits, cams = np.zeros((0, len(names))), np.zeros((0, size, size), np.float32)
-            st["infer"] = (time.perf_counter() - t) * 1000
-
-            t = time.perf_counter()
-            dets: list[dict[str, Any]] = []
-            det_idx = np.zeros(0, np.int64)
-            if len(sel):
-                p = softmax(logits)
-                cls = p.argmax(1)
-                conf = p[np.arange(len(p)), cls]
-                score = conf * sel_score
-                ok = np.where((conf >= min_conf) & (score >= min_score))[0]
-                if len(ok):
-                    order = nms(sel_boxes[ok], score[ok].astype(np.float32), cfg.nms_iou)
-                    det_idx = ok[order]
-                    ginis = _gini(cams[det_idx]) if len(det_idx) else []
-                    for j, g in zip(det_idx, ginis, strict=True):
-                        c = int(cls[j])
-                        dets.append({"box": [round(float(v), 1) for v in sel_boxes[j]],
-                                     "class_id": c, "class_name": names[c] if c < len(names) else str(c),
-                                     "confidence": round(float(conf[j]), 4),
-                                     "sign_score": round(float(sel_score[j]), 4),
-                                     "score": round(float(score[j]), 4),
-                                     "gini": round(float(g), 4)})
-            st["post"] = (time.perf_counter() - t) * 1000
-
-            t = time.perf_counter()
+            t = time.perf_counter()                                      # probe
             if cfg.probe_every > 0 and frame.index % cfg.probe_every == 0 and len(det_idx):
-                res = probe(session, batch[det_idx], cams[det_idx],
+                res = probe(session, c.batch[det_idx], c.cams[det_idx],
                             np.array([d["class_id"] for d in dets]),
                             np.array([d["confidence"] for d in dets]), cfg.probe_top_pct,
                             seed=frame.index, max_batch=engine_max)
@@ -316,29 +317,29 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
                     d["probe"] = r
             st["probe"] = (time.perf_counter() - t) * 1000
 
-            t = time.perf_counter()
+            t = time.perf_counter()                                      # render
             if display.active:
-                shown = draw(img, dets, [cams[j] for j in det_idx],
-                             [tuple(int(v) for v in sel_padded[j]) for j in det_idx])
+                shown = draw(img, dets, [c.cams[j] for j in det_idx],
+                             [tuple(int(v) for v in c.padded[j]) for j in det_idx])
                 if not display.show(shown):
                     reason = "window closed"
                     st["render"] = (time.perf_counter() - t) * 1000
                     break
             st["render"] = (time.perf_counter() - t) * 1000
 
-            t = time.perf_counter()
+            t = time.perf_counter()                                      # log
             rec: dict[str, Any] = {"time": round(time.time(), 4), "frame": frame.index,
                                    "source": spec.uri}
             if frame.name is not None:
                 rec["file"] = frame.name
             rec["ms"] = {k: round(v, 3) for k, v in st.items()}
-            rec["proposals"] = len(boxes)
-            rec["classified"] = int(len(sel))
+            rec["proposals"] = cand.proposals
+            rec["classified"] = int(len(boxes))
             rec["detections"] = dets
             log.write(rec)
             st["log"] = (time.perf_counter() - t) * 1000
             frame_ms = (time.perf_counter() - t_frame) * 1000 + frame.capture_ms + frame.work_ms
-            summary.add(st, frame_ms, [d["class_name"] for d in dets], len(boxes), len(sel),
+            summary.add(st, frame_ms, [d["class_name"] for d in dets], cand.proposals, len(boxes),
                         cpu_main=(time.thread_time() - c_frame) * 1000, cpu_capture=frame.cpu_ms)
             if wd:
                 wd.ping()
@@ -371,4 +372,4 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
     return result
 
 
-__all__ = ["RunConfig", "run", "probe", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_SCORE", "Reader"]
+__all__ = ["RunConfig", "run", "probe", "FINDERS", "Reader"]

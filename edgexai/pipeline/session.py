@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from edgexai.errors import EdgexaiError
-from edgexai.manifest import MANIFEST_NAME, read_manifest
-
-BACKENDS = ("auto", "trt", "ort", "torch", "fake")
+from edgexai.manifest import MANIFEST_NAME
 
 
 @runtime_checkable
@@ -40,24 +38,27 @@ class ModelInfo:
 
 
 def newest_build(root: str | Path = "engines") -> Path:
-    """The most recently written build folder (by its manifest's mtime) under `root`."""
-    root = Path(root)
-    builds = [p.parent for p in root.glob(f"*/{MANIFEST_NAME}")] if root.is_dir() else []
-    if not builds:
-        raise EdgexaiError(f"no build folder under {root}/ (a folder with {MANIFEST_NAME}); "
-                           "build one with `edgexai build` or name one with --model DIR")
-    return max(builds, key=lambda p: (p / MANIFEST_NAME).stat().st_mtime)
+    """The newest classifier build folder under `root` (edgexai.manifest.newest_build)."""
+    from edgexai.manifest import newest_build as newest
+
+    found = newest(root, "classifier")
+    if found is None:
+        raise EdgexaiError(f"no classifier build folder under {root}/ (a folder with "
+                           f"{MANIFEST_NAME}); build one with `edgexai build` or name one with "
+                           "--model DIR")
+    return found
 
 
 def model_info(build_dir: str | Path, backend: str) -> ModelInfo:
-    m = read_manifest(build_dir)
-    size = m.get("input_size")
-    if isinstance(size, (list, tuple)):
-        size = size[-1]
-    classes = m.get("classes") or [str(i) for i in range(43)]
-    return ModelInfo(name=m.get("name", Path(build_dir).name), path=str(build_dir),
-                     input_size=int(size or 32), mean=tuple(m.get("mean", (0.5, 0.5, 0.5))),
-                     std=tuple(m.get("std", (0.25, 0.25, 0.25))), classes=list(classes),
+    """What the pipeline needs from a classifier build's manifest (validated: no defaults)."""
+    from edgexai.manifest import load
+
+    m = load(build_dir)
+    if m.kind != "classifier":
+        raise EdgexaiError(f"--model {build_dir} is a {m.kind} build; --model takes a classifier "
+                           "(a detector goes to --detector)")
+    return ModelInfo(name=m.name, path=str(build_dir), input_size=m.input_size,
+                     mean=tuple(m.mean), std=tuple(m.std), classes=list(m.classes),
                      backend=backend)
 
 
@@ -87,52 +88,86 @@ class FakeSession:
 
 
 def write_fake_build(folder: str | Path, input_size: int = 32) -> Path:
-    """A build folder the fake backend opens (tests and demos without a trained model)."""
-    import json
-
+    """A build folder the fake backend opens (tests and demos without a trained model): a valid
+    classifier manifest that lists no files, so no real backend can open it."""
     from edgexai.data.classes import GTSRB_CLASSES
+    from edgexai.manifest import write_manifest
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = {"format": "edgexai-manifest/1", "name": folder.name, "arch": "fake",
-                "regime": "fake", "input_size": input_size, "mean": [0.4563, 0.4076, 0.3895],
-                "std": [0.2298, 0.2144, 0.2259], "classes": list(GTSRB_CLASSES), "files": {}}
-    (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
+    n = len(GTSRB_CLASSES)
+    write_manifest(folder, {
+        "kind": "classifier", "name": folder.name, "seed": 0, "files": {},
+        "onnx": {"opset": 18, "exporter": "none (fake build)", "backbone_outputs": ["logits"],
+                 "inputs": [{"name": "images", "shape": ["N", 3, input_size, input_size],
+                             "dtype": "float32"}],
+                 "outputs": [{"name": "logits", "shape": ["N", n], "dtype": "float32"},
+                             {"name": "cam", "shape": ["N", input_size, input_size],
+                              "dtype": "float32"}],
+                 "variants": {}},
+        "params": 0, "metrics": {}, "data": {}, "train_config": None, "timing_s": {},
+        "versions": {}, "git": "unknown", "created": "", "host": {},
+        "arch": "fake", "arch_description": "the pipeline's test engine (no model)",
+        "widths": {}, "input_size": input_size, "mean": [0.4563, 0.4076, 0.3895],
+        "std": [0.2298, 0.2144, 0.2259], "cam_layer": None, "classes": list(GTSRB_CLASSES),
+        "regime": "fake", "timing": None, "preset": None, "regime_params": {}, "macs": 0,
+        "parent": None})
     return folder
 
 
-def resolve_backend(backend: str) -> str:
-    """auto → TensorRT where its Python package exists, else ONNX Runtime."""
-    if backend != "auto":
-        return backend
-    import importlib.util
-
-    return "trt" if importlib.util.find_spec("tensorrt") is not None else "ort"
-
-
-def _open_runtime(build_dir: Path, backend: str, threads: int | None = None) -> InferenceSession:
-    try:
-        from edgexai.runtime import open_session
-    except ImportError as exc:
-        raise EdgexaiError(f"edgexai.runtime cannot be imported ({exc}); it is needed to run a "
-                           "model (--backend fake runs the pipeline without one)") from None
-    options = {"threads": threads} if threads and backend == "ort" else {}
-    return open_session(build_dir, backend=backend, **options)
-
-
-def open_model(build_dir: str | Path, backend: str = "auto",
-               threads: int | None = None) -> tuple[InferenceSession, ModelInfo]:
-    """Open a build folder with a backend; 'fake' is the test engine."""
+def open_model(build_dir: str | Path, backend: str = "auto", threads: int | None = None,
+               precision: str = "fp32", max_batch: int | None = None
+               ) -> tuple[InferenceSession, ModelInfo]:
+    """Open a classifier build with a backend ('fake' is the test engine). TensorRT sessions
+    never build an engine here: a vehicle runs what `edgexai engine` built on it."""
     build_dir = Path(build_dir)
     if not (build_dir / MANIFEST_NAME).is_file():
         raise EdgexaiError(f"--model {build_dir}: not a build folder (no {MANIFEST_NAME})")
     if backend == "fake":
         info = model_info(build_dir, "fake")
         return FakeSession(len(info.classes)), info
-    backend = resolve_backend(backend)
-    session = _open_runtime(build_dir, backend, threads)
-    info = model_info(build_dir, str(getattr(session, "backend", backend)))
-    precision = getattr(session, "precision", None)
-    if precision and precision != "fp32":
+    info = model_info(build_dir, backend)  # validates the manifest before a backend loads
+    session = _open_runtime(build_dir, backend, precision, threads, max_batch)
+    info.backend = str(getattr(session, "backend", backend))
+    if precision != "fp32":
         info.backend += f"-{precision}"
     return session, info
+
+
+def open_detector(build_dir: str | Path, backend: str = "auto", precision: str = "fp32",
+                  threads: int | None = None) -> Any:
+    """Open a detector build (a runtime Session: `run(frames) -> {boxes, scores, labels}`)."""
+    from edgexai.manifest import load
+
+    build_dir = Path(build_dir)
+    if not (build_dir / MANIFEST_NAME).is_file():
+        raise EdgexaiError(f"--detector {build_dir}: not a build folder (no {MANIFEST_NAME})")
+    kind = load(build_dir).kind
+    if kind != "detector":
+        raise EdgexaiError(f"--detector {build_dir} is a {kind} build, not a detector")
+    if backend == "fake":  # the fake engine replaces the classifier; the detector stays real
+        backend = "ort"
+    return _open_runtime(build_dir, backend, precision, threads, None)
+
+
+def _open_runtime(build_dir: Path, backend: str, precision: str, threads: int | None,
+                  max_batch: int | None) -> Any:
+    try:
+        from edgexai.runtime import open_session, resolve_backend
+    except ImportError as exc:
+        raise EdgexaiError(f"edgexai.runtime cannot be imported ({exc}); it is needed to run a "
+                           "model (--backend fake runs the pipeline without one)") from None
+    backend = resolve_backend(backend)
+    options: dict = {}
+    if backend == "ort":
+        # The run process holds two sessions (detector, classifier) and a capture thread: idle
+        # ONNX Runtime pools that spin-wait take the cores from the session running (measured:
+        # docs/RESULTS.md, "Learned sign detector"), so their threads sleep when idle.
+        options["spinning"] = False
+        if threads:
+            options["threads"] = threads
+    if backend == "trt":
+        options["rebuild"] = "never"
+        if max_batch:
+            options["max_batch"] = max_batch
+    return open_session(build_dir, backend=backend, precision=precision, **options)

@@ -3,6 +3,9 @@
 Importing this package needs numpy only; each backend imports its engine when a session opens.
 """
 
-from edgexai.runtime.base import BACKENDS, PRECISIONS, Session, TensorInfo, open_session
+from edgexai.manifest import PRECISIONS
+from edgexai.runtime.base import Session, TensorInfo
+from edgexai.runtime.factory import BACKEND_CHOICES, BACKENDS, open_session, resolve_backend
 
-__all__ = ["BACKENDS", "PRECISIONS", "Session", "TensorInfo", "open_session"]
+__all__ = ["BACKENDS", "BACKEND_CHOICES", "PRECISIONS", "Session", "TensorInfo", "open_session",
+           "resolve_backend"]

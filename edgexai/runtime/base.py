@@ -1,9 +1,10 @@
-"""The one inference interface: open a build folder, `infer(batch) -> (logits, cam)`.
+"""The one inference interface: open a build folder, `run(batch) -> {output name: array}`.
 
 Deployment side: numpy and the stdlib only at module level (a Jetson image has no torch). A session
-reads the manifest, verifies the digest of every file it is about to deserialise (on the very bytes
-it then hands to the backend), and checks each batch against the input metadata before any backend
-sees it, so mistakes surface as one-line EdgexaiErrors rather than backend tracebacks.
+reads the manifest (validated by edgexai.manifest), verifies the digest of every file it is about
+to deserialise (on the very bytes it then hands to the backend), and checks each batch against the
+recorded input (shape, dtype) before any backend sees it, so mistakes surface as one-line
+EdgexaiErrors rather than backend tracebacks. Classifiers add `infer(batch) -> (logits, cam)`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from typing import Any
 import numpy as np
 
 from edgexai.errors import EdgexaiError
-from edgexai.manifest import read_manifest
+from edgexai.manifest import (
+    BUILD_VARIANTS,
+    PRECISIONS,
+    VARIANT_ROLES,
+    ClassifierManifest,
+    DetectorManifest,
+    parse,
+    read_manifest,
+)
 
-BACKENDS = ("ort", "trt", "torch")
-PRECISIONS = ("fp32", "fp16", "int8")
-# ONNX variants of a build: manifest `files` role and file name (export/precision.py makes them).
-ONNX_ROLES = {"fp32": "onnx", "nocam": "onnx_nocam", "fp16": "onnx_fp16", "int8": "onnx_int8"}
-ONNX_FILES = {"fp32": "model.onnx", "nocam": "model_nocam.onnx", "fp16": "model_fp16.onnx",
-              "int8": "model_int8.onnx"}
+DEFAULT_MAX_BATCH = {"classifier": 32, "detector": 1}  # TensorRT profile: crops / frames per call
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,13 @@ class TensorInfo:
     dtype: str
 
 
-def variant_for(precision: str, cam: bool) -> str:
-    """Which ONNX variant a (precision, cam) pair reads."""
+def variant_for(kind: str, precision: str, cam: bool = True) -> str:
+    """Which ONNX variant a (precision, cam) pair reads for a build of `kind`."""
     if precision not in PRECISIONS:
         raise EdgexaiError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if not cam:
+        if kind != "classifier":
+            raise EdgexaiError("only classifiers have a no-CAM variant")
         if precision != "fp32":
             raise EdgexaiError("the no-CAM variant exists for comparison in fp32 only")
         return "nocam"
@@ -49,44 +55,55 @@ def variant_for(precision: str, cam: bool) -> str:
 def make_hint(build_dir: Path, variant: str) -> str:
     precision = "fp32" if variant == "nocam" else variant
     extra = " --no-cam" if variant == "nocam" else ""
-    return (f"make it with `edgexai engine --model {build_dir} --precision {precision}{extra} "
-            "--backend ort` (INT8 also needs --data-root with GTSRB for calibration)")
+    return (f"make it on the training machine with `edgexai engine --model {build_dir} "
+            f"--precision {precision}{extra} --backend ort` (it needs onnx, and GTSRB for "
+            "INT8 calibration), then copy the build folder again")
 
 
 class Session:
-    """Base of every backend: manifest, input checks, digest-verified reads; `_infer` is theirs."""
+    """Base of every backend: manifest, input checks, digest-verified reads; `_run` is theirs."""
 
     backend = "base"
 
     def __init__(self, build_dir: str | Path, precision: str = "fp32", cam: bool = True) -> None:
         self.build_dir = Path(build_dir)
         self.manifest = read_manifest(self.build_dir)
+        self.info: ClassifierManifest | DetectorManifest = parse(self.manifest)
+        self.kind = self.info.kind
         self.precision = precision
         self.cam = cam
-        self.variant = variant_for(precision, cam)
-        meta = self.manifest.get("onnx")
-        if not isinstance(meta, dict) or "inputs" not in meta:
-            raise EdgexaiError(f"{self.build_dir} has no ONNX export in its manifest (built before "
-                               "export existed?); rebuild it with `edgexai build`")
-        self.inputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"]) for t in meta["inputs"]]
-        outputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"]) for t in meta["outputs"]]
+        self.variant = variant_for(self.kind, precision, cam)
+        meta = self.info.onnx
+        self.inputs = [TensorInfo(t.name, tuple(t.shape), t.dtype) for t in meta.inputs]
+        outputs = [TensorInfo(t.name, tuple(t.shape), t.dtype) for t in meta.outputs]
         self.outputs = outputs if cam else [t for t in outputs if t.name == "logits"]
         if len(self.inputs) != 1:
             raise EdgexaiError(f"expected one input in {self.build_dir}'s ONNX, found {len(self.inputs)}")
         self.input = self.inputs[0]
         self.max_batch: int | None = None
-        self.classes: list[str] = list(self.manifest.get("classes", []))
-        self.mean = tuple(self.manifest.get("mean", (0.0, 0.0, 0.0)))
-        self.std = tuple(self.manifest.get("std", (1.0, 1.0, 1.0)))
+        if isinstance(self.info, ClassifierManifest):
+            self.classes: list[str] = list(self.info.classes)
+            self.mean, self.std = tuple(self.info.mean), tuple(self.info.std)
+            logits = next((t for t in outputs if t.name == "logits"), None)
+            n_out = logits.shape[-1] if logits is not None else None
+            if not isinstance(n_out, int) or n_out != len(self.classes):
+                raise EdgexaiError(
+                    f"{self.build_dir}/manifest.json names {len(self.classes)} classes but the "
+                    f"model has {n_out} outputs: every label would be wrong; rebuild the folder")
+            if cam and not any(t.name == "cam" for t in outputs):
+                raise EdgexaiError(f"{self.build_dir} has no in-graph CAM (its head is not "
+                                   "GAP→linear); open it with cam=False")
+        if self.variant not in BUILD_VARIANTS[self.kind]:
+            raise EdgexaiError(f"a {self.kind} build has no {self.variant} variant")
 
     # -- files ------------------------------------------------------------------------------
     def role(self, variant: str | None = None) -> str:
-        return ONNX_ROLES[variant or self.variant]
+        return VARIANT_ROLES[variant or self.variant]
 
     def file_entry(self, role: str) -> dict[str, str]:
-        entry = self.manifest.get("files", {}).get(role)
+        entry = self.manifest["files"].get(role)
         if entry is None:
-            variant = next((v for v, r in ONNX_ROLES.items() if r == role), None)
+            variant = next((v for v, r in VARIANT_ROLES.items() if r == role), None)
             hint = f"; {make_hint(self.build_dir, variant)}" if variant else ""
             raise EdgexaiError(f"the manifest in {self.build_dir} lists no '{role}' file{hint}")
         return entry
@@ -110,42 +127,51 @@ class Session:
 
     # -- inference --------------------------------------------------------------------------
     def check_input(self, batch: Any) -> np.ndarray:
-        """The batch as a C-contiguous float32 N×3×H×W array, or a clear error."""
+        """The batch as a C-contiguous array of the recorded shape and dtype, or a clear error."""
         if not isinstance(batch, np.ndarray):
-            raise EdgexaiError(f"infer() takes a numpy array, got {type(batch).__name__}")
+            raise EdgexaiError(f"the session takes a numpy array, got {type(batch).__name__}")
         want = tuple(self.input.shape[1:])
+        shape = "×".join(map(str, want))
         if batch.ndim == len(want) and tuple(batch.shape) == want:
-            raise EdgexaiError(f"infer() takes a batch N×{'×'.join(map(str, want))}; got one image "
+            raise EdgexaiError(f"the session takes a batch N×{shape}; got one item "
                                f"{tuple(batch.shape)} (use batch[None])")
         if batch.ndim != len(want) + 1 or tuple(batch.shape[1:]) != want:
-            raise EdgexaiError(f"input '{self.input.name}' must be N×{'×'.join(map(str, want))} "
-                               f"(normalised, channels first); got shape {tuple(batch.shape)}")
-        if batch.dtype != np.float32:
+            layout = ("normalised, channels first" if self.kind == "classifier"
+                      else "BGR frames at the detector's input size, channels last")
+            raise EdgexaiError(f"input '{self.input.name}' must be N×{shape} ({layout}); got "
+                               f"shape {tuple(batch.shape)}")
+        if batch.dtype != np.dtype(self.input.dtype):
             hint = (" — uint8 pixels must be scaled and normalised first "
                     "(edgexai.preprocess.normalise)") if batch.dtype == np.uint8 else ""
-            raise EdgexaiError(f"input '{self.input.name}' must be float32; got {batch.dtype}{hint}")
+            raise EdgexaiError(f"input '{self.input.name}' must be {self.input.dtype}; got "
+                               f"{batch.dtype}{hint}")
         n = batch.shape[0]
         if n < 1:
-            raise EdgexaiError("infer() needs at least one image")
+            raise EdgexaiError("the session needs at least one item per call")
         if self.max_batch is not None and n > self.max_batch:
             raise EdgexaiError(f"batch of {n} exceeds this session's maximum batch {self.max_batch} "
                                "(the engine's optimisation profile); split it or rebuild with a "
                                "larger --max-batch")
         return np.ascontiguousarray(batch)
 
-    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """(logits N×C, cam N×H×W in [0, 1]) — cam is None for a no-CAM session."""
-        x = self.check_input(batch)
-        logits, cam = self._infer(x)
-        return logits, (cam if self.cam else None)
+    def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Every output of the graph for one batch, by name."""
+        return self._run(self.check_input(batch))
 
-    def _infer(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Classifiers: (logits N×C, cam N×H×W in [0, 1]) — cam is None for a no-CAM session."""
+        if self.kind != "classifier":
+            raise EdgexaiError(f"{self.build_dir} is a {self.kind}, not a classifier: use run()")
+        out = self.run(batch)
+        return out["logits"], (out.get("cam") if self.cam else None)
+
+    def _run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
         """What this session runs: backend, precision, file, I/O (for logs and `engine`)."""
-        return {"backend": self.backend, "precision": self.precision, "cam": self.cam,
-                "variant": self.variant, "input": self.input.__dict__,
+        return {"backend": self.backend, "kind": self.kind, "precision": self.precision,
+                "cam": self.cam, "variant": self.variant, "input": self.input.__dict__,
                 "outputs": [o.__dict__ for o in self.outputs], "max_batch": self.max_batch}
 
     def close(self) -> None:
@@ -156,21 +182,3 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def open_session(build_dir: str | Path, backend: str = "ort", precision: str = "fp32",
-                 cam: bool = True, **options: Any) -> Session:
-    """Open a build folder with a backend; backends are imported only when chosen."""
-    if backend == "ort":
-        from edgexai.runtime.ort import OrtSession
-
-        return OrtSession(build_dir, precision, cam, **options)
-    if backend == "trt":
-        from edgexai.runtime.trt import TrtSession
-
-        return TrtSession(build_dir, precision, cam, **options)
-    if backend == "torch":
-        from edgexai.runtime.torch_ref import TorchSession
-
-        return TorchSession(build_dir, precision, cam, **options)
-    raise EdgexaiError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

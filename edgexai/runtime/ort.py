@@ -79,9 +79,9 @@ class OrtSession(Session):
                                f"says {[self.input.name]} → {want}")
         self._out_names = want
 
-    def _infer(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def _run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         result = self._session.run(self._out_names, {self.input.name: x})
-        return result[0], (result[1] if len(result) > 1 else None)
+        return dict(zip(self._out_names, result, strict=True))
 
     def describe(self) -> dict:
         return {**super().describe(), "providers": self.providers}

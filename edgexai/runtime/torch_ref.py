@@ -1,4 +1,5 @@
-"""PyTorch reference backend: model.pt through the same `CamModel` the export traces.
+"""PyTorch reference backend: model.pt through the same module the export traces (`CamModel` for a
+classifier, `DecodedDetector` for a detector).
 
 The one backend that imports torch, and only when a session is opened, so importing
 `edgexai.runtime` never pulls in the training stack.
@@ -28,20 +29,28 @@ class TorchSession(Session):
             import torch
         except ModuleNotFoundError:
             raise EdgexaiError("the torch backend needs PyTorch (pip install 'edgexai[train]')") from None
-        from edgexai.explain.cam import CamModel
         from edgexai.manifest import verify_file
-        from edgexai.models.checkpoint import load_model
 
         path = verify_file(self.build_dir, self.manifest, "model")  # before torch.load
         self._torch = torch
         self.device = torch.device(device)
-        model = load_model(path).to(self.device)
-        self._net = CamModel(model, int(self.manifest["input_size"])).eval() if cam else model
+        if self.kind == "detector":
+            from edgexai.detector.job import load_detector
+            from edgexai.detector.model import DecodedDetector
 
-    def _infer(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+            self._net = DecodedDetector(load_detector(path)).to(self.device).eval()
+        else:
+            from edgexai.explain.cam import CamModel
+            from edgexai.models.checkpoint import load_model
+
+            model = load_model(path).to(self.device)
+            self._net = CamModel(model, int(self.manifest["input_size"])).eval() if cam else model
+        self._names = [o.name for o in self.outputs]
+
+    def _run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         torch = self._torch
         with torch.no_grad():
             out = self._net(torch.from_numpy(x).to(self.device))
-        if isinstance(out, tuple):
-            return out[0].float().cpu().numpy(), out[1].float().cpu().numpy()
-        return out.float().cpu().numpy(), None
+        out = out if isinstance(out, tuple) else (out,)
+        return {name: t.cpu().numpy() if t.dtype == torch.int32 else t.float().cpu().numpy()
+                for name, t in zip(self._names, out, strict=True)}

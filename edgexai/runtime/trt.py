@@ -10,20 +10,33 @@ weakly typed networks; TensorRT 11 removed them and every network is strongly ty
 
 (Explicit Q/DQ quantisation wants a strongly typed network and no precision flags; where a 10.x
 lacks STRONGLY_TYPED the INT8 flag is set instead.) Engines are cached by engine_cache.py; the
-timing cache persists in `<build>/engines/timing.cache`.
+timing cache persists in `<build>/engines/timing-<TensorRT version>-<GPU>….cache`
+(engine_cache.timing_cache_name), one per TensorRT version and GPU. A cache TensorRT will not
+take (corrupt, foreign, unreadable) means starting from an empty one, and a cache that cannot be
+written is a warning: neither ever costs an engine.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgexai.errors import EdgexaiError
-from edgexai.runtime.base import ONNX_ROLES, Session, make_hint
-from edgexai.runtime.engine_cache import EngineCache, EngineMismatch
+from edgexai.manifest import VARIANT_ROLES
+from edgexai.runtime.base import DEFAULT_MAX_BATCH, Session, make_hint
+from edgexai.runtime.engine_cache import (
+    EngineCache,
+    EngineMismatch,
+    atomic_write,
+    engine_key,
+    engine_profile,
+    engine_target,
+    timing_cache_name,
+)
 
 REBUILD = ("auto", "never", "always")
 
@@ -90,29 +103,56 @@ class TensorRT:
         opt.set_shape(input_name, (profile["min"], *chw), (profile["opt"], *chw),
                       (profile["max"], *chw))
         config.add_optimization_profile(opt)
-        previous = b""
-        if timing_cache is not None and timing_cache.is_file():
-            previous = timing_cache.read_bytes()
-        cache = config.create_timing_cache(previous)
-        if not config.set_timing_cache(cache, False):  # a cache from another GPU/TRT: start over
-            config.set_timing_cache(config.create_timing_cache(b""), False)
+        self._attach_timing_cache(config, timing_cache)
         serialized = builder.build_serialized_network(network, config)
         if serialized is None:
             raise EdgexaiError(f"TensorRT failed to build a {precision} engine (see its log above)")
         if timing_cache is not None:
-            timing_cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = timing_cache.with_name(timing_cache.name + ".tmp")
-            tmp.write_bytes(bytes(memoryview(config.get_timing_cache().serialize())))
-            tmp.replace(timing_cache)
+            self._save_timing_cache(config, timing_cache)
         return bytes(memoryview(serialized))
 
-    def deserialize(self, data: bytes) -> Any:
+    def _attach_timing_cache(self, config: Any, path: Path | None) -> None:
+        """The saved timing cache if TensorRT takes it, else an empty one.
+
+        `create_timing_cache` returns None for bytes it cannot read (the binding hands back the
+        C++ nullptr), so it is checked as Polygraphy's CreateConfig does (TensorRT repo,
+        tools/Polygraphy/polygraphy/backend/trt/config.py: an empty cache when there is none);
+        an exception or `set_timing_cache` returning False (a cache of another device) also
+        means starting empty.
+        """
+        previous = b""
+        if path is not None:
+            try:
+                previous = path.read_bytes() if path.is_file() else b""
+            except OSError:
+                previous = b""
+        cache = None
+        if previous:
+            try:
+                cache = config.create_timing_cache(previous)
+            except Exception:  # the bindings raise on some malformed buffers
+                cache = None
+        if cache is None or not config.set_timing_cache(cache, False):
+            config.set_timing_cache(config.create_timing_cache(b""), False)
+
+    @staticmethod
+    def _save_timing_cache(config: Any, path: Path) -> None:
+        """Persist the timing cache; failing to is a warning (the engine is built already)."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, bytes(memoryview(config.get_timing_cache().serialize())))
+        except OSError as exc:
+            print(f"edgexai: warning: TensorRT timing cache not saved to {path} "
+                  f"({exc.strerror or exc}); the next build times its kernels again",
+                  file=sys.stderr)
+
+    def deserialize(self, data: bytes) -> Any | None:
+        """The engine, or None when TensorRT cannot deserialise these bytes (the binding
+        returns None for the C++ nullptr: corrupt, or built by another TensorRT)."""
         runtime = self.trt.Runtime(self.logger)
         engine = runtime.deserialize_cuda_engine(data)
-        if engine is None:
-            raise EdgexaiError("TensorRT could not deserialise the engine (corrupt, or built by "
-                               "another TensorRT version); rebuild it with `edgexai engine`")
-        self._runtime = runtime  # the runtime must outlive its engines
+        if engine is not None:
+            self._runtime = runtime  # the runtime must outlive its engines
         return engine
 
     def io_tensors(self, engine: Any) -> list[tuple[str, bool, Any]]:
@@ -132,13 +172,15 @@ class TrtSession(Session):
     backend = "trt"
 
     def __init__(self, build_dir: str | Path, precision: str = "fp32", cam: bool = True,
-                 max_batch: int = 32, opt_batch: int | None = None, rebuild: str = "auto",
-                 workspace_mb: int = 1024, trt_module: Any = None, memory: Any = None) -> None:
+                 max_batch: int | None = None, opt_batch: int | None = None,
+                 rebuild: str = "auto", workspace_mb: int = 1024, trt_module: Any = None,
+                 memory: Any = None) -> None:
+        """`max_batch` None: the kind's default (DEFAULT_MAX_BATCH), what `run` asks for."""
         super().__init__(build_dir, precision, cam)
         if rebuild not in REBUILD:
             raise EdgexaiError(f"rebuild must be one of {REBUILD}")
-        if max_batch < 1:
-            raise EdgexaiError("--max-batch must be at least 1")
+        max_batch = max_batch or DEFAULT_MAX_BATCH[self.kind]
+        self.profile = engine_profile(max_batch, opt_batch)
         self.rt = TensorRT(trt_module)
         if memory is None:
             from edgexai.runtime.cuda_mem import load_device_memory
@@ -146,27 +188,37 @@ class TrtSession(Session):
             memory = load_device_memory()
         self.mem = memory
         self.max_batch = max_batch
-        self.profile = {"min": 1, "opt": min(opt_batch or max(1, max_batch // 2), max_batch),
-                        "max": max_batch}
         self.onnx_variant = "nocam" if not cam else self.rt.onnx_variant(precision)
-        role = ONNX_ROLES[self.onnx_variant]
+        role = VARIANT_ROLES[self.onnx_variant]
         if role not in self.manifest.get("files", {}):
             raise EdgexaiError(f"TensorRT {self.rt.generation} builds {precision} from the "
                                f"'{role}' ONNX, which this build lacks; "
                                f"{make_hint(self.build_dir, self.onnx_variant)}")
-        self.target = {"onnx_sha256": self.file_entry(role)["sha256"],
-                       "gpu_name": self.mem.device_name(),
-                       "compute_capability": self.mem.compute_capability(),
-                       "trt_version": self.rt.version, "precision": precision,
-                       "profile": self.profile}
+        self.target = engine_target(self.file_entry(role)["sha256"], self.mem.info(),
+                                    self.rt.version, precision, self.profile)
         self.cache = EngineCache(self.build_dir)
         self.built = False
-        data = self._engine_bytes(role, rebuild, workspace_mb)
-        self.engine = self.rt.deserialize(data)
+        self._stream: Any = None
+        self.engine = self._engine(role, rebuild, workspace_mb)
         self.context = self.engine.create_execution_context()
         self._setup_buffers()
 
     # -- engine ------------------------------------------------------------------------------
+    def _engine(self, role: str, rebuild: str, workspace_mb: int) -> Any:
+        """The deserialised engine: cached if it fits and TensorRT takes it, else built (auto)."""
+        data = self._engine_bytes(role, rebuild, workspace_mb)
+        engine = self.rt.deserialize(data)
+        if engine is None and not self.built and rebuild == "auto":
+            data = self._build(role, workspace_mb)  # intact bytes TensorRT refuses: rebuild
+            engine = self.rt.deserialize(data)
+        if engine is None:
+            raise EdgexaiError(f"TensorRT could not deserialise {self.engine_path} (corrupt, or "
+                               "built by another TensorRT version); rebuild it with `edgexai "
+                               f"engine --model {self.build_dir} --precision {self.precision} "
+                               "--backend trt --rebuild`")
+        self.engine_sha256 = hashlib.sha256(data).hexdigest()
+        return engine
+
     def _engine_bytes(self, role: str, rebuild: str, workspace_mb: int) -> bytes:
         data: bytes | None = None
         if rebuild != "always":
@@ -183,22 +235,21 @@ class TrtSession(Session):
                                f"{self.cache.dir}{why}; run `edgexai engine --model "
                                f"{self.build_dir} --precision {self.precision}` on this device")
         if data is None:
-            onnx = self.read_verified(role)  # digest checked before TensorRT parses it
-            chw = tuple(int(d) for d in self.input.shape[1:])
-            data = self.rt.build(onnx, self.precision, self.input.name, chw, self.profile,
-                                 timing_cache=self.cache.dir / "timing.cache",
-                                 workspace_mb=workspace_mb)
-            self.engine_path = self.cache.store(self.target, data)
-            self.built = True
-        else:
-            self.engine_path = self.cache.paths(self._key())[0]
-        self.engine_sha256 = hashlib.sha256(data).hexdigest()
+            return self._build(role, workspace_mb)
+        self.engine_path = self.cache.paths(engine_key(self.target))[0]
         return data
 
-    def _key(self) -> str:
-        from edgexai.runtime.engine_cache import engine_key
-
-        return engine_key(self.target)
+    def _build(self, role: str, workspace_mb: int) -> bytes:
+        """Build from the verified ONNX and store engine + sidecar (writability checked first)."""
+        self.cache.check_writable(self.target)
+        onnx = self.read_verified(role)  # digest checked before TensorRT parses it
+        chw = tuple(int(d) for d in self.input.shape[1:])
+        data = self.rt.build(onnx, self.precision, self.input.name, chw, self.profile,
+                             timing_cache=self.cache.dir / timing_cache_name(self.target),
+                             workspace_mb=workspace_mb)
+        self.engine_path = self.cache.store(self.target, data)
+        self.built = True
+        return data
 
     # -- buffers and inference ---------------------------------------------------------------
     def _setup_buffers(self) -> None:
@@ -218,7 +269,7 @@ class TrtSession(Session):
             self._dtypes[name] = dtype
             self.context.set_tensor_address(name, self._ptrs[name])
 
-    def _infer(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def _run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         name = self.input.name
         x = x.astype(self._dtypes[name], copy=False)
         if not self.context.set_input_shape(name, tuple(x.shape)):
@@ -235,13 +286,15 @@ class TrtSession(Session):
         for out, arr in results.items():
             self.mem.d2h(arr, self._ptrs[out], self._stream)
         self.mem.sync(self._stream)
-        logits = results["logits"].astype(np.float32, copy=False)
-        cam = results.get("cam")
-        if cam is not None:
+        out = {}
+        for t in self.outputs:  # what the manifest promises, in its dtypes (float16 → float32)
+            arr = results[t.name]
+            out[t.name] = arr.astype(np.dtype(t.dtype), copy=False)
+        if "cam" in out:
             # With TensorRT 10's FP16 flag the builder may run the CAM normaliser in float16,
             # where its +1e-8 is 0: an all-zero map would come back as 0/0. Zero is its value.
-            cam = np.nan_to_num(cam.astype(np.float32, copy=False), nan=0.0)
-        return logits, cam
+            out["cam"] = np.nan_to_num(out["cam"], nan=0.0)
+        return out
 
     def describe(self) -> dict:
         return {**super().describe(), "trt_version": self.rt.version,
@@ -249,6 +302,10 @@ class TrtSession(Session):
                 "engine": str(self.engine_path), "built_now": self.built, **self.target}
 
     def close(self) -> None:
+        """Free the device buffers and destroy the stream; safe to call twice."""
         for ptr in getattr(self, "_ptrs", {}).values():
             self.mem.free(ptr)
         self._ptrs = {}
+        stream, self._stream = getattr(self, "_stream", None), None
+        if stream is not None:
+            self.mem.destroy_stream(stream)

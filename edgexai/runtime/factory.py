@@ -1,0 +1,44 @@
+"""Which backend runs a build, and opening it: the one place that knows every backend.
+
+`auto` means what it means everywhere (run, engine, doctor, bench): TensorRT where its Python
+package is importable, else ONNX Runtime. Backends are imported only when chosen, so importing
+this module needs numpy only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from edgexai.errors import EdgexaiError
+from edgexai.runtime.base import Session
+
+BACKENDS = ("ort", "trt", "torch")
+BACKEND_CHOICES = ("auto", *BACKENDS)
+
+
+def resolve_backend(choice: str) -> str:
+    """auto → trt where `tensorrt` is importable, else ort; anything else must be a backend."""
+    if choice == "auto":
+        return "trt" if importlib.util.find_spec("tensorrt") is not None else "ort"
+    if choice not in BACKENDS:
+        raise EdgexaiError(f"unknown backend {choice!r}; choose one of {', '.join(BACKEND_CHOICES)}")
+    return choice
+
+
+def open_session(build_dir: str | Path, backend: str = "auto", precision: str = "fp32",
+                 cam: bool = True, **options: Any) -> Session:
+    """Open a build folder (classifier or detector) with a backend."""
+    backend = resolve_backend(backend)
+    if backend == "ort":
+        from edgexai.runtime.ort import OrtSession
+
+        return OrtSession(build_dir, precision, cam, **options)
+    if backend == "trt":
+        from edgexai.runtime.trt import TrtSession
+
+        return TrtSession(build_dir, precision, cam, **options)
+    from edgexai.runtime.torch_ref import TorchSession
+
+    return TorchSession(build_dir, precision, cam, **options)

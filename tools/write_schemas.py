@@ -1,0 +1,38 @@
+"""Write the JSON Schemas of the project's file contracts into docs/schemas/, from the types that
+define them (edgexai.manifest, edgexai.runtime.engine_cache, edgexai.bench.results_contract).
+tests/test_contracts.py fails when a committed schema differs from what this writes.
+
+  .venv/bin/python tools/write_schemas.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from edgexai.bench.results_contract import results_schema  # noqa: E402
+from edgexai.manifest import schema as manifest_schema  # noqa: E402
+from edgexai.runtime.engine_cache import sidecar_schema  # noqa: E402
+
+SCHEMAS = {"manifest.schema.json": manifest_schema, "engine.schema.json": sidecar_schema,
+           "results.schema.json": results_schema}
+
+
+def render(make) -> str:
+    return json.dumps(make(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    out = REPO / "docs" / "schemas"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, make in SCHEMAS.items():
+        (out / name).write_text(render(make))
+        print(out / name)
+
+
+if __name__ == "__main__":
+    main()
