@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+NMS_IOU = 0.45  # detections of one sign rarely overlap this much with another sign's
+
 
 @dataclass
 class Detections:
@@ -78,5 +80,3 @@ def to_frame(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
     return Detections(b.astype(np.float32), scores[keep].astype(np.float32),
                       labels[keep].astype(np.int32))
 
-
-NMS_IOU = 0.45  # detections of one sign rarely overlap this much with another sign's

@@ -157,17 +157,10 @@ def save_detector(net, path: Path) -> None:
 
 def load_detector(path: Path):
     """The SignDetector stored by save_detector (after the caller verified its digest)."""
-    import torch
-
     from edgexai.detector.model import DetectorConfig, SignDetector
+    from edgexai.models.checkpoint import read_weights_only
 
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise EdgexaiError(f"{path} is not a readable detector file ({type(exc).__name__})"
-                           ) from None
-    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
-        raise EdgexaiError(f"{path} is not an edgexai detector file (expected {MODEL_FORMAT})")
+    payload = read_weights_only(path, MODEL_FORMAT, "detector file")
     net = SignDetector(DetectorConfig.from_dict(payload["config"]))
     net.load_state_dict(payload["state_dict"])
     return net.eval()

@@ -114,15 +114,9 @@ class DetectorTrainer:
 
     def resume(self, path: Path) -> None:
         """Continue from a checkpoint of the same architecture and training settings."""
-        try:
-            ck = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise EdgexaiError(f"--resume: no checkpoint at {path}") from None
-        except Exception as exc:
-            raise EdgexaiError(f"--resume: {path} is not a readable checkpoint "
-                               f"({type(exc).__name__})") from None
-        if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-            raise EdgexaiError(f"--resume: {path} is not an edgexai detector checkpoint")
+        from edgexai.models.checkpoint import read_weights_only
+
+        ck = read_weights_only(path, CHECKPOINT_FORMAT, "detector training checkpoint (--resume)")
         if ck["config"] != self.net.cfg.to_dict() or ck["train"] != asdict(self.cfg):
             raise EdgexaiError(f"--resume: {path} was made with another architecture or other "
                                "training settings; resume with the same options or use another "

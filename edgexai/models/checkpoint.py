@@ -28,17 +28,23 @@ def save_model(model, arch: str, path: Path, extra: dict[str, Any] | None = None
     os.replace(tmp, path)
 
 
-def load_payload(path: Path) -> dict[str, Any]:
+def read_weights_only(path: Path, fmt: str, what: str) -> dict[str, Any]:
+    """An edgexai file of format `fmt` read with torch.load(weights_only=True); every failure is
+    one line (torch raises several types for damaged files)."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise EdgexaiError(f"{path} does not exist") from None
-    except Exception as exc:  # torch raises several types for damaged files
-        raise EdgexaiError(f"{path} is not a readable model file ({type(exc).__name__}: "
-                           f"{str(exc).splitlines()[0][:200]})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise EdgexaiError(f"{path} is not an edgexai model file (expected {FORMAT})")
+        raise EdgexaiError(f"{path} does not exist (no {what} there)") from None
+    except Exception as exc:
+        raise EdgexaiError(f"{path} is not a readable {what} ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from None
+    if not isinstance(payload, dict) or payload.get("format") != fmt:
+        raise EdgexaiError(f"{path} is not an edgexai {what} (expected {fmt})")
     return payload
+
+
+def load_payload(path: Path) -> dict[str, Any]:
+    return read_weights_only(path, FORMAT, "model file")
 
 
 def load_model(path: Path):

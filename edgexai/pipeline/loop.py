@@ -303,7 +303,8 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
 
             cand = finder.find(img, frame.work, frame.work_ms)          # find signs
             st.update(cand.ms)
-            boxes, sign_scores = cand.boxes[:max_classify], cand.scores[:max_classify]
+            top = np.argsort(-cand.scores, kind="stable")[:max_classify]  # an engine's limit
+            boxes, sign_scores = cand.boxes[top], cand.scores[top]
             c = classify(img, boxes, st)                                 # classify + CAM
             dets, det_idx = decide(boxes, sign_scores, c, st)            # decide
 

@@ -163,15 +163,9 @@ class Trainer:
 
     def resume(self, path: Path) -> None:
         """Continue from a checkpoint of the same arch and widths."""
-        try:
-            ck = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise EdgexaiError(f"--resume: no checkpoint at {path}") from None
-        except Exception as exc:
-            raise EdgexaiError(f"--resume: {path} is not a readable checkpoint "
-                               f"({type(exc).__name__})") from None
-        if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-            raise EdgexaiError(f"--resume: {path} is not an edgexai training checkpoint")
+        from edgexai.models.checkpoint import read_weights_only
+
+        ck = read_weights_only(path, CHECKPOINT_FORMAT, "training checkpoint (--resume)")
         if ck["arch"] != self.arch or ck["widths"] != self._widths():
             raise EdgexaiError(f"--resume: {path} is a checkpoint of arch {ck['arch']!r}, "
                                f"not {self.arch!r} (or of other widths); use a matching --arch "
