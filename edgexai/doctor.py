@@ -523,9 +523,11 @@ def check_engine(build: Path | None, manifest: dict[str, Any] | None, precision:
                                f"{target['profile']['min']}–{target['profile']['max']}, TensorRT "
                                f"{trt_version}, {device.name} — what `run --precision "
                                f"{precision}` opens")
+    # engines of this build's other variants are not stale: they serve another precision
+    digests = {e["sha256"] for r, e in manifest["files"].items() if r in VARIANT_ROLES.values()}
     others = [f"{sc.stem}: {'; '.join(p) or 'fits another precision or batch profile'}"
               for sc in sorted(cache.dir.glob("*.json")) if sc.stem != key
-              for p in [engine_problems(build, sc, {entry['sha256']}, trt_version, device)]]
+              for p in [engine_problems(build, sc, digests, trt_version, device)]]
     detail = f"no engine {key} ({precision}, batch ≤ {batch}) in {cache.dir}"
     return Check(name, FAIL, detail + (f" (there: {' | '.join(others)})" if others else ""),
                  hint)

@@ -58,13 +58,14 @@ def fake_trt10():
 
 
 def add_engine(build: Path, precision: str = "fp16", max_batch: int = 32, gpu=ORIN_GPU,
-               trt_version: str = TRT10, onnx_role: str = "onnx") -> Path:
+               trt_version: str = TRT10, onnx_role: str = "onnx",
+               onnx_sha256: str | None = None) -> Path:
     """An engine and its sidecar exactly as `edgexai engine` stores them (key from the target)."""
     from edgexai.runtime.engine_cache import EngineCache, engine_profile, engine_target
 
     manifest = json.loads((build / "manifest.json").read_text())
-    target = engine_target(manifest["files"][onnx_role]["sha256"], gpu, trt_version, precision,
-                           engine_profile(max_batch))
+    target = engine_target(onnx_sha256 or manifest["files"][onnx_role]["sha256"], gpu,
+                           trt_version, precision, engine_profile(max_batch))
     return EngineCache(build).store(target, b"serialized-engine")
 
 
@@ -225,7 +226,8 @@ def test_engine_matching_exactly_what_run_opens(tmp_path):
     ({"trt_version": "10.1.0"}, "TensorRT 10.1.0"),
     ({"gpu": GpuInfo("NVIDIA GeForce RTX 4090", "8.9", 128, 24, "test")}, "built on GPU"),
     ({"gpu": GpuInfo("Orin", "8.7", 8, 15, "test")}, "8 SMs"),
-    ({"onnx_role": "onnx_int8"}, "stale"),
+    ({"onnx_sha256": "0" * 64}, "stale"),
+    ({"precision": "int8", "onnx_role": "onnx_int8"}, "fits another precision"),
 ])
 def test_engines_that_do_not_fit_are_named_with_a_rebuild_hint(tmp_path, kwargs, words):
     build = make_build(tmp_path)

@@ -70,7 +70,7 @@ def percent(text: str) -> float:
 def positive_int(text: str) -> int:
     v = _number(text, int)
     if v < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return int(v)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import math
+
+from edgexai.commands.arg_types import positive_float, positive_int
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -29,19 +30,10 @@ def _mod(text: str) -> tuple[int, int] | None:
     return m, r
 
 
-def _positive(kind):
-    def parse(text: str):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not (v > 0 and math.isfinite(v)):
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-        return v
-    return parse
-
-
 def register(sub) -> None:
+    from edgexai.detector.job import DetectorBuildOptions
+
+    d = DetectorBuildOptions()  # the defaults live there, once
     p = sub.add_parser("detector", help="train the learned sign detector (edgexai run's default)",
                        description="The learned sign detector that `edgexai run` uses to find "
                                    "signs in full frames before the classifier explains them.")
@@ -62,30 +54,30 @@ def register(sub) -> None:
                    help="frames + gt.txt (default: GTSDB from --data-root)")
     t.add_argument("--data-root", default=None,
                    help="folder holding gtsdb/ or gtsdb-dev.tar and GTSRB (default: $EDGEXAI_DATA)")
-    t.add_argument("--train", type=_range, default=(0, 400), metavar="START:STOP",
+    t.add_argument("--train", type=_range, default=d.train, metavar="START:STOP",
                    help="frame positions to train on (minus the calibration frames)")
-    t.add_argument("--calibrate", type=_mod, default=(4, 3), metavar="M:R",
+    t.add_argument("--calibrate", type=_mod, default=d.calibrate, metavar="M:R",
                    help="of the --train range, the frames at positions ≡ R mod M are kept out "
                         "of training to select the checkpoint and calibrate thresholds (none: "
                         "no selection, the last step is kept)")
-    t.add_argument("--heldout", type=_range, default=(400, 600), metavar="START:STOP",
+    t.add_argument("--heldout", type=_range, default=d.heldout, metavar="START:STOP",
                    help="frame positions scored once at the end (never trained on)")
     t.add_argument("--no-synthetic", action="store_true",
                    help="no pasted GTSRB signs (then GTSRB is not needed)")
-    t.add_argument("--steps", type=_positive(int), default=6000, help="training steps")
-    t.add_argument("--batch", type=_positive(int), default=16, help="crops per step")
-    t.add_argument("--crop", type=_positive(int), default=256, help="training crop size (px)")
-    t.add_argument("--lr", type=_positive(float), default=2e-3, help="peak AdamW learning rate")
-    t.add_argument("--input-size", default="1344x800", metavar="WxH",
+    t.add_argument("--steps", type=positive_int, default=d.steps, help="training steps")
+    t.add_argument("--batch", type=positive_int, default=d.batch, help="crops per step")
+    t.add_argument("--crop", type=positive_int, default=d.crop, help="training crop size (px)")
+    t.add_argument("--lr", type=positive_float, default=d.lr, help="peak AdamW learning rate")
+    t.add_argument("--input-size", default=f"{d.input_w}x{d.input_h}", metavar="WxH",
                    help="detector input (frames are resized to it; multiples of 32)")
-    t.add_argument("--eval-every", type=_positive(int), default=500,
+    t.add_argument("--eval-every", type=positive_int, default=d.eval_every,
                    help="steps between evaluations and checkpoints")
-    t.add_argument("--bf16", choices=("auto", "on", "off"), default="off",
+    t.add_argument("--bf16", choices=("auto", "on", "off"), default=d.bf16,
                    help="bfloat16 autocast on CPU (auto: where the CPU has native bf16; off "
                         "by default so a build trains the same on every machine)")
-    t.add_argument("--threads", type=_positive(int), default=None, help="torch threads")
-    t.add_argument("--seed", type=int, default=0, help="seed for init and sample draws")
-    t.add_argument("--out", default="engines", help="parent folder of build folders")
+    t.add_argument("--threads", type=positive_int, default=None, help="torch threads")
+    t.add_argument("--seed", type=int, default=d.seed, help="seed for init and sample draws")
+    t.add_argument("--out", default=d.out, help="parent folder of build folders")
     t.add_argument("--name", default=None, help="build folder name (default: detector-sSEED)")
     t.add_argument("--resume", action="store_true",
                    help="continue an interrupted run of the same options")

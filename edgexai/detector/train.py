@@ -31,12 +31,12 @@ CHECKPOINT_FORMAT = "edgexai-detector-checkpoint/1"
 class TrainConfig:
     """Optimisation settings; the manifest records them as used."""
 
-    steps: int = 6000
+    steps: int = 14000
     lr: float = 2e-3
     weight_decay: float = 1e-4
     warmup: int = 200
     giou_weight: float = 2.0
-    eval_every: int = 500
+    eval_every: int = 1000
     seed: int = 0
     bf16: bool = False  # bfloat16 autocast on CPU (only where the processor has native bf16)
 

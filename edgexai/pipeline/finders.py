@@ -70,7 +70,6 @@ class DetectorFinder:
         self.decision = decisions.from_manifest(entry) if entry else decisions.DETECTOR
         if min_score is not None:
             self.decision = dataclasses.replace(self.decision, min_sign_score=min_score)
-        self.min_score = self.decision.min_sign_score
         self.max_candidates = max_candidates
 
     def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
@@ -88,7 +87,7 @@ class DetectorFinder:
         out = self.session.run(prepared[None])
         t2 = time.perf_counter()
         det = to_frame(out["boxes"][0], out["scores"][0], out["labels"][0],
-                       frame_bgr.shape[:2], self.min_score)
+                       frame_bgr.shape[:2], self.decision.min_sign_score)
         det = det.select(nms(det.boxes, det.scores, NMS_IOU)[: self.max_candidates])
         ms = {"resize": prepare_ms, "detect": (t2 - t1) * 1000,
               "decode": (time.perf_counter() - t2) * 1000}
@@ -97,7 +96,7 @@ class DetectorFinder:
     def describe(self) -> dict[str, Any]:
         return {"finder": self.name, "detector": self.build_dir,
                 "detector_input": [self.input_w, self.input_h],
-                "candidate_threshold": self.min_score,
+                "candidate_threshold": self.decision.min_sign_score,
                 "detector_backend": getattr(self.session, "backend", "?")}
 
 

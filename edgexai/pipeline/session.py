@@ -92,6 +92,7 @@ def write_fake_build(folder: str | Path, input_size: int = 32) -> Path:
     classifier manifest that lists no files, so no real backend can open it."""
     from edgexai.data.classes import GTSRB_CLASSES
     from edgexai.manifest import write_manifest
+    from edgexai.models.registry import GTSRB_MEAN, GTSRB_STD
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,16 +109,15 @@ def write_fake_build(folder: str | Path, input_size: int = 32) -> Path:
         "params": 0, "metrics": {}, "data": {}, "train_config": None, "timing_s": {},
         "versions": {}, "git": "unknown", "created": "", "host": {},
         "arch": "fake", "arch_description": "the pipeline's test engine (no model)",
-        "widths": {}, "input_size": input_size, "mean": [0.4563, 0.4076, 0.3895],
-        "std": [0.2298, 0.2144, 0.2259], "cam_layer": None, "classes": list(GTSRB_CLASSES),
+        "widths": {}, "input_size": input_size, "mean": list(GTSRB_MEAN),
+        "std": list(GTSRB_STD), "cam_layer": None, "classes": list(GTSRB_CLASSES),
         "regime": "fake", "timing": None, "preset": None, "regime_params": {}, "macs": 0,
         "parent": None})
     return folder
 
 
 def open_model(build_dir: str | Path, backend: str = "auto", threads: int | None = None,
-               precision: str = "fp32", max_batch: int | None = None
-               ) -> tuple[InferenceSession, ModelInfo]:
+               precision: str = "fp32") -> tuple[InferenceSession, ModelInfo]:
     """Open a classifier build with a backend ('fake' is the test engine). TensorRT sessions
     never build an engine here: a vehicle runs what `edgexai engine` built on it."""
     build_dir = Path(build_dir)
@@ -127,7 +127,7 @@ def open_model(build_dir: str | Path, backend: str = "auto", threads: int | None
         info = model_info(build_dir, "fake")
         return FakeSession(len(info.classes)), info
     info = model_info(build_dir, backend)  # validates the manifest before a backend loads
-    session = _open_runtime(build_dir, backend, precision, threads, max_batch)
+    session = _open_runtime(build_dir, backend, precision, threads)
     info.backend = str(getattr(session, "backend", backend))
     if precision != "fp32":
         info.backend += f"-{precision}"
@@ -147,11 +147,12 @@ def open_detector(build_dir: str | Path, backend: str = "auto", precision: str =
         raise EdgexaiError(f"--detector {build_dir} is a {kind} build, not a detector")
     if backend == "fake":  # the fake engine replaces the classifier; the detector stays real
         backend = "ort"
-    return _open_runtime(build_dir, backend, precision, threads, None)
+    return _open_runtime(build_dir, backend, precision, threads)
 
 
-def _open_runtime(build_dir: Path, backend: str, precision: str, threads: int | None,
-                  max_batch: int | None) -> Any:
+def _open_runtime(build_dir: Path, backend: str, precision: str, threads: int | None) -> Any:
+    """A runtime session as `run` needs it; TensorRT engines at the kind's default batch profile
+    (what `edgexai engine` and `doctor` assume), never built here."""
     try:
         from edgexai.runtime import open_session, resolve_backend
     except ImportError as exc:
@@ -168,6 +169,4 @@ def _open_runtime(build_dir: Path, backend: str, precision: str, threads: int | 
             options["threads"] = threads
     if backend == "trt":
         options["rebuild"] = "never"
-        if max_batch:
-            options["max_batch"] = max_batch
     return open_session(build_dir, backend=backend, precision=precision, **options)
