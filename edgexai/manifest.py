@@ -243,6 +243,25 @@ def load(build_dir: str | Path) -> ClassifierManifest | DetectorManifest:
     return parse(read_manifest(build_dir), str(Path(build_dir) / MANIFEST_NAME))
 
 
+# The folder of build folders. It was called engines/ before (a word that also names each build's
+# TensorRT cache, <build>/engines/); an engines/ root is still read, with a notice.
+BUILDS_ROOT = "builds"
+LEGACY_BUILDS_ROOT = "engines"
+
+
+def builds_root(root: str | Path = BUILDS_ROOT, notice: Callable[[str], None] | None = None) -> Path:
+    """`root`, or the legacy engines/ beside it when only that one exists (told through
+    `notice`)."""
+    root = Path(root)
+    legacy = root.with_name(LEGACY_BUILDS_ROOT)
+    if root.name == BUILDS_ROOT and not root.exists() and legacy.is_dir():
+        if notice:
+            notice(f"reading build folders from {legacy}/ (the former name; rename it to "
+                   f"{root}/)")
+        return legacy
+    return root
+
+
 def newest_build(root: str | Path, kind: str = "classifier") -> Path | None:
     """The most recently written build folder of `kind` under `root` (by its manifest's
     mtime), or None. Folders whose manifest is unreadable or of another kind are passed over."""

@@ -19,15 +19,16 @@ _KEY = "edgexai.cli"
 def opt(default: Any = dataclasses.MISSING, help: str = "", *, factory: Callable | None = None,
         type: Callable | None = None, choices: Iterable | None = None, metavar: str | None = None,
         flag: str | None = None, group: str | None = None, nargs: str | None = None,
-        const: Any = None, action: str | None = None) -> Any:
+        const: Any = None, action: str | None = None, aliases: tuple[str, ...] = ()) -> Any:
     """A dataclass field that is also a command-line option.
 
     Booleans become switches: default False → `--name`; default True → `--no-name`. `flag`
-    overrides the generated name; `group` puts the option in a titled argparse group.
+    overrides the generated name (`aliases` are accepted too, e.g. a former name); `group` puts
+    the option in a titled argparse group.
     """
     cli = {"help": help, "type": type, "choices": tuple(choices) if choices else None,
            "metavar": metavar, "flag": flag, "group": group, "nargs": nargs, "const": const,
-           "action": action}
+           "action": action, "aliases": tuple(aliases)}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata={_KEY: cli})
     return dataclasses.field(default=default, metadata={_KEY: cli})
@@ -86,7 +87,7 @@ def add_options(parser: argparse.ArgumentParser | Any, cls: type, *, exclude: It
                 kwargs["const"] = cli["const"]
             if "type" not in kwargs and type(default) in (int, float) and cli["action"] is None:
                 kwargs["type"] = type(default)  # a plain number option parses as its default
-        target.add_argument(flag_for(f), **kwargs)
+        target.add_argument(flag_for(f), *cli["aliases"], **kwargs)
 
 
 def from_args(cls: type, args: argparse.Namespace, **extra: Any) -> Any:
@@ -101,3 +102,15 @@ def from_args(cls: type, args: argparse.Namespace, **extra: Any) -> Any:
         kwargs[f.name] = value
     kwargs.update(extra)
     return cls(**kwargs)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: X)" only where it says something: not for switches, None or a default
+    the help already states."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (action.default is None or isinstance(action.default, bool)
+                or action.default is argparse.SUPPRESS or "default" in text):
+            return text
+        return super()._get_help_string(action)

@@ -1,8 +1,9 @@
 """PyTorch reference backend: model.pt through the same module the export traces (`CamModel` for a
 classifier, `DecodedDetector` for a detector).
 
-The one backend that imports torch, and only when a session is opened, so importing
-`edgexai.runtime` never pulls in the training stack.
+The one backend that imports torch. It lives on the training side (it loads models with the
+training code); edgexai.runtime.factory names it in its backend table and imports it only when
+`--backend torch` is chosen, so the deployment side never pulls in the training stack.
 """
 
 from __future__ import annotations

@@ -25,56 +25,82 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+def _union(value: Any, tp: Any, where: str) -> Any:
+    args = typing.get_args(tp)
+    if value is None and type(None) in args:
+        return None
+    errors = []
+    for arg in (a for a in args if a is not type(None)):
+        try:
+            return check(value, arg, where)
+        except ContractError as exc:
+            errors.append(str(exc))
+    raise ContractError(errors[0] if len(errors) == 1 else
+                        f"{where} has the wrong type ({type(value).__name__})")
+
+
+def _literal(value: Any, tp: Any, where: str) -> Any:
+    if value not in typing.get_args(tp):
+        raise ContractError(f"{where} is {value!r}; expected one of "
+                            f"{', '.join(map(repr, typing.get_args(tp)))}")
+    return value
+
+
+def _object(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ContractError(f"{where} must be an object, not {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, tp: Any, where: str) -> list:
+    if not isinstance(value, list):
+        raise ContractError(f"{where} must be a list, not {type(value).__name__}")
+    (item,) = typing.get_args(tp)
+    return [check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+
+
+def _dict(value: Any, tp: Any, where: str) -> dict:
+    _, item = typing.get_args(tp)
+    return {str(k): check(v, item, f"{where}.{k}") for k, v in _object(value, where).items()}
+
+
+def _dataclass(value: Any, tp: Any, where: str) -> Any:
+    value = _object(value, where)
+    hints = typing.get_type_hints(tp)
+    kwargs = {}
+    for f in dataclasses.fields(tp):
+        if f.name not in value:
+            raise ContractError(f"{where} lacks the field '{f.name}'")
+        kwargs[f.name] = check(value[f.name], hints[f.name], f"{where}.{f.name}")
+    return tp(**kwargs)
+
+
+def _number(value: Any, tp: Any, where: str) -> Any:
+    """int or float; a bool is neither, an int is a float."""
+    kinds = (int, float) if tp is float else (int,)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        noun = "a number" if tp is float else "an integer"
+        raise ContractError(f"{where} must be {noun}, not {type(value).__name__}")
+    return float(value) if tp is float else value
+
+
 def check(value: Any, tp: Any, where: str) -> Any:
     """`value` converted to `tp` (dataclasses built from dicts), or ContractError at `where`."""
     origin = typing.get_origin(tp)
     if tp is Any:
         return value
     if origin in _UNIONS:
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return check(value, arg, where)
-            except ContractError as exc:
-                errors.append(str(exc))
-        raise ContractError(errors[0] if len(errors) == 1 else
-                            f"{where} has the wrong type ({type(value).__name__})")
+        return _union(value, tp, where)
     if origin is Literal:
-        if value not in typing.get_args(tp):
-            raise ContractError(f"{where} is {value!r}; expected one of "
-                                f"{', '.join(map(repr, typing.get_args(tp)))}")
-        return value
+        return _literal(value, tp, where)
     if origin is list:
-        if not isinstance(value, list):
-            raise ContractError(f"{where} must be a list, not {type(value).__name__}")
-        (item,) = typing.get_args(tp)
-        return [check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+        return _list(value, tp, where)
     if origin is dict:
-        if not isinstance(value, dict):
-            raise ContractError(f"{where} must be an object, not {type(value).__name__}")
-        _, item = typing.get_args(tp)
-        return {str(k): check(v, item, f"{where}.{k}") for k, v in value.items()}
+        return _dict(value, tp, where)
     if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ContractError(f"{where} must be an object, not {type(value).__name__}")
-        hints = typing.get_type_hints(tp)
-        kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name not in value:
-                raise ContractError(f"{where} lacks the field '{f.name}'")
-            kwargs[f.name] = check(value[f.name], hints[f.name], f"{where}.{f.name}")
-        return tp(**kwargs)
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ContractError(f"{where} must be a number, not {type(value).__name__}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ContractError(f"{where} must be an integer, not {type(value).__name__}")
-        return value
+        return _dataclass(value, tp, where)
+    if tp in (int, float):
+        return _number(value, tp, where)
     if not isinstance(value, tp):
         raise ContractError(f"{where} must be {_type_name(tp)}, not {type(value).__name__}")
     return value

@@ -68,3 +68,101 @@ def write_video(path: Path, n: int, fps: float = 10.0, **kw) -> Path:
         writer.write(f)
     writer.release()
     return path
+
+
+class FakeSession:
+    """A deterministic stand-in engine for in-process tests: no model file, no backend.
+
+    Logits come from a fixed random projection of coarse colour statistics (so different crops
+    get different, repeatable classes); the CAM is the crop's local chroma magnitude, min-max
+    normalised — shaped like the real outputs, cheap, and sensitive to the probe's deletions.
+    """
+
+    def __init__(self, n_classes: int = 43, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.w = rng.normal(0, 3.0, (n_classes, 12)).astype(np.float32)
+        self.calls = 0
+
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.calls += 1
+        x = np.asarray(batch, np.float32)
+        n, _, h, w = x.shape
+        q = x.reshape(n, 3, 2, h // 2, 2, w // 2).mean((3, 5)).reshape(n, 12)
+        logits = q @ self.w.T
+        cam = np.abs(x - x.mean((2, 3), keepdims=True)).sum(1)
+        lo = cam.reshape(n, -1).min(1)[:, None, None]
+        hi = cam.reshape(n, -1).max(1)[:, None, None]
+        return logits.astype(np.float32), ((cam - lo) / np.maximum(hi - lo, 1e-6)).astype(np.float32)
+
+
+def _tiny_classifier_onnx(n_classes: int, size: int, seed: int) -> bytes:
+    """images N×3×S×S → logits N×C and a min-max normalised CAM N×S×S, from a 1×1 conv, global
+    average pooling and a linear layer: the outputs' names, shapes and ranges of a real build."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    w = numpy_helper.from_array(rng.normal(0, 1, (8, 3, 1, 1)).astype(np.float32), "w")
+    fc = numpy_helper.from_array(rng.normal(0, 3, (8, n_classes)).astype(np.float32), "fc")
+    axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
+    hw = numpy_helper.from_array(np.array([1, 2], np.int64), "hw")
+    eps = numpy_helper.from_array(np.array(1e-6, np.float32), "eps")
+    nodes = [
+        helper.make_node("Conv", ["images", "w"], ["f0"]),
+        helper.make_node("Relu", ["f0"], ["f"]),
+        helper.make_node("GlobalAveragePool", ["f"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["gf"]),
+        helper.make_node("MatMul", ["gf", "fc"], ["logits"]),
+        helper.make_node("ReduceMean", ["f", "axes"], ["m"], keepdims=0),
+        helper.make_node("ReduceMin", ["m", "hw"], ["lo"], keepdims=1),
+        helper.make_node("ReduceMax", ["m", "hw"], ["hi"], keepdims=1),
+        helper.make_node("Sub", ["m", "lo"], ["num"]),
+        helper.make_node("Sub", ["hi", "lo"], ["den0"]),
+        helper.make_node("Max", ["den0", "eps"], ["den"]),
+        helper.make_node("Div", ["num", "den"], ["cam"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("images", TensorProto.FLOAT,
+                                                       ["N", 3, size, size])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_classes]),
+         helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", size, size])],
+        [w, fc, axes, hw, eps])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def write_onnx_build(folder, input_size: int = 32, classes: list[str] | None = None,
+                     seed: int = 0):
+    """A real classifier build folder that ONNX Runtime opens, made without torch: a tiny graph
+    with the outputs of a real export (logits, in-graph CAM), its digest, a valid manifest."""
+    import hashlib
+    from pathlib import Path
+
+    from edgexai.data.classes import GTSRB_CLASSES
+    from edgexai.manifest import write_manifest
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = list(classes or GTSRB_CLASSES)
+    n = len(names)
+    data = _tiny_classifier_onnx(n, input_size, seed)
+    (folder / "model.onnx").write_bytes(data)
+    write_manifest(folder, {
+        "kind": "classifier", "name": folder.name, "seed": seed,
+        "files": {"onnx": {"path": "model.onnx", "sha256": hashlib.sha256(data).hexdigest()}},
+        "onnx": {"opset": 18, "exporter": "onnx.helper (test build)",
+                 "backbone_outputs": ["logits"],
+                 "inputs": [{"name": "images", "shape": ["N", 3, input_size, input_size],
+                             "dtype": "float32"}],
+                 "outputs": [{"name": "logits", "shape": ["N", n], "dtype": "float32"},
+                             {"name": "cam", "shape": ["N", input_size, input_size],
+                              "dtype": "float32"}],
+                 "variants": {}},
+        "params": 24 + 8 * n, "metrics": {}, "data": {}, "train_config": None, "timing_s": {},
+        "versions": {}, "git": "unknown", "created": "", "host": {},
+        "arch": "tiny-onnx", "arch_description": "a hand-made ONNX graph for tests",
+        "widths": {}, "input_size": input_size, "mean": [0.34, 0.31, 0.32],
+        "std": [0.27, 0.26, 0.27], "cam_layer": None, "classes": names,
+        "regime": "natural", "timing": None, "preset": None, "regime_params": {}, "macs": 0,
+        "parent": None})
+    return folder

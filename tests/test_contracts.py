@@ -32,10 +32,10 @@ def test_published_schemas_are_the_ones_the_code_derives():
 
 
 def test_classifier_and_detector_builds_validate(tiny_build, tmp_path):
-    from edgexai.pipeline.session import write_fake_build
+    from pipeline_helpers import write_onnx_build
 
     v = _validator("manifest.schema.json")
-    builds = [tiny_build, write_fake_build(tmp_path / "fake")]
+    builds = [tiny_build, write_onnx_build(tmp_path / "tiny-onnx")]
     packaged = REPO / "edgexai" / "pipeline" / "data" / "detector"
     if (packaged / "manifest.json").is_file():
         builds.append(packaged)
@@ -149,4 +149,4 @@ def test_commands_share_one_list_of_precisions_and_backends_and_one_auto():
     for cmd in ("run", "engine", "doctor"):
         assert tuple(option(cmd, "--precision").choices) == PRECISIONS
         assert option(cmd, "--backend").default == "auto"
-        assert set(option(cmd, "--backend").choices) <= set(BACKEND_CHOICES) | {"fake"}
+        assert set(option(cmd, "--backend").choices) <= set(BACKEND_CHOICES)

@@ -24,9 +24,9 @@ TESTS = Path(__file__).resolve().parent
 def make_build(root: Path, with_onnx: bool = True) -> Path:
     """A classifier build folder with a valid manifest whose digests match (doctor's build check
     never parses the files; ORT-path tests use the real tiny_build)."""
-    from edgexai.pipeline.session import write_fake_build
+    from pipeline_helpers import write_onnx_build
 
-    build = write_fake_build(root / "resnet20-natural-s0")
+    build = write_onnx_build(root / "resnet20-natural-s0")
     (build / "model.pt").write_bytes(b"weights" * 100)
     files = {"model": file_entry(build, build / "model.pt")}
     if with_onnx:

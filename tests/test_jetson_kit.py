@@ -127,17 +127,15 @@ def test_doctor_before_start_checks_exactly_what_run_opens():
 
 def test_edgexai_run_speaks_sd_notify(notify_socket, tmp_path):
     """The contract Type=notify relies on: the real `edgexai run` sends READY, WATCHDOG, STOPPING."""
-    session = pytest.importorskip("edgexai.pipeline.session")
+    pytest.importorskip("onnxruntime")
     helpers = pytest.importorskip("pipeline_helpers")
-    if not hasattr(session, "write_fake_build"):
-        pytest.skip("the pipeline has no fake build helper")
-    build = session.write_fake_build(tmp_path / "build")
+    build = helpers.write_onnx_build(tmp_path / "build")
     frames = helpers.write_frames(tmp_path / "frames", 12)
     sock, path = notify_socket
     env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"}
     env.pop("WATCHDOG_PID", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "edgexai", "run", "--model", str(build), "--backend", "fake",
+        [sys.executable, "-m", "edgexai", "run", "--model", str(build), "--backend", "ort",
          "--source", str(frames), "--headless", "--quiet", "--log", str(tmp_path / "f.jsonl")],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import REPO
-from pipeline_helpers import write_frames, write_video
+from pipeline_helpers import FakeSession, write_frames, write_onnx_build, write_video
 
 from edgexai.pipeline.finders import ColourFinder
 from edgexai.pipeline.log import JsonlLog, read_jsonl
 from edgexai.pipeline.loop import RunConfig, run
-from edgexai.pipeline.session import FakeSession, model_info, write_fake_build
+from edgexai.pipeline.session import model_info
 
 pytest.importorskip("cv2")
 TESTS = Path(__file__).resolve().parent
@@ -27,7 +27,8 @@ TESTS = Path(__file__).resolve().parent
 
 @pytest.fixture(scope="module")
 def fake_model(tmp_path_factory) -> Path:
-    return write_fake_build(tmp_path_factory.mktemp("model") / "fake-build")
+    """A real (hand-made, tiny) ONNX classifier build: the command runs it on ONNX Runtime."""
+    return write_onnx_build(tmp_path_factory.mktemp("model") / "tiny-onnx-build")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def test_one_engine_call_per_frame_probe_and_log_fields(frames, fake_model, tmp_
     sess = CountingSession()
     cfg = RunConfig(source=str(frames), finder="colour", log=str(tmp_path / "run.jsonl"), probe_every=2,
                     min_score=0.0, sign_threshold=0.0, quiet=True)
-    result = run(cfg, session=sess, info=model_info(fake_model, "fake"))
+    result = run(cfg, session=sess, info=model_info(fake_model, "test"))
     records, bad = read_jsonl(tmp_path / "run.jsonl")
     assert bad == 0
     start, per_frame, summary = records[0], [r for r in records if "frame" in r], records[-1]
@@ -84,7 +85,7 @@ def test_overlay_video_written(frames, fake_model, tmp_path):
     out = tmp_path / "overlay.avi"
     run(RunConfig(source=str(frames), finder="colour", output=str(out), log=str(tmp_path / "r.jsonl"),
                   min_score=0.0, sign_threshold=0.0, quiet=True),
-        session=FakeSession(), info=model_info(fake_model, "fake"))
+        session=FakeSession(), info=model_info(fake_model, "test"))
     cap = cv2.VideoCapture(str(out))
     n = 0
     while cap.read()[0]:
@@ -129,7 +130,7 @@ def _wait_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 60)
 
 def test_run_command_without_torch_and_sigterm_writes_summary(frames, fake_model, tmp_path):
     log = tmp_path / "run.jsonl"
-    proc = _cli(["--source", str(frames), "--model", str(fake_model), "--backend", "fake",
+    proc = _cli(["--source", str(frames), "--model", str(fake_model), "--backend", "ort",
                  "--headless", "--loop", "--log", str(log), "--min-score", "0"])
     _wait_lines(log, 6, proc)
     proc.send_signal(signal.SIGTERM)
@@ -145,7 +146,7 @@ def test_run_command_without_torch_and_sigterm_writes_summary(frames, fake_model
 
 def test_kill_9_then_every_complete_line_parses(frames, fake_model, tmp_path):
     log = tmp_path / "run.jsonl"
-    proc = _cli(["--source", str(frames), "--model", str(fake_model), "--backend", "fake",
+    proc = _cli(["--source", str(frames), "--model", str(fake_model), "--backend", "ort",
                  "--headless", "--loop", "--log", str(log), "--min-score", "0",
                  "--log-max-mb", "0.01", "--log-backups", "50"])
     _wait_lines(log, 3, proc)
@@ -166,7 +167,7 @@ def test_kill_9_then_every_complete_line_parses(frames, fake_model, tmp_path):
 
 def test_run_command_errors_are_one_line(fake_model, tmp_path):
     proc = _cli(["--source", str(tmp_path / "missing.mp4"), "--model", str(fake_model),
-                 "--backend", "fake", "--headless", "--log", str(tmp_path / "l.jsonl")])
+                 "--backend", "ort", "--headless", "--log", str(tmp_path / "l.jsonl")])
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "not found" in err and "Traceback" not in err
     frames_dir = write_frames(tmp_path / "fr", 1)
@@ -174,7 +175,7 @@ def test_run_command_errors_are_one_line(fake_model, tmp_path):
                  "--headless", "--log", str(tmp_path / "l.jsonl")])
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "not a build folder" in err and "Traceback" not in err
-    proc = _cli(["--source", str(frames_dir), "--engines", str(tmp_path / "none"), "--headless"])
+    proc = _cli(["--source", str(frames_dir), "--builds", str(tmp_path / "none"), "--headless"])
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "no classifier build folder" in err
 
@@ -188,7 +189,7 @@ def test_newest_build_is_chosen_and_named(fake_model, tmp_path):
     shutil.copytree(fake_model, engines / "new")
     os.utime(engines / "new" / "manifest.json")
     frames_dir = write_frames(tmp_path / "fr", 2)
-    proc = _cli(["--source", str(frames_dir), "--engines", str(engines), "--backend", "fake",
+    proc = _cli(["--source", str(frames_dir), "--builds", str(engines), "--backend", "ort",
                  "--headless", "--log", str(tmp_path / "l.jsonl")])
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -197,7 +198,7 @@ def test_newest_build_is_chosen_and_named(fake_model, tmp_path):
 
 def test_video_file_source_through_the_command(fake_model, tmp_path):
     video = write_video(tmp_path / "v.avi", 5)
-    proc = _cli(["--source", f"file://{video}", "--model", str(fake_model), "--backend", "fake",
+    proc = _cli(["--source", f"file://{video}", "--model", str(fake_model), "--backend", "ort",
                  "--headless", "--log", str(tmp_path / "l.jsonl"), "--max-frames", "3"])
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -230,7 +231,7 @@ def test_proposing_in_the_capture_thread_changes_nothing_but_timing(frames, fake
         log = tmp_path / f"p{in_capture}.jsonl"
         run(RunConfig(source=str(frames), finder="colour", log=str(log), min_score=0.0, sign_threshold=0.0,
                       prepare_in_capture=in_capture, quiet=True),
-            session=FakeSession(), info=model_info(fake_model, "fake"))
+            session=FakeSession(), info=model_info(fake_model, "test"))
         recs, _ = read_jsonl(log)
         out.append([(r["proposals"], r["detections"]) for r in recs if "frame" in r])
     assert out[0] == out[1] and any(d for _, d in out[0])
@@ -244,7 +245,7 @@ def test_a_failing_proposer_in_the_capture_thread_is_an_error_not_an_end(frames,
 
     with pytest.raises(RuntimeError, match="proposer bug"):
         run(RunConfig(source=str(frames), finder="colour", log=str(tmp_path / "e.jsonl"), quiet=True),
-            session=FakeSession(), info=model_info(fake_model, "fake"),
+            session=FakeSession(), info=model_info(fake_model, "test"),
             finder=ColourFinder(proposer=Broken()))
     s = json.loads((tmp_path / "e.jsonl.summary.json").read_text())
     assert s["reason"].startswith("error: RuntimeError")

@@ -108,52 +108,76 @@ def check_graph(model, table: dict[str, OpSupport] | None = None) -> list[str]:
     return problems
 
 
+def _quantize(node, inits, constants, numpy_helper) -> list[str]:
+    out = []
+    if len(node.input) > 2 and node.input[2]:
+        zp = node.input[2]
+        if zp not in inits:
+            out.append("zero point is not an initializer")
+        elif numpy_helper.to_array(inits[zp]).any():
+            out.append("zero point is not 0: TensorRT takes symmetric quantization only")
+    if node.input[1] not in inits and node.input[1] not in constants:
+        out.append("scale is not a constant")
+    return out
+
+
+def _input_kinds(node, spec: OpSupport, inits, constants) -> list[str]:
+    """The restrictions column's "`axes`/`axis` must be an initializer/constant" conditions."""
+    out = []
+    idx = _AXES_INPUT.get(node.op_type, 1)
+    has_axes = len(node.input) > idx and node.input[idx]
+    if "`axes` must be an initializer" in spec.restrictions and has_axes \
+            and node.input[idx] not in inits:
+        out.append("`axes` is not an initializer")
+    if "`axes` must be a constant tensor" in spec.restrictions and has_axes \
+            and node.input[idx] not in constants:
+        out.append("`axes` is not a constant tensor")
+    if "`axis` must be an initializer" in spec.restrictions and len(node.input) > 1 \
+            and node.input[1] not in inits:
+        out.append("`axis` is not an initializer")
+    return out
+
+
+def _resize(node) -> list[str]:
+    coord = _attr(node, "coordinate_transformation_mode", "half_pixel")
+    mode = _attr(node, "mode", "nearest")
+    axes = _attr(node, "axes")
+    checks = [
+        (coord not in _RESIZE_COORD, f"coordinate_transformation_mode '{coord}' unsupported"),
+        (mode not in _RESIZE_MODE, f"mode '{mode}' unsupported"),
+        (mode == "nearest"
+         and _attr(node, "nearest_mode", "round_prefer_floor") not in _RESIZE_NEAREST,
+         "nearest_mode unsupported"),
+        (bool(_attr(node, "antialias", 0)), "antialiasing unsupported"),
+        (_attr(node, "keep_aspect_ratio_policy", "stretch") != "stretch",
+         "keep_aspect_ratio_policy must be 'stretch'"),
+        (axes is not None and len(node.input) > 2 and bool(node.input[2])
+         and list(axes) != list(range(len(axes))),
+         "`axes` must be an iota vector when `scales` is given"),
+    ]
+    return [text for bad, text in checks if bad]
+
+
+def _topk(node, inits, numpy_helper) -> list[str]:
+    out = []
+    if _attr(node, "sorted", 1) != 1:
+        out.append("`sorted` must be 1")
+    k = node.input[1] if len(node.input) > 1 else None
+    if k in inits and int(numpy_helper.to_array(inits[k]).reshape(-1)[0]) >= 3840:
+        out.append("K must be less than 3840")
+    return out
+
+
 def _restrictions(node, spec: OpSupport, inits, constants, numpy_helper) -> list[str]:
     """Problems with the restrictions column's conditions that apply to this node."""
-    out: list[str] = []
     op = node.op_type
+    out = _input_kinds(node, spec, inits, constants)
     if op in ("QuantizeLinear", "DequantizeLinear"):
-        if len(node.input) > 2 and node.input[2]:
-            zp = node.input[2]
-            if zp not in inits:
-                out.append("zero point is not an initializer")
-            elif numpy_helper.to_array(inits[zp]).any():
-                out.append("zero point is not 0: TensorRT takes symmetric quantization only")
-        if node.input[1] not in inits and node.input[1] not in constants:
-            out.append("scale is not a constant")
-    if "`axes` must be an initializer" in spec.restrictions:
-        idx = _AXES_INPUT.get(op, 1)
-        if len(node.input) > idx and node.input[idx] and node.input[idx] not in inits:
-            out.append("`axes` is not an initializer")
-    if "`axes` must be a constant tensor" in spec.restrictions:
-        idx = _AXES_INPUT.get(op, 1)
-        if len(node.input) > idx and node.input[idx] and node.input[idx] not in constants:
-            out.append("`axes` is not a constant tensor")
-    if "`axis` must be an initializer" in spec.restrictions:
-        if len(node.input) > 1 and node.input[1] not in inits:
-            out.append("`axis` is not an initializer")
+        out = _quantize(node, inits, constants, numpy_helper) + out
     if op == "Resize":
-        coord = _attr(node, "coordinate_transformation_mode", "half_pixel")
-        mode = _attr(node, "mode", "nearest")
-        if coord not in _RESIZE_COORD:
-            out.append(f"coordinate_transformation_mode '{coord}' unsupported")
-        if mode not in _RESIZE_MODE:
-            out.append(f"mode '{mode}' unsupported")
-        if mode == "nearest" and _attr(node, "nearest_mode", "round_prefer_floor") not in _RESIZE_NEAREST:
-            out.append("nearest_mode unsupported")
-        if _attr(node, "antialias", 0):
-            out.append("antialiasing unsupported")
-        if _attr(node, "keep_aspect_ratio_policy", "stretch") != "stretch":
-            out.append("keep_aspect_ratio_policy must be 'stretch'")
-        axes = _attr(node, "axes")
-        if axes is not None and len(node.input) > 2 and node.input[2] and list(axes) != list(range(len(axes))):
-            out.append("`axes` must be an iota vector when `scales` is given")
+        out += _resize(node)
     if op == "TopK":
-        if _attr(node, "sorted", 1) != 1:
-            out.append("`sorted` must be 1")
-        k = node.input[1] if len(node.input) > 1 else None
-        if k in inits and int(numpy_helper.to_array(inits[k]).reshape(-1)[0]) >= 3840:
-            out.append("K must be less than 3840")
+        out += _topk(node, inits, numpy_helper)
     if op == "Dropout" and (len(node.input) < 3 or node.input[2] not in inits):
         out.append("`training_mode` must be an initializer that is False")
     return out

@@ -6,8 +6,9 @@ classifier has no "none of these" answer. This cascade stage scores every propos
 (the same padded crops the classifier sees) for "is a sign", cheaply (one HOG per crop and two small
 matrix products), and only survivors go to the engine. It is trained on the proposer's own output on
 GTSDB frames 0–399 (positives: proposals at IoU ≥ 0.5 with a sign and jittered ground-truth
-boxes; negatives: proposals with IoU < 0.3) by tools/train_rejector.py, which also calibrates
-the threshold; the weights ship as package data, data/rejector.npz. numpy + OpenCV.
+boxes; negatives: proposals with IoU < 0.3) by `edgexai rejector train` (edgexai.rejector_train,
+training side), which also calibrates the threshold; the weights ship as package data,
+data/rejector.npz. numpy + OpenCV.
 """
 
 from __future__ import annotations

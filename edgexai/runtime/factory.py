@@ -7,6 +7,7 @@ this module needs numpy only.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,13 @@ from typing import Any
 from edgexai.errors import EdgexaiError
 from edgexai.runtime.base import Session
 
-BACKENDS = ("ort", "trt", "torch")
+# backend → the module and Session class that implement it, imported only when chosen. The torch
+# reference lives on the training side (edgexai.torch_reference): a vehicle image has no torch,
+# and the deployment side never imports training code; naming it here is the whole coupling.
+BACKEND_SESSIONS = {"ort": ("edgexai.runtime.ort", "OrtSession"),
+                    "trt": ("edgexai.runtime.trt", "TrtSession"),
+                    "torch": ("edgexai.torch_reference", "TorchSession")}
+BACKENDS = tuple(BACKEND_SESSIONS)
 BACKEND_CHOICES = ("auto", *BACKENDS)
 
 
@@ -30,15 +37,6 @@ def resolve_backend(choice: str) -> str:
 def open_session(build_dir: str | Path, backend: str = "auto", precision: str = "fp32",
                  cam: bool = True, **options: Any) -> Session:
     """Open a build folder (classifier or detector) with a backend."""
-    backend = resolve_backend(backend)
-    if backend == "ort":
-        from edgexai.runtime.ort import OrtSession
-
-        return OrtSession(build_dir, precision, cam, **options)
-    if backend == "trt":
-        from edgexai.runtime.trt import TrtSession
-
-        return TrtSession(build_dir, precision, cam, **options)
-    from edgexai.runtime.torch_ref import TorchSession
-
-    return TorchSession(build_dir, precision, cam, **options)
+    module, cls = BACKEND_SESSIONS[resolve_backend(backend)]
+    session: type[Session] = getattr(importlib.import_module(module), cls)
+    return session(build_dir, precision, cam, **options)
