@@ -13,7 +13,8 @@ import sys
 from edgexai import __version__
 from edgexai.errors import EdgexaiError
 
-COMMAND_MODULES = ("build", "detector", "doctor", "engine", "run", "explain", "bench", "demo")
+COMMAND_MODULES = ("build", "detector", "doctor", "engine", "run", "explain", "bench", "demo",
+                   "score", "gtsdb", "rejector")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -109,12 +109,11 @@ def test_proposer_recall_on_real_gtsdb_frames(tmp_path, monkeypatch):
     """A handful of held-out frames: the proposer must find most signs ≥ 20 px at IoU ≥ 0.5."""
     import cv2
 
-    monkeypatch.setenv("EDGEXAI_CACHE", str(Path.home() / ".cache" / "edgexai"))
-    sys.path.insert(0, str(REPO / "tools"))
-    from gtsdb import frames_dir, read_gt
+    from edgexai.data.gtsdb import gt_by_number, require_gtsdb
 
-    folder = frames_dir(GTSDB_TAR)
-    gt = read_gt(folder)
+    monkeypatch.setenv("EDGEXAI_CACHE", str(Path.home() / ".cache" / "edgexai"))
+    folder = require_gtsdb(GTSDB_TAR.parent)
+    gt = gt_by_number(folder)
     frames = [i for i in range(400, 600) if i in gt][:12]
     found = total = 0
     prop = ColourShapeProposer()

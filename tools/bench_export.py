@@ -25,9 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from edgexai.commands.arg_types import csv_ints  # noqa: E402
+from edgexai.commands.arg_types import csv_ints
 
 
 def main() -> int:

@@ -18,14 +18,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from edgexai.data.gtsdb import frame_files, read_gt  # noqa: E402
-from edgexai.detect.calibrate import Candidate, sweep  # noqa: E402
-from edgexai.manifest import load, update_manifest  # noqa: E402
-from edgexai.pipeline.log import read_jsonl  # noqa: E402
-from edgexai.pipeline.loop import RunConfig, run  # noqa: E402
+from edgexai.arg_types import unit_interval
+from edgexai.commands.frame_args import frame_mod, frame_range
+from edgexai.data.gtsdb import frame_files, read_gt
+from edgexai.detect.calibrate import Candidate, sweep
+from edgexai.manifest import load, update_manifest
+from edgexai.pipeline.config import RunConfig
+from edgexai.pipeline.log import read_jsonl
+from edgexai.pipeline.loop import run_pipeline
 
 LOW = 0.05  # candidate threshold while calibrating: keep nearly every peak
 
@@ -37,12 +37,14 @@ def main() -> None:
     p.add_argument("--gt", required=True, help="the frame folder holding gt.txt (GTSDB)")
     p.add_argument("--frames", default="0:400", help="tuning frame range")
     p.add_argument("--mod", default="4:3", help="only frames ≡ R mod M (M:R; 'none': all)")
-    p.add_argument("--target-precision", type=float, default=0.95)
+    p.add_argument("--target-precision", type=unit_interval, default=0.95)
     p.add_argument("--backend", default="ort")
     p.add_argument("--dry-run", action="store_true", help="print, do not write the manifest")
     a = p.parse_args()
-    lo, hi = (int(v) for v in a.frames.split(":"))
-    mod = None if a.mod == "none" else tuple(int(v) for v in a.mod.split(":"))
+    try:  # kept as written: the manifest's `source` names them so
+        (lo, hi), mod = frame_range(a.frames), frame_mod(a.mod)
+    except argparse.ArgumentTypeError as exc:
+        p.error(f"--frames/--mod: {exc}")
     gt = read_gt(a.gt)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "frames"
@@ -52,9 +54,9 @@ def main() -> None:
             if lo <= i < hi and (mod is None or i % mod[0] == mod[1]):
                 (folder / f.name).symlink_to(f)
         log = Path(tmp) / "calib.jsonl"
-        run(RunConfig(source=str(folder), model=a.model, detector=a.detector,
-                      backend=a.backend, min_score=0.0, candidate_threshold=LOW,
-                      log=str(log), quiet=True))
+        run_pipeline(RunConfig(source=str(folder), model=a.model, detector=a.detector,
+                               backend=a.backend, min_score=0.0, candidate_threshold=LOW,
+                               log=str(log), quiet=True))
         records, _ = read_jsonl(log)
     cands = {Path(r["file"]).stem: [Candidate(tuple(d["box"]), d["sign_score"], d["confidence"],
                                               d["class_id"]) for d in r["detections"]]

@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from edgexai.data.gtsdb import frame_files, read_gt  # noqa: E402
-from edgexai.detect.boxes import iou_matrix  # noqa: E402
-from edgexai.detect.decode import to_frame  # noqa: E402
-from edgexai.detect.score import at_threshold, match_frames  # noqa: E402
-from edgexai.detector.evaluate import frame_dets, score_frames  # noqa: E402
-from edgexai.preprocess import resize_frame  # noqa: E402
-from edgexai.runtime import open_session  # noqa: E402
+from edgexai.data.gtsdb import frame_files, read_gt
+from edgexai.detect.boxes import iou_matrix
+from edgexai.detect.decode import to_frame
+from edgexai.detect.score import at_threshold, match_frames
+from edgexai.detector.evaluate import frame_dets, score_frames
+from edgexai.preprocess import resize_frame
+from edgexai.runtime import open_session
 
 
 def outputs(session, frames: list[np.ndarray]) -> list[tuple[np.ndarray, ...]]:

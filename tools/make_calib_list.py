@@ -12,10 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from edgexai.data.locate import locate_gtsrb  # noqa: E402
-from edgexai.export.calibration import DEFAULT_LIST, make_list, write_list  # noqa: E402
+from edgexai.data.locate import locate_gtsrb
+from edgexai.export.calibration import DEFAULT_LIST, make_list, write_list
 
 
 def main() -> int:

@@ -10,6 +10,7 @@ keeps concurrent children from computing it twice. Uses the build defaults (ε =
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -35,4 +36,9 @@ def main(out: str, arch: str = "resnet20", seed: int = 0) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:2], *sys.argv[2:3], *map(int, sys.argv[3:4])))
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out", metavar="OUT", help="the folder holding the natural build")
+    p.add_argument("arch", metavar="ARCH", nargs="?", default="resnet20")
+    p.add_argument("seed", metavar="SEED", nargs="?", type=int, default=0)
+    a = p.parse_args()
+    sys.exit(main(a.out, a.arch, a.seed))

@@ -6,7 +6,7 @@ proposed it, and reports the class accuracy and the fraction that would pass the
 (confidence × sign score ≥ --min-score). With the pipeline's measured recall this separates the
 proposer's losses from the classifier's.
 
-  .venv/bin/python tools/oracle_gtsdb.py --model DIR --frames 400:600
+  EDGEXAI_DATA=../shared/data .venv/bin/python tools/oracle_gtsdb.py --model DIR --frames 400:600
 """
 
 from __future__ import annotations
@@ -14,42 +14,42 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tools"))
-from gtsdb import frames_dir, read_gt  # noqa: E402
-
-from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes  # noqa: E402
-from edgexai.pipeline.decision import COLOUR  # noqa: E402
-from edgexai.pipeline.loop import softmax  # noqa: E402
-from edgexai.pipeline.rejector import FEATURE_SIZE, default_rejector  # noqa: E402
-from edgexai.pipeline.session import open_model  # noqa: E402
+from edgexai.arg_types import positive_float, unit_interval
+from edgexai.commands.frame_args import frame_range
+from edgexai.data.gtsdb import frame_path, gt_by_number, require_gtsdb
+from edgexai.errors import EdgexaiError
+from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes
+from edgexai.pipeline.decision import COLOUR
+from edgexai.pipeline.rejector import FEATURE_SIZE, default_rejector
+from edgexai.pipeline.session import open_model
+from edgexai.pipeline.stages import softmax
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True)
     p.add_argument("--backend", default="ort")
-    p.add_argument("--frames", default="400:600")
-    p.add_argument("--min-size", type=float, default=20.0)
-    p.add_argument("--min-score", type=float, default=COLOUR.min_score)
+    p.add_argument("--data-root", default=None,
+                   help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)")
+    p.add_argument("--frames", type=frame_range, default="400:600", metavar="START:STOP")
+    p.add_argument("--min-size", type=positive_float, default=20.0)
+    p.add_argument("--min-score", type=unit_interval, default=COLOUR.min_score)
     a = p.parse_args()
     session, info = open_model(a.model, a.backend)
     rej = default_rejector()
-    folder = frames_dir()
-    gt = read_gt(folder)
-    lo, hi = (int(x) for x in a.frames.split(":"))
+    folder = require_gtsdb(a.data_root)
+    gt = gt_by_number(folder)
+    lo, hi = a.frames
     n = correct = passed = passed_correct = 0
     for i in range(lo, hi):
         g = [b for b in gt.get(i, []) if max(b[2] - b[0], b[3] - b[1]) >= a.min_size]
         if not g:
             continue
-        frame = cv2.imread(str(folder / f"{i:05d}.jpg"))
+        frame = cv2.imread(str(frame_path(folder, i)))
         boxes = np.array([b[:4] for b in g], np.float32)
         padded = pad_boxes(boxes, frame.shape)
         crops = extract_crops(frame, padded, info.input_size)
@@ -63,11 +63,14 @@ def main() -> None:
         correct += int(ok.sum())
         passed += int(keep.sum())
         passed_correct += int((ok & keep).sum())
-    print(json.dumps({"frames": a.frames, "signs": n, "class_accuracy": round(correct / n, 4),
+    print(json.dumps({"frames": f"{lo}:{hi}", "signs": n, "class_accuracy": round(correct / n, 4),
                       "pass_decision": round(passed / n, 4),
                       "pass_and_correct": round(passed_correct / n, 4),
                       "min_score": a.min_score, "model": info.name}))
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except EdgexaiError as exc:
+        sys.exit(f"oracle_gtsdb: error: {exc}")

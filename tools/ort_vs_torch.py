@@ -17,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 LOGITS_TOL = 1e-4
 CAM_TOL = 1e-4
 

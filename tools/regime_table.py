@@ -8,6 +8,7 @@ robustness-<settings>.json that its first post/tuned child cached beside it.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -60,4 +61,7 @@ def main(out: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "engines/regimes"))
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out", metavar="OUT", nargs="?", default="engines/regimes",
+                   help="the folder of build folders (default: engines/regimes)")
+    sys.exit(main(p.parse_args().out))

@@ -13,10 +13,9 @@ import shutil
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from edgexai.manifest import MANIFEST_NAME, load, read_manifest, verify_file
 
-from edgexai.manifest import MANIFEST_NAME, load, read_manifest, verify_file  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 TARGET = REPO / "edgexai" / "pipeline" / "data" / "detector"
 MAX_BYTES = 5 * 2**20  # the budget for the shipped detector

@@ -7,7 +7,7 @@ samples: the baseline right after warm-up (--warmup frames), the final level at 
 when final ≤ baseline × (1 + --tolerance). The peak is reported too. SIGINT/SIGTERM stops the
 run cleanly and still reports (a shortened soak says so). Linux only (/proc).
 
-  nice -n 19 .venv/bin/python tools/soak_run.py --source "$(.venv/bin/python tools/gtsdb.py)" \
+  nice -n 19 .venv/bin/python tools/soak_run.py --source "$(.venv/bin/edgexai gtsdb)" \
       --model /tmp/eng-full/resnet20-natural-s0 --backend ort --frames 10000
 """
 

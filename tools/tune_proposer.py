@@ -1,7 +1,9 @@
 """Measure the proposer alone on GTSDB frames: recall at IoU ≥ 0.5, proposals per frame, ms.
 
 Tuning uses frames 0–399 only (default); `--frames 400:600` scores the held-out part.
-Example: nice -n 19 .venv/bin/python tools/tune_proposer.py --set scale=0.5 --set min_fill=0.1
+GTSDB comes from --data-root / EDGEXAI_DATA. Example:
+  EDGEXAI_DATA=../shared/data nice -n 19 .venv/bin/python tools/tune_proposer.py \
+      --set scale=0.5 --set min_fill=0.1
 """
 
 from __future__ import annotations
@@ -10,23 +12,26 @@ import argparse
 import ast
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gtsdb import frames_dir, read_gt  # noqa: E402
-
-from edgexai.detect.boxes import iou_matrix  # noqa: E402
-from edgexai.pipeline.proposals import ColourProposerConfig, ColourShapeProposer  # noqa: E402
+from edgexai.arg_types import positive_float, positive_int
+from edgexai.commands.frame_args import frame_range
+from edgexai.data.gtsdb import frame_path, gt_by_number, require_gtsdb
+from edgexai.detect.boxes import iou_matrix
+from edgexai.errors import EdgexaiError
+from edgexai.pipeline.proposals import ColourProposerConfig, ColourShapeProposer
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--frames", default="0:400")
-    p.add_argument("--step", type=int, default=1, help="use every Nth frame (quick tuning)")
-    p.add_argument("--min-size", type=float, default=20.0)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-root", default=None,
+                   help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)")
+    p.add_argument("--frames", type=frame_range, default="0:400", metavar="START:STOP")
+    p.add_argument("--step", type=positive_int, default=1,
+                   help="use every Nth frame (quick tuning)")
+    p.add_argument("--min-size", type=positive_float, default=20.0)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     a = p.parse_args()
     cfg = ColourProposerConfig()
@@ -35,14 +40,14 @@ def main() -> None:
         setattr(cfg, k, ast.literal_eval(v))
     prop = ColourShapeProposer(cfg)
     cv2.setNumThreads(1)
-    folder = frames_dir()
-    gt = read_gt(folder)
-    lo, hi = (int(x) for x in a.frames.split(":"))
+    folder = require_gtsdb(a.data_root)
+    gt = gt_by_number(folder)
+    lo, hi = a.frames
     found = found3 = total = nprop = 0
     ms = []
     missed = []
     for i in range(lo, hi, a.step):
-        frame = cv2.imread(str(folder / f"{i:05d}.jpg"))
+        frame = cv2.imread(str(frame_path(folder, i)))
         t0 = time.perf_counter()
         boxes, _ = prop.propose(frame)
         ms.append((time.perf_counter() - t0) * 1000)
@@ -70,4 +75,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except EdgexaiError as exc:
+        sys.exit(f"tune_proposer: error: {exc}")

@@ -7,16 +7,15 @@ tests/test_contracts.py fails when a committed schema differs from what this wri
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from edgexai.bench.results_contract import results_schema
+from edgexai.manifest import schema as manifest_schema
+from edgexai.runtime.engine_cache import sidecar_schema
 
-from edgexai.bench.results_contract import results_schema  # noqa: E402
-from edgexai.manifest import schema as manifest_schema  # noqa: E402
-from edgexai.runtime.engine_cache import sidecar_schema  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 SCHEMAS = {"manifest.schema.json": manifest_schema, "engine.schema.json": sidecar_schema,
            "results.schema.json": results_schema}
@@ -27,7 +26,10 @@ def render(make) -> str:
 
 
 def main() -> None:
-    out = REPO / "docs" / "schemas"
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=REPO / "docs" / "schemas",
+                   help="the folder written (default: docs/schemas of this checkout)")
+    out = p.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     for name, make in SCHEMAS.items():
         (out / name).write_text(render(make))

@@ -1,7 +1,13 @@
 """GTSDB road frames (the pipeline's sample video): a folder `gtsdb/` with 00000.jpg … and gt.txt,
 found beside GTSRB (--data-root / EDGEXAI_DATA: the folder itself, a folder holding it, or a
 folder holding `gtsdb-dev.tar`) and unpacked once into the cache. Not downloadable: GTSDB has no
-torchvision downloader, so a missing copy is reported, not fetched."""
+torchvision downloader, so a missing copy is reported, not fetched.
+
+The project's frame splits (`SPLITS`, by frame number = file stem): frames 0–399 are for
+development (tuning, training the pipeline's learned parts), and of those the frames ≡ 3 mod 4
+are held back from training to choose thresholds (calibration); frames 400–599 are held out,
+scored once with every setting frozen. `link_split` makes a folder of links to one split, which
+`edgexai run --source FOLDER` plays."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from edgexai.data.locate import ENV_DATA, cache_dir
@@ -94,3 +101,73 @@ def locate_gtsdb(data_root: str | os.PathLike | None = None) -> Path | None:
     if (path / ARCHIVE_NAME).is_file():
         return unpack_gtsdb(path / ARCHIVE_NAME)
     return None
+
+
+MISSING_HINT = (f"GTSDB frames not found: pass --data-root PATH or set {ENV_DATA}=PATH, where PATH "
+                f"is the gtsdb/ folder (frames + gt.txt), a folder holding it, or a folder holding "
+                f"{ARCHIVE_NAME}")
+
+
+def require_gtsdb(data_root: str | os.PathLike | None = None) -> Path:
+    """The GTSDB frame folder (`locate_gtsdb`), or a one-line error saying where to put it."""
+    folder = locate_gtsdb(data_root)
+    if folder is None:
+        raise EdgexaiError(MISSING_HINT)
+    return folder
+
+
+def gt_by_number(folder: str | os.PathLike) -> dict[int, list[GtBox]]:
+    """`read_gt` keyed by frame number (00412 → 412); stems that are not numbers are left out."""
+    return {int(k): v for k, v in read_gt(folder).items() if k.isdigit()}
+
+
+def frame_path(folder: str | os.PathLike, number: int) -> Path:
+    """GTSDB's file name for a frame number (412 → 00412.jpg)."""
+    return Path(folder) / f"{number:05d}.jpg"
+
+
+@dataclass(frozen=True)
+class FrameSplit:
+    """Frames `start` ≤ n < `stop` (frame numbers), optionally only those ≡ R mod M."""
+
+    name: str
+    start: int
+    stop: int
+    mod: tuple[int, int] | None = None
+
+    def __contains__(self, number: object) -> bool:
+        if not isinstance(number, int):
+            return False
+        return self.start <= number < self.stop and (
+            self.mod is None or number % self.mod[0] == self.mod[1])
+
+    def numbers(self) -> list[int]:
+        return [n for n in range(self.start, self.stop) if n in self]
+
+
+DEVELOPMENT = FrameSplit("tune", 0, 400)   # tuning and training frames …
+CALIBRATION_MOD = (4, 3)                  # … of which those ≡ 3 mod 4 are kept out of training
+CALIBRATION = FrameSplit("tuneval", 0, 400, CALIBRATION_MOD)  # they choose the thresholds
+HELDOUT = FrameSplit("heldout", 400, 600)  # scored once, every setting frozen
+SPLITS = {s.name: s for s in (DEVELOPMENT, CALIBRATION, HELDOUT)}
+SPLIT_HELP = ("tune = frames 0–399 (development), tuneval = the frames of 0–399 ≡ 3 mod 4 "
+              "(calibration: kept out of training, they choose thresholds), heldout = 400–599 "
+              "(scored once)")
+
+
+def link_split(folder: str | os.PathLike, split: FrameSplit, dest: str | os.PathLike | None = None
+               ) -> Path:
+    """A folder of symbolic links to the split's frames of `folder` (default: the cache's
+    `gtsdb-dev-<name>`); existing links are kept, so calling it again is cheap."""
+    part = Path(dest) if dest is not None else cache_dir() / f"gtsdb-dev-{split.name}"
+    try:
+        part.mkdir(parents=True, exist_ok=True)
+        for n in split.numbers():
+            src = frame_path(folder, n)
+            link = part / src.name
+            if src.is_file() and not (link.exists() or link.is_symlink()):
+                link.symlink_to(src.absolute())
+    except OSError as exc:
+        raise EdgexaiError(f"cannot link the {split.name} frames into {part} "
+                           f"({exc.strerror or exc})") from None
+    return part

@@ -1,11 +1,11 @@
 """Detections scored against ground truth, with the rules of the project's GTSDB figures.
 
-Rules (the ones tools/score_gtsdb.py has always used): a detection is matched to a ground-truth
-sign at IoU ≥ 0.5, greedily, best score first, each sign at most once; recall counts only signs
-whose longer side is ≥ `min_size` px; a detection on a smaller real sign is not a false alarm
-(it counts as correct for precision and is left out of the AP ranking). Class-aware scoring also
-needs the predicted class to equal the sign's. AP is the area under the precision envelope of
-the ranked detections (all-points, as PASCAL VOC 2010+).
+Rules (the ones `edgexai score` has always used, formerly tools/score_gtsdb.py): a detection is
+matched to a ground-truth sign at IoU ≥ 0.5, greedily, best score first, each sign at most once;
+recall counts only signs whose longer side is ≥ `min_size` px; a detection on a smaller real sign
+is not a false alarm (it counts as correct for precision and is left out of the AP ranking).
+Class-aware scoring also needs the predicted class to equal the sign's. AP is the area under the
+precision envelope of the ranked detections (all-points, as PASCAL VOC 2010+).
 """
 
 from __future__ import annotations
@@ -150,4 +150,17 @@ def summary(out: Outcome, threshold: float | None = None) -> dict[str, object]:
     if threshold is not None:
         res["at_threshold"] = {k: round(v, 4) if isinstance(v, float) else v
                                for k, v in at_threshold(out, threshold).items()}
+    return res
+
+
+def report(dets: Mapping[object, FrameDets], gt: Mapping[object, list[GtBox]], threshold: float,
+           min_size: float = 20.0) -> dict[str, object]:
+    """What `edgexai score` prints: the class-aware summary at `threshold` (AP overall and per
+    category, the operating point) and the class-agnostic AP, recall and precision beside it."""
+    aware = match_frames(dets, gt, min_size, class_aware=True)
+    agnostic = match_frames(dets, gt, min_size, class_aware=False)
+    res = summary(aware, threshold)
+    res["class_agnostic"] = {"ap": summary(agnostic)["ap"],
+                             **{k: round(v, 4) for k, v in at_threshold(agnostic, threshold).items()
+                                if k in ("recall", "precision")}}
     return res

@@ -1,0 +1,180 @@
+"""`edgexai score`: score an `edgexai run` log against ground truth (GTSDB's gt.txt), with
+edgexai.detect.score's rules; `--calibrate` chooses the decision's thresholds instead."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from edgexai.arg_types import positive_float, unit_interval
+from edgexai.commands.frame_args import frame_mod, frame_range
+from edgexai.commands.help_format import DefaultsHelp
+from edgexai.errors import EdgexaiError
+
+DESCRIPTION = (
+    "Score an `edgexai run` log against ground truth (gt.txt, GTSDB's layout). A detection is "
+    "correct when it overlaps a ground-truth sign at IoU ≥ 0.5 (greedy matching, best `score` "
+    "first, each sign matched once) and names its class. Recall counts signs whose longer side "
+    "is ≥ --min-size px; a detection on a smaller real sign is not a false alarm. Printed (JSON): "
+    "AP overall and per GTSDB category (prohibitory, danger, mandatory; detections by predicted "
+    "class), recall / precision / false alarms per frame at --threshold (default: whatever the "
+    "log kept), false alarms per sign-free frame, and the class-agnostic figures beside. Frames "
+    "are identified by the log's `file` field (00412.jpg → frame 412), so run the pipeline on a "
+    "folder of GTSDB frames (`edgexai gtsdb --split heldout` prints one). For AP, run the "
+    "pipeline with --min-score 0 so the log keeps every classified candidate. With --calibrate, "
+    "sweep the decision's thresholds on the log's candidates instead (tuning frames only: "
+    "`edgexai gtsdb --split tuneval`, run with --min-score 0) and print the best point of each "
+    "rule (sign score × confidence, sign score alone, confidence alone) at --target-precision.")
+EXAMPLES = """examples:
+  edgexai score --log heldout.jsonl --frames 400:600
+  edgexai score --log all.jsonl --frames 400:600 --threshold 0.42 --json
+  edgexai score --log tuneval.jsonl --frames 0:400 --mod 4:3 --calibrate --target-precision 0.85
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("score", help="score a run log against ground truth (AP, recall, precision)",
+                       description=DESCRIPTION, epilog=EXAMPLES,
+                       formatter_class=DefaultsHelp)
+    p.add_argument("--log", required=True, metavar="FILE",
+                   help="an `edgexai run --log` file (its rotated parts FILE.1 … are read too)")
+    p.add_argument("--gt", default=None, metavar="DIR",
+                   help="the folder holding gt.txt (default: GTSDB from --data-root)")
+    p.add_argument("--data-root", default=None,
+                   help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)")
+    p.add_argument("--frames", type=frame_range, default="400:600", metavar="START:STOP",
+                   help="frame numbers scored (400:600: the held-out frames)")
+    p.add_argument("--mod", type=frame_mod, default=None, metavar="M:R",
+                   help="only frames ≡ R mod M (e.g. 4:3, the calibration frames of 0:400)")
+    p.add_argument("--min-size", type=positive_float, default=20.0,
+                   help="a sign counts in recall when its longer side is at least this (px)")
+    p.add_argument("--threshold", type=unit_interval, default=0.0,
+                   help="the operating point's score threshold (0: as logged)")
+    p.add_argument("--json", action="store_true", help="one line of JSON instead of indented")
+    p.add_argument("--calibrate", action="store_true",
+                   help="sweep the decision's thresholds instead of scoring one operating point")
+    p.add_argument("--target-precision", type=unit_interval, default=0.95,
+                   help="with --calibrate: the precision the chosen thresholds must reach")
+    p.set_defaults(func=run)
+
+
+def load_frames(log: str | Path) -> dict[str, list[dict]]:
+    """{frame stem: detections} from a log and its rotated parts (first visit of a frame wins)."""
+    from edgexai.pipeline.log import read_jsonl
+
+    log = Path(log)
+    if not log.is_file():
+        raise EdgexaiError(f"--log {log}: no such file")
+    parts = sorted(log.parent.glob(log.name + ".[0-9]*"), key=lambda p: -int(p.suffix[1:]))
+    out: dict[str, list[dict]] = {}
+    for part in [*parts, log]:
+        if part.name.endswith(".summary.json"):
+            continue
+        try:
+            records, _ = read_jsonl(part)
+        except OSError as exc:
+            raise EdgexaiError(f"{part} cannot be read ({exc.strerror or exc})") from None
+        for r in records:
+            if "event" in r or "file" not in r:
+                continue
+            out.setdefault(Path(r["file"]).stem, r.get("detections", []))
+    return out
+
+
+def _in(stem: str, frames: tuple[int, int], mod: tuple[int, int] | None) -> bool:
+    return stem.isdigit() and frames[0] <= int(stem) < frames[1] and (
+        mod is None or int(stem) % mod[0] == mod[1])
+
+
+def select(frames: dict[str, list[dict]], span: tuple[int, int],
+           mod: tuple[int, int] | None = None) -> dict[str, list[dict]]:
+    """The frames numbered START ≤ n < STOP (and ≡ R mod M), in name order."""
+    return {k: v for k, v in sorted(frames.items()) if _in(k, span, mod)}
+
+
+def frame_dets(dets: list[dict]):
+    """One frame's logged detections → edgexai.detect.score.FrameDets."""
+    import numpy as np
+
+    from edgexai.detect.score import FrameDets
+
+    return FrameDets(np.array([d["box"] for d in dets], np.float32).reshape(-1, 4),
+                     np.array([d["score"] for d in dets], np.float32),
+                     np.array([d["class_id"] for d in dets], np.int64))
+
+
+def _chosen(log: str | Path, span: tuple[int, int], mod: tuple[int, int] | None
+            ) -> dict[str, list[dict]]:
+    chosen = select(load_frames(log), span, mod)
+    if not chosen:
+        where = f"{span[0]}:{span[1]}" + (f" ≡ {mod[1]} mod {mod[0]}" if mod else "")
+        raise EdgexaiError(f"{log} has no frame numbered in {where} (frames are named by the "
+                           "log's `file` field: 00412.jpg is frame 412)")
+    return chosen
+
+
+def _bad_log(log: str | Path, exc: Exception) -> EdgexaiError:
+    return EdgexaiError(f"{log}: a detection lacks {exc} or has a malformed value (an "
+                        "`edgexai run --log` file is expected)")
+
+
+def score_log(log: str | Path, gt: str | Path, span: tuple[int, int] = (400, 600),
+              mod: tuple[int, int] | None = None, threshold: float = 0.0,
+              min_size: float = 20.0) -> dict[str, object]:
+    """The figures `edgexai score` prints for one log (edgexai.detect.score.report)."""
+    from edgexai.data.gtsdb import read_gt
+    from edgexai.detect.score import report
+
+    chosen = _chosen(log, span, mod)
+    try:
+        dets = {k: frame_dets(v) for k, v in chosen.items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad_log(log, exc) from None
+    return report(dets, read_gt(gt), threshold, min_size)
+
+
+def calibrate_log(log: str | Path, gt: str | Path, span: tuple[int, int] = (0, 400),
+                  mod: tuple[int, int] | None = (4, 3), target_precision: float = 0.95,
+                  min_size: float = 20.0) -> dict[str, object]:
+    """The best (min_sign_score, min_score) of each decision rule at the target precision
+    (edgexai.detect.calibrate.sweep) over the log's candidates; None where no point reaches it."""
+    from edgexai.data.gtsdb import read_gt
+    from edgexai.detect.calibrate import Candidate, sweep
+
+    chosen = _chosen(log, span, mod)
+    try:
+        cands = {k: [Candidate(tuple(d["box"]), float(d.get("sign_score", 1.0)),
+                               float(d["confidence"]), int(d["class_id"])) for d in v]
+                 for k, v in chosen.items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad_log(log, exc) from None
+    gt_boxes = read_gt(gt)
+    res: dict[str, object] = {"frames": len(cands), "target_precision": target_precision}
+    for rule in ("product", "sign", "confidence"):
+        res[rule] = sweep(cands, gt_boxes, target_precision, rule, min_size)
+    return res
+
+
+def gt_folder(gt: str | None, data_root: str | None) -> Path:
+    """--gt, else the GTSDB frames found from --data-root / EDGEXAI_DATA."""
+    from edgexai.data.gtsdb import require_gtsdb
+
+    if gt is None:
+        return require_gtsdb(data_root)
+    folder = Path(gt).expanduser()
+    if not (folder / "gt.txt").is_file():
+        raise EdgexaiError(f"--gt {folder}: no gt.txt there (one line per sign: "
+                           "file;x1;y1;x2;y2;class)")
+    return folder
+
+
+def run(args: argparse.Namespace) -> int:
+    gt = gt_folder(args.gt, args.data_root)
+    if args.calibrate:
+        r = calibrate_log(args.log, gt, args.frames, args.mod, args.target_precision,
+                          args.min_size)
+    else:
+        r = score_log(args.log, gt, args.frames, args.mod, args.threshold, args.min_size)
+    print(json.dumps(r, indent=None if args.json else 1))
+    return 0
