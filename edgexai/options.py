@@ -105,8 +105,9 @@ def from_args(cls: type, args: argparse.Namespace, **extra: Any) -> Any:
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows "(default: X)" only where it says something: not for switches, None or a default
-    the help already states."""
+    """The commands' help formatter: "(default: X)" only where it says something (not for
+    switches, None, or a default the help already states); an epilog that starts with
+    `examples:` keeps its lines as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
@@ -114,3 +115,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
                 or action.default is argparse.SUPPRESS or "default" in text):
             return text
         return super()._get_help_string(action)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)

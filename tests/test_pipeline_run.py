@@ -16,9 +16,10 @@ import pytest
 from conftest import REPO
 from pipeline_helpers import FakeSession, write_frames, write_onnx_build, write_video
 
+from edgexai.pipeline.config import RunConfig
 from edgexai.pipeline.finders import ColourFinder
 from edgexai.pipeline.log import JsonlLog, read_jsonl
-from edgexai.pipeline.loop import RunConfig, run
+from edgexai.pipeline.loop import run_pipeline as run
 from edgexai.pipeline.session import model_info
 
 pytest.importorskip("cv2")
@@ -252,7 +253,7 @@ def test_a_failing_proposer_in_the_capture_thread_is_an_error_not_an_end(frames,
 
 
 def test_probe_is_one_call_and_respects_an_engine_batch_limit():
-    from edgexai.pipeline.loop import probe
+    from edgexai.pipeline.stages import probe
 
     rng = np.random.default_rng(0)
     batch = rng.normal(size=(3, 3, 32, 32)).astype(np.float32)

@@ -18,8 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from edgexai.arg_types import unit_interval
-from edgexai.commands.frame_args import frame_mod, frame_range
+from edgexai.arg_types import frame_mod, frame_range, unit_interval
 from edgexai.data.gtsdb import frame_files, read_gt
 from edgexai.detect.calibrate import Candidate, sweep
 from edgexai.manifest import load, update_manifest

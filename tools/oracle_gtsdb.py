@@ -18,8 +18,7 @@ import sys
 import cv2
 import numpy as np
 
-from edgexai.arg_types import positive_float, unit_interval
-from edgexai.commands.frame_args import frame_range
+from edgexai.arg_types import frame_range, positive_float, unit_interval
 from edgexai.data.gtsdb import frame_path, gt_by_number, require_gtsdb
 from edgexai.errors import EdgexaiError
 from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes

@@ -16,8 +16,7 @@ import time
 import cv2
 import numpy as np
 
-from edgexai.arg_types import positive_float, positive_int
-from edgexai.commands.frame_args import frame_range
+from edgexai.arg_types import frame_range, positive_float, positive_int
 from edgexai.data.gtsdb import frame_path, gt_by_number, require_gtsdb
 from edgexai.detect.boxes import iou_matrix
 from edgexai.errors import EdgexaiError

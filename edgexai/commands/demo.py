@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
               "skipped — try `edgexai run --source VIDEO_OR_FOLDER --model "
               f"{layered}`", file=sys.stderr)
     else:
-        from edgexai.pipeline.loop import RunConfig
-        from edgexai.pipeline.loop import run as run_pipeline
+        from edgexai.pipeline.config import RunConfig
+        from edgexai.pipeline.loop import run_pipeline
         from edgexai.pipeline.summary import format_summary
 
         result = run_pipeline(RunConfig(source=str(frames), model=str(layered), backend="ort",

@@ -4,30 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from edgexai.commands.arg_types import positive_float, positive_int
-
-
-def _range(text: str) -> tuple[int, int]:
-    try:
-        lo, hi = (int(v) for v in text.split(":"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected START:STOP (frame positions), got {text!r}"
-                                         ) from None
-    if not 0 <= lo < hi:
-        raise argparse.ArgumentTypeError(f"expected 0 ≤ START < STOP, got {text!r}")
-    return lo, hi
-
-
-def _mod(text: str) -> tuple[int, int] | None:
-    if text.lower() == "none":
-        return None
-    try:
-        m, r = (int(v) for v in text.split(":"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected M:R or none, got {text!r}") from None
-    if not 0 <= r < m:
-        raise argparse.ArgumentTypeError(f"expected 0 ≤ R < M, got {text!r}")
-    return m, r
+from edgexai.arg_types import frame_mod, frame_range, positive_float, positive_int
 
 
 def register(sub) -> None:
@@ -54,13 +31,13 @@ def register(sub) -> None:
                    help="frames + gt.txt (default: GTSDB from --data-root)")
     t.add_argument("--data-root", default=None,
                    help="folder holding gtsdb/ or gtsdb-dev.tar and GTSRB (default: $EDGEXAI_DATA)")
-    t.add_argument("--train", type=_range, default=d.train, metavar="START:STOP",
+    t.add_argument("--train", type=frame_range, default=d.train, metavar="START:STOP",
                    help="frame positions to train on (minus the calibration frames)")
-    t.add_argument("--calibrate", type=_mod, default=d.calibrate, metavar="M:R",
+    t.add_argument("--calibrate", type=frame_mod, default=d.calibrate, metavar="M:R",
                    help="of the --train range, the frames at positions ≡ R mod M are kept out "
                         "of training to select the checkpoint and calibrate thresholds (none: "
                         "no selection, the last step is kept)")
-    t.add_argument("--heldout", type=_range, default=d.heldout, metavar="START:STOP",
+    t.add_argument("--heldout", type=frame_range, default=d.heldout, metavar="START:STOP",
                    help="frame positions scored once at the end (never trained on)")
     t.add_argument("--no-synthetic", action="store_true",
                    help="no pasted GTSRB signs (then GTSRB is not needed)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from edgexai.commands.help_format import DefaultsHelp
+from edgexai.options import HelpFormatter
 
 
 def register(sub) -> None:
@@ -20,7 +20,7 @@ def register(sub) -> None:
                     "name order) and `edgexai score --gt FOLDER` scores a run against its "
                     "gt.txt. With --split, print a folder of links to that part instead "
                     f"(default: <cache>/gtsdb-dev-SPLIT): {SPLIT_HELP}.",
-        formatter_class=DefaultsHelp)
+        formatter_class=HelpFormatter)
     p.add_argument("--data-root", default=None,
                    help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)")
     p.add_argument("--split", choices=["all", *SPLITS], default="all",

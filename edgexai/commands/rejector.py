@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from edgexai.commands.help_format import DefaultsHelp
+from edgexai.options import HelpFormatter
 
 
 def register(sub) -> None:
@@ -29,7 +29,7 @@ def register(sub) -> None:
                     "training side); the vehicle runs the weights in numpy. Proposing 400 frames "
                     "takes minutes, so the crops are cached (--cache) for the next run. The "
                     "shipped weights are edgexai/pipeline/data/rejector.npz in a checkout.",
-        formatter_class=DefaultsHelp)
+        formatter_class=HelpFormatter)
     t.add_argument("--out", required=True, metavar="FILE",
                    help="where the weights are written (.npz)")
     add_options(t, RejectorTrainOptions)

@@ -37,7 +37,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.pipeline.loop import run as run_pipeline
+    from edgexai.pipeline.loop import run_pipeline
     from edgexai.pipeline.session import newest_build
 
     if not args.headless:

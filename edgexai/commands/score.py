@@ -7,10 +7,9 @@ import argparse
 import json
 from pathlib import Path
 
-from edgexai.arg_types import positive_float, unit_interval
-from edgexai.commands.frame_args import frame_mod, frame_range
-from edgexai.commands.help_format import DefaultsHelp
+from edgexai.arg_types import frame_mod, frame_range, positive_float, unit_interval
 from edgexai.errors import EdgexaiError
+from edgexai.options import HelpFormatter
 
 DESCRIPTION = (
     "Score an `edgexai run` log against ground truth (gt.txt, GTSDB's layout). A detection is "
@@ -36,7 +35,7 @@ EXAMPLES = """examples:
 def register(sub) -> None:
     p = sub.add_parser("score", help="score a run log against ground truth (AP, recall, precision)",
                        description=DESCRIPTION, epilog=EXAMPLES,
-                       formatter_class=DefaultsHelp)
+                       formatter_class=HelpFormatter)
     p.add_argument("--log", required=True, metavar="FILE",
                    help="an `edgexai run --log` file (its rotated parts FILE.1 … are read too)")
     p.add_argument("--gt", default=None, metavar="DIR",

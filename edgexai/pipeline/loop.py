@@ -1,6 +1,6 @@
 """The run loop: source → find signs → classify + CAM → decide → probe → render → log.
 
-`run` reads like jetson-inference's imagenet.py: open the stages, then move each frame through
+`run_pipeline` reads like jetson-inference's imagenet.py: open the stages, then move each frame through
 them. The stages live in stages.py, each with its own timing; `FrameLoop` owns the source, the
 signals, the watchdog and the summary, which it writes on every exit path (end of source,
 --max-frames, SIGINT/SIGTERM, a closed window, an error). Errors travel as exceptions.
@@ -24,7 +24,7 @@ from edgexai.pipeline.finders import ColourFinder, DetectorFinder, SignFinder
 from edgexai.pipeline.log import JsonlLog
 from edgexai.pipeline.overlay import Display
 from edgexai.pipeline.session import InferenceSession, ModelInfo, open_model
-from edgexai.pipeline.sources import Frame, FrameSource, Reader, SourceSpec, open_reader, parse_uri
+from edgexai.pipeline.sources import Frame, FrameSource, SourceSpec, open_reader, parse_uri
 from edgexai.pipeline.stages import (
     ClassifyStage,
     DecideStage,
@@ -33,7 +33,6 @@ from edgexai.pipeline.stages import (
     LogStage,
     ProbeStage,
     RenderStage,
-    probe,
 )
 from edgexai.pipeline.summary import Summary, format_summary, write_summary
 
@@ -201,7 +200,7 @@ def open_stages(cfg: RunConfig, session: InferenceSession, info: ModelInfo, find
                   RenderStage(display), LogStage(log, summary, uri))
 
 
-def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelInfo | None = None,
+def run_pipeline(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelInfo | None = None,
         finder: SignFinder | None = None, opener=open_reader) -> dict[str, Any]:
     """Run the pipeline until the source ends, max_frames, a signal or a closed window; returns
     the summary (also written to cfg.summary_path() and as the log's last line)."""
@@ -242,4 +241,4 @@ def run(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelI
     return loop.result
 
 
-__all__ = ["RunConfig", "run", "probe", "FINDERS", "Reader", "FrameLoop", "Stages"]
+__all__ = ["FrameLoop", "Stages", "make_finder", "open_stages", "run_pipeline"]
