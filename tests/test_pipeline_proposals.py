@@ -91,7 +91,7 @@ def test_scorer_on_a_synthetic_log(tmp_path):
             {"event": "summary"}]
     log = tmp_path / "run.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "score_gtsdb.py"), "--log", str(log),
+    proc = subprocess.run([sys.executable, "-m", "edgexai", "score", "--log", str(log),
                            "--gt", str(gt), "--frames", "400:600", "--json"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -95,7 +95,7 @@ def fingerprint(out: Path, model: Path | None, frames: Path | None, gt: Path | N
         result["run_detections"] = run_log_detections(log)
         if gt:
             score = subprocess.run(
-                [sys.executable, "tools/score_gtsdb.py", "--log", str(log), "--gt", str(gt),
+                [sys.executable, "-m", "edgexai", "score", "--log", str(log), "--gt", str(gt),
                  "--frames", "400:600"], check=True, capture_output=True, text=True)
             result["score"] = score.stdout
     (out / "fingerprint.json").write_text(json.dumps(result, indent=1, sort_keys=True))
@@ -120,7 +120,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path)
     p.add_argument("--model", type=Path, help="a trained classifier build for the run")
-    p.add_argument("--frames", type=Path, help="GTSDB held-out frames (tools/gtsdb.py --split)")
+    p.add_argument("--frames", type=Path, help="GTSDB held-out frames (edgexai gtsdb --split heldout)")
     p.add_argument("--gt", type=Path, help="GTSDB gt.txt for the score")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))
     a = p.parse_args()

@@ -2,7 +2,7 @@
 (calibration frames), its exported ONNX after (held-out frames, as the vehicle runs it).
 
 Scoring is class-agnostic here (is there a sign, and where); the vehicle's class-aware figures
-come from `edgexai run` logs through tools/score_gtsdb.py.
+come from `edgexai run` logs through `edgexai score`.
 """
 
 from __future__ import annotations

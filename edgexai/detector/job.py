@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from edgexai.data.gtsdb import CALIBRATION_MOD, DEVELOPMENT, HELDOUT
 from edgexai.errors import EdgexaiError
 
 MODEL_FORMAT = "edgexai-detector/1"
@@ -31,9 +32,10 @@ class DetectorBuildOptions:
     name: str | None = None              # default: detector-s<seed>
     frames: str | None = None            # a folder of frames with gt.txt (default: GTSDB)
     data_root: str | None = None         # where GTSDB (and GTSRB for pastes) are found
-    train: tuple[int, int] = (0, 400)    # frame positions used for training …
-    calibrate: tuple[int, int] | None = (4, 3)  # … except those ≡ R mod M: calibration frames
-    heldout: tuple[int, int] | None = (400, 600)  # scored once at the end, never trained on
+    # The GTSDB splits of edgexai.data.gtsdb: frame positions used for training …
+    train: tuple[int, int] = (DEVELOPMENT.start, DEVELOPMENT.stop)
+    calibrate: tuple[int, int] | None = CALIBRATION_MOD  # … except those ≡ R mod M (calibration)
+    heldout: tuple[int, int] | None = (HELDOUT.start, HELDOUT.stop)  # scored once, never trained
     synthetic: bool = True               # paste GTSRB crops (needs GTSRB)
     steps: int = 14000                   # the shipped detector's recipe (docs/RESULTS.md)
     batch: int = 16

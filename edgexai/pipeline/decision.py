@@ -46,7 +46,7 @@ class Decision:
         return {"rule": "sign_score × confidence", **asdict(self)}
 
 
-# The cascade's calibration (tools/score_gtsdb.py --calibrate on frames 0–399 ≡ 3 mod 4).
+# The cascade's calibration (the score sweep, now `edgexai score --calibrate`, on frames 0–399 ≡ 3 mod 4).
 COLOUR = Decision(min_score=0.5, source="colour cascade, calibrated on GTSDB 0–399 ≡ 3 mod 4")
 # A detector whose manifest has no calibrated decision yet.
 DETECTOR = Decision(min_score=0.3, min_sign_score=0.1, source="built-in (uncalibrated detector)")
