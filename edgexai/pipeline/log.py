@@ -14,6 +14,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from edgexai.errors import EdgexaiError
+
+
+class LogWriteError(EdgexaiError):
+    """The log could not be written (a full disk, a vanished mount): the run stops cleanly."""
+
 
 def _default(o: Any):
     """numpy scalars/arrays in log records become plain JSON numbers/lists."""
@@ -27,9 +33,14 @@ class JsonlLog:
 
     def __init__(self, path: str | Path, max_bytes: int = 50 * 2**20, backups: int = 5) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_bytes, self.backups = max_bytes, max(1, backups)
-        self._fd = self._open()
+        self.failed: str | None = None  # why writing stopped, once it did
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = self._open()
+        except OSError as exc:
+            raise EdgexaiError(f"--log {self.path}: cannot write it ({exc.strerror or exc})"
+                               ) from None
         self.size = os.fstat(self._fd).st_size
         self.lines = 0
         self._lock = threading.Lock()  # the capture thread logs fault events too
@@ -53,14 +64,28 @@ class JsonlLog:
         with self._lock:
             if self._fd < 0:
                 return
-            if self.max_bytes > 0 and self.size and self.size + len(data) > self.max_bytes:
-                self._rotate()
-            view = memoryview(data)
-            while view:  # a regular file takes it in one write; loops only in pathological cases
-                n = os.write(self._fd, view)
-                view = view[n:]
+            try:
+                if self.max_bytes > 0 and self.size and self.size + len(data) > self.max_bytes:
+                    self._rotate()
+                view = memoryview(data)
+                while view:  # a regular file takes it in one write; loops only when pathological
+                    n = os.write(self._fd, view)
+                    view = view[n:]
+            except OSError as exc:
+                self._fail(exc)
             self.size += len(data)
             self.lines += 1
+
+    def _fail(self, exc: OSError) -> None:
+        """Cut a half-written line off (so every line still parses), stop writing, say why."""
+        for step in (lambda: os.ftruncate(self._fd, self.size), lambda: os.close(self._fd)):
+            try:
+                step()
+            except OSError:
+                pass
+        self._fd = -1
+        self.failed = f"{self.path}: {exc.strerror or exc}"
+        raise LogWriteError(f"the log stopped: {self.failed}") from None
 
     def close(self) -> None:
         with self._lock:

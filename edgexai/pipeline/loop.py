@@ -8,6 +8,7 @@ signals, the watchdog and the summary, which it writes on every exit path (end o
 
 from __future__ import annotations
 
+import json
 import queue
 import signal
 import sys
@@ -35,6 +36,7 @@ from edgexai.pipeline.stages import (
     RenderStage,
 )
 from edgexai.pipeline.summary import Summary, format_summary, write_summary
+from edgexai.pipeline.writable import check_writable_file
 
 
 class _Stopper:
@@ -180,9 +182,16 @@ class FrameLoop:
             return
         self.source.stop()
         self.result = self.summary.result(self.reason, self.source.stats)
-        self.log.write(self.result)
+        if self.log.failed:
+            self.result["log_error"] = self.log.failed
+        self.log.write(self.result)  # a no-op once the log has failed
         self.log.close()
-        write_summary(self.cfg.summary_path(), self.result)
+        try:
+            write_summary(self.cfg.summary_path(), self.result)
+        except OSError as exc:  # e.g. the same full disk: the summary is not lost, it is printed
+            print(f"edgexai: cannot write the summary {self.cfg.summary_path()} "
+                  f"({exc.strerror or exc}); here it is:\n{json.dumps(self.result)}",
+                  file=sys.stderr)
         if not self.cfg.quiet:
             print(format_summary(self.result), file=sys.stderr)
 
@@ -216,6 +225,10 @@ def run_pipeline(cfg: RunConfig, *, session: InferenceSession | None = None, inf
         # measured: OpenCV's own worker pool doubles the proposer's CPU time on 2 shared cores;
         # the capture thread already uses the second core
         cv2.setNumThreads(cfg.cv_threads)
+    check_writable_file(cfg.log, "--log")
+    check_writable_file(cfg.summary_path(), "--summary")
+    if cfg.output:
+        check_writable_file(cfg.output, "--output")
     log = JsonlLog(cfg.log, cfg.log_max_bytes, cfg.log_backups)
     summary = Summary(spec.uri, info.name, info.backend)
     stages = open_stages(cfg, session, info, finder, log, summary, spec.uri)
@@ -238,6 +251,10 @@ def run_pipeline(cfg: RunConfig, *, session: InferenceSession | None = None, inf
                 stages.log(work)           # the frame's record and the summary
         finally:
             stages.render.display.close()
+    stats = loop.result.get("source_stats", {})
+    if loop.result.get("frames") == 0 and stats.get("corrupt"):
+        raise EdgexaiError(f"no frame of {spec.uri} decoded ({stats['corrupt']} undecodable); "
+                           "the summary is in " + str(cfg.summary_path()))
     return loop.result
 
 

@@ -66,7 +66,8 @@ class Display:
                                                   else "mp4v"))
                 self.writer = cv2.VideoWriter(self.output, fourcc, self.fps, (w, h))
                 if not self.writer.isOpened():
-                    raise EdgexaiError(f"cannot write video to {self.output!r} (use .mp4 or .avi)")
+                    raise EdgexaiError(f"cannot write video to {self.output!r}: OpenCV's FFMPEG "
+                                       "could not open a writer for it")
             self.writer.write(frame_bgr)
         if self.window:
             cv2.imshow("edgexai", frame_bgr)

@@ -125,6 +125,16 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
+def _quiet_opencv() -> None:
+    """OpenCV's own warnings would repeat our one-line errors (and flood stderr per frame)."""
+    import cv2
+
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except AttributeError:
+        pass
+
+
 class FolderReader:
     """Images of a folder in name order (or a single image); loops when asked."""
 
@@ -138,6 +148,9 @@ class FolderReader:
             self.files = [p]
         self.loop, self.size = spec.loop, (spec.width, spec.height)
         self.pos = 0
+        self.decoded_in_pass = 0
+        self.folder = p
+        _quiet_opencv()
 
     def read(self) -> tuple[np.ndarray | None, str | None]:
         import cv2
@@ -145,10 +158,14 @@ class FolderReader:
         if self.pos >= len(self.files):
             if not self.loop:
                 raise EndOfStream
-            self.pos = 0
+            if not self.decoded_in_pass:  # looping over nothing would spin and flood the log
+                raise EdgexaiError(f"none of the {len(self.files)} image files of {self.folder} "
+                                   "decodes (or they are gone); nothing to loop over")
+            self.pos = self.decoded_in_pass = 0
         f = self.files[self.pos]
         self.pos += 1
         img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        self.decoded_in_pass += img is not None
         if img is not None and self.size[0] and self.size[1] and img.shape[1::-1] != self.size:
             img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
         return img, f.name
@@ -179,10 +196,7 @@ class CaptureReader:
         params: list[int] = []
         if spec.kind == "rtsp":  # a stalled network stream must time out, not hang the thread
             params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000]
-        try:  # OpenCV's own warnings would repeat our one-line error
-            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        except AttributeError:
-            pass
+        _quiet_opencv()
         self.cap = cv2.VideoCapture(spec.target, api, params)
         if not self.cap.isOpened():
             what = {"v4l2": f"V4L2 camera {spec.target} (is it connected? see v4l2-ctl "
