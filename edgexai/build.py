@@ -7,45 +7,14 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from edgexai.build_options import BuildOptions, build_name
 from edgexai.errors import EdgexaiError
 from edgexai.manifest import file_entry, git_revision, tool_versions, write_manifest
 from edgexai.presets import get_preset
-from edgexai.regimes import RegimeSettings
-
-
-@dataclass
-class BuildOptions:
-    regime: str = "natural"
-    timing: str | None = None  # pruning: pre | post | tuned (default tuned); adversarial: tuned
-    arch: str | None = None
-    preset: str = "cpu"
-    epochs: int | None = None  # training (or fine-tuning, for tuned) epochs; None: the preset's
-    batch_size: int | None = None
-    lr: float | None = None
-    seed: int = 0
-    data_root: str | None = None
-    out: str = "engines"
-    device: str = "auto"
-    limit_per_class: int | None = None
-    roi: bool = False
-    val_fraction: float = 0.1
-    resume: str | None = None  # "auto" = <out>/<name>/checkpoint.pt
-    name: str | None = None
-    progress: bool = True
-    settings: RegimeSettings = field(default_factory=RegimeSettings)
-    parent_epochs: int | None = None  # epochs for a natural parent built on the way
-    robust: bool = True  # PGD robust accuracy in the manifest (skip for quick runs)
-    robust_images: int = 1000
-    robust_steps: int = 20
-
-
-def build_name(opts: BuildOptions, arch: str) -> str:
-    parts = [arch, opts.regime] + ([opts.timing] if opts.timing else []) + [f"s{opts.seed}"]
-    return opts.name or "-".join(parts)
 
 
 def prepare_out_dir(out: str, name: str) -> Path:
@@ -63,12 +32,9 @@ def prepare_out_dir(out: str, name: str) -> Path:
 
 def validate(opts: BuildOptions) -> BuildOptions:
     """Check the options before any data is read; returns them with the timing resolved."""
-    from edgexai.regimes import REGIMES, check_available, resolve_timing
+    from edgexai.regimes.registry import get_regime
 
-    if opts.regime not in REGIMES:
-        raise EdgexaiError(f"unknown regime {opts.regime!r}; choose one of: {', '.join(REGIMES)}")
-    check_available(opts.regime)
-    opts = replace(opts, timing=resolve_timing(opts.regime, opts.timing))
+    opts = replace(opts, timing=get_regime(opts.regime).resolve_timing(opts.timing))
     for flag, value in (("--epochs", opts.epochs), ("--batch-size", opts.batch_size),
                         ("--limit-per-class", opts.limit_per_class),
                         ("--parent-epochs", opts.parent_epochs),
@@ -124,10 +90,10 @@ def evaluate_build(model, spec, val, test, result, opts: BuildOptions, device,
                    parent_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Every regime's metrics (clean, robust, sparsity) and the manifest's parent entry, which
     carries the parent's robust accuracy at the same ε for comparison."""
+    from edgexai.attacks import robust_accuracy
     from edgexai.evaluate import accuracy
-    from edgexai.metrics.robustness import robust_accuracy
-    from edgexai.metrics.weights import weight_sparsity
     from edgexai.regimes import parent as parents
+    from edgexai.regimes.weights import weight_sparsity
 
     test_acc = accuracy(model, test.images, test.labels, spec.mean, spec.std)
     val_acc = (result.best_val_accuracy if result is not None else
@@ -175,10 +141,10 @@ def training_calibration(train, spec, seed: int) -> tuple[Any, dict[str, Any]]:
 def run_build(opts: BuildOptions) -> Path:
     """Build one model; returns its build folder."""
     opts = validate(opts)
-    from edgexai.regimes.plan import RegimePlan
+    from edgexai.regimes.registry import make_regime
 
-    plan = RegimePlan(opts.regime, opts.timing, opts.settings)
-    plan.check()
+    regime = make_regime(opts.regime, opts.timing, opts.settings)
+    regime.check()
     preset = get_preset(opts.preset)
     from edgexai.models import get_spec
 
@@ -199,8 +165,9 @@ def run_build(opts: BuildOptions) -> Path:
 
     t0 = time.time()
     source, train, val, test = load_data(opts, spec.input_size)
-    parent_dir = parents.find_or_build_parent(opts, arch, source) if plan.from_parent else None
-    cfg = train_config(opts, preset, plan.fine_tunes) if plan.trains else None
+    parent_dir = (parents.find_or_build_parent(opts, arch, source, run_build)
+                  if regime.from_parent else None)
+    cfg = train_config(opts, preset, regime.fine_tunes) if regime.trains else None
     env = dist_env()
     if env.world > 1:
         # the backend follows the resolved device, so `--device auto` on GPUs gets NCCL
@@ -212,12 +179,12 @@ def run_build(opts: BuildOptions) -> Path:
             model, _ = parents.load_parent(parent_dir)
         else:
             model = spec.build()
-        prepared = plan.prepare(model, arch, spec.input_size)
+        prepared = regime.prepare(model, arch, spec.input_size)
         log = out_dir / "train_log.jsonl"
         result = None
         if cfg is not None:
             trainer = Trainer(model, arch, cfg, spec.mean, spec.std, out_dir,
-                              loss_fn=plan.loss_fn(spec.mean, spec.std, opts.seed),
+                              loss_fn=regime.loss_fn(spec.mean, spec.std, opts.seed),
                               progress=opts.progress)
             if opts.resume:
                 trainer.resume(out_dir / "checkpoint.pt" if opts.resume == "auto"
@@ -231,7 +198,7 @@ def run_build(opts: BuildOptions) -> Path:
         else:
             log.unlink(missing_ok=True)  # post: pruned and evaluated, never trained
             device = resolve_device(opts.device, env)
-        model = plan.finalize(model.cpu().to(memory_format=torch.contiguous_format).eval())
+        model = regime.finalize(model.cpu().to(memory_format=torch.contiguous_format).eval())
         t_eval = time.time()
         metrics, parent_entry = evaluate_build(model, spec, val, test, result, opts, device,
                                                parent_dir)
@@ -246,7 +213,7 @@ def run_build(opts: BuildOptions) -> Path:
             "arch_description": spec.description, "widths": model.widths(),
             "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
             "cam_layer": spec.cam_layer, "classes": list(GTSRB_CLASSES), "seed": opts.seed,
-            "preset": opts.preset, "regime_params": plan.parameters(prepared),
+            "preset": opts.preset, "regime_params": regime.parameters(prepared),
             "train_config": asdict(cfg) if cfg is not None else None,
             "params": count_params(model), "macs": count_macs(model, spec.input_size),
             "metrics": metrics,

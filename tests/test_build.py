@@ -115,3 +115,36 @@ def test_resume_with_a_checkpoint_of_another_arch_is_refused(fake_gtsrb, tmp_pat
                    "--device", "cpu", "--data-root", str(fake_gtsrb), "--out", str(tmp_path / "o"),
                    "--resume", str(tmp_path / "checkpoint.pt"))
     _assert_one_line_error(proc, "checkpoint of arch 'resnet18', not 'resnet20'")
+
+
+def test_build_flags_give_build_options_with_their_defaults_written_once():
+    """The CLI generates its options from BuildOptions and RegimeSettings and builds them back."""
+    from edgexai.build_options import add_build_arguments, options_from_args
+    from edgexai.regimes import RegimeSettings
+
+    def parse(*argv):
+        import argparse
+
+        parser = argparse.ArgumentParser()
+        add_build_arguments(parser)
+        return options_from_args(parser.parse_args(list(argv)))
+
+    assert parse() == BuildOptions()
+    opts = parse("--regime", "layered", "--timing", "pre", "--no-progress", "--no-robust",
+                 "--no-random-start", "--resume", "--roi", "--amount", "0.3", "--epochs", "2")
+    assert opts == BuildOptions(regime="layered", timing="pre", progress=False, robust=False,
+                                resume="auto", roi=True, epochs=2,
+                                settings=RegimeSettings(random_start=False, amount=0.3))
+    assert parse("--resume", "x.pt").resume == "x.pt"
+
+
+def test_build_help_keeps_its_flags_groups_and_switch_defaults():
+    proc = run_cli("build", "--help")
+    out = " ".join(proc.stdout.split())
+    assert proc.returncode == 0
+    for text in ("--regime {natural,adversarial,l1,global,layered} training regime (default: "
+                 "natural)", "--no-progress no progress bars --parent-epochs",
+                 "--resume [CHECKPOINT]", "pruning (l1, global, layered):",
+                 "adversarial training and robust evaluation (PGD, L-infinity):",
+                 "--robust-steps ROBUST_STEPS robust accuracy: PGD steps (default: 20)"):
+        assert text in out, text

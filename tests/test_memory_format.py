@@ -19,7 +19,7 @@ torch.set_num_threads(2)
 from edgexai.models.registry import create_model
 from edgexai.explain.explainers import fused_copy
 from edgexai.models.memory_format import channels_last_for
-from edgexai.regimes.plan import RegimeSettings
+from edgexai.regimes import RegimeSettings
 from edgexai.regimes.structured import apply_layered, layered_config
 torch.manual_seed(0)
 model = create_model("resnet20")

@@ -9,18 +9,19 @@ import pytest
 import torch
 from conftest import run_cli
 
+from edgexai.attacks import PixelModel, pgd_attack
 from edgexai.build import BuildOptions, load_data, run_build
 from edgexai.errors import EdgexaiError
 from edgexai.evaluate import accuracy
 from edgexai.manifest import read_manifest, verify_file
-from edgexai.metrics.weights import weight_sparsity
+from edgexai.metrics.robustness import PGDConfig
 from edgexai.models import create_model, get_spec
 from edgexai.models.checkpoint import load_model
 from edgexai.models.complexity import count_macs, count_params
 from edgexai.regimes import RegimeSettings
-from edgexai.regimes.adversarial import PGDConfig, PixelModel, pgd_attack
 from edgexai.regimes.structured import LayeredConfig, apply_layered
 from edgexai.regimes.unstructured import make_permanent, prune_global, prune_l1
+from edgexai.regimes.weights import weight_sparsity
 
 EPS = 8 / 255
 
@@ -250,3 +251,209 @@ def test_bad_regime_option_is_one_line_on_the_command_line(tmp_path):
                    "--data-root", str(tmp_path / "missing"))
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode != 0 and len(lines) == 1 and "--amount must be in" in lines[0], proc.stderr
+
+
+# -- regimes as plug-ins ---------------------------------------------------------------------
+
+from edgexai.regimes.base import Regime  # noqa: E402
+from edgexai.regimes.registry import (  # noqa: E402
+    cells,
+    default_matrix,
+    get_regime,
+    matrix_cells,
+    regime_names,
+    register_regime,
+    unregister_regime,
+)
+
+PAPER_CELLS = ("natural", "adversarial", "l1-pre", "l1-post", "l1-tuned", "global-pre",
+               "global-post", "global-tuned", "layered-pre", "layered-post", "layered-tuned")
+
+
+class HalveClassifier(Regime):
+    """A toy regime, whole in this test: the natural parent with its classifier weights halved
+    (post), or halved and then fine-tuned (tuned). Registering it is all it takes."""
+
+    name = "toy-halve"
+    timings = ("post", "tuned")
+    default_timing = "post"
+    cell_per_timing = True
+
+    def prepare(self, model, arch, input_size):
+        with torch.no_grad():
+            model.fc.weight.mul_(0.5)
+        return {"method": "classifier weights halved"}
+
+    def record(self):
+        return {"toy": True}
+
+
+@pytest.fixture
+def toy_regime():
+    register_regime(HalveClassifier)
+    yield HalveClassifier
+    unregister_regime(HalveClassifier.name)
+
+
+def test_the_builtin_regimes_give_the_paper_cells_in_table_order():
+    assert regime_names() == ("natural", "adversarial", "l1", "global", "layered")
+    assert cells() == PAPER_CELLS
+    from edgexai.bench.paper import REFERENCE_MORF
+    from edgexai.bench.select import CELLS
+
+    assert CELLS == PAPER_CELLS and set(REFERENCE_MORF) <= set(cells())
+    with pytest.raises(EdgexaiError, match="unknown regime 'bogus'; choose one of: natural"):
+        get_regime("bogus")
+
+
+def test_a_regime_name_is_registered_once():
+    class Other(HalveClassifier):
+        name = "natural"
+
+    with pytest.raises(EdgexaiError, match="registered already"):
+        register_regime(Other)
+    assert get_regime("natural").__name__ == "Natural"
+
+
+def test_a_new_regime_in_one_module_builds_end_to_end_and_is_listed_everywhere(
+        toy_regime, fake_gtsrb, regime_out, monkeypatch, capsys):
+    """Adding a regime touches one module: the class above, registered; nothing else names it."""
+    from edgexai.bench.select import cell_of, parse_cells
+    from edgexai.cli import main, make_parser
+
+    assert regime_names()[-1] == "toy-halve"
+    assert cells()[-2:] == ("toy-halve-post", "toy-halve-tuned")
+    assert parse_cells("toy-halve-post") == ("toy-halve-post",)
+    assert {"toy-halve-post", "toy-halve-tuned"} <= set(matrix_cells()) & set(default_matrix())
+    args = make_parser().parse_args(["build", "--regime", "toy-halve"])
+    assert args.regime == "toy-halve"
+    with pytest.raises(SystemExit):
+        main(["build", "--help"])
+    assert "--regime {natural,adversarial,l1,global,layered,toy-halve}" in capsys.readouterr().out
+    with pytest.raises(EdgexaiError, match="--timing pre does not apply to toy-halve"):
+        run_build(_opts(fake_gtsrb, regime_out, regime="toy-halve", timing="pre"))
+
+    _maybe_skip_export(monkeypatch, "toy-halve", "post", {})
+    out_dir = run_build(_opts(fake_gtsrb, regime_out, regime="toy-halve", robust=False))
+    m = read_manifest(out_dir)
+    assert out_dir.name == "resnet20-toy-halve-post-s0" and m["timing"] == "post"
+    assert m["regime_params"] == {"regime": "toy-halve", "timing": "post", "toy": True,
+                                  "pruning": {"method": "classifier weights halved"}}
+    assert cell_of(m) == "toy-halve-post" and m["train_config"] is None
+    parent = load_model(regime_out / "resnet20-natural-s0" / "model.pt")
+    assert torch.equal(load_model(out_dir / "model.pt").fc.weight, 0.5 * parent.fc.weight)
+
+
+def test_regime_code_imports_one_way():
+    """No module under regimes/ imports the build or the matrix above it (the parent gets the
+    build passed down) and metrics imports neither torch nor the training side."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(__file__).resolve().parents[1] / "edgexai"
+
+    def imports(path: Path) -> set[str]:
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+        return names
+
+    for path in (pkg / "regimes").glob("*.py"):
+        assert not imports(path) & {"edgexai.build", "edgexai.matrix"}, path
+    for path in (pkg / "metrics").glob("*.py"):
+        bad = {n for n in imports(path) if n.split(".")[0] == "torch"
+               or n.startswith(("edgexai.regimes", "edgexai.attacks", "edgexai.build"))}
+        assert not bad, (path, bad)
+
+
+def test_options_registry_and_matrix_plan_need_no_torch():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    code = ("import blocktorch, sys\n"
+            "from edgexai.build_options import BuildOptions\n"
+            "from edgexai.regimes.registry import regime_names, cells\n"
+            "from edgexai.matrix import MatrixOptions, plan\n"
+            "import edgexai.metrics.robustness\n"
+            "assert len(cells()) == 11 and len(plan(MatrixOptions())) == 11\n"
+            "assert 'torch' not in sys.modules\n")
+    env = {**os.environ, "PYTHONPATH": f"{tests}{os.pathsep}{tests.parent}"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=tests.parent)
+    assert proc.returncode == 0, proc.stderr
+
+
+# -- the regime matrix -----------------------------------------------------------------------
+
+def test_the_matrix_builds_the_parent_first_then_cheapest_first_with_its_epochs():
+    from edgexai.matrix import MatrixOptions, plan
+
+    cells_ = plan(MatrixOptions(out="/tmp/m", tune_epochs=2, build_args=("--seed", "1")))
+    assert [c.stem for c in cells_] == [
+        "natural", "layered-tuned", "l1-tuned", "global-tuned", "adversarial-tuned",
+        "l1-post", "global-post", "layered-post", "layered-pre", "l1-pre", "global-pre"]
+    flags = {c.stem: c.argv for c in cells_}
+    assert flags["adversarial-tuned"] == ("--out", "/tmp/m", "--no-progress", "--regime",
+                                          "adversarial", "--timing", "tuned", "--epochs", "2",
+                                          "--pgd-steps", "3", "--seed", "1")
+    assert flags["l1-pre"][-4:-2] == ("--epochs", "6") and "--epochs" not in flags["l1-post"]
+    assert flags["layered-tuned"][-4:-2] == ("--epochs", "2") and "--epochs" not in flags["natural"]
+    assert cells_[0].folder.name == "resnet20-natural-s1"
+    assert [c.stem for c in plan(MatrixOptions(cells=("l1-post", "adversarial")))] == [
+        "l1-post", "adversarial"]
+    for bad, message in ((dict(cells=("l1-later",)), "unknown matrix cell"),
+                         (dict(build_args=("--regime", "l1")), "sets --regime and --timing"),
+                         (dict(build_args=("--epochs", "0")), "--epochs must be at least 1"),
+                         (dict(pre_epochs=0), "--pre-epochs must be at least 1"),
+                         (dict(build_args=("--bogus",)), "unrecognized arguments: --bogus")):
+        with pytest.raises(EdgexaiError, match=re.escape(message)):
+            plan(MatrixOptions(**bad))
+
+
+def test_the_matrix_skips_built_cells_and_resumes_checkpoints(tmp_path, monkeypatch):
+    import subprocess
+
+    from edgexai.matrix import MatrixOptions, plan, run_cell
+
+    natural, l1_post, l1_pre = plan(MatrixOptions(out=str(tmp_path),
+                                                  cells=("natural", "l1-post", "l1-pre")))
+    for cell, name in ((natural, "manifest.json"), (l1_post, "checkpoint.pt")):
+        cell.folder.mkdir(parents=True)
+        (cell.folder / name).write_text("{}")
+    runs = []
+
+    def fake_run(argv, stdout, **kwargs):
+        runs.append(argv)
+        stdout.write("built it\n")
+        return subprocess.CompletedProcess(argv, 0 if "post" in argv else 1)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    assert run_cell(natural, logs) and run_cell(l1_post, logs) and not run_cell(l1_pre, logs)
+    assert len(runs) == 2 and runs[0][-1] == "--resume" and runs[1][-1] != "--resume"
+    assert runs[0][1:4] == ["-m", "edgexai", "build"]
+    log = (logs / "matrix.log").read_text()
+    assert "natural: already built, skipped" in log and "built it" in log
+    assert "FAILED (see" in log and (logs / "l1-pre.log").exists()
+
+
+def test_the_matrix_command_builds_skips_and_tabulates(fake_gtsrb, tmp_path):
+    """Two cells through `edgexai matrix` (a process per build), then again: both skipped."""
+    argv = ["matrix", "--out", str(tmp_path), "--cells", "natural", "l1-post", "--nice", "0",
+            "--", "--epochs", "1", "--limit-per-class", "3", "--device", "cpu", "--no-robust",
+            "--data-root", str(fake_gtsrb)]
+    proc = run_cli(*argv)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "FAILED" not in proc.stdout and "== " in (tmp_path / "logs" / "matrix.log").read_text()
+    table = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in table[2:]] == ["| natural", "| l1-post"]
+    assert (tmp_path / "resnet20-l1-post-s0" / "manifest.json").exists()
+    again = run_cli(*argv)
+    assert again.returncode == 0 and again.stdout.count("already built, skipped") == 2

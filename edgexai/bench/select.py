@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from edgexai.errors import EdgexaiError
+from edgexai.regimes import registry
 
-# The paper's eleven regimes, in the order every table lists them.
-CELLS: tuple[str, ...] = (
-    "natural", "adversarial",
-    "l1-pre", "l1-post", "l1-tuned",
-    "global-pre", "global-post", "global-tuned",
-    "layered-pre", "layered-post", "layered-tuned",
-)
 BASELINE = "natural"
+
+
+def __getattr__(name: str) -> Any:
+    """`CELLS`: every regime's cells in table order (the paper's eleven for the built-in
+    regimes), read from the registry when asked, so a regime registered later is in it."""
+    if name == "CELLS":
+        return registry.cells()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -33,24 +35,22 @@ class BenchModel:
 def cell_of(manifest: dict[str, Any]) -> str:
     """natural | adversarial | <pruning regime>-<timing>. Adversarial training from scratch and
     adversarial fine-tuning of the natural parent are both the paper's one adversarial cell."""
-    regime = str(manifest.get("regime") or "")
-    if regime in ("natural", "adversarial"):
-        return regime
-    return f"{regime}-{manifest.get('timing') or 'tuned'}"
+    return registry.cell_of(str(manifest.get("regime") or ""), manifest.get("timing") or None)
 
 
 def parse_cells(text: str) -> tuple[str, ...]:
     """'all' or a comma-separated list of cells, validated."""
+    known = registry.cells()
     if text.strip().lower() == "all":
-        return CELLS
-    cells = tuple(c.strip().lower() for c in text.split(",") if c.strip())
-    if not cells:
+        return known
+    chosen = tuple(c.strip().lower() for c in text.split(",") if c.strip())
+    if not chosen:
         raise EdgexaiError("--regimes is empty; give 'all' or cells such as natural,layered-tuned")
-    unknown = [c for c in cells if c not in CELLS]
+    unknown = [c for c in chosen if c not in known]
     if unknown:
         raise EdgexaiError(f"unknown regime cell(s) {', '.join(unknown)}; choose from all, "
-                           + ", ".join(CELLS))
-    return cells
+                           + ", ".join(known))
+    return chosen
 
 
 def load_model_dir(path: str | Path) -> BenchModel:
@@ -83,7 +83,7 @@ def find_cells(root: str | Path, cells: tuple[str, ...],
         raise EdgexaiError(
             f"no build under {root} for: {', '.join(missing)}"
             + (f" (seeds {','.join(map(str, seeds))})" if seeds else "")
-            + f". Build them with `tools/run_regime_matrix.sh {root} {' '.join(missing)}` or "
+            + f". Build them with `edgexai matrix --out {root} --cells {' '.join(missing)}` or "
               "`edgexai build --regime R --timing T --out ROOT`, or bench fewer with --regimes")
     return order_models(found)
 
@@ -94,8 +94,9 @@ def order_models(models: list[BenchModel]) -> list[BenchModel]:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise EdgexaiError(f"the same build name appears twice: {', '.join(dup)}")
-    rank = {c: i for i, c in enumerate(CELLS)}
-    return sorted(models, key=lambda m: (rank.get(m.cell, len(CELLS)), m.cell, m.seed, m.name))
+    order = registry.cells()
+    rank = {c: i for i, c in enumerate(order)}
+    return sorted(models, key=lambda m: (rank.get(m.cell, len(order)), m.cell, m.seed, m.name))
 
 
 def check_comparable(models: list[BenchModel]) -> list[str]:

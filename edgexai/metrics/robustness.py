@@ -1,8 +1,9 @@
-"""Robust accuracy under PGD L∞ on a fixed, seeded subset of the official test set.
+"""What robust accuracy measures: the PGD settings and the fixed, seeded test subset (numpy only).
 
-Training side only (imports torch). Every regime is scored on the same images with the same
-random starts, so robust accuracies compare across regimes: the subset and the starts depend only
-on `seed`, the test set and the image count.
+The attack itself runs in torch, in edgexai.attacks; keeping its settings here lets the manifest
+side (cache keys, reports) name them without torch. Every regime is scored on the same images with
+the same random starts, so robust accuracies compare across regimes: the subset and the starts
+depend only on `seed`, the test set and the image count.
 """
 
 from __future__ import annotations
@@ -10,20 +11,46 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from edgexai.regimes import DEFAULT_EPSILON
-from edgexai.regimes.adversarial import PGDConfig, PixelModel, pgd_attack
+from edgexai.errors import EdgexaiError
 
 EVAL_STEPS = 20
 EVAL_IMAGES = 1000
 
 
 @dataclass(frozen=True)
+class PGDConfig:
+    """One PGD L∞ attack in [0, 1] pixel units; `step_size` None means 2.5·ε/steps (Madry et
+    al.'s rule of thumb). No defaults for ε and steps: training and evaluation each state theirs."""
+
+    epsilon: float
+    steps: int
+    step_size: float | None = None
+    random_start: bool = True
+
+    @property
+    def alpha(self) -> float:
+        return self.step_size if self.step_size is not None else 2.5 * self.epsilon / max(1, self.steps)
+
+    def check(self) -> None:
+        if not 0 < self.epsilon <= 1:
+            raise EdgexaiError(f"--epsilon must be in (0, 1] pixel units (got {self.epsilon}); "
+                               "8/255 ≈ 0.031 is the usual budget")
+        if self.steps < 1:
+            raise EdgexaiError(f"--pgd-steps must be at least 1 (got {self.steps})")
+        if self.step_size is not None and not self.step_size > 0:
+            raise EdgexaiError(f"--pgd-step-size must be positive (got {self.step_size})")
+
+    def as_dict(self) -> dict[str, float | int | bool | str]:
+        return {"norm": "linf", "units": "pixel [0,1]", "epsilon": self.epsilon,
+                "steps": self.steps, "step_size": self.alpha, "random_start": self.random_start}
+
+
+@dataclass(frozen=True)
 class RobustEvalConfig:
     """PGD evaluation settings; step size None = 2.5·ε/steps."""
 
-    epsilon: float = DEFAULT_EPSILON
+    epsilon: float
     steps: int = EVAL_STEPS
     step_size: float | None = None
     images: int = EVAL_IMAGES
@@ -44,36 +71,3 @@ def fixed_subset(n_total: int, n: int, seed: int) -> np.ndarray:
     if n >= n_total:
         return np.arange(n_total)
     return np.sort(np.random.default_rng(seed).choice(n_total, n, replace=False))
-
-
-def robust_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, mean, std,
-                    cfg: RobustEvalConfig, device: str | torch.device = "cpu") -> dict:
-    """Clean and PGD accuracy on the fixed subset; the model is evaluated in eval mode."""
-    idx = fixed_subset(len(labels), cfg.images, cfg.seed)
-    model = model.to(device)
-    was_training = model.training
-    model.eval()
-    requires = [p.requires_grad for p in model.parameters()]
-    for p in model.parameters():
-        p.requires_grad_(False)
-    net = PixelModel(model, mean, std)
-    gen = torch.Generator().manual_seed(cfg.seed + 104729)
-    clean = robust = 0
-    try:
-        for i in range(0, len(idx), cfg.batch_size):
-            j = idx[i:i + cfg.batch_size]
-            x = torch.from_numpy(images[j]).to(device).permute(0, 3, 1, 2).float().div_(255)
-            y = torch.from_numpy(labels[j]).long().to(device)
-            with torch.no_grad():
-                clean += int((net(x).argmax(1) == y).sum())
-            adv = pgd_attack(net, x, y, cfg.attack(), gen)
-            with torch.no_grad():
-                robust += int((net(adv).argmax(1) == y).sum())
-    finally:
-        for p, r in zip(model.parameters(), requires, strict=True):
-            p.requires_grad_(r)
-        model.train(was_training)
-    n = max(1, len(idx))
-    return {"robust_accuracy": round(robust / n, 6), "clean_accuracy_subset": round(clean / n, 6),
-            "images": int(len(idx)), **cfg.attack().as_dict(), "seed": cfg.seed,
-            "subset": "official test, seeded sample", "key": cfg.key()}

@@ -1,68 +1,78 @@
 """Training regimes: how a model is trained or transformed (natural, adversarial, pruning).
 
-Stdlib only at import (the CLI's --help reads these names and defaults without torch); the
-implementations live in adversarial.py, unstructured.py, structured.py, parent.py and plan.py.
+No torch at import (the CLI's --help reads the settings, their defaults and the regime names
+without it). Each regime is one class in its own module (natural.py, adversarial.py, l1.py,
+global_.py, layered.py) behind the protocol in base.py, found through registry.py; the torch
+mechanics they call live in unstructured.py, structured.py, weights.py and edgexai.attacks.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from edgexai.errors import EdgexaiError, NotAvailableError
+from edgexai.options import opt
 
-REGIMES = ("natural", "adversarial", "l1", "global", "layered")
-PRUNING = ("l1", "global", "layered")
+# The build's timings: when a regime's transformation meets training. pre: at initialisation,
+# then train; post: on the trained natural parent, no training; tuned: on the parent, then
+# fine-tune. Each regime says which it accepts (base.Regime.timings).
 TIMINGS = ("pre", "post", "tuned")
-AVAILABLE = REGIMES
 
 # Defaults shown in --help (the implementations import these).
 DEFAULT_EPSILON = 8 / 255  # pixel units; the paper's 0.1 was in normalised units (≈ 0.022 px)
 DEFAULT_PGD_STEPS = 7  # training attack; evaluation always uses 20
 LAYERED_MODES = ("remove", "mask")
 LAYERED_SCOPES = ("layer", "global")
+IMPORTANCES = ("l2", "l1")
+
+PRUNING_GROUP = "pruning (l1, global, layered)"
+ADVERSARIAL_GROUP = "adversarial training and robust evaluation (PGD, L-infinity)"
 
 
 @dataclass(frozen=True)
 class RegimeSettings:
-    """Everything a regime can be told; None means the regime's own default (recorded resolved)."""
+    """Everything a regime can be told; None means the regime's own default (recorded resolved).
+    Each field is also its `edgexai build` option (edgexai.options)."""
 
-    amount: float | None = None  # l1: conv share (0.2); global: 0.2; layered: 0.5 (mask: 0.1)
-    amount_linear: float | None = None  # l1 only: linear share (0.1)
-    layered_mode: str = "remove"  # remove channels for real | mask filters (the paper's)
-    layered_scope: str = "layer"  # one ratio per layer | ranked globally with a per-layer cap
-    max_layer_amount: float = 0.8  # cap per layer in the global scope
-    round_to: int = 8  # channel counts kept at multiples of this
-    importance: str = "l2"  # channel importance: L2 or L1 magnitude
-    prune_steps: int = 1  # iterative schedule steps for layered
-    epsilon: float = DEFAULT_EPSILON  # PGD L∞ budget in [0, 1] pixel units (train and evaluation)
-    pgd_steps: int = DEFAULT_PGD_STEPS  # training attack steps
-    pgd_step_size: float | None = None  # None: 2.5·ε/steps
-    random_start: bool = True
-    adv_fraction: float = 1.0  # share of each batch replaced by its adversarial version
+    amount: float | None = opt(
+        None, "share pruned. l1: of each conv's weights (default 0.2; the paper's); global: of "
+        "all conv+linear weights (0.2); layered: of each layer's channels (0.5 in remove mode; "
+        "0.1 of filters in mask mode, the paper's)", type=float, group=PRUNING_GROUP)
+    amount_linear: float | None = opt(
+        None, "l1: share of each linear layer's weights (default 0.1; the paper's)", type=float,
+        group=PRUNING_GROUP)
+    layered_mode: str = opt(
+        "remove", "remove: take channels out for real (Torch-Pruning dependency graph, residual "
+        "groups together, classifier kept) so the model is smaller and faster; mask: the "
+        "paper's ln_structured filter masks (no speed-up)", choices=LAYERED_MODES,
+        group=PRUNING_GROUP)
+    layered_scope: str = opt(
+        "layer", "layer: every layer loses --amount of its channels; global: channels ranked "
+        "across layers, each layer capped at --max-layer-amount", choices=LAYERED_SCOPES,
+        group=PRUNING_GROUP)
+    max_layer_amount: float = opt(0.8, "global scope: the most any one layer may lose",
+                                  group=PRUNING_GROUP)
+    round_to: int = opt(8, "layered: keep channel counts at multiples of this",
+                        group=PRUNING_GROUP)
+    importance: str = opt("l2", "layered: channel importance (weight-magnitude norm)",
+                          choices=IMPORTANCES, group=PRUNING_GROUP)
+    prune_steps: int = opt(1, "layered: reach --amount in this many equal pruning steps",
+                           group=PRUNING_GROUP)
+    epsilon: float = opt(
+        DEFAULT_EPSILON, "L-infinity budget in [0, 1] PIXEL units, for adversarial training and "
+        "for the robust accuracy of every regime (default 8/255 ≈ 0.0314: each pixel may move 8 "
+        "of 255 levels; adversarial images are clipped to [0, 1]). The paper's ε = 0.1 was in "
+        "normalised units, ≈ 0.1 × std ≈ 0.022 here (≈ 5.7/255)", group=ADVERSARIAL_GROUP)
+    pgd_steps: int = opt(
+        DEFAULT_PGD_STEPS, "PGD steps of the training attack (evaluation always uses "
+        "--robust-steps)", group=ADVERSARIAL_GROUP)
+    pgd_step_size: float | None = opt(None, "PGD step in pixel units (default 2.5·ε/steps)",
+                                      type=float, group=ADVERSARIAL_GROUP)
+    random_start: bool = opt(
+        True, "start the training attack at the image instead of a random point in the ε-ball",
+        group=ADVERSARIAL_GROUP)
+    adv_fraction: float = opt(
+        1.0, "share of each batch replaced by its adversarial version (1 = all adversarial; "
+        "0.5 = mixed clean/adversarial)", group=ADVERSARIAL_GROUP)
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def check_available(regime: str) -> None:
-    """Refuse regimes whose implementation has not landed, with a clear message."""
-    if regime not in AVAILABLE:
-        raise NotAvailableError(f"regime {regime!r} is not available yet (available: "
-                                f"{', '.join(AVAILABLE)}); it is planned in the regimes issue")
-
-
-def resolve_timing(regime: str, timing: str | None) -> str | None:
-    """The timing a build really uses: pruning defaults to `tuned`; natural takes none;
-    adversarial takes none (trained from scratch) or `tuned` (adversarial fine-tuning of the
-    natural parent)."""
-    if timing is not None and timing not in TIMINGS:
-        raise EdgexaiError(f"unknown timing {timing!r}; choose one of: {', '.join(TIMINGS)}")
-    if regime in PRUNING:
-        return timing or "tuned"
-    if regime == "natural" and timing is not None:
-        raise EdgexaiError("--timing applies to the pruning regimes (and adversarial tuned); "
-                           "natural takes none")
-    if regime == "adversarial" and timing not in (None, "tuned"):
-        raise EdgexaiError(f"--timing {timing} does not apply to adversarial; use none (train "
-                           "from scratch) or tuned (fine-tune the natural parent adversarially)")
-    return timing

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from edgexai.errors import EdgexaiError
 from edgexai.manifest import MANIFEST_NAME, read_manifest, verify_file
 
 if TYPE_CHECKING:
-    from edgexai.build import BuildOptions
+    from edgexai.build_options import BuildOptions
     from edgexai.data.locate import DataSource
 
 
@@ -42,9 +43,10 @@ def _mismatch(manifest: dict[str, Any], opts: BuildOptions, arch: str,
     return None
 
 
-def find_or_build_parent(opts: BuildOptions, arch: str, source: DataSource) -> Path:
-    """The parent's build folder under opts.out, building it first when absent."""
-    from edgexai.build import run_build
+def find_or_build_parent(opts: BuildOptions, arch: str, source: DataSource,
+                         build: Callable[[BuildOptions], Any]) -> Path:
+    """The parent's build folder under opts.out, made first with `build` when absent (the build
+    passes itself down, so this module never imports it)."""
     from edgexai.regimes.train import dist_env
 
     folder = Path(opts.out).expanduser() / parent_name(arch, opts.seed)
@@ -55,8 +57,8 @@ def find_or_build_parent(opts: BuildOptions, arch: str, source: DataSource) -> P
         if dist_env().world > 1:
             raise EdgexaiError(f"no natural parent at {folder}; build it first (edgexai build "
                                f"--regime natural --arch {arch} --seed {opts.seed} --out {opts.out})")
-        run_build(replace(opts, regime="natural", timing=None, name=None, resume=None,
-                          epochs=opts.parent_epochs, lr=None))
+        build(replace(opts, regime="natural", timing=None, name=None, resume=None,
+                      epochs=opts.parent_epochs, lr=None))
     manifest = read_manifest(folder)
     problem = _mismatch(manifest, opts, arch, source)
     if problem:
@@ -77,7 +79,7 @@ def parent_robustness(folder: Path, manifest: dict[str, Any], model, test, mean,
                       device) -> dict:
     """The parent's robust accuracy at `cfg`: from its manifest when it used the same settings,
     else computed once and cached beside it (robustness-<key>.json, outside the manifest)."""
-    from edgexai.metrics.robustness import robust_accuracy
+    from edgexai.attacks import robust_accuracy
 
     recorded = manifest.get("metrics", {}).get("robust")
     if isinstance(recorded, dict) and recorded.get("key") == cfg.key():

@@ -24,21 +24,24 @@ from torch import nn
 from torch.nn.utils import prune
 
 from edgexai.errors import EdgexaiError
-from edgexai.regimes import RegimeSettings
+from edgexai.regimes import IMPORTANCES, LAYERED_MODES, LAYERED_SCOPES, RegimeSettings
 
 LAYERED_AMOUNT = 0.5  # channel ratio removed per layer (remove mode)
 MASK_AMOUNT = 0.1  # the paper's ln_structured share of filters (mask mode)
 
 
+_DEFAULTS = RegimeSettings()  # the build options' defaults, written once there
+
+
 @dataclass(frozen=True)
 class LayeredConfig:
-    mode: str = "remove"  # remove | mask
+    mode: str = _DEFAULTS.layered_mode  # remove | mask
     amount: float | None = None  # None: LAYERED_AMOUNT (remove) / MASK_AMOUNT (mask)
-    scope: str = "layer"  # layer | global
-    max_layer_amount: float = 0.8  # global scope: no layer loses more than this share
-    round_to: int = 8
-    importance: str = "l2"  # l2 | l1
-    steps: int = 1  # iterative schedule: the ratio is reached in this many equal steps
+    scope: str = _DEFAULTS.layered_scope  # layer | global
+    max_layer_amount: float = _DEFAULTS.max_layer_amount  # global scope: cap on a layer's share
+    round_to: int = _DEFAULTS.round_to
+    importance: str = _DEFAULTS.importance  # l2 | l1
+    steps: int = _DEFAULTS.prune_steps  # iterative schedule: the ratio reached in this many steps
 
     @property
     def ratio(self) -> float:
@@ -47,9 +50,9 @@ class LayeredConfig:
         return LAYERED_AMOUNT if self.mode == "remove" else MASK_AMOUNT
 
     def check(self) -> None:
-        if self.mode not in ("remove", "mask"):
+        if self.mode not in LAYERED_MODES:
             raise EdgexaiError(f"--layered-mode must be remove or mask (got {self.mode!r})")
-        if self.scope not in ("layer", "global"):
+        if self.scope not in LAYERED_SCOPES:
             raise EdgexaiError(f"--layered-scope must be layer or global (got {self.scope!r})")
         if not 0 <= self.ratio < 1:
             raise EdgexaiError(f"--amount must be in [0, 1) (got {self.ratio})")
@@ -57,7 +60,7 @@ class LayeredConfig:
             raise EdgexaiError(f"--max-layer-amount must be in (0, 1) (got {self.max_layer_amount})")
         if self.round_to < 1 or self.steps < 1:
             raise EdgexaiError("--round-to and --prune-steps must be at least 1")
-        if self.importance not in ("l2", "l1"):
+        if self.importance not in IMPORTANCES:
             raise EdgexaiError(f"--importance must be l2 or l1 (got {self.importance!r})")
 
 

@@ -11,7 +11,8 @@ from torch import nn
 from torch.nn.utils import prune
 
 from edgexai.errors import EdgexaiError
-from edgexai.metrics.weights import prunable_layers
+from edgexai.regimes import RegimeSettings
+from edgexai.regimes.weights import prunable_layers
 
 # The paper's settings (DESIGN.md): l1 20 % of each conv, 10 % of each linear; global 20 %.
 L1_CONV_AMOUNT = 0.2
@@ -22,6 +23,12 @@ GLOBAL_AMOUNT = 0.2
 def check_amount(flag: str, amount: float) -> None:
     if not 0 <= amount < 1:
         raise EdgexaiError(f"{flag} must be in [0, 1) (got {amount})")
+
+
+def check_amounts(settings: RegimeSettings) -> None:
+    """--amount and --amount-linear in [0, 1) (None: the regime's default, which is)."""
+    check_amount("--amount", 0.0 if settings.amount is None else settings.amount)
+    check_amount("--amount-linear", 0.0 if settings.amount_linear is None else settings.amount_linear)
 
 
 def expected_zeros(n: int, amount: float) -> int:

@@ -1,7 +1,9 @@
 """Weight sparsity: the fraction of exact zeros in the prunable weights (conv and linear).
 
-Reads `weight` as the forward pass sees it, so it is right both while pruning masks are attached
-(weight = weight_orig · mask) and after they were made permanent.
+Torch code, so it lives on the training side (edgexai.metrics is numpy only): pruning picks its
+layers here and the build records the sparsity it reached. Reads `weight` as the forward pass sees
+it, so it is right both while pruning masks are attached (weight = weight_orig · mask) and after
+they were made permanent.
 """
 
 from __future__ import annotations
