@@ -258,3 +258,90 @@ def test_two_runs_compare_by_order_beyond_ties_and_ratio_tolerance():
     drift = _run({"natural": 1.00, "l1-tuned": 1.01, "layered-tuned": 0.52})
     ok, lines = compare(a, drift, 0.10, 0.05)
     assert not ok and "ratios off: layered-tuned" in lines[0]
+
+
+def _bench_opts(*argv: str, monkeypatch):
+    """The BenchOptions that `edgexai bench ARGV` would run with (the job itself not run)."""
+    import edgexai.bench.run as bench_run
+    from edgexai.cli import main
+
+    got = []
+
+    def capture(opts):
+        got.append(opts)
+        raise KeyError  # stop before measuring anything
+
+    monkeypatch.setattr(bench_run, "run_bench", capture)
+    with pytest.raises(KeyError):
+        main(["bench", *argv])
+    return got[0]
+
+
+def test_bench_flags_come_from_bench_options_with_its_defaults(monkeypatch):
+    from dataclasses import replace
+
+    from edgexai.bench.options import BenchOptions
+
+    opts = _bench_opts("--models", "a", "b", monkeypatch=monkeypatch)
+    assert opts == replace(BenchOptions(models=["a", "b"]), command=opts.command)
+    opts = _bench_opts("--regimes", "natural", "--batch", "1,4", "--no-road", "--fresh",
+                       "--no-progress", "--pipeline-summary", "x.json", "--pipeline-summary",
+                       "y.json", "--seeds", "0,2", "--threads", "0", "--warmup", "0",
+                       monkeypatch=monkeypatch)
+    assert opts.cells == ("natural",) and opts.models == [] and opts.batches == (1, 4)
+    assert not opts.road and opts.fresh and not opts.progress and opts.seeds == (0, 2)
+    assert opts.pipeline_summaries == ["x.json", "y.json"] and opts.threads == opts.warmup == 0
+
+
+@pytest.mark.parametrize("flag, value", [("--grid-images", "-1"), ("--warmup", "-1"),
+                                         ("--images", "0"), ("--rounds", "0"),
+                                         ("--threads", "-2"), ("--accuracy-images", "x")])
+def test_bench_numbers_are_refused_while_parsing(flag, value, capsys):
+    from edgexai.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--models", "a", flag, value])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and flag in err[0]
+
+
+def test_a_build_without_robust_settings_fits_the_results_contract(bench, tmp_path):
+    """A build made without robust accuracy (metrics.robust null) is benched, not refused."""
+    import copy
+
+    from edgexai.bench.run import write_results
+
+    jsonschema = pytest.importorskip("jsonschema")
+    _, results = bench
+    results = copy.deepcopy(results)
+    for r in results["models"]:
+        r["robust_settings"] = None
+        r["figures"]["accuracy"]["robust"] = None
+    write_results(tmp_path, results)  # checks the contract before writing
+    saved = json.loads((tmp_path / "results.json").read_text())
+    schema = json.loads((REPO / "docs" / "schemas" / "results.schema.json").read_text())
+    assert not [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(saved)]
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_bench_and_explain_import_one_way():
+    """report takes the job's results and never imports the job; explain knows nothing of bench;
+    the options modules stay light (the CLI imports them to build --help)."""
+    pkg = REPO / "edgexai"
+    assert not {n for n in _imports(pkg / "bench" / "report.py") if n.startswith("edgexai.bench.run")}
+    for path in (pkg / "explain").glob("*.py"):
+        assert not {n for n in _imports(path) if n.startswith("edgexai.bench")}, path
+    for path in (pkg / "bench" / "options.py", pkg / "explain" / "options.py"):
+        heavy = {n for n in _imports(path) if n.split(".")[0] in ("torch", "captum", "cv2")}
+        assert not heavy and "edgexai.bench.run" not in _imports(path), path

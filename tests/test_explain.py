@@ -208,3 +208,40 @@ def test_explain_command_bad_input_is_one_line(tiny_build, tmp_path, capsys):
         err = capsys.readouterr().err
         lines = [line for line in err.splitlines() if line.strip()]
         assert code != 0 and len(lines) == 1 and pattern in lines[0], err
+
+
+def test_explain_options_agree_with_the_registries_they_mirror():
+    """explain/options.py writes two lists out to stay light; they must match their sources."""
+    from edgexai.explain.options import METHODS, ROAD_PERCENTAGES
+    from edgexai.metrics.road import DEFAULT_PERCENTAGES
+
+    assert METHODS == tuple(list_methods())
+    assert ROAD_PERCENTAGES == tuple(float(p) for p in DEFAULT_PERCENTAGES)
+
+
+def test_explain_flags_come_from_explain_options(monkeypatch, capsys):
+    import edgexai.explain.run as explain_run
+    from edgexai.cli import main
+    from edgexai.explain.options import ExplainOptions
+
+    got = []
+
+    def capture(opts):
+        got.append(opts)
+        raise KeyError
+
+    monkeypatch.setattr(explain_run, "run_explain", capture)
+    with pytest.raises(KeyError):
+        main(["explain", "--model", "a", "--model", "b"])
+    assert got[0] == ExplainOptions(models=["a", "b"])
+    with pytest.raises(KeyError):
+        main(["explain", "--model", "a", "--limit", "all", "--no-road", "--no-manifest",
+              "--workers", "0", "--percentages", "10,50"])
+    assert got[1].limit is None and not got[1].road and not got[1].update_manifest
+    assert got[1].workers == 0 and got[1].percentages == (10.0, 50.0)
+    for args in (["--limit", "0"], ["--workers", "-1"], ["--deletion-steps", "-1"],
+                 ["--ig-steps", "0"], ["--grid-images", "-1"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["explain", "--model", "a", *args])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exc.value.code == 2 and len(err) == 1 and args[0] in err[0], err

@@ -1,4 +1,8 @@
-"""report.md + report.html (+ the PNGs) from a bench's results: tables, figures, the paper section."""
+"""report.md + report.html (+ the PNGs) from a bench's results: tables, figures, the paper section.
+
+It takes what the job measured (results, the models, the maps) and never imports the job
+(bench/run.py), so the two depend one way: run → report.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ from edgexai.bench import paper
 from edgexai.bench.document import Section, to_html, to_markdown
 from edgexai.bench.plots import latency_bars, road_curves, saliency_grid, tradeoff_scatter
 from edgexai.bench.select import CELLS
+from edgexai.strict_json import json_safe
 
 if TYPE_CHECKING:
-    from edgexai.bench.run import BenchOptions
+    from edgexai.bench.options import BenchOptions
     from edgexai.bench.select import BenchModel
 
 TITLE = "edgexai bench — the regime matrix side by side"
@@ -63,81 +68,122 @@ def _grid_rows(ids: np.ndarray, models: list[BenchModel],
 def figures(out: Path, results: dict[str, Any], models: list[BenchModel], test, ids: np.ndarray,
             maps_by_model: dict[str, dict[str, np.ndarray]], ids_by_model: dict[str, np.ndarray],
             opts: BenchOptions) -> dict[str, Path]:
-    from edgexai.data.classes import GTSRB_CLASSES
-    from edgexai.explain.explainers import METHOD_NAMES
-
-    paths: dict[str, Path] = {}
+    """Write figures/*.png; {figure key: path} for the sections to show."""
     fig_dir = out / "figures"
     fig_dir.mkdir(exist_ok=True)
     cells = _cells(results)
     # one model per cell for the images (the lowest seed): a grid of seeds would not fit a page
     shown = [next(m for m in models if m.cell == c) for c in cells]
-    rows = _grid_rows(ids, shown, ids_by_model, opts.grid_images)
-    if len(rows):
-        images = test.images[rows]
-        captions = [f"#{i} {GTSRB_CLASSES[int(test.labels[i])][:16]}" for i in rows]
-        for method in opts.methods:
-            maps: dict[str, np.ndarray | None] = {}
-            for m in shown:
-                got = ids_by_model[m.name]
-                arr = np.full((len(rows),) + images.shape[1:3], np.nan, np.float32)
-                for r, image_id in enumerate(rows):
-                    hit = np.flatnonzero(got == image_id)
-                    if len(hit):
-                        arr[r] = maps_by_model[m.name][method][hit[0]]
-                maps[m.cell] = arr
-            paths[f"grid_{method}"] = saliency_grid(
-                fig_dir / f"grid_{method}.png", images, captions, [m.cell for m in shown], maps,
-                METHOD_NAMES.get(method, method))
+    paths = saliency_grids(fig_dir, shown, test, ids, maps_by_model, ids_by_model, opts)
     if opts.road:
-        curves: dict[str, dict[str, Any]] = {}
-        for cell in cells:
-            members = [r for r in results["models"] if r["cell"] == cell]
-            per_method: dict[str, Any] = {}
-            for method in opts.methods:
-                got = [r["road_curves"][method] for r in members if method in r["road_curves"]]
-                if got:
-                    per_method[method] = {"percentages": got[0]["percentages"]}
-                    for order in ("morf", "lerf"):
-                        if order in got[0]:
-                            per_method[method][order] = list(np.mean([g[order] for g in got], 0))
-            curves[cell] = per_method
-        paths["road"] = road_curves(fig_dir / "road_curves.png", curves, list(opts.methods),
-                                    METHOD_NAMES, ["morf", "lerf"])
+        paths["road"] = road_figure(fig_dir, results, cells, opts)
+    if results["latency"]:
+        paths.update(latency_figures(fig_dir, results, cells, shown, opts))
+    return paths
+
+
+def saliency_grids(fig_dir: Path, shown: list[BenchModel], test, ids: np.ndarray,
+                   maps_by_model: dict[str, dict[str, np.ndarray]],
+                   ids_by_model: dict[str, np.ndarray], opts: BenchOptions) -> dict[str, Path]:
+    """One grid per method: the same test images (rows) across the shown models (columns)."""
+    from edgexai.data.classes import GTSRB_CLASSES
+    from edgexai.explain.explainers import METHOD_NAMES
+
+    paths: dict[str, Path] = {}
+    rows = _grid_rows(ids, shown, ids_by_model, opts.grid_images)
+    if not len(rows):
+        return paths
+    images = test.images[rows]
+    captions = [f"#{i} {GTSRB_CLASSES[int(test.labels[i])][:16]}" for i in rows]
+    for method in opts.methods:
+        maps = {m.cell: _grid_maps(rows, images.shape[1:3], ids_by_model[m.name],
+                                   maps_by_model[m.name][method]) for m in shown}
+        paths[f"grid_{method}"] = saliency_grid(
+            fig_dir / f"grid_{method}.png", images, captions, [m.cell for m in shown], maps,
+            METHOD_NAMES.get(method, method))
+    return paths
+
+
+def _grid_maps(rows: np.ndarray, shape: tuple[int, ...], got: np.ndarray,
+               maps: np.ndarray) -> np.ndarray:
+    """One model's maps of the grid's images; NaN where it did not explain the image."""
+    arr = np.full((len(rows),) + tuple(shape), np.nan, np.float32)
+    for r, image_id in enumerate(rows):
+        hit = np.flatnonzero(got == image_id)
+        if len(hit):
+            arr[r] = maps[hit[0]]
+    return arr
+
+
+def road_figure(fig_dir: Path, results: dict[str, Any], cells: list[str],
+                opts: BenchOptions) -> Path:
+    """ROAD curves per method, every cell (mean over its seeds)."""
+    from edgexai.explain.explainers import METHOD_NAMES
+
+    curves = {cell: _cell_curves([r for r in results["models"] if r["cell"] == cell],
+                                 opts.methods) for cell in cells}
+    return road_curves(fig_dir / "road_curves.png", curves, list(opts.methods), METHOD_NAMES,
+                       ["morf", "lerf"])
+
+
+def _cell_curves(members: list[dict[str, Any]], methods: tuple[str, ...]) -> dict[str, Any]:
+    per_method: dict[str, Any] = {}
+    for method in methods:
+        got = [r["road_curves"][method] for r in members if method in r["road_curves"]]
+        if got:
+            per_method[method] = {"percentages": got[0]["percentages"]}
+            for order in ("morf", "lerf"):
+                if order in got[0]:
+                    per_method[method][order] = list(np.mean([g[order] for g in got], 0))
+    return per_method
+
+
+def latency_figures(fig_dir: Path, results: dict[str, Any], cells: list[str],
+                    shown: list[BenchModel], opts: BenchOptions) -> dict[str, Path]:
+    """Latency bars (one per cell: the lowest seed's model) and the accuracy–latency–faithfulness
+    scatter at the first (backend, precision, batch)."""
+    from edgexai.explain.explainers import METHOD_NAMES
+
     lat = results["latency"]
-    if lat:
-        # one bar per cell: the lowest seed's model
-        first = {m.name for m in shown}
-        paths["latency"] = latency_bars(fig_dir / "latency.png",
-                                        [r for r in lat if r["model"] in first], cells)
-        base = sorted({(r["backend"], r["precision"], r["batch"]) for r in lat})[0]
-        key = f"latency.{base[0]}_{base[1]}_b{base[2]}.p50_ms"
-        faith_method = "gradcam" if "gradcam" in opts.methods else opts.methods[0]
-        points = []
-        for cell in cells:
-            s = results["cells"][cell]["mean"]
-            morf = s.get(f"explain.{faith_method}.road_morf_mean", float("nan"))
-            if key in s and "accuracy.clean_test" in s:
-                points.append({"cell": cell, "latency": s[key],
-                               "accuracy": s["accuracy.clean_test"], "morf": morf})
-        if points:
-            paths["scatter"] = tradeoff_scatter(
-                fig_dir / "tradeoff.png", points,
-                f"{base[0]} {base[1]} batch {base[2]} p50 (ms)",
-                f"ROAD MoRF, {METHOD_NAMES.get(faith_method, faith_method)} (lower = more "
-                "faithful)")
+    first = {m.name for m in shown}
+    paths = {"latency": latency_bars(fig_dir / "latency.png",
+                                     [r for r in lat if r["model"] in first], cells)}
+    base = sorted({(r["backend"], r["precision"], r["batch"]) for r in lat})[0]
+    key = f"latency.{base[0]}_{base[1]}_b{base[2]}.p50_ms"
+    faith_method = "gradcam" if "gradcam" in opts.methods else opts.methods[0]
+    points = []
+    for cell in cells:
+        s = results["cells"][cell]["mean"]
+        morf = s.get(f"explain.{faith_method}.road_morf_mean", float("nan"))
+        if key in s and "accuracy.clean_test" in s:
+            points.append({"cell": cell, "latency": s[key],
+                           "accuracy": s["accuracy.clean_test"], "morf": morf})
+    if points:
+        paths["scatter"] = tradeoff_scatter(
+            fig_dir / "tradeoff.png", points, f"{base[0]} {base[1]} batch {base[2]} p50 (ms)",
+            f"ROAD MoRF, {METHOD_NAMES.get(faith_method, faith_method)} (lower = more "
+            "faithful)")
     return paths
 
 
 def sections(results: dict[str, Any], paths: dict[str, Path], opts: BenchOptions) -> list[Section]:
-    from edgexai.explain.explainers import METHOD_NAMES
-
+    """The report's sections, in reading order (the long every-case table near the end)."""
     cells = _cells(results)
-    cs = results["cells"]
-    env = results["environment"]
-    img = results["images"]
-    out: list[Section] = []
+    out = [measured_section(results, cells), environment_section(results["environment"]),
+           accuracy_section(results, cells), explanation_section(results, cells, paths, opts),
+           latency_section(results, cells, paths)]
+    if results.get("pipeline"):
+        out.append(pipeline_section(results["pipeline"]))
+    out.append(paper_section(results))
+    if results["latency"]:
+        out.append(every_case_section(results["latency"], cells))
+    out.append(files_section())
+    return out
 
+
+def measured_section(results: dict[str, Any], cells: list[str]) -> Section:
+    cs = results["cells"]
+    img = results["images"]
     s = Section("What was measured")
     s.p(f"Command: {results['command'] or '(API call)'}")
     s.p(f"{len(results['models'])} models in {len(cells)} regime cells "
@@ -161,8 +207,10 @@ def sections(results: dict[str, Any], paths: dict[str, Path], opts: BenchOptions
     s.p("Ratios (×) divide by the natural model's figure (the natural cell's mean).")
     if results["notes"]:
         s.bullets(results["notes"])
-    out.append(s)
+    return s
 
+
+def environment_section(env: dict[str, Any]) -> Section:
     s = Section("Environment")
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     s.pre("\n".join([f"date        {env['date']}", f"host        {env['host']}",
@@ -171,8 +219,11 @@ def sections(results: dict[str, Any], paths: dict[str, Path], opts: BenchOptions
                      f"load avg    start {env['load_average_start']}  end "
                      f"{env.get('load_average_end')}",
                      f"git         {env['git']}", f"versions    {versions}"]))
-    out.append(s)
+    return s
 
+
+def accuracy_section(results: dict[str, Any], cells: list[str]) -> Section:
+    cs = results["cells"]
     s = Section("Accuracy, robustness and size")
     rows = []
     for c in cells:
@@ -186,12 +237,18 @@ def sections(results: dict[str, Any], paths: dict[str, Path], opts: BenchOptions
     acc_keys = sorted({k for c in cells for k in cs[c]["mean"] if k.startswith("accuracy.")
                        and k not in ("accuracy.clean_test", "accuracy.robust")})
     if acc_keys:
-        s.p(f"Accuracy of each backend and precision on the {img['accuracy_drawn']} seeded test "
-            "images (same images for every model):")
+        s.p(f"Accuracy of each backend and precision on the {results['images']['accuracy_drawn']} "
+            "seeded test images (same images for every model):")
         s.table(["cell"] + [k.split(".", 1)[1] for k in acc_keys],
                 [[c] + [fmt(cs[c], k, 4) for k in acc_keys] for c in cells])
-    out.append(s)
+    return s
 
+
+def explanation_section(results: dict[str, Any], cells: list[str], paths: dict[str, Path],
+                        opts: BenchOptions) -> Section:
+    from edgexai.explain.explainers import METHOD_NAMES
+
+    cs = results["cells"]
     s = Section("Explanation quality")
     s.p("Gini: sparsity of the map (higher = sparser). ROAD: accuracy after removing the top "
         "(MoRF, lower = more faithful) or bottom (LeRF, higher = more faithful) p % of pixels by "
@@ -213,75 +270,79 @@ def sections(results: dict[str, Any], paths: dict[str, Path], opts: BenchOptions
                   "same test images")
     if "road" in paths:
         s.img(paths["road"], "ROAD curves per method, every regime")
-    out.append(s)
+    return s
 
+
+def latency_section(results: dict[str, Any], cells: list[str], paths: dict[str, Path]) -> Section:
+    cs = results["cells"]
+    cfg = results["config"]
     s = Section("Latency")
     groups = sorted({(r["backend"], r["precision"], r["batch"]) for r in results["latency"]})
     s.p(f"ms per call (one `infer` of a batch: logits and in-graph Grad-CAM), p50 and its ratio "
-        f"to natural; {results['config']['rounds']} interleaved rounds × "
-        f"{results['config']['per_round']} calls per case after {results['config']['warmup']} "
-        "warm-up calls, every model and case in one process. p90, p99 and throughput for every "
-        "model are in the last section and in results.csv.")
+        f"to natural; {cfg['rounds']} interleaved rounds × {cfg['per_round']} calls per case "
+        f"after {cfg['warmup']} warm-up calls, every model and case in one process. p90, p99 and "
+        "throughput for every model are in the last section and in results.csv.")
     if groups:
-        rows = []
-        for c in cells:
-            row = [c]
-            for b, p, n in groups:
-                row.append(fmt(cs[c], f"latency.{b}_{p}_b{n}.p50_ms", 3, ratio=True))
-            rows.append(row)
+        rows = [[c] + [fmt(cs[c], f"latency.{b}_{p}_b{n}.p50_ms", 3, ratio=True)
+                       for b, p, n in groups] for c in cells]
         s.table(["cell"] + [f"{b} {p} b{n}" for b, p, n in groups], rows)
     for key in ("latency", "scatter"):
         if key in paths:
             s.img(paths[key], {"latency": "latency per regime (p50, whisker to p90)",
                                "scatter": "accuracy – latency – faithfulness"}[key])
-    out.append(s)
+    return s
+
+
+def every_case_section(latency: list[dict[str, Any]], cells: list[str]) -> Section:
     every = Section(EVERY_CASE)
     rows = []
-    for r in sorted(results["latency"], key=lambda r: (r["backend"], r["precision"], r["batch"],
-                                                        cells.index(r["cell"]), r["seed"])):
+    for r in sorted(latency, key=lambda r: (r["backend"], r["precision"], r["batch"],
+                                            cells.index(r["cell"]), r["seed"])):
         rows.append([r["model"], r["backend"], r["precision"], str(r["batch"]),
                      f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['p99_ms']:.3f}",
                      f"{r['throughput_ips']:.0f}"])
     every.table(["model", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms",
                  "images/s"], rows)
+    return every
 
-    if results.get("pipeline"):
-        s = Section("Camera-frame pipeline")
-        s.p("`edgexai run` summaries (frames → proposals → rejector → classifier with in-graph "
-            "Grad-CAM → overlay → log); stage times in ms per frame, p50 / p99.")
-        rows = []
-        for r in results["pipeline"]:
-            st = r.get("stages_ms", {})
-            rows.append([Path(str(r.get("model", ""))).name, str(r.get("backend")),
-                         str(r.get("frames")), f"{r.get('fps', 0):.1f}",
-                         f"{r['frame_ms']['p50']:.1f} / {r['frame_ms']['p99']:.1f}",
-                         ", ".join(f"{k} {v['p50']:.1f}/{v['p99']:.1f}" for k, v in st.items()),
-                         str(r.get("detections"))])
-        s.table(["model", "backend", "frames", "FPS", "frame ms", "stages", "detections"], rows)
-        out.append(s)
 
+def pipeline_section(summaries: list[dict[str, Any]]) -> Section:
+    s = Section("Camera-frame pipeline")
+    s.p("`edgexai run` summaries (frames → proposals → rejector → classifier with in-graph "
+        "Grad-CAM → overlay → log); stage times in ms per frame, p50 / p99.")
+    rows = []
+    for r in summaries:
+        st = r.get("stages_ms", {})
+        rows.append([Path(str(r.get("model", ""))).name, str(r.get("backend")),
+                     str(r.get("frames")), f"{r.get('fps', 0):.1f}",
+                     f"{r['frame_ms']['p50']:.1f} / {r['frame_ms']['p99']:.1f}",
+                     ", ".join(f"{k} {v['p50']:.1f}/{v['p99']:.1f}" for k, v in st.items()),
+                     str(r.get("detections"))])
+    s.table(["model", "backend", "frames", "FPS", "frame ms", "stages", "detections"], rows)
+    return s
+
+
+def paper_section(results: dict[str, Any]) -> Section:
     s = Section("Beside the paper")
     s.p("Reference: " + paper.SOURCE + ". Same metric definition; our numbers are the cells' "
         "means above. Δ = cell − natural, ours and theirs.")
     s.table(["cell", "method", "ours MoRF", "paper MoRF", "ours Δ", "paper Δ"],
-            paper.side_by_side(cs))
+            paper.side_by_side(results["cells"]))
     s.bullets([f"{f['finding']} — **{f['verdict']}**: {f['evidence']}."
                for f in results["paper"]["findings"]])
     s.p("Where the setups differ:")
     s.bullets(paper.differences(results["models"]))
-    out.append(s)
+    return s
 
-    if rows:
-        out.append(every)
 
+def files_section() -> Section:
     s = Section("Files")
     s.bullets(["results.json — every number, the configuration and the environment",
                "results.csv — one row per model × figure, with its ratio to natural (same seed)",
                "figures/*.png — the plots in this report",
                "cache/ — per-model explanation results (reused by the next run with the same "
                "models, images and settings; --fresh recomputes)"])
-    out.append(s)
-    return out
+    return s
 
 
 def _percentages(results: dict[str, Any]) -> list[float]:
@@ -295,8 +356,6 @@ def write_report(out: Path, results: dict[str, Any], models: list[BenchModel], t
                  ids: np.ndarray, maps_by_model: dict[str, dict[str, np.ndarray]],
                  ids_by_model: dict[str, np.ndarray], opts: BenchOptions) -> None:
     paths = figures(out, results, models, test, ids, maps_by_model, ids_by_model, opts)
-    from edgexai.explain.run import json_safe
-
     secs = sections(json_safe(results), paths, opts)
     (out / "report.md").write_text(to_markdown(TITLE, secs, out) + "\n")
     (out / "report.html").write_text(to_html(TITLE, secs) + "\n")

@@ -24,7 +24,7 @@ class ModelResult:
     model_sha256: str
     figures: dict[str, Any]
     road_curves: dict[str, Any]
-    robust_settings: dict[str, Any]
+    robust_settings: dict[str, Any] | None  # None: the build measured no robust accuracy
     explain_seconds: dict[str, Any]
 
 

@@ -17,7 +17,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ import numpy as np
 
 from edgexai.bench import aggregate, paper
 from edgexai.bench.latency import Case, case_row, time_interleaved
+from edgexai.bench.options import BACKENDS, PRECISIONS, TARGETS, BenchOptions
+from edgexai.bench.report import write_report
 from edgexai.bench.results_contract import FORMAT as RESULTS_FORMAT
 from edgexai.bench.select import (
     BenchModel,
@@ -33,67 +35,43 @@ from edgexai.bench.select import (
     load_model_dir,
     order_models,
 )
+from edgexai.build_folder import ACCURACY_STREAM, data_root_for, draw_indices, indices_digest
 from edgexai.errors import EdgexaiError
-from edgexai.explain.run import json_safe
+from edgexai.explain.options import ExplainOptions
+from edgexai.strict_json import json_safe
 
-BACKENDS = ("ort", "torch", "trt")
-PRECISIONS = ("fp32", "fp16", "int8")
+# BenchOptions lives in bench/options.py (light); it is named here too for callers of the job.
+__all__ = ["BACKENDS", "PRECISIONS", "BenchOptions", "run_bench", "validate", "write_results"]
+
 EXPLAIN_CACHE_FORMAT = 1
 
 
-@dataclass
-class BenchOptions:
-    models: list[str] = field(default_factory=list)   # build folders; or, if empty, cells:
-    cells: tuple[str, ...] = ()
-    root: str = "engines"
-    seeds: tuple[int, ...] | None = None               # build seeds to include (None: all found)
-    backends: tuple[str, ...] = ("ort",)
-    precisions: tuple[str, ...] = ("fp32",)
-    batches: tuple[int, ...] = (1, 8)
-    report: str = "bench-report"
-    data_root: str | None = None
-    seed: int = 0                                      # image draw, imputation noise, SmoothGrad
-    images: int = 200                                  # drawn for explanation metrics
-    accuracy_images: int = 2000                        # drawn for per-backend/precision accuracy
-    methods: tuple[str, ...] = ("vg", "ig", "sg", "gradcam")
-    targets: str = "correct"                           # explain: correct-only (paper) or all
-    road: bool = True
-    ig_steps: int = 50
-    sg_samples: int = 25
-    rounds: int = 15
-    per_round: int = 20
-    warmup: int = 20
-    threads: int = 1
-    grid_images: int = 5
-    fresh: bool = False
-    pipeline_summaries: list[str] = field(default_factory=list)  # `edgexai run` summaries to show
-    progress: bool = True
-    command: str = ""
-
-
 def validate(opts: BenchOptions) -> None:
+    """The checks argparse cannot make (or an API caller skipped), one line each."""
     from edgexai.explain.explainers import list_methods
 
     if not opts.models and not opts.cells:
         raise EdgexaiError("say what to bench: --models DIR ... or --regimes all")
-    for b in opts.backends:
-        if b not in BACKENDS:
-            raise EdgexaiError(f"unknown backend {b!r} in --backends; choose from "
-                               + ", ".join(BACKENDS))
-    for p in opts.precisions:
-        if p not in PRECISIONS:
-            raise EdgexaiError(f"unknown precision {p!r} in --precisions; choose from "
-                               + ", ".join(PRECISIONS))
-    if opts.targets not in ("correct", "all"):
+    _one_of("backend", "--backends", opts.backends, BACKENDS)
+    _one_of("precision", "--precisions", opts.precisions, PRECISIONS)
+    if opts.targets not in TARGETS:
         raise EdgexaiError(f"--targets must be 'correct' or 'all' (got {opts.targets!r})")
     if not opts.backends or not opts.precisions or not opts.batches:
         raise EdgexaiError("--backends, --precisions and --batch each need at least one value")
     if any(b < 1 for b in opts.batches):
         raise EdgexaiError("--batch sizes must be at least 1")
-    for m in opts.methods:
-        if m not in list_methods():
-            raise EdgexaiError(f"unknown method {m!r} in --methods; choose from "
-                               + ", ".join(list_methods()))
+    _one_of("method", "--methods", opts.methods, tuple(list_methods()))
+    _check_counts(opts)
+
+
+def _one_of(kind: str, flag: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+    for v in values:
+        if v not in allowed:
+            raise EdgexaiError(f"unknown {kind} {v!r} in {flag}; choose from "
+                               + ", ".join(allowed))
+
+
+def _check_counts(opts: BenchOptions) -> None:
     for flag, v in (("--images", opts.images), ("--accuracy-images", opts.accuracy_images),
                     ("--rounds", opts.rounds), ("--per-round", opts.per_round),
                     ("--ig-steps", opts.ig_steps), ("--sg-samples", opts.sg_samples)):
@@ -102,6 +80,9 @@ def validate(opts: BenchOptions) -> None:
     if opts.threads < 0:
         raise EdgexaiError(f"--threads must be 0 (the backend's default) or more (got "
                            f"{opts.threads})")
+    for flag, v in (("--warmup", opts.warmup), ("--grid-images", opts.grid_images)):
+        if v < 0:
+            raise EdgexaiError(f"{flag} must not be negative (got {v})")
 
 
 def select_models(opts: BenchOptions) -> list[BenchModel]:
@@ -141,9 +122,10 @@ def explain_one(model: BenchModel, images: np.ndarray, labels: np.ndarray, ids: 
                 return result, maps, z["ids"]
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is recomputed
-    from edgexai.explain.run import ExplainOptions, explain_model, load_build
+    # from the module, not bound at import: tests replace explain_model to prove a cache hit
+    from edgexai.explain.run import ExplainItem, explain_model
 
-    item = load_build(model.dir)  # verifies model.pt's digest before loading it
+    item = ExplainItem.load(model.dir)  # verifies model.pt's digest before loading it
     eo = ExplainOptions(models=[str(model.dir)], methods=opts.methods, limit=len(ids),
                         seed=opts.seed, road=opts.road, deletion_steps=0, targets=opts.targets,
                         ig_steps=opts.ig_steps, sg_samples=opts.sg_samples,
@@ -193,6 +175,24 @@ def open_sessions(models: list[BenchModel], opts: BenchOptions, notes: list[str]
     from edgexai.runtime.base import variant_for
 
     sessions = {}
+    backends = usable_backends(opts, notes)
+    for model in models:
+        for backend in backends:
+            for precision in opts.precisions:
+                if backend == "torch" and precision != "fp32":
+                    continue
+                if backend in ("ort", "trt"):
+                    variant = variant_for("classifier", precision, True)
+                    if variant != "fp32":
+                        ensure_variant(model.dir, variant, opts.data_root)
+                sessions[(model.name, backend, precision)] = open_session(
+                    model.dir, backend, precision, cam=True,
+                    **_session_kwargs(backend, opts.threads))
+    return sessions
+
+
+def usable_backends(opts: BenchOptions, notes: list[str]) -> list[str]:
+    """The asked-for backends this machine can time; what is skipped or changed becomes a note."""
     backends = list(opts.backends)
     if "trt" in backends and not _trt_available():
         notes.append("trt: skipped — TensorRT is not importable on this machine (no TensorRT "
@@ -205,23 +205,16 @@ def open_sessions(models: list[BenchModel], opts: BenchOptions, notes: list[str]
                      "small batches (tools/bench_export.py times that case)")
     if "torch" in backends and any(p != "fp32" for p in opts.precisions):
         notes.append("torch: fp32 only (the reference backend has no fp16/int8 path)")
-    for model in models:
-        for backend in backends:
-            for precision in opts.precisions:
-                if backend == "torch" and precision != "fp32":
-                    continue
-                if backend in ("ort", "trt"):
-                    variant = variant_for("classifier", precision, True)
-                    if variant != "fp32":
-                        ensure_variant(model.dir, variant, opts.data_root)
-                kwargs: dict[str, Any] = {}
-                if backend == "ort" and opts.threads:
-                    kwargs["threads"] = opts.threads
-                if backend == "ort" and opts.threads != 1:
-                    kwargs["spinning"] = False
-                sessions[(model.name, backend, precision)] = open_session(
-                    model.dir, backend, precision, cam=True, **kwargs)
-    return sessions
+    return backends
+
+
+def _session_kwargs(backend: str, threads: int) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if backend == "ort" and threads:
+        kwargs["threads"] = threads
+    if backend == "ort" and threads != 1:
+        kwargs["spinning"] = False
+    return kwargs
 
 
 def session_accuracy(session, x: np.ndarray, labels: np.ndarray, batch: int = 256) -> float:
@@ -250,25 +243,53 @@ def environment(threads: int) -> dict[str, Any]:
             "versions": tool_versions(), "git": git_revision()}
 
 
+@dataclass
+class TestDraw:
+    """The test split and the two seeded draws every model of one bench is measured on."""
+
+    source: Any  # edgexai.data.locate's located archive (digest, origin)
+    test: Any  # edgexai.data.gtsrb.ArraySplit of the official test split
+    ids: np.ndarray  # images for the explanation metrics
+    acc_ids: np.ndarray  # other images for each session's accuracy
+
+    @property
+    def indices_sha(self) -> str:
+        return indices_digest(self.ids)
+
+
 def run_bench(opts: BenchOptions) -> tuple[Path, dict[str, Any]]:
     """The whole job; returns (report folder, results)."""
     validate(opts)
     t_start = time.time()
     models = select_models(opts)
     notes = check_comparable(models)
+    out = _report_folder(opts)
+    env = environment(opts.threads)
+    draw = draw_test(models, opts)
+    records, maps_by_model, ids_by_model = explain_all(models, draw, opts, out / "cache")
+    # sessions: accuracy, then latency, all models interleaved in this one process
+    latency_rows = measure_sessions(models, draw, records, opts, notes)
+    env["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    results = assemble(opts, env, draw, records, latency_rows, notes)
+    write_report(out, results, models, draw.test, draw.ids, maps_by_model, ids_by_model, opts)
+    results["seconds_total"] = round(time.time() - t_start, 1)
+    write_results(out, results)
+    return out, results
+
+
+def _report_folder(opts: BenchOptions) -> Path:
     out = Path(opts.report).expanduser()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EdgexaiError(f"--report {out}: cannot write there ({exc.strerror or exc})") from None
-    env = environment(opts.threads)
+    return out
 
-    import torch
 
+def draw_test(models: list[BenchModel], opts: BenchOptions) -> TestDraw:
+    """Load the test split once (as the first model reads it) and draw both image sets."""
     from edgexai.data.gtsrb import load_split
     from edgexai.data.locate import locate_gtsrb
-    from edgexai.explain.run import data_root_for, draw_indices
-    from edgexai.preprocess import normalise
 
     first = models[0].manifest
     source = locate_gtsrb(data_root_for(opts.data_root, first))
@@ -276,105 +297,137 @@ def run_bench(opts: BenchOptions) -> tuple[Path, dict[str, Any]]:
     test = load_split(source, "test", size, bool((first.get("data") or {}).get("roi_crop")),
                       opts.progress)
     ids = draw_indices(len(test), opts.images, opts.seed)
-    acc_ids = np.sort(np.random.default_rng([opts.seed, 7]).choice(
-        len(test), size=min(opts.accuracy_images, len(test)), replace=False))
-    indices_sha = hashlib.sha256(ids.astype(np.int64).tobytes()).hexdigest()
+    acc_ids = draw_indices(len(test), opts.accuracy_images, opts.seed, stream=ACCURACY_STREAM)
+    return TestDraw(source, test, ids, acc_ids)
 
+
+def explain_all(models: list[BenchModel], draw: TestDraw, opts: BenchOptions, cache: Path
+                ) -> tuple[list[dict[str, Any]], dict[str, dict[str, np.ndarray]],
+                           dict[str, np.ndarray]]:
+    """(one record per model, maps per model and method, explained ids per model)."""
+    import torch
     from tqdm import tqdm
 
     records: list[dict[str, Any]] = []
     maps_by_model: dict[str, dict[str, np.ndarray]] = {}
     ids_by_model: dict[str, np.ndarray] = {}
+    ids, test = draw.ids, draw.test
     torch.manual_seed(opts.seed)
     for model in tqdm(models, desc="explaining", disable=not opts.progress):
-        key = _explain_key(model, opts, indices_sha, source.digest)
+        key = _explain_key(model, opts, draw.indices_sha, draw.source.digest)
         result, maps, done_ids = explain_one(model, test.images[ids], test.labels[ids], ids, opts,
-                                             out / "cache", key)
+                                             cache, key)
         maps_by_model[model.name], ids_by_model[model.name] = maps, done_ids
-        m = model.manifest
-        metrics = m.get("metrics") or {}
-        files = m.get("files") or {}
-        onnx_path = model.dir / files.get("onnx", {}).get("path", "model.onnx")
-        records.append({
-            "name": model.name, "cell": model.cell, "seed": model.seed, "dir": str(model.dir),
-            "regime": m.get("regime"), "timing": m.get("timing"), "arch": m.get("arch"),
-            "model_sha256": (files.get("model") or {}).get("sha256"),
-            "figures": {
-                "accuracy": {"clean_test": metrics.get("test_accuracy"),
-                             "robust": metrics.get("robust_accuracy")},
-                "size": {"params": m.get("params"), "macs": m.get("macs"),
-                         "weight_zeros_pct": 100.0 * float(
-                             (metrics.get("weight_sparsity") or {}).get("weights") or 0.0),
-                         "onnx_mb": onnx_path.stat().st_size / 2**20 if onnx_path.is_file()
-                         else None},
-                "explain": explain_figures(result),
-                "explain_n": {"drawn": result["n_drawn"], "explained": result["n_explained"]},
-            },
-            "road_curves": road_curves(result),
-            "robust_settings": metrics.get("robust"),
-            "explain_seconds": result.get("seconds"),
-        })
+        records.append(model_record(model, result))
+    return records, maps_by_model, ids_by_model
 
-    # sessions: accuracy, then latency, all models interleaved in this one process
-    sessions = open_sessions(models, opts, notes)
-    inputs: dict[tuple, np.ndarray] = {}  # normalised once per (mean, std), not per model
+
+def model_record(model: BenchModel, result: dict[str, Any]) -> dict[str, Any]:
+    """One model's entry of results.json: the manifest's figures and the explanation ones."""
+    m = model.manifest
+    metrics = m.get("metrics") or {}
+    files = m.get("files") or {}
+    onnx_path = model.dir / files.get("onnx", {}).get("path", "model.onnx")
+    return {
+        "name": model.name, "cell": model.cell, "seed": model.seed, "dir": str(model.dir),
+        "regime": m.get("regime"), "timing": m.get("timing"), "arch": m.get("arch"),
+        "model_sha256": (files.get("model") or {}).get("sha256"),
+        "figures": {
+            "accuracy": {"clean_test": metrics.get("test_accuracy"),
+                         "robust": metrics.get("robust_accuracy")},
+            "size": {"params": m.get("params"), "macs": m.get("macs"),
+                     "weight_zeros_pct": 100.0 * float(
+                         (metrics.get("weight_sparsity") or {}).get("weights") or 0.0),
+                     "onnx_mb": onnx_path.stat().st_size / 2**20 if onnx_path.is_file()
+                     else None},
+            "explain": explain_figures(result),
+            "explain_n": {"drawn": result["n_drawn"], "explained": result["n_explained"]},
+        },
+        "road_curves": road_curves(result),
+        "robust_settings": metrics.get("robust"),  # None: the build measured no robustness
+        "explain_seconds": result.get("seconds"),
+    }
+
+
+def accuracy_inputs(models: list[BenchModel], draw: TestDraw) -> dict[str, np.ndarray]:
+    """Each model's normalised accuracy images (normalised once per (mean, std), not per model)."""
+    from edgexai.preprocess import normalise
+
+    inputs: dict[tuple, np.ndarray] = {}
     x_acc: dict[str, np.ndarray] = {}
     for m in models:
         key = (tuple(m.manifest["mean"]), tuple(m.manifest["std"]))
         if key not in inputs:
-            inputs[key] = normalise(test.images[acc_ids], *key)
+            inputs[key] = normalise(draw.test.images[draw.acc_ids], *key)
         x_acc[m.name] = inputs[key]
+    return x_acc
+
+
+def measure_sessions(models: list[BenchModel], draw: TestDraw, records: list[dict[str, Any]],
+                     opts: BenchOptions, notes: list[str]) -> list[dict[str, Any]]:
+    """Accuracy of every session, then every (session, batch) timed interleaved; adds both to
+    the records and returns the latency rows."""
+    import torch
+    from tqdm import tqdm
+
+    sessions = open_sessions(models, opts, notes)
+    x_acc = accuracy_inputs(models, draw)
+    by_name = {r["name"]: r for r in records}
     for (name, backend, precision), sess in tqdm(sessions.items(), desc="accuracy per session",
                                                  disable=not opts.progress, leave=False):
-        acc = session_accuracy(sess, x_acc[name], test.labels[acc_ids])
-        rec = next(r for r in records if r["name"] == name)
-        rec["figures"]["accuracy"][f"{backend}_{precision}"] = acc
+        acc = session_accuracy(sess, x_acc[name], draw.test.labels[draw.acc_ids])
+        by_name[name]["figures"]["accuracy"][f"{backend}_{precision}"] = acc
     threads_before = torch.get_num_threads()
     if opts.threads:
         torch.set_num_threads(opts.threads)
     try:
-        cases = {}
-        for (name, backend, precision), sess in sessions.items():
-            x = x_acc[name]
-            for b in opts.batches:
-                batch = np.ascontiguousarray(x[:b]) if b <= len(x) else np.resize(x, (b,) +
-                                                                                  x.shape[1:])
-                cases[Case(name, backend, precision, b)] = (lambda s=sess, xb=batch: s.infer(xb))
+        cases = timed_cases(sessions, x_acc, opts.batches)
         timed = time_interleaved(cases, opts.rounds, opts.per_round, opts.warmup, opts.progress)
     finally:
         torch.set_num_threads(threads_before)
         for sess in sessions.values():
             sess.close()
-    env["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     latency_rows = []
     for case, stats in timed.items():
-        rec = next(r for r in records if r["name"] == case.model)
+        rec = by_name[case.model]
         rec["figures"].setdefault("latency", {})[
             f"{case.backend}_{case.precision}_b{case.batch}"] = stats
         latency_rows.append({**case_row(case, stats), "cell": rec["cell"], "seed": rec["seed"]})
+    return latency_rows
 
+
+def timed_cases(sessions: dict, x_acc: dict[str, np.ndarray], batches: tuple[int, ...]) -> dict:
+    """{Case: a call of one session on one batch}: the first images, repeated if too few."""
+    cases = {}
+    for (name, backend, precision), sess in sessions.items():
+        x = x_acc[name]
+        for b in batches:
+            batch = np.ascontiguousarray(x[:b]) if b <= len(x) else np.resize(x, (b,) +
+                                                                              x.shape[1:])
+            cases[Case(name, backend, precision, b)] = (lambda s=sess, xb=batch: s.infer(xb))
+    return cases
+
+
+def assemble(opts: BenchOptions, env: dict[str, Any], draw: TestDraw,
+             records: list[dict[str, Any]], latency_rows: list[dict[str, Any]],
+             notes: list[str]) -> dict[str, Any]:
+    """results.json's content (less seconds_total): per-cell stats, ratios, the paper's verdicts."""
     stats = aggregate.cell_stats(records)
     aggregate.add_ratios(stats)
-    results: dict[str, Any] = {
+    return {
         "format": RESULTS_FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": opts.command, "environment": env,
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items()
                    if k not in ("progress", "command", "fresh", "pipeline_summaries")},
-        "images": {"split": "official test", "data_digest": source.digest,
-                   "explain_indices_sha256": indices_sha, "explain_drawn": int(len(ids)),
-                   "accuracy_drawn": int(len(acc_ids))},
+        "images": {"split": "official test", "data_digest": draw.source.digest,
+                   "explain_indices_sha256": draw.indices_sha,
+                   "explain_drawn": int(len(draw.ids)), "accuracy_drawn": int(len(draw.acc_ids))},
         "models": records, "cells": stats, "latency": latency_rows,
         "paper": {"source": paper.SOURCE, "reference_morf": paper.REFERENCE_MORF,
                   "findings": paper.findings(stats)},
         "notes": notes,
         "pipeline": [_read_summary(p) for p in opts.pipeline_summaries],
     }
-    from edgexai.bench.report import write_report
-
-    write_report(out, results, models, test, ids, maps_by_model, ids_by_model, opts)
-    results["seconds_total"] = round(time.time() - t_start, 1)
-    write_results(out, results)
-    return out, results
 
 
 def _read_summary(path: str) -> dict[str, Any]:

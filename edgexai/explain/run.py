@@ -10,7 +10,6 @@ road_curves.csv, grid.png and road.png; the summary is merged into each model's 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import sys
@@ -21,69 +20,64 @@ from typing import Any
 
 import numpy as np
 
+from edgexai.build_folder import (
+    LoadedBuild,
+    data_root_for,
+    draw_indices,
+    indices_digest,
+    load_build,
+)
 from edgexai.errors import EdgexaiError
-from edgexai.metrics.road import DEFAULT_PERCENTAGES
+from edgexai.explain.options import ExplainOptions
+from edgexai.strict_json import json_safe
 
-DEFAULT_METHODS = ("vg", "ig", "sg", "gradcam")
 FORMAT = "edgexai-explain/1"
 
 
 @dataclass
-class ExplainOptions:
-    models: list[str]
-    methods: tuple[str, ...] = DEFAULT_METHODS
-    limit: int | None = 1000          # None: the whole test split
-    seed: int = 0
-    out: str | None = None            # default: <model>/explain, or ./explain-report for several
-    data_root: str | None = None
-    targets: str = "correct"          # "correct": only correctly classified images; "all"
-    percentages: tuple[float, ...] = tuple(float(p) for p in DEFAULT_PERCENTAGES)
-    orders: tuple[str, ...] = ("morf", "lerf")
-    road: bool = True
-    noise_std: float = 0.01
-    deletion_steps: int = 10          # 0: no deletion/insertion
-    deletion_fill: str = "blur"
-    ig_steps: int = 50
-    sg_samples: int = 25
-    sg_noise: float = 0.15
-    batch_size: int = 64
-    workers: int | None = None        # ROAD imputation processes (None: one per core; 0: inline)
-    device: str = "cpu"
-    grid_images: int = 6
-    update_manifest: bool = True
-    progress: bool = True
+class ExplainItem(LoadedBuild):
+    """A loaded build and what explaining it gave (filled in by `explain_model`)."""
 
-
-@dataclass
-class _Loaded:
-    dir: Path
-    manifest: dict[str, Any]
-    model: Any
-    name: str = ""
     result: dict[str, Any] = field(default_factory=dict)
     maps: dict[str, np.ndarray] = field(default_factory=dict)
     ids: np.ndarray | None = None
 
+    @classmethod
+    def load(cls, build_dir: str | Path) -> ExplainItem:
+        """`build_folder.load_build` (digest-checked), ready to be explained."""
+        b = load_build(build_dir)
+        return cls(b.dir, b.manifest, b.model, b.name)
+
 
 def validate(opts: ExplainOptions) -> None:
-    from edgexai.explain.explainers import list_methods
-    from edgexai.metrics.deletion import FILLS
-    from edgexai.metrics.perturbation import ORDERS
-
+    """The checks argparse cannot make (or an API caller skipped), one line each."""
     if not opts.models:
         raise EdgexaiError("name at least one build folder with --model")
-    if not opts.methods:
-        raise EdgexaiError("--methods is empty; choose from: " + ", ".join(list_methods()))
-    for m in opts.methods:
-        if m not in list_methods():
-            raise EdgexaiError(f"unknown method {m!r} in --methods; choose from: "
-                               f"{', '.join(list_methods())}")
-    if len(set(opts.methods)) != len(opts.methods):
-        raise EdgexaiError("--methods names a method twice")
+    _check_methods(opts.methods)
     if opts.limit is not None and opts.limit < 1:
         raise EdgexaiError(f"--limit must be at least 1 or 'all' (got {opts.limit})")
     if opts.targets not in ("correct", "all"):
         raise EdgexaiError(f"--targets must be 'correct' or 'all' (got {opts.targets!r})")
+    _check_road(opts)
+    _check_counts(opts)
+
+
+def _check_methods(methods: tuple[str, ...]) -> None:
+    from edgexai.explain.explainers import list_methods
+
+    if not methods:
+        raise EdgexaiError("--methods is empty; choose from: " + ", ".join(list_methods()))
+    for m in methods:
+        if m not in list_methods():
+            raise EdgexaiError(f"unknown method {m!r} in --methods; choose from: "
+                               f"{', '.join(list_methods())}")
+    if len(set(methods)) != len(methods):
+        raise EdgexaiError("--methods names a method twice")
+
+
+def _check_road(opts: ExplainOptions) -> None:
+    from edgexai.metrics.perturbation import ORDERS
+
     if not opts.percentages or any(not 0 < p < 100 for p in opts.percentages):
         raise EdgexaiError("--percentages must be numbers strictly between 0 and 100")
     if list(opts.percentages) != sorted(set(opts.percentages)):
@@ -91,6 +85,11 @@ def validate(opts: ExplainOptions) -> None:
     for o in opts.orders:
         if o not in ORDERS:
             raise EdgexaiError(f"unknown ROAD order {o!r}; choose from {', '.join(ORDERS)}")
+
+
+def _check_counts(opts: ExplainOptions) -> None:
+    from edgexai.metrics.deletion import FILLS
+
     if opts.deletion_steps < 0:
         raise EdgexaiError(f"--deletion-steps must be 0 (off) or more (got {opts.deletion_steps})")
     if opts.deletion_fill not in FILLS:
@@ -101,36 +100,8 @@ def validate(opts: ExplainOptions) -> None:
             raise EdgexaiError(f"{flag} must be at least 1 (got {v})")
     if opts.noise_std < 0 or opts.sg_noise < 0:
         raise EdgexaiError("noise levels must not be negative")
-
-
-def load_build(build_dir: str | Path) -> _Loaded:
-    """Read a build folder's manifest, verify model.pt's digest, then load it."""
-    from edgexai.manifest import read_manifest, verify_file
-    from edgexai.models.checkpoint import load_model
-
-    path = Path(build_dir).expanduser()
-    manifest = read_manifest(path)
-    model = load_model(verify_file(path, manifest, "model"))
-    return _Loaded(path, manifest, model, name=str(manifest.get("name") or path.name))
-
-
-def data_root_for(data_root: str | None, manifest: dict[str, Any]) -> str | None:
-    """--data-root, else $EDGEXAI_DATA, else where the model's own data came from (if present)."""
-    from edgexai.data.locate import ENV_DATA
-
-    if data_root is not None or os.environ.get(ENV_DATA):
-        return data_root
-    origin = (manifest.get("data") or {}).get("origin")
-    if origin and Path(origin).exists():
-        return origin
-    return None
-
-
-def draw_indices(n_total: int, limit: int | None, seed: int) -> np.ndarray:
-    """A seeded draw of test indices (sorted), the same for every model of a run."""
-    if limit is None or limit >= n_total:
-        return np.arange(n_total)
-    return np.sort(np.random.default_rng([seed, 4]).choice(n_total, size=limit, replace=False))
+    if opts.workers is not None and opts.workers < 0:
+        raise EdgexaiError(f"--workers must be 0 or more (got {opts.workers})")
 
 
 def _summary(values: np.ndarray) -> dict[str, float]:
@@ -144,11 +115,12 @@ def _r(x: float, nd: int = 6) -> float:
     return float(round(x, nd)) if np.isfinite(x) else float("nan")
 
 
-def explain_model(item: _Loaded, images: np.ndarray, labels: np.ndarray, ids: np.ndarray,
+def explain_model(item: ExplainItem, images: np.ndarray, labels: np.ndarray, ids: np.ndarray,
                   opts: ExplainOptions) -> None:
     """Maps and metrics for one model on the drawn images; fills item.result and item.maps."""
     import torch
 
+    from edgexai.distributed import dist_env
     from edgexai.evaluate import predict_logits, to_input
     from edgexai.explain.explainers import PIXEL_METHODS, ExplainConfig, explain, fused_copy
     from edgexai.metrics.deletion import deletion_insertion
@@ -156,7 +128,7 @@ def explain_model(item: _Loaded, images: np.ndarray, labels: np.ndarray, ids: np
     from edgexai.metrics.perturbation import tiebreak_keys
     from edgexai.metrics.road import ROAD
     from edgexai.metrics.sparsity import gini
-    from edgexai.regimes.train import dist_env, resolve_device
+    from edgexai.regimes.train import resolve_device
 
     m = item.manifest
     mean, std = tuple(m["mean"]), tuple(m["std"])
@@ -260,20 +232,6 @@ def _flat_row(model: dict[str, Any], method: str, res: dict[str, Any]) -> dict[s
     return row
 
 
-def json_safe(obj: Any) -> Any:
-    """NaN/inf (no images to score) become null: strict JSON readers reject NaN. numpy scalars
-    become Python numbers, keys strings."""
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    return obj
-
-
 def write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(json_safe(obj), indent=2) + "\n")
 
@@ -306,7 +264,7 @@ def _denormalise(x: np.ndarray, mean, std) -> np.ndarray:
     return np.clip(img, 0, 1)
 
 
-def plot_grid(path: Path, items: list[_Loaded], indices: np.ndarray, images: np.ndarray,
+def plot_grid(path: Path, items: list[ExplainItem], indices: np.ndarray, images: np.ndarray,
               labels: np.ndarray, methods: tuple[str, ...], n_examples: int,
               class_names: list[str]) -> None:
     """Rows: example image × model; columns: input | one map per method (overlaid)."""
@@ -385,7 +343,7 @@ def plot_road(path: Path, report: dict[str, Any]) -> None:
     fig.savefig(path)
 
 
-def merge_into_manifest(item: _Loaded, report: dict[str, Any]) -> None:
+def merge_into_manifest(item: ExplainItem, report: dict[str, Any]) -> None:
     """Add metrics.explanations (summary numbers + the settings that make them comparable)."""
     from edgexai.manifest import update_manifest
 
@@ -416,7 +374,7 @@ def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
     """The whole job; returns (output folder, report)."""
     validate(opts)
     t_start = time.time()
-    items = [load_build(d) for d in opts.models]
+    items = [ExplainItem.load(d) for d in opts.models]
     out = Path(opts.out).expanduser() if opts.out else (
         items[0].dir / "explain" if len(items) == 1 else Path("explain-report"))
     try:
@@ -458,7 +416,7 @@ def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
                    if k not in ("progress", "out", "update_manifest")},
         "images": {"split": "test", "data": source.digest, "origin": source.origin,
                    "n_drawn": int(len(indices)),
-                   "indices_sha256": hashlib.sha256(indices.astype(np.int64).tobytes()).hexdigest()},
+                   "indices_sha256": indices_digest(indices)},
         "models": [it.result for it in items],
         "host": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()},
         "versions": tool_versions(), "git": git_revision(),

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from edgexai.data.augment import AugmentConfig, augment_batch
 from edgexai.data.gtsrb import ArraySplit
+from edgexai.distributed import DistEnv, dist_env
 from edgexai.errors import EdgexaiError
 from edgexai.evaluate import accuracy, normalise_tensor
 
@@ -79,23 +80,6 @@ def cross_entropy_loss(label_smoothing: float = 0.0) -> LossFn:
         logits = model(x)
         return F.cross_entropy(logits, y, label_smoothing=label_smoothing), logits
     return loss_fn
-
-
-@dataclass(frozen=True)
-class DistEnv:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def dist_env() -> DistEnv:
-    """Rank and world size from torchrun's environment (single process when absent)."""
-    return DistEnv(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
-                   int(os.environ.get("LOCAL_RANK", 0)))
 
 
 def resolve_device(device: str, env: DistEnv) -> torch.device:
