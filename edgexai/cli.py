@@ -14,7 +14,7 @@ from edgexai import __version__
 from edgexai.errors import EdgexaiError
 
 COMMAND_MODULES = ("build", "detector", "doctor", "engine", "run", "explain", "bench", "demo",
-                   "score", "gtsdb", "rejector")
+                   "score", "gtsdb", "rejector", "matrix")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -40,6 +40,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from edgexai.threads import contention_safe_threads
+
+    contention_safe_threads()  # before any command loads torch or ONNX Runtime
     parser = make_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
