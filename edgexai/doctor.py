@@ -334,11 +334,87 @@ def classify_source(source: str | None) -> tuple[str, str | None]:
     m = re.fullmatch(r"csi://(\d+)", source)
     if m:
         return "csi", None
-    if source.startswith(("rtsp://", "rtsps://", "http://", "https://")):
+    if source.startswith(STREAM_SCHEMES):
         return "stream", None
     if "!" in source:
         return "gstreamer", None
     return "file", None
+
+
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://")  # as pipeline.sources
+SOURCE_READS = 100  # frames doctor reads past (undecodable) before it stops looking
+
+
+def check_source(source: str | None, reads: int = SOURCE_READS) -> Check:
+    """What `run --source` will read: a file, image or folder is opened with run's own reader
+    (edgexai.pipeline.sources: parse_uri, open_reader) and one frame is decoded; a stream URL
+    must name a host. Cameras are not opened here (check_camera looks for the device; a running
+    pipeline may hold it)."""
+    kind, _ = classify_source(source)
+    if kind == "stream":
+        return check_stream_uri(str(source))
+    if kind != "file":
+        return Check("source", SKIP, f"a live {kind} source: not opened by doctor")
+    path = Path(source[len("file://"):] if source.startswith("file://") else source)
+    if not path.exists():
+        return Check("source", SKIP, f"{path} does not exist (see camera)")
+    return _decode_one(source, reads)
+
+
+def check_stream_uri(uri: str) -> Check:
+    """A stream URL names a host (and a valid port): a bare rtsp:// can never open."""
+    from urllib.parse import urlsplit
+
+    fix = "name the stream in full: rtsp://HOST[:PORT]/PATH (user:password@ before HOST if needed)"
+    parts = urlsplit(uri)
+    try:
+        port = parts.port
+    except ValueError:
+        return Check("source", FAIL, f"{uri!r} has an invalid port", fix)
+    if not parts.hostname:
+        return Check("source", FAIL, f"{uri!r} names no host: `run` cannot open it", fix)
+    where = f"{parts.hostname}:{port}" if port else parts.hostname
+    return Check("source", SKIP, f"{parts.scheme} stream on {where}: not opened by doctor "
+                                 "(run reconnects with backoff)")
+
+
+def _decode_one(source: str, reads: int) -> Check:
+    """Open `source` as `run` does and read until one frame decodes."""
+    try:
+        from edgexai.pipeline.sources import EndOfStream, open_reader, parse_uri
+
+        spec = parse_uri(source)
+        reader = open_reader(spec)
+    except ImportError as exc:
+        return Check("source", SKIP, f"not opened: {exc.name or exc} is missing (see opencv)")
+    except (EdgexaiError, OSError) as exc:
+        return Check("source", FAIL, f"`run` cannot open {source!r}: {exc}", _SOURCE_FIX)
+    n, ended = 0, False
+    try:
+        while n < reads:
+            n += 1
+            try:
+                img, _ = reader.read()
+            except EndOfStream:
+                ended = True
+                break
+            except OSError as exc:
+                return Check("source", FAIL, f"{source!r} opens but reading fails: {exc}",
+                             _SOURCE_FIX)
+            if img is not None:
+                return Check("source", OK, f"{spec.kind} {source}: a frame decodes "
+                                           f"({img.shape[1]}×{img.shape[0]})")
+    finally:
+        reader.close()
+    if ended:
+        return Check("source", FAIL, f"no frame of {spec.kind} {source!r} decodes (`run` would "
+                                     "process nothing)", _SOURCE_FIX)
+    return Check("source", WARN, f"none of the first {reads} frames of {source!r} decodes",
+                 _SOURCE_FIX)
+
+
+_SOURCE_FIX = ("pass a video OpenCV's FFMPEG decodes (.mp4, .avi, …), an image, or a folder of "
+               "images; check the file was copied completely")
 
 
 def check_camera(source: str | None, devices: list[str] | None = None) -> Check:
@@ -410,9 +486,38 @@ def check_build(build: Path | None, engines_root: str | Path = "engines", name: 
                                  f"(files: {', '.join(files) or 'none'})",
                      "export the model on the training machine (model.onnx) and copy the "
                      "folder again"), manifest
+    mismatched = class_count_problems(build, manifest)
+    if mismatched:
+        return Check(name, FAIL, " | ".join(mismatched),
+                     "the manifest's class list does not belong to this model: copy the build "
+                     "folder again from the training machine, or rebuild it"), manifest
     variants = ", ".join(manifest["onnx"]["variants"])
     return Check(name, OK, f"{build}: {kind}, {len(files)} files match the manifest (ONNX "
                            f"variants: {variants})"), manifest
+
+
+def class_count_problems(build: Path, manifest: dict[str, Any]) -> list[str]:
+    """A classifier's ONNX graphs (every variant listed) against its manifest's class names:
+    the logits width each graph declares must be their number, or `run` shifts every label."""
+    from edgexai.manifest import VARIANT_ROLES
+    from edgexai.runtime.onnx_io import OnnxFormatError, output_width
+
+    if manifest.get("kind") != "classifier":
+        return []
+    n = len(manifest["classes"])
+    out = []
+    for role, entry in manifest["files"].items():
+        if role not in VARIANT_ROLES.values():
+            continue
+        path = Path(build) / entry["path"]  # verified (inside the folder, digest) by check_build
+        try:
+            width = output_width(path.read_bytes(), "logits")
+        except (OSError, OnnxFormatError):
+            continue  # not ONNX: the backend check that loads it says so
+        if width is not None and width != n:
+            out.append(f"{path} outputs {width} classes but {build}/manifest.json names {n}: "
+                       "every label would be wrong")
+    return out
 
 
 def _norm_cc(value: Any) -> str | None:
@@ -588,6 +693,7 @@ def diagnose(model: str | None = None, backend: str = "auto", source: str | None
     add(cv_check)
     add(check_gstreamer(cv2, gst_need))
     add(check_camera(source))
+    add(check_source(source))
     trt_version = tensorrt_version()[0] if trt_check.status == OK else None
     builds = [("build", build, "classifier")]
     if proposer == "detector":

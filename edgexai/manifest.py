@@ -160,7 +160,29 @@ def parse(manifest: dict[str, Any], where: str = MANIFEST_NAME
         if variant not in BUILD_VARIANTS[kind]:
             raise ManifestError(f"{where}: onnx.variants has {variant!r}, which a {kind} build "
                                 f"does not have ({', '.join(BUILD_VARIANTS[kind])})")
+    if isinstance(typed, ClassifierManifest):
+        _check_classifier(typed, where)
     return typed
+
+
+def _check_classifier(m: ClassifierManifest, where: str) -> None:
+    """What the types cannot say: a positive input size that matches the recorded input, and as
+    many class names as the recorded logits have columns (else every label is shifted)."""
+    if m.input_size < 1:
+        raise ManifestError(f"{where}: input_size is {m.input_size}; expected a positive integer")
+    if not m.classes:
+        raise ManifestError(f"{where}: classes is empty")
+    shape = m.onnx.inputs[0].shape if len(m.onnx.inputs) == 1 else []
+    sizes = shape[2:] if len(shape) == 4 else []
+    if all(isinstance(d, int) for d in sizes) and sizes not in ([], [m.input_size] * 2):
+        raise ManifestError(f"{where}: input_size is {m.input_size} but onnx.inputs records "
+                            f"{'×'.join(map(str, shape))}")
+    logits = next((t for t in m.onnx.outputs if t.name == "logits"), None)
+    width = logits.shape[-1] if logits is not None and logits.shape else None
+    if width != len(m.classes):
+        raise ManifestError(f"{where} names {len(m.classes)} classes but the model has {width} "
+                            "outputs (onnx.outputs: logits): every label would be wrong; rebuild "
+                            "the folder")
 
 
 def _inside(path: str, where: str) -> None:
@@ -169,6 +191,22 @@ def _inside(path: str, where: str) -> None:
     if p.is_absolute() or ".." in p.parts or not p.parts:
         raise ManifestError(f"{where} is {path!r}: a manifest may only name files inside its "
                             "build folder")
+
+
+def build_path(build_dir: str | Path, path: str, where: str) -> Path:
+    """`build_dir / path` for a path from a manifest, refused (ManifestError) unless it stays
+    inside the build folder — as written (no absolute path, no '..') and once resolved (no
+    symlink, of the file or of a folder on the way, that leads out of it)."""
+    _inside(path, where)
+    full = Path(build_dir) / path
+    try:
+        inside = full.resolve().is_relative_to(Path(build_dir).resolve())
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ManifestError(f"{where} is {path!r}, which cannot be resolved ({exc})") from None
+    if not inside:
+        raise ManifestError(f"{where} is {path!r}, which leads out of the build folder (through "
+                            "a symbolic link): a manifest may only name files inside it")
+    return full
 
 
 # --- the JSON Schema, derived from the same types -----------------------------------------
@@ -291,8 +329,7 @@ def verify_file(build_dir: str | Path, manifest: dict[str, Any], role: str) -> P
     entry = manifest.get("files", {}).get(role)
     if entry is None:
         raise EdgexaiError(f"the manifest in {build_dir} lists no '{role}' file")
-    _inside(entry["path"], f"{build_dir}/{MANIFEST_NAME}: files.{role}.path")
-    path = Path(build_dir) / entry["path"]
+    path = build_path(build_dir, entry["path"], f"{build_dir}/{MANIFEST_NAME}: files.{role}.path")
     if not path.is_file():
         raise EdgexaiError(f"{path} (the '{role}' file of this build) is missing")
     actual = sha256_file(path)

@@ -146,14 +146,19 @@ def test_doctor_is_ready_for_onnx_runtime_on_a_file_source(tiny_build, tmp_path)
     pytest.importorskip("onnxruntime")
     if _importable("tensorrt"):
         pytest.skip("auto resolves to TensorRT here")
+    import cv2
+    import numpy as np
+
     frames = tmp_path / "frames"
     frames.mkdir()
+    cv2.imwrite(str(frames / "00000.png"), np.full((48, 64, 3), 128, np.uint8))
     proc = run_doctor("--model", str(tiny_build), "--source", str(frames), "--json")
     report = json.loads(proc.stdout)
     assert proc.returncode == 0 and report["ready"], report
     checks = {c["name"]: c for c in report["checks"]}
     assert report["backend"] == "ort"
     assert checks["build-ort"]["status"] == checks["detector-ort"]["status"] == "ok"
+    assert checks["source"]["status"] == "ok" and "64×48" in checks["source"]["detail"]
     for precision in ("fp16", "int8"):
         proc = run_doctor("--model", str(tiny_build), "--source", str(frames), "--precision",
                           precision, "--json")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from edgexai.arg_types import frame_mod, frame_range, positive_float, positive_int
+from edgexai.arg_types import (
+    frame_mod,
+    frame_range,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 
 def register(sub) -> None:
@@ -43,9 +49,11 @@ def register(sub) -> None:
                    help="no pasted GTSRB signs (then GTSRB is not needed)")
     t.add_argument("--steps", type=positive_int, default=d.steps, help="training steps")
     t.add_argument("--batch", type=positive_int, default=d.batch, help="crops per step")
-    t.add_argument("--crop", type=positive_int, default=d.crop, help="training crop size (px)")
+    t.add_argument("--crop", type=multiple_of_32, default=d.crop,
+                   help="training crop size (px; a multiple of 32, at least 64)")
     t.add_argument("--lr", type=positive_float, default=d.lr, help="peak AdamW learning rate")
-    t.add_argument("--input-size", default=f"{d.input_w}x{d.input_h}", metavar="WxH",
+    t.add_argument("--input-size", type=input_size, default=f"{d.input_w}x{d.input_h}",
+                   metavar="WxH",
                    help="detector input (frames are resized to it; multiples of 32)")
     t.add_argument("--eval-every", type=positive_int, default=d.eval_every,
                    help="steps between evaluations and checkpoints")
@@ -53,7 +61,8 @@ def register(sub) -> None:
                    help="bfloat16 autocast on CPU (auto: where the CPU has native bf16; off "
                         "by default so a build trains the same on every machine)")
     t.add_argument("--threads", type=positive_int, default=None, help="torch threads")
-    t.add_argument("--seed", type=int, default=d.seed, help="seed for init and sample draws")
+    t.add_argument("--seed", type=non_negative_int, default=d.seed,
+                   help="seed for init and sample draws")
     t.add_argument("--out", default=d.out, help="parent folder of build folders")
     t.add_argument("--name", default=None, help="build folder name (default: detector-sSEED)")
     t.add_argument("--resume", action="store_true",
@@ -71,20 +80,31 @@ def register(sub) -> None:
     c.set_defaults(func=copy_default)
 
 
-def _size(text: str) -> tuple[int, int]:
-    from edgexai.errors import EdgexaiError
+def multiple_of_32(text: str) -> int:
+    """A size the detector's four stride-2 stages divide (strides 4 to 32): 64, 96, 128, …"""
+    v = positive_int(text)
+    if v < 64 or v % 32:
+        raise argparse.ArgumentTypeError(f"expected a multiple of 32, at least 64, got {text!r}")
+    return v
 
+
+def input_size(text: str) -> tuple[int, int]:
+    """'1344x800' → (1344, 800): the detector input, both sides multiples of 32, at least 64."""
+    parts = text.lower().split("x")
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise EdgexaiError(f"--input-size expects WxH, e.g. 1344x800 (got {text!r})") from None
+        if len(parts) != 2:
+            raise argparse.ArgumentTypeError
+        w, h = (multiple_of_32(v.strip()) for v in parts)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected WxH, both multiples of 32 and at least 64 "
+                                         f"(e.g. 1344x800), got {text!r}") from None
     return w, h
 
 
 def train(args: argparse.Namespace) -> int:
     from edgexai.detector.job import DetectorBuildOptions, build_detector
 
-    w, h = _size(args.input_size)
+    w, h = args.input_size
     opts = DetectorBuildOptions(
         out=args.out, name=args.name, frames=args.frames, data_root=args.data_root,
         train=args.train, calibrate=args.calibrate, heldout=args.heldout,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from edgexai.commands.arg_types import positive_int
+from edgexai.arg_types import positive_int
 from edgexai.manifest import PRECISIONS
 
 

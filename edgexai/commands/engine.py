@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from edgexai.commands.arg_types import positive_int
+from edgexai.arg_types import positive_int
 from edgexai.manifest import PRECISIONS
 
 ENGINE_BACKENDS = ("auto", "trt", "ort")

@@ -6,6 +6,7 @@ Storing widths (not a pickled module) is what lets a channel-pruned network be r
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,27 @@ def load_payload(path: Path) -> dict[str, Any]:
     return read_weights_only(path, FORMAT, "model file")
 
 
-def load_model(path: Path):
-    """Rebuild the architecture from its stored widths and load the weights."""
+def class_count(payload: dict[str, Any], path: Path) -> int:
+    """How many classes the stored network outputs: the rows of its last linear layer (`fc`),
+    which its recorded num_classes must agree with."""
+    weight = payload.get("state_dict", {}).get("fc.weight")
+    rows = int(weight.shape[0]) if weight is not None and weight.ndim == 2 else None
+    recorded = payload.get("num_classes")
+    if rows is None or recorded != rows:
+        raise EdgexaiError(f"{path} records {recorded!r} classes but its last linear layer "
+                           f"(fc) has {rows} outputs: the file is inconsistent; rebuild it")
+    return rows
+
+
+def load_model(path: Path, classes: Sequence[str] | None = None):
+    """Rebuild the architecture from its stored widths and load the weights. `classes` (the
+    manifest's names) must be as many as the network's outputs, else every label would be
+    wrong: refused here, at load, naming both numbers."""
     payload = load_payload(path)
+    n_out = class_count(payload, path)
+    if classes is not None and len(classes) != n_out:
+        raise EdgexaiError(f"{path} outputs {n_out} classes but its manifest names "
+                           f"{len(classes)}: every label would be wrong; rebuild the folder")
     model = create_model(payload["arch"], payload["widths"], payload["num_classes"])
     model.load_state_dict(payload["state_dict"])
     return model.eval()

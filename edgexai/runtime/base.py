@@ -19,10 +19,12 @@ import numpy as np
 from edgexai.errors import EdgexaiError
 from edgexai.manifest import (
     BUILD_VARIANTS,
+    MANIFEST_NAME,
     PRECISIONS,
     VARIANT_ROLES,
     ClassifierManifest,
     DetectorManifest,
+    build_path,
     parse,
     read_manifest,
 )
@@ -84,12 +86,7 @@ class Session:
         if isinstance(self.info, ClassifierManifest):
             self.classes: list[str] = list(self.info.classes)
             self.mean, self.std = tuple(self.info.mean), tuple(self.info.std)
-            logits = next((t for t in outputs if t.name == "logits"), None)
-            n_out = logits.shape[-1] if logits is not None else None
-            if not isinstance(n_out, int) or n_out != len(self.classes):
-                raise EdgexaiError(
-                    f"{self.build_dir}/manifest.json names {len(self.classes)} classes but the "
-                    f"model has {n_out} outputs: every label would be wrong; rebuild the folder")
+            # (the manifest's own logits shape agrees with `classes`: edgexai.manifest.parse)
             if cam and not any(t.name == "cam" for t in outputs):
                 raise EdgexaiError(f"{self.build_dir} has no in-graph CAM (its head is not "
                                    "GAP→linear); open it with cam=False")
@@ -108,10 +105,15 @@ class Session:
             raise EdgexaiError(f"the manifest in {self.build_dir} lists no '{role}' file{hint}")
         return entry
 
+    def file_path(self, role: str) -> Path:
+        """Where the `role` file is: inside the build folder, or ManifestError."""
+        return build_path(self.build_dir, self.file_entry(role)["path"],
+                          f"{self.build_dir}/{MANIFEST_NAME}: files.{role}.path")
+
     def read_verified(self, role: str) -> bytes:
         """The file's bytes, after checking their sha256 against the manifest (before any parse)."""
         entry = self.file_entry(role)
-        path = self.build_dir / entry["path"]
+        path = self.file_path(role)
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -124,6 +126,27 @@ class Session:
                 f"{entry['sha256'][:12]}…): the file was changed, truncated or corrupted; "
                 "rebuild it or copy the build folder again")
         return data
+
+    def check_classes(self, n_out: int | None, model: str | Path) -> None:
+        """A classifier's model (`model`: its file) has as many outputs as the manifest names
+        classes; else every label would be shifted. n_out None: the model does not say."""
+        if self.kind != "classifier" or n_out is None or n_out == len(self.classes):
+            return
+        raise EdgexaiError(f"{model} outputs {n_out} classes but {self.build_dir}/{MANIFEST_NAME} "
+                           f"names {len(self.classes)}: every label would be wrong; rebuild the "
+                           "folder or copy it again")
+
+    def check_graph_classes(self, data: bytes, path: str | Path) -> None:
+        """check_classes against the `logits` width the ONNX graph (`data`) declares."""
+        from edgexai.runtime.onnx_io import OnnxFormatError, output_width
+
+        if self.kind != "classifier":
+            return
+        try:
+            width = output_width(data, "logits")
+        except OnnxFormatError:
+            return  # not ONNX: the backend that parses it says so, in its words
+        self.check_classes(width, path)
 
     # -- inference --------------------------------------------------------------------------
     def check_input(self, batch: Any) -> np.ndarray:

@@ -63,7 +63,8 @@ class OrtSession(Session):
             options.add_session_config_entry("session.intra_op.allow_spinning",
                                              "1" if spinning else "0")
         self.providers = choose_providers(provider, ort.get_available_providers())
-        path = self.build_dir / self.file_entry(role)["path"]
+        path = self.file_path(role)
+        self.check_graph_classes(data, path)
         try:
             self._session = ort.InferenceSession(data, sess_options=options,
                                                  providers=self.providers)

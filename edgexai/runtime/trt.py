@@ -201,6 +201,7 @@ class TrtSession(Session):
         self._stream: Any = None
         self.engine = self._engine(role, rebuild, workspace_mb)
         self.context = self.engine.create_execution_context()
+        self._check_engine_classes()
         self._setup_buffers()
 
     # -- engine ------------------------------------------------------------------------------
@@ -243,6 +244,7 @@ class TrtSession(Session):
         """Build from the verified ONNX and store engine + sidecar (writability checked first)."""
         self.cache.check_writable(self.target)
         onnx = self.read_verified(role)  # digest checked before TensorRT parses it
+        self.check_graph_classes(onnx, self.file_path(role))  # before minutes of building
         chw = tuple(int(d) for d in self.input.shape[1:])
         data = self.rt.build(onnx, self.precision, self.input.name, chw, self.profile,
                              timing_cache=self.cache.dir / timing_cache_name(self.target),
@@ -250,6 +252,20 @@ class TrtSession(Session):
         self.engine_path = self.cache.store(self.target, data)
         self.built = True
         return data
+
+    def _check_engine_classes(self) -> None:
+        """A classifier engine's logits width is the manifest's class count — checked at open,
+        before any buffer is sized from the manifest's shapes."""
+        if self.kind != "classifier" or "logits" not in {n for n, _, _ in
+                                                         self.rt.io_tensors(self.engine)}:
+            return  # (a missing output is named by _setup_buffers)
+        chw = tuple(int(d) for d in self.input.shape[1:])
+        if not self.context.set_input_shape(self.input.name, (self.profile["min"], *chw)):
+            raise EdgexaiError(f"{self.engine_path} refuses input shape "
+                               f"{(self.profile['min'], *chw)}; rebuild it with `edgexai engine`")
+        shape = tuple(self.context.get_tensor_shape("logits"))
+        self.check_classes(int(shape[-1]) if shape and int(shape[-1]) >= 0 else None,
+                           self.engine_path)
 
     # -- buffers and inference ---------------------------------------------------------------
     def _setup_buffers(self) -> None:
