@@ -88,6 +88,14 @@ def positive_float(text: str) -> float:
     return v
 
 
+def device_name(text: str) -> str:
+    """`--device`: auto, cpu, cuda or cuda:N (checked before any data is read)."""
+    value = text.strip().lower()
+    if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
+        return value
+    raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+
+
 # Choosing GTSDB frames (`score`, `rejector train`, `detector train`, tools).
 def frame_range(text: str) -> tuple[int, int]:
     """'400:600' → (400, 600): frames START ≤ n < STOP."""

@@ -156,12 +156,13 @@ def run_build(opts: BuildOptions) -> Path:
     import torch
 
     from edgexai.data.classes import GTSRB_CLASSES
+    from edgexai.distributed import dist_env, resolve_device
     from edgexai.export.onnx_export import export_build
     from edgexai.export.precision import make_build_variants
     from edgexai.models.checkpoint import save_model
     from edgexai.models.complexity import count_macs, count_params
     from edgexai.regimes import parent as parents
-    from edgexai.regimes.train import Trainer, dist_env, resolve_device, seed_everything
+    from edgexai.regimes.train import Trainer, seed_everything
 
     t0 = time.time()
     source, train, val, test = load_data(opts, spec.input_size)

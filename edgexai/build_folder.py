@@ -38,7 +38,7 @@ def load_build(build_dir: str | Path) -> LoadedBuild:
 
     path = Path(build_dir).expanduser()
     manifest = read_manifest(path)
-    model = load_model(verify_file(path, manifest, "model"))
+    model = load_model(verify_file(path, manifest, "model"), classes=manifest["classes"])
     return LoadedBuild(path, manifest, model, name=str(manifest.get("name") or path.name))
 
 

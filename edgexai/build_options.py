@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgexai.arg_types import device_name
+from edgexai.manifest import BUILDS_ROOT
 from edgexai.metrics.robustness import EVAL_IMAGES, EVAL_STEPS
 from edgexai.models import list_models
 from edgexai.options import add_options, cli_fields, from_args, opt
@@ -44,9 +46,9 @@ class BuildOptions:
     data_root: str | None = opt(None, "GTSRB: a folder holding gtsrb/, a folder holding "
                                 "gtsrb.tar.gz, or the archive (default: $EDGEXAI_DATA, else the "
                                 "cache, else download)")
-    out: str = opt("engines", "parent folder of build folders")
+    out: str = opt(BUILDS_ROOT, "parent folder of build folders")
     name: str | None = opt(None, "build folder name (default: arch-regime-sSEED)")
-    device: str = opt("auto", "cpu, cuda, cuda:N or auto")
+    device: str = opt("auto", "cpu, cuda, cuda:N or auto", type=device_name)
     limit_per_class: int | None = opt(None, "keep at most N images per class in every split "
                                       "(quick runs; the manifest records the counts)", type=int)
     roi: bool = opt(False, "crop each image to its CSV ROI box")

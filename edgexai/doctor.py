@@ -28,7 +28,7 @@ from typing import Any
 
 from edgexai.digest import sha256_file
 from edgexai.errors import EdgexaiError
-from edgexai.manifest import read_manifest, verify_file
+from edgexai.manifest import BUILDS_ROOT, builds_root, read_manifest, verify_file
 from edgexai.runtime.engine_cache import SIDECAR_FIELDS
 
 OK, WARN, FAIL, SKIP, INFO = "ok", "warn", "fail", "skip", "info"
@@ -362,19 +362,16 @@ def check_source(source: str | None, reads: int = SOURCE_READS) -> Check:
 
 
 def check_stream_uri(uri: str) -> Check:
-    """A stream URL names a host (and a valid port): a bare rtsp:// can never open."""
-    from urllib.parse import urlsplit
+    """A stream URL names a host (and a valid port): a bare rtsp:// can never open (the rule is
+    the run's own, edgexai.pipeline.sources.stream_host)."""
+    from edgexai.pipeline.sources import STREAM_FIX, stream_host
 
-    fix = "name the stream in full: rtsp://HOST[:PORT]/PATH (user:password@ before HOST if needed)"
-    parts = urlsplit(uri)
     try:
-        port = parts.port
-    except ValueError:
-        return Check("source", FAIL, f"{uri!r} has an invalid port", fix)
-    if not parts.hostname:
-        return Check("source", FAIL, f"{uri!r} names no host: `run` cannot open it", fix)
-    where = f"{parts.hostname}:{port}" if port else parts.hostname
-    return Check("source", SKIP, f"{parts.scheme} stream on {where}: not opened by doctor "
+        where = stream_host(uri)
+    except EdgexaiError as exc:
+        return Check("source", FAIL, f"{exc}: `run` cannot open it", STREAM_FIX)
+    scheme = uri.partition(":")[0]
+    return Check("source", SKIP, f"{scheme} stream on {where}: not opened by doctor "
                                  "(run reconnects with backoff)")
 
 
@@ -445,21 +442,21 @@ def check_camera(source: str | None, devices: list[str] | None = None) -> Check:
 # --- build folder and engines --------------------------------------------------------------
 
 
-def find_build(model: str | None, engines_root: str | Path = "engines") -> Path | None:
-    """`--model DIR`, else the newest classifier build under engines/ (as `edgexai run` picks)."""
+def find_build(model: str | None, builds: str | Path = BUILDS_ROOT) -> Path | None:
+    """`--model DIR`, else the newest classifier build under builds/ (as `edgexai run` picks)."""
     from edgexai.manifest import newest_build
 
-    return Path(model) if model else newest_build(engines_root, "classifier")
+    return Path(model) if model else newest_build(builds_root(builds), "classifier")
 
 
-def check_build(build: Path | None, engines_root: str | Path = "engines", name: str = "build",
+def check_build(build: Path | None, builds: str | Path = BUILDS_ROOT, name: str = "build",
                 kind: str = "classifier") -> tuple[Check, dict[str, Any] | None]:
     """The manifest follows the contract, is of `kind`, and every file it lists is present with
     its recorded sha256."""
     flag = "--model" if kind == "classifier" else "--detector"
     if build is None:
-        return Check(name, FAIL, f"no {kind} build folder given and none under {engines_root}/",
-                     "copy one over (rsync -a engines/NAME jetson:~/edgexai/engines/) or pass "
+        return Check(name, FAIL, f"no {kind} build folder given and none under {builds}/",
+                     "copy one over (rsync -a builds/NAME jetson:/opt/edgexai/builds/) or pass "
                      f"{flag} DIR"), None
     try:
         manifest = read_manifest(build)
@@ -663,7 +660,7 @@ def check_ort_path(build: Path | None, manifest: dict[str, Any] | None, precisio
 
 
 def diagnose(model: str | None = None, backend: str = "auto", source: str | None = None,
-             engines_root: str | Path = "engines", precision: str = "fp32",
+             builds: str | Path = BUILDS_ROOT, precision: str = "fp32",
              max_batch: int | None = None, detector: str | None = None,
              proposer: str = "detector", trt_module: Any = None) -> Report:
     """Run every check for what `edgexai run` would do with the same options: backend ('auto'
@@ -678,7 +675,7 @@ def diagnose(model: str | None = None, backend: str = "auto", source: str | None
     kind, _ = classify_source(source)
     gst_need = {"camera": "required", "csi": "required", "gstreamer": "required",
                 "stream": "optional", "v4l2": "optional"}.get(kind, "unused")
-    build = find_build(model, engines_root)
+    build = find_build(model, builds)
     report = Report(backend=backend, source=source, build=str(build) if build else None)
     add = report.checks.append
     add(check_python())
@@ -699,7 +696,7 @@ def diagnose(model: str | None = None, backend: str = "auto", source: str | None
     if proposer == "detector":
         builds.append(("detector", _detector_dir(detector), "detector"))
     for name, folder, what in builds:
-        check, manifest = check_build(folder, engines_root, name, what)
+        check, manifest = check_build(folder, builds, name, what)
         add(check)
         if trt:
             add(check_engine(folder, manifest, precision, max_batch if what == "classifier"

@@ -44,7 +44,7 @@ class TorchSession(Session):
             from edgexai.explain.cam import CamModel
             from edgexai.models.checkpoint import load_model
 
-            model = load_model(path).to(self.device)
+            model = load_model(path, classes=self.manifest["classes"]).to(self.device)
             self._net = CamModel(model, int(self.manifest["input_size"])).eval() if cam else model
         self._names = [o.name for o in self.outputs]
 

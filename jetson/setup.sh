@@ -247,12 +247,12 @@ if [ "$SERVICE" -eq 1 ]; then
   exit 0
 fi
 make_venv
-if [ ! -e "$ROOT/engines/detector" ]; then
-  echo "+ edgexai detector copy-default engines/detector (the shipped sign detector)"
-  "$VENV/bin/edgexai" detector copy-default "$ROOT/engines/detector"
+if [ ! -e "$ROOT/builds/detector" ]; then
+  echo "+ edgexai detector copy-default builds/detector (the shipped sign detector)"
+  "$VENV/bin/edgexai" detector copy-default "$ROOT/builds/detector"
 fi
-echo "next: copy a classifier build folder to $ROOT/engines/, then build both engines on this"
+echo "next: copy a classifier build folder to $ROOT/builds/, then build both engines on this"
 echo "device at the precision of /etc/edgexai/edgexai.env (EDGEXAI_PRECISION, fp16 by default):"
-echo "  $VENV/bin/edgexai engine --model engines/NAME --precision fp16 --backend trt"
-echo "  $VENV/bin/edgexai engine --model engines/detector --precision fp16 --backend trt"
-echo "  $VENV/bin/edgexai doctor --model engines/NAME --detector engines/detector --precision fp16"
+echo "  $VENV/bin/edgexai engine --model builds/NAME --precision fp16 --backend trt"
+echo "  $VENV/bin/edgexai engine --model builds/detector --precision fp16 --backend trt"
+echo "  $VENV/bin/edgexai doctor --model builds/NAME --detector builds/detector --precision fp16"

@@ -18,7 +18,7 @@ from edgexai.bench.latency import Case, summarise, time_interleaved
 from edgexai.bench.select import CELLS, find_cells, parse_cells
 from edgexai.build import BuildOptions, run_build
 from edgexai.errors import EdgexaiError
-from edgexai.regimes.plan import RegimeSettings
+from edgexai.regimes import RegimeSettings
 
 SMALL = dict(images=8, accuracy_images=40, targets="all", ig_steps=4, sg_samples=3, rounds=2,
              per_round=2, warmup=1, progress=False)
@@ -55,7 +55,7 @@ def test_parse_cells_accepts_all_and_refuses_unknown_cells():
 
 
 def test_a_missing_cell_is_an_error_that_says_how_to_build_it(builds):
-    with pytest.raises(EdgexaiError, match="no build .* for: adversarial.*run_regime_matrix"):
+    with pytest.raises(EdgexaiError, match="no build .* for: adversarial.*edgexai matrix"):
         find_cells(builds, ("natural", "adversarial"), None)
     with pytest.raises(EdgexaiError, match="no such folder"):
         find_cells(builds / "nope", ("natural",), None)
@@ -226,8 +226,8 @@ def test_demo_builds_runs_the_pipeline_and_writes_the_report(fake_gtsrb, tmp_pat
     r = run_cli("demo", "--out", str(out), "--data-root", str(data), "--limit-per-class", "4",
                 "--frames", "3", "--images", "8", "--no-progress", timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert (out / "engines" / "resnet20-natural-s0" / "manifest.json").is_file()
-    assert (out / "engines" / "resnet20-layered-tuned-s0" / "manifest.json").is_file()
+    assert (out / "builds" / "resnet20-natural-s0" / "manifest.json").is_file()
+    assert (out / "builds" / "resnet20-layered-tuned-s0" / "manifest.json").is_file()
     summary = json.loads((out / "pipeline.jsonl.summary.json").read_text())
     assert summary["frames"] == 3
     results = json.loads((out / "report" / "results.json").read_text())

@@ -28,7 +28,7 @@ REPO = TESTS.parent
 # ---------------------------------------------------------------- Gini
 
 def _gini_direct(m: np.ndarray) -> float:
-    """The definition, written out literally (DESIGN.md / Quantus Sparseness)."""
+    """The definition, written out literally (Hurley & Rickard 2009 / Quantus Sparseness)."""
     a = np.abs(m.astype(np.float64))
     a = a / a.max()
     a = np.sort(a.flatten() + EPS)

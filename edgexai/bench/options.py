@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edgexai.arg_types import csv_ints, csv_words, non_negative_int, positive_int
+from edgexai.manifest import BUILDS_ROOT
 from edgexai.options import opt
 
 BACKENDS = ("ort", "torch", "trt")
@@ -26,7 +27,8 @@ class BenchOptions:
 
     models: list[str] = field(default_factory=list)   # build folders; or, if empty, cells:
     cells: tuple[str, ...] = ()
-    root: str = opt("engines", "where --regimes looks for build folders")
+    root: str = opt(BUILDS_ROOT, "where --regimes looks for build folders (an older engines/ "
+                                "root is still read, with a notice)")
     seeds: tuple[int, ...] | None = opt(None, "build seeds to include, e.g. 0,1,2 (several give "
                                               "mean ± std); default: every seed found",
                                         type=csv_ints)

@@ -1,4 +1,4 @@
-"""The reference study's numbers (the design note, DESIGN.md: Suwal et al., arXiv 2509.20148,
+"""The reference study's numbers (Suwal et al., arXiv 2509.20148,
 from their code: GTSRB, ResNet-18, mean ROAD MoRF accuracy over p = 1, 11, …, 91 %, lower = more
 faithful) and a verdict on each of its findings from our measured numbers."""
 
@@ -16,8 +16,8 @@ PAPER_METHODS = ("vg", "ig", "sg")
 # "A little": the paper's largest |Δ MoRF| from pruning is 0.037 (layered-tuned VG); we call a
 # change little when it stays within 0.05.
 LITTLE = 0.05
-SOURCE = ("Suwal et al., \"Smaller is Better\" (arXiv 2509.20148), numbers from their code as "
-          "quoted in DESIGN.md: GTSRB, ResNet-18, mean ROAD MoRF accuracy over p = 1, 11, …, 91 %")
+SOURCE = ("Suwal et al., \"Smaller is Better\" (arXiv 2509.20148), numbers from their code: "
+          "GTSRB, ResNet-18, mean ROAD MoRF accuracy over p = 1, 11, …, 91 %")
 
 
 def morf(stats: dict[str, dict[str, Any]], cell: str, method: str) -> float | None:

@@ -3,11 +3,13 @@ root (`--regimes`), grouped by cell so several seeds give mean ± std."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edgexai.errors import EdgexaiError
+from edgexai.manifest import builds_root
 from edgexai.regimes import registry
 
 BASELINE = "natural"
@@ -66,7 +68,8 @@ def find_cells(root: str | Path, cells: tuple[str, ...],
                seeds: tuple[int, ...] | None) -> list[BenchModel]:
     """Every build under `root` whose cell is asked for (and seed, if given); a missing cell is an
     error that says how to build it, so a report never silently drops a regime."""
-    root = Path(root).expanduser()
+    root = builds_root(Path(root).expanduser(),
+                       lambda text: print(f"edgexai: {text}", file=sys.stderr))
     if not root.is_dir():
         raise EdgexaiError(f"--root {root}: no such folder (build folders live there; see "
                            "`edgexai build --help`)")

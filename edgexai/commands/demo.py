@@ -38,8 +38,10 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.bench.run import BenchOptions, run_bench
+    from edgexai.bench.options import BenchOptions
+    from edgexai.bench.run import run_bench
     from edgexai.build import BuildOptions, run_build
+    from edgexai.manifest import BUILDS_ROOT
     from edgexai.presets import get_preset
     from edgexai.regimes.parent import parent_name
 
@@ -47,20 +49,20 @@ def run(args: argparse.Namespace) -> int:
     if args.frames < 1 or args.images < 1:
         raise EdgexaiError("--frames and --images must be at least 1")
     out = Path(args.out).expanduser()
-    engines = out / "engines"
+    builds = out / BUILDS_ROOT
     progress = not args.no_progress
 
     def step(n: int, text: str) -> None:
         print(f"[{n}/3] {text}", file=sys.stderr, flush=True)
 
     step(1, f"building layered (and its natural parent) with the {args.preset} preset into "
-            f"{engines}")
-    layered = engines / f"{preset.arch}-layered-tuned-s0"
+            f"{builds}")
+    layered = builds / f"{preset.arch}-layered-tuned-s0"
     if not (layered / "manifest.json").is_file():
         run_build(BuildOptions(regime="layered", timing="tuned", preset=args.preset,
-                               data_root=args.data_root, out=str(engines), progress=progress,
+                               data_root=args.data_root, out=str(builds), progress=progress,
                                limit_per_class=args.limit_per_class))
-    natural = engines / parent_name(preset.arch, 0)
+    natural = builds / parent_name(preset.arch, 0)
 
     step(2, "camera-frame pipeline on GTSDB road frames")
     summaries = []

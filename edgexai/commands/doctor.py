@@ -6,7 +6,7 @@ import argparse
 import json
 
 from edgexai.arg_types import positive_int
-from edgexai.manifest import PRECISIONS
+from edgexai.manifest import BUILDS_ROOT, PRECISIONS
 
 
 def register(sub) -> None:
@@ -24,8 +24,9 @@ def register(sub) -> None:
                     "ready. Pass the options you pass to `edgexai run`.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default=None,
-                   help="classifier build folder to check (default: the newest under --engines)")
-    p.add_argument("--engines", default="engines", help="parent folder of build folders")
+                   help="classifier build folder to check (default: the newest under --builds)")
+    p.add_argument("--builds", "--engines", dest="builds", default=BUILDS_ROOT,
+                   help="parent folder of build folders (--engines: its former name)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="the backend `edgexai run` will use; auto resolves as run does "
                         "(TensorRT where importable, else ONNX Runtime)")
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from edgexai.doctor import diagnose, format_report
 
     report = diagnose(model=args.model, backend=args.backend, source=args.source,
-                      engines_root=args.engines, precision=args.precision,
+                      builds=args.builds, precision=args.precision,
                       max_batch=args.max_batch, detector=args.detector, proposer=args.proposer)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from edgexai.arg_types import non_negative_int
+from edgexai.manifest import BUILDS_ROOT
 from edgexai.options import HelpFormatter, add_options, from_args
 from edgexai.pipeline.config import RunConfig
 
@@ -29,9 +30,10 @@ def register(sub) -> None:
     src.add_argument("--source", metavar="URI",
                      help="/dev/videoN, csi://N, a video file (or file://PATH), an image, a folder "
                           "of images, rtsp://…, or a GStreamer pipeline ending in appsink")
-    p.add_argument("--builds", default="builds", metavar="DIR",
+    p.add_argument("--builds", "--engines", dest="builds", default=BUILDS_ROOT, metavar="DIR",
                    help="where to look for the newest build when --model is not given "
-                        "(an older engines/ folder is still read, with a notice)")
+                        "(--engines: its former name; an engines/ folder is still read, with a "
+                        "notice)")
     add_options(p, RunConfig, defaults={"headless": False})
     p.set_defaults(func=run)
 

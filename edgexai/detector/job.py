@@ -21,6 +21,7 @@ import numpy as np
 
 from edgexai.data.gtsdb import CALIBRATION_MOD, DEVELOPMENT, HELDOUT
 from edgexai.errors import EdgexaiError
+from edgexai.manifest import BUILDS_ROOT
 
 MODEL_FORMAT = "edgexai-detector/1"
 INT8_CALIBRATION_FRAMES = 16
@@ -28,7 +29,7 @@ INT8_CALIBRATION_FRAMES = 16
 
 @dataclass
 class DetectorBuildOptions:
-    out: str = "engines"
+    out: str = BUILDS_ROOT
     name: str | None = None              # default: detector-s<seed>
     frames: str | None = None            # a folder of frames with gt.txt (default: GTSDB)
     data_root: str | None = None         # where GTSDB (and GTSRB for pastes) are found

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from edgexai.arg_types import csv_floats, csv_words, non_negative_int, positive_int
+from edgexai.arg_types import csv_floats, csv_words, device_name, non_negative_int, positive_int
 from edgexai.metrics.deletion import FILLS
 from edgexai.metrics.perturbation import ORDERS
 from edgexai.options import opt
@@ -68,7 +68,7 @@ class ExplainOptions:
     batch_size: int = opt(64, "images per explanation batch", type=positive_int)
     workers: int | None = opt(None, "ROAD imputation processes (default: CPU cores − 1, at least "
                                     "1; 0: in-process)", type=non_negative_int)
-    device: str = opt("cpu", "cpu, cuda, cuda:N or auto")
+    device: str = opt("cpu", "cpu, cuda, cuda:N or auto", type=device_name)
     grid_images: int = opt(6, "example images in grid.png", type=non_negative_int)
     update_manifest: bool = opt(True, "do not merge the numbers into the models' manifests",
                                 flag="--no-manifest")

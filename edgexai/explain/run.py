@@ -120,7 +120,7 @@ def explain_model(item: ExplainItem, images: np.ndarray, labels: np.ndarray, ids
     """Maps and metrics for one model on the drawn images; fills item.result and item.maps."""
     import torch
 
-    from edgexai.distributed import dist_env
+    from edgexai.distributed import dist_env, resolve_device
     from edgexai.evaluate import predict_logits, to_input
     from edgexai.explain.explainers import PIXEL_METHODS, ExplainConfig, explain, fused_copy
     from edgexai.metrics.deletion import deletion_insertion
@@ -128,7 +128,6 @@ def explain_model(item: ExplainItem, images: np.ndarray, labels: np.ndarray, ids
     from edgexai.metrics.perturbation import tiebreak_keys
     from edgexai.metrics.road import ROAD
     from edgexai.metrics.sparsity import gini
-    from edgexai.regimes.train import resolve_device
 
     m = item.manifest
     mean, std = tuple(m["mean"]), tuple(m["std"])

@@ -128,7 +128,9 @@ def make_fp16(src: Path, dst: Path, backbone_outputs: Sequence[str] = ("logits",
     # Inputs that stay float32 whatever the data type (ONNX: Resize's roi and scales).
     fixed = {n.input[k] for i in back for n in [g.node[i]] if n.op_type == "Resize"
              for k in (1, 2) if k < len(n.input) and n.input[k]}
-    for name in (back_inputs & set(inits)) - fixed:  # backbone float initializers → float16
+    # backbone float initializers → float16, in the graph's initializer order (a set's order
+    # depends on the hash seed: the same build would give differently ordered files)
+    for name in [n for n in inits if n in back_inputs and n not in fixed]:
         t = inits[name]
         if t.data_type == TensorProto.FLOAT:
             arr = numpy_helper.to_array(t).astype(np.float16)
@@ -254,13 +256,13 @@ def make_variant(build_dir: Path, manifest: dict[str, Any], variant: str,
                  calibration: tuple[np.ndarray, dict[str, Any]] | None = None) -> Path:
     """Write `variant` from the build's model.onnx and record it in `manifest` (a dict, changed
     in place; the caller writes it). INT8 needs `calibration`: (input batch, its description)."""
-    from edgexai.manifest import file_entry
+    from edgexai.manifest import build_path, file_entry
 
     kind = manifest["kind"]
     if variant not in BUILD_VARIANTS[kind] or variant == "fp32":
         raise EdgexaiError(f"a {kind} build has no {variant!r} variant to make "
                            f"(it has {', '.join(BUILD_VARIANTS[kind])})")
-    src = Path(build_dir) / manifest["files"]["onnx"]["path"]
+    src = build_path(build_dir, manifest["files"]["onnx"]["path"], "manifest files.onnx.path")
     dst = Path(build_dir) / VARIANT_FILES[variant]
     backbone = list(manifest["onnx"]["backbone_outputs"])
     meta: dict[str, Any] = {"file_role": VARIANT_ROLES[variant]}

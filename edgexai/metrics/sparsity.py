@@ -1,6 +1,6 @@
 """Gini sparsity of explanation maps (Chalasani et al. 2020; Quantus `Sparseness`), numpy only.
 
-Definition (DESIGN.md): a = |map| channel-summed, divided by its max, flattened, + 1e-7, sorted
+Definition (Hurley & Rickard 2009, as in Quantus' Sparseness and the reference study): a = |map| channel-summed, divided by its max, flattened, + 1e-7, sorted
 ascending; G = Σ_i (2i − n − 1)·a_(i) / (n·Σa), i = 1..n. Higher = sparser; one-hot → 1 − 1/n
 (exactly (n−1)/(n + n²·1e-7) with the offset), uniform → 0.
 """

@@ -8,7 +8,7 @@ from typing import Any
 from edgexai.data.classes import NUM_CLASSES
 from edgexai.errors import EdgexaiError
 
-# GTSRB statistics used by the reference study (DESIGN.md).
+# GTSRB statistics used by the reference study (Suwal et al. 2025, arXiv 2509.20148, their code).
 GTSRB_MEAN = (0.4563, 0.4076, 0.3895)
 GTSRB_STD = (0.2298, 0.2144, 0.2259)
 

@@ -56,6 +56,24 @@ def csi_pipeline(sensor: int, width: int | None, height: int | None, rate: float
             "videoconvert ! video/x-raw, format=(string)BGR ! appsink drop=true max-buffers=1")
 
 
+STREAM_FIX = "name the stream in full: rtsp://HOST[:PORT]/PATH (user:password@ before HOST if needed)"
+
+
+def stream_host(uri: str) -> str:
+    """HOST[:PORT] of a stream URL; a URL without a host (a bare rtsp://) or with a bad port can
+    never open, so it is refused before any connection is tried."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    try:
+        port = parts.port
+    except ValueError:
+        raise EdgexaiError(f"source {uri!r} has an invalid port; {STREAM_FIX}") from None
+    if not parts.hostname:
+        raise EdgexaiError(f"source {uri!r} names no host; {STREAM_FIX}")
+    return f"{parts.hostname}:{port}" if port else parts.hostname
+
+
 def parse_uri(uri: str | int, width: int | None = None, height: int | None = None,
               rate: float | None = None, loop: bool = False) -> SourceSpec:
     """Map a source URI to a SourceSpec, as jetson-inference's videoSource does.
@@ -83,6 +101,7 @@ def parse_uri(uri: str | int, width: int | None = None, height: int | None = Non
             raise EdgexaiError(f"bad CSI source {s!r}: expected csi://N with N the sensor id")
         return SourceSpec("csi", csi_pipeline(int(num), width, height, rate), s, **kw)
     if s.startswith(("rtsp://", "rtsps://", "rtmp://", "http://", "https://")):
+        stream_host(s)
         return SourceSpec("rtsp", s, s, **kw)
     if " ! " in s or s.startswith(("gst://", "gst:")):
         pipe = s.split(":", 1)[1].lstrip("/") if s.startswith("gst") else s

@@ -47,7 +47,7 @@ def find_or_build_parent(opts: BuildOptions, arch: str, source: DataSource,
                          build: Callable[[BuildOptions], Any]) -> Path:
     """The parent's build folder under opts.out, made first with `build` when absent (the build
     passes itself down, so this module never imports it)."""
-    from edgexai.regimes.train import dist_env
+    from edgexai.distributed import dist_env
 
     folder = Path(opts.out).expanduser() / parent_name(arch, opts.seed)
     if not (folder / MANIFEST_NAME).is_file():
@@ -72,7 +72,7 @@ def load_parent(folder: Path):
     from edgexai.models.checkpoint import load_model
 
     manifest = read_manifest(folder)
-    return load_model(verify_file(folder, manifest, "model")), manifest
+    return load_model(verify_file(folder, manifest, "model"), classes=manifest["classes"]), manifest
 
 
 def parent_robustness(folder: Path, manifest: dict[str, Any], model, test, mean, std, cfg,

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from edgexai.data.augment import AugmentConfig, augment_batch
 from edgexai.data.gtsrb import ArraySplit
-from edgexai.distributed import DistEnv, dist_env
+from edgexai.distributed import dist_env, resolve_device
 from edgexai.errors import EdgexaiError
 from edgexai.evaluate import accuracy, normalise_tensor
 
@@ -80,18 +80,6 @@ def cross_entropy_loss(label_smoothing: float = 0.0) -> LossFn:
         logits = model(x)
         return F.cross_entropy(logits, y, label_smoothing=label_smoothing), logits
     return loss_fn
-
-
-def resolve_device(device: str, env: DistEnv) -> torch.device:
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise EdgexaiError("--device cuda was asked for but no CUDA device is available; "
-                               "use --device cpu")
-        if env.world > 1:
-            return torch.device("cuda", env.local_rank)
-    return torch.device(device)
 
 
 class Trainer:

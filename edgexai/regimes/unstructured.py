@@ -14,7 +14,7 @@ from edgexai.errors import EdgexaiError
 from edgexai.regimes import RegimeSettings
 from edgexai.regimes.weights import prunable_layers
 
-# The paper's settings (DESIGN.md): l1 20 % of each conv, 10 % of each linear; global 20 %.
+# The paper's settings (Suwal et al. 2025, arXiv 2509.20148): l1 20 % of each conv, 10 % of each linear; global 20 %.
 L1_CONV_AMOUNT = 0.2
 L1_LINEAR_AMOUNT = 0.1
 GLOBAL_AMOUNT = 0.2
