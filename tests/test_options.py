@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from edgexai.options import add_options, flag_for, from_args, opt, cli_fields
+from edgexai.options import add_options, cli_fields, flag_for, from_args, opt
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,6 @@ def test_run_refuses_an_output_it_would_not_write(tmp_path):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "frame.jpg" in lines[0] and ".mp4" in lines[0], proc.stderr
-    from edgexai.commands.arg_types import video_output
+    from edgexai.arg_types import video_output
 
     assert video_output("out/clip.MP4") == "out/clip.MP4" and video_output("a.avi") == "a.avi"

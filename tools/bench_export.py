@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgexai.commands.arg_types import csv_ints
+from edgexai.arg_types import csv_ints
 
 
 def main() -> int:

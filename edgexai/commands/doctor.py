@@ -7,6 +7,7 @@ import json
 
 from edgexai.arg_types import positive_int
 from edgexai.manifest import BUILDS_ROOT, PRECISIONS
+from edgexai.pipeline.config import FINDERS
 
 
 def register(sub) -> None:
@@ -35,8 +36,8 @@ def register(sub) -> None:
     p.add_argument("--max-batch", type=positive_int, default=None,
                    help="the classifier engine's batch profile, if it was built with "
                         "--max-batch (default: run's, 32)")
-    p.add_argument("--proposer", choices=("detector", "colour"), default="detector",
-                   help="run's --proposer: the detector build is checked too unless colour")
+    p.add_argument("--finder", "--proposer", dest="finder", choices=FINDERS, default="detector",
+                   help="run's --finder: the detector build is checked too unless colour")
     p.add_argument("--detector", default=None,
                    help="run's --detector (default: the detector shipped with edgexai)")
     p.add_argument("--source", default=None,
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = diagnose(model=args.model, backend=args.backend, source=args.source,
                       builds=args.builds, precision=args.precision,
-                      max_batch=args.max_batch, detector=args.detector, proposer=args.proposer)
+                      max_batch=args.max_batch, detector=args.detector, proposer=args.finder)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
