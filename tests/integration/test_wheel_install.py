@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from support import REPO
 
 pytestmark = pytest.mark.slow
 

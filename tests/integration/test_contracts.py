@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli
+from support import REPO, run_cli
 
 jsonschema = pytest.importorskip("jsonschema")
 sys.path.insert(0, str(REPO / "tools"))
@@ -32,7 +32,7 @@ def test_published_schemas_are_the_ones_the_code_derives():
 
 
 def test_classifier_and_detector_builds_validate(tiny_build, tmp_path):
-    from pipeline_helpers import write_onnx_build
+    from support.pipeline import write_onnx_build
 
     v = _validator("manifest.schema.json")
     builds = [tiny_build, write_onnx_build(tmp_path / "tiny-onnx")]
@@ -48,7 +48,7 @@ def test_classifier_and_detector_builds_validate(tiny_build, tmp_path):
 
 
 def test_the_detector_build_of_the_detector_tests_validates(tmp_path):
-    from pipeline_helpers import write_gt_frames
+    from support.pipeline import write_gt_frames
 
     pytest.importorskip("torch")
     from edgexai.detector.job import DetectorBuildOptions, build_detector

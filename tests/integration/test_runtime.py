@@ -12,12 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, drop_variant, run_cli
+from support import REPO, SUPPORT, drop_variant, run_cli
 
 from edgexai.errors import EdgexaiError
 from edgexai.runtime import open_session
-
-TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture
@@ -159,7 +157,7 @@ def test_ort_runtime_imports_and_runs_where_torch_cannot_be_imported(tiny_build)
             "try:\n    open_session(sys.argv[1], 'torch')\n"
             "except Exception as e:\n    print(type(e).__name__, e)\n"
             "print('ok')\n")
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}"}
+    env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}"}
     proc = subprocess.run([sys.executable, "-c", code, str(tiny_build)], capture_output=True,
                           text=True, env=env, timeout=120, cwd=REPO)
     assert proc.returncode == 0, proc.stderr

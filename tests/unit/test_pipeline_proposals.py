@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
-from pipeline_helpers import road_frame
+from support import REPO
+from support.pipeline import road_frame
 
 from edgexai.detect.boxes import iou_matrix, nms
 from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes

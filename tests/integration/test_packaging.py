@@ -6,13 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli
-
-TESTS = Path(__file__).resolve().parent
+from support import REPO, SUPPORT, run_cli
 
 
 def _python_without_torch(code: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}"}
+    env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}"}
     return subprocess.run([sys.executable, "-c", "import blocktorch\n" + code],
                           capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from support import REPO
 
 TOOLS = sorted((REPO / "tools").glob("*.py"))
 SIBLINGS = {p.stem for p in TOOLS}

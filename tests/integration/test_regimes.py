@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import run_cli
+from support import REPO, run_cli
 
 from edgexai.attacks import PixelModel, pgd_attack
 from edgexai.build import BuildOptions, load_data, run_build
@@ -350,7 +350,7 @@ def test_regime_code_imports_one_way():
     import ast
     from pathlib import Path
 
-    pkg = Path(__file__).resolve().parents[1] / "edgexai"
+    pkg = REPO / "edgexai"
 
     def imports(path: Path) -> set[str]:
         names: set[str] = set()
@@ -373,9 +373,8 @@ def test_options_registry_and_matrix_plan_need_no_torch():
     import os
     import subprocess
     import sys
-    from pathlib import Path
 
-    tests = Path(__file__).resolve().parent
+    from support import SUPPORT as tests
     code = ("import blocktorch, sys\n"
             "from edgexai.build_options import BuildOptions\n"
             "from edgexai.regimes.registry import regime_names, cells\n"
@@ -383,7 +382,7 @@ def test_options_registry_and_matrix_plan_need_no_torch():
             "import edgexai.metrics.robustness\n"
             "assert len(cells()) == 11 and len(plan(MatrixOptions())) == 11\n"
             "assert 'torch' not in sys.modules\n")
-    env = {**os.environ, "PYTHONPATH": f"{tests}{os.pathsep}{tests.parent}"}
+    env = {**os.environ, "PYTHONPATH": f"{tests}{os.pathsep}{REPO}"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=120, cwd=tests.parent)
     assert proc.returncode == 0, proc.stderr

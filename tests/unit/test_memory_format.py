@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import REPO
+from support import REPO
 
 from edgexai.models.memory_format import channels_last_for, cpu_channels_last_ok
 from edgexai.models.registry import create_model

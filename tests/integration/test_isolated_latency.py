@@ -11,8 +11,8 @@ from edgexai.errors import EdgexaiError
 
 
 def test_each_candidate_gets_every_call_timed_in_its_own_process():
-    cands = {"fast": Candidate("latency_factories:sleeper", {"seconds": 0.001}),
-             "slow": Candidate("latency_factories:sleeper", {"seconds": 0.012})}
+    cands = {"fast": Candidate("support.latency_factories:sleeper", {"seconds": 0.001}),
+             "slow": Candidate("support.latency_factories:sleeper", {"seconds": 0.012})}
     times = time_in_processes(cands, rounds=3, per_round=4, warmup=1, settle_s=0.0)
     assert {k: len(v) for k, v in times.items()} == {"fast": 12, "slow": 12}
     assert min(times["fast"]) >= 0.001 and min(times["slow"]) >= 0.012
@@ -21,17 +21,17 @@ def test_each_candidate_gets_every_call_timed_in_its_own_process():
 
 def test_worker_failures_are_clear_errors():
     with pytest.raises(EdgexaiError, match="'bad' failed: RuntimeError: no such model here"):
-        time_in_processes({"ok": Candidate("latency_factories:sleeper", {"seconds": 0.0}),
-                           "bad": Candidate("latency_factories:broken_factory")}, 1, 1, 0, 0.0)
+        time_in_processes({"ok": Candidate("support.latency_factories:sleeper", {"seconds": 0.0}),
+                           "bad": Candidate("support.latency_factories:broken_factory")}, 1, 1, 0, 0.0)
     with pytest.raises(EdgexaiError, match="'call' failed: ValueError: bad input shape"):
-        time_in_processes({"call": Candidate("latency_factories:fails_on_call")}, 1, 1, 0, 0.0)
+        time_in_processes({"call": Candidate("support.latency_factories:fails_on_call")}, 1, 1, 0, 0.0)
 
 
 def test_bad_arguments_are_refused():
     with pytest.raises(EdgexaiError, match="module:function"):
         resolve("no_colon_here")
     with pytest.raises(EdgexaiError, match="at least 1"):
-        time_in_processes({"x": Candidate("latency_factories:sleeper", {"seconds": 0})}, 0, 1)
+        time_in_processes({"x": Candidate("support.latency_factories:sleeper", {"seconds": 0})}, 0, 1)
     with pytest.raises(EdgexaiError, match="nothing to time"):
         time_in_processes({}, 1, 1)
 

@@ -166,3 +166,19 @@ def write_onnx_build(folder, input_size: int = 32, classes: list[str] | None = N
         "regime": "natural", "timing": None, "preset": None, "regime_params": {}, "macs": 0,
         "parent": None})
     return folder
+
+
+def start_run(args: list[str], block_torch: bool = True):
+    """`edgexai run ARGS` in a subprocess (Popen) where importing torch fails, as on a Jetson
+    image (support.blocktorch), with OpenMP at one thread."""
+    import os
+    import subprocess
+    import sys
+
+    from support import REPO, SUPPORT
+
+    env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}", "OMP_NUM_THREADS": "1"}
+    code = ("import blocktorch\n" if block_torch else "") + (
+        "import sys, edgexai.cli\nsys.exit(edgexai.cli.main(sys.argv[1:]))\n")
+    return subprocess.Popen([sys.executable, "-c", code, "run", *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
-from pipeline_helpers import write_frames, write_onnx_build
+from support import REPO
+from support.pipeline import write_frames, write_onnx_build
 
 from edgexai.pipeline.log import read_jsonl
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pipeline_helpers import write_gt_frames
+from support.pipeline import write_gt_frames
 
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")

@@ -166,7 +166,7 @@ def test_item5_tensorrt_engine_of_another_width_refused_at_open(tmp_path):
     42-wide logits record): the cached engine is opened, and refused before any buffer is sized
     from the manifest."""
     pytest.importorskip("onnxruntime")
-    from fake_trt import FakeMemory, make_fake_trt
+    from support.fake_trt import FakeMemory, make_fake_trt
 
     from edgexai.runtime.trt import TrtSession
 

@@ -1,5 +1,5 @@
 """The TensorRT backend against a fake of the `tensorrt` surface it uses (10 and 11), the engine
-cache contract, and real-TensorRT tests that skip cleanly where TensorRT is absent."""
+cache contract (the real-TensorRT tests are in tests/device)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import drop_variant
-from fake_trt import FakeMemory, make_fake_trt
+from support import drop_variant
+from support.fake_trt import FakeMemory, make_fake_trt
 
 from edgexai.errors import EdgexaiError
 from edgexai.export.precision import make_fp16, make_int8, make_nocam
@@ -406,23 +406,6 @@ def test_intact_engine_that_tensorrt_refuses_is_rebuilt_with_auto(build):
     assert logits.shape == (1, 43)
 
 
-# -- real TensorRT (skips cleanly where it is absent) -------------------------------------------
-
-@pytest.mark.tensorrt
-@pytest.mark.parametrize("precision, tol", [("fp32", 1e-3), ("fp16", 5e-2), ("int8", 1.0)])
-def test_real_tensorrt_engine_matches_onnx_runtime(build, precision, tol):
-    pytest.importorskip("tensorrt")
-    x = np.random.default_rng(6).normal(size=(4, 3, 32, 32)).astype(np.float32)
-    with open_session(build, "trt", precision, max_batch=8) as s:
-        logits, cam = s.infer(x)
-        assert s.describe()["trt_version"]
-    with open_session(build, "ort", precision) as ref:
-        rl, rc = ref.infer(x)
-    assert np.abs(logits - rl).max() < tol and np.abs(cam - rc).max() < max(tol, 0.05)
-    with open_session(build, "trt", precision, max_batch=8, rebuild="never") as s:
-        assert not s.built
-
-
 def test_engine_command_makes_the_fp16_graph_then_builds_and_reuses(tiny_build, tmp_path,
                                                                    monkeypatch, capsys):
     """`edgexai engine --backend trt` on TensorRT 11: FP16 graph made on demand, engine built,
@@ -462,7 +445,7 @@ def _fake_device(monkeypatch, generation=10):
 
 def test_run_opens_the_engines_engine_built_and_builds_nothing(tiny_build, tmp_path, monkeypatch,
                                                                capsys):
-    from pipeline_helpers import write_frames
+    from support.pipeline import write_frames
 
     from edgexai.cli import main
 
@@ -490,7 +473,7 @@ def test_run_opens_the_engines_engine_built_and_builds_nothing(tiny_build, tmp_p
 
 def test_run_without_the_engine_says_which_engine_command_to_run(tiny_build, tmp_path,
                                                                 monkeypatch, capsys):
-    from pipeline_helpers import write_frames
+    from support.pipeline import write_frames
 
     from edgexai.cli import main
 

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
+from support import run_cli
 from torch import nn
 
 from edgexai.errors import EdgexaiError

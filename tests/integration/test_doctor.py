@@ -12,19 +12,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from support import REPO, SUPPORT
 
 from edgexai import doctor
 from edgexai.manifest import VARIANT_FILES, VARIANT_ROLES, file_entry, update_manifest
 from edgexai.runtime.cuda_mem import GpuInfo
 
-TESTS = Path(__file__).resolve().parent
-
 
 def make_build(root: Path, with_onnx: bool = True) -> Path:
     """A classifier build folder with a valid manifest whose digests match (doctor's build check
     never parses the files; ORT-path tests use the real tiny_build)."""
-    from pipeline_helpers import write_onnx_build
+    from support.pipeline import write_onnx_build
 
     build = write_onnx_build(root / "resnet20-natural-s0")
     (build / "model.pt").write_bytes(b"weights" * 100)
@@ -52,7 +50,7 @@ TRT10 = "10.3.0"
 
 
 def fake_trt10():
-    from fake_trt import FakeMemory, make_fake_trt
+    from support.fake_trt import FakeMemory, make_fake_trt
 
     return make_fake_trt(10, FakeMemory(), [])
 
@@ -71,7 +69,7 @@ def add_engine(build: Path, precision: str = "fp16", max_batch: int = 32, gpu=OR
 
 def run_doctor(*args: str) -> subprocess.CompletedProcess:
     """`edgexai doctor ARGS` in a subprocess where torch cannot be imported (as on a Jetson)."""
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}"}
+    env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}"}
     code = ("import blocktorch, sys\nfrom edgexai.cli import main\n"
             "rc = main(sys.argv[1:])\n"
             "assert 'torch' not in sys.modules, 'doctor imported torch'\nsys.exit(rc)\n")

@@ -3,10 +3,10 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import REPO, SUPPORT
 
 from edgexai.metrics.deletion import auc, blur, deletion_insertion, perturbation_stack
 from edgexai.metrics.imputation import (
@@ -20,10 +20,6 @@ from edgexai.metrics.imputation import (
 from edgexai.metrics.perturbation import count_removed, keep_mask, rank_pixels, tiebreak_keys
 from edgexai.metrics.road import ROAD, CurveAverager
 from edgexai.metrics.sparsity import EPS, gini, to_map
-
-TESTS = Path(__file__).resolve().parent
-REPO = TESTS.parent
-
 
 # ---------------------------------------------------------------- Gini
 
@@ -275,7 +271,7 @@ def test_deletion_and_insertion_rank_a_faithful_map_first():
 # ---------------------------------------------------------------- the deployment side's floor
 
 def test_metrics_import_without_torch():
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}"}
+    env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}"}
     code = ("import blocktorch, sys\n"
             "import edgexai.metrics.sparsity, edgexai.metrics.deletion\n"
             "import edgexai.metrics.perturbation, edgexai.metrics.imputation, "

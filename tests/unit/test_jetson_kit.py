@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from support import REPO
 
 from edgexai.pipeline import watchdog
 
@@ -128,7 +128,7 @@ def test_doctor_before_start_checks_exactly_what_run_opens():
 def test_edgexai_run_speaks_sd_notify(notify_socket, tmp_path):
     """The contract Type=notify relies on: the real `edgexai run` sends READY, WATCHDOG, STOPPING."""
     pytest.importorskip("onnxruntime")
-    helpers = pytest.importorskip("pipeline_helpers")
+    helpers = pytest.importorskip("support.pipeline")
     build = helpers.write_onnx_build(tmp_path / "build")
     frames = helpers.write_frames(tmp_path / "frames", 12)
     sock, path = notify_socket

@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "edgexai"
+from support import REPO
+
+PACKAGE = REPO / "edgexai"
 
 # Modules (or packages, by prefix) that the deployment side may import: stdlib-and-numpy code.
 SHARED = ("edgexai", "edgexai.errors", "edgexai.digest", "edgexai.typed_json", "edgexai.strict_json",

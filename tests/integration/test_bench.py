@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_cli
+from support import REPO, run_cli
 
 from edgexai.bench import aggregate, paper
 from edgexai.bench.latency import Case, summarise, time_interleaved

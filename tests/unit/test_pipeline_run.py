@@ -7,14 +7,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
-from pipeline_helpers import FakeSession, write_frames, write_onnx_build, write_video
+from support.pipeline import FakeSession, start_run, write_frames, write_onnx_build, write_video
 
 from edgexai.pipeline.config import RunConfig
 from edgexai.pipeline.finders import ColourFinder
@@ -23,7 +21,6 @@ from edgexai.pipeline.loop import run_pipeline as run
 from edgexai.pipeline.session import model_info
 
 pytest.importorskip("cv2")
-TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
@@ -110,14 +107,6 @@ def test_log_rotation_keeps_whole_lines(tmp_path):
     assert sorted(frames) == list(range(200 - len(frames), 200))  # the newest lines survive
 
 
-def _cli(args: list[str], block_torch: bool = True) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}", "OMP_NUM_THREADS": "1"}
-    code = ("import blocktorch\n" if block_torch else "") + (
-        "import sys, edgexai.cli\nsys.exit(edgexai.cli.main(sys.argv[1:]))\n")
-    return subprocess.Popen([sys.executable, "-c", code, "run", *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def _wait_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     t0 = time.time()
     while time.time() - t0 < timeout:
@@ -131,7 +120,7 @@ def _wait_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 60)
 
 def test_run_command_without_torch_and_sigterm_writes_summary(frames, fake_model, tmp_path):
     log = tmp_path / "run.jsonl"
-    proc = _cli(["--source", str(frames), "--model", str(fake_model), "--backend", "ort",
+    proc = start_run(["--source", str(frames), "--model", str(fake_model), "--backend", "ort",
                  "--headless", "--loop", "--log", str(log), "--min-score", "0"])
     _wait_lines(log, 6, proc)
     proc.send_signal(signal.SIGTERM)
@@ -147,7 +136,7 @@ def test_run_command_without_torch_and_sigterm_writes_summary(frames, fake_model
 
 def test_kill_9_then_every_complete_line_parses(frames, fake_model, tmp_path):
     log = tmp_path / "run.jsonl"
-    proc = _cli(["--source", str(frames), "--model", str(fake_model), "--backend", "ort",
+    proc = start_run(["--source", str(frames), "--model", str(fake_model), "--backend", "ort",
                  "--headless", "--loop", "--log", str(log), "--min-score", "0",
                  "--log-max-mb", "0.01", "--log-backups", "50"])
     _wait_lines(log, 3, proc)
@@ -167,16 +156,16 @@ def test_kill_9_then_every_complete_line_parses(frames, fake_model, tmp_path):
 
 
 def test_run_command_errors_are_one_line(fake_model, tmp_path):
-    proc = _cli(["--source", str(tmp_path / "missing.mp4"), "--model", str(fake_model),
+    proc = start_run(["--source", str(tmp_path / "missing.mp4"), "--model", str(fake_model),
                  "--backend", "ort", "--headless", "--log", str(tmp_path / "l.jsonl")])
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "not found" in err and "Traceback" not in err
     frames_dir = write_frames(tmp_path / "fr", 1)
-    proc = _cli(["--source", str(frames_dir), "--model", str(tmp_path / "nomodel"),
+    proc = start_run(["--source", str(frames_dir), "--model", str(tmp_path / "nomodel"),
                  "--headless", "--log", str(tmp_path / "l.jsonl")])
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "not a build folder" in err and "Traceback" not in err
-    proc = _cli(["--source", str(frames_dir), "--builds", str(tmp_path / "none"), "--headless"])
+    proc = start_run(["--source", str(frames_dir), "--builds", str(tmp_path / "none"), "--headless"])
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "no classifier build folder" in err
 
@@ -190,7 +179,7 @@ def test_newest_build_is_chosen_and_named(fake_model, tmp_path):
     shutil.copytree(fake_model, engines / "new")
     os.utime(engines / "new" / "manifest.json")
     frames_dir = write_frames(tmp_path / "fr", 2)
-    proc = _cli(["--source", str(frames_dir), "--builds", str(engines), "--backend", "ort",
+    proc = start_run(["--source", str(frames_dir), "--builds", str(engines), "--backend", "ort",
                  "--headless", "--log", str(tmp_path / "l.jsonl")])
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -199,31 +188,12 @@ def test_newest_build_is_chosen_and_named(fake_model, tmp_path):
 
 def test_video_file_source_through_the_command(fake_model, tmp_path):
     video = write_video(tmp_path / "v.avi", 5)
-    proc = _cli(["--source", f"file://{video}", "--model", str(fake_model), "--backend", "ort",
+    proc = start_run(["--source", f"file://{video}", "--model", str(fake_model), "--backend", "ort",
                  "--headless", "--log", str(tmp_path / "l.jsonl"), "--max-frames", "3"])
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     s = json.loads((tmp_path / "l.jsonl.summary.json").read_text())
     assert s["frames"] == 3 and s["reason"] == "max frames"
-
-
-def test_run_with_onnx_runtime_on_a_real_build_without_torch(tiny_build, frames, tmp_path):
-    """The real engine path: a trained (tiny) build's ONNX through edgexai.runtime's ort backend,
-    in a process where importing torch fails."""
-    pytest.importorskip("onnxruntime")
-    if not (tiny_build / "model.onnx").exists():
-        pytest.skip("this build has no model.onnx (export not available)")
-    log = tmp_path / "ort.jsonl"
-    proc = _cli(["--source", str(frames), "--model", str(tiny_build), "--backend", "ort",
-                 "--headless", "--log", str(log), "--probe-every", "1", "--min-score", "0",
-                 "--sign-threshold", "0"])
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    records, bad = read_jsonl(log)
-    assert bad == 0 and records[0]["backend"] == "ort" and records[-1]["frames"] == 7
-    dets = [d for r in records if "frame" in r for d in r["detections"]]
-    assert dets and all(0 <= d["gini"] <= 1 for d in dets)
-    assert any("probe" in d for d in dets)
 
 
 def test_proposing_in_the_capture_thread_changes_nothing_but_timing(frames, fake_model, tmp_path):

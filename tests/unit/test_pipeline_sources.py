@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from pipeline_helpers import write_frames, write_video
+from support.pipeline import write_frames, write_video
 
 from edgexai.errors import EdgexaiError
 from edgexai.pipeline.sources import (
