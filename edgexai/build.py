@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +15,6 @@ from edgexai.build_options import BuildOptions, build_name
 from edgexai.errors import EdgexaiError
 from edgexai.manifest import file_entry, git_revision, tool_versions, write_manifest
 from edgexai.presets import get_preset
-
-
-def prepare_out_dir(out: str, name: str) -> Path:
-    """Create <out>/<name>/ and prove it is writable before hours of training, not after."""
-    path = Path(out).expanduser() / name
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise EdgexaiError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
-    return path
 
 
 def validate(opts: BuildOptions) -> BuildOptions:
@@ -49,13 +36,14 @@ def validate(opts: BuildOptions) -> BuildOptions:
     return opts
 
 
-def load_data(opts: BuildOptions, input_size: int):
-    """Train/val by track, official test; all decoded at the model's input size."""
+def load_data(opts: BuildOptions, input_size: int, source=None):
+    """Train/val by track, official test; all decoded at the model's input size (`source`: the
+    GTSRB already located, else located here)."""
     from edgexai.data.gtsrb import load_split
     from edgexai.data.locate import locate_gtsrb
     from edgexai.data.split import limit_per_class, split_by_track
 
-    source = locate_gtsrb(opts.data_root)
+    source = source if source is not None else locate_gtsrb(opts.data_root)
     full = load_split(source, "train", input_size, opts.roi, opts.progress)
     train, val = split_by_track(full, opts.val_fraction, seed=0)
     train = limit_per_class(train, opts.limit_per_class, seed=0)
@@ -139,37 +127,68 @@ def training_calibration(train, spec, seed: int) -> tuple[Any, dict[str, Any]]:
 
 
 def run_build(opts: BuildOptions) -> Path:
-    """Build one model; returns its build folder."""
-    opts = validate(opts)
+    """Build one model; returns its build folder.
+
+    Nothing is written before the options, the target folder, the data and the device are
+    checked; the folder is then assembled in its staging folder under a lock and swapped in
+    complete (edgexai.build_staging), by rank 0 alone under torchrun."""
+    from contextlib import nullcontext
+
+    from edgexai import build_staging as staging
+    from edgexai.data.locate import locate_gtsrb
+    from edgexai.distributed import dist_env, resolve_device
+    from edgexai.models import get_spec
     from edgexai.regimes.registry import make_regime
 
+    opts = validate(opts)
     regime = make_regime(opts.regime, opts.timing, opts.settings)
     regime.check()
     preset = get_preset(opts.preset)
-    from edgexai.models import get_spec
-
     arch = opts.arch or preset.arch
     spec = get_spec(arch)
     name = build_name(opts, arch)
-    out_dir = prepare_out_dir(opts.out, name)
+    final = Path(opts.out).expanduser() / name
+    staging.check_target(final, opts.force, opts.resume)
+    source = locate_gtsrb(opts.data_root)
+    env = dist_env()
+    resolve_device(opts.device, env)  # one line now, not after the data has loaded
+    job = _Job(opts, regime, preset, arch, spec, name, source, env)
+    with staging.BuildLock(final) if env.is_main else nullcontext():
+        work = staging.stage(final, opts.resume) if env.is_main else staging.staging_path(final)
+        if _build_into(job, work, staging.resume_from(opts.resume, final)):
+            staging.swap_in(work, final)
+    return final
 
+
+@dataclass
+class _Job:
+    """What `run_build` resolved before writing anything."""
+
+    opts: BuildOptions
+    regime: Any
+    preset: Any
+    arch: str
+    spec: Any
+    name: str
+    source: Any
+    env: Any
+
+
+def _build_into(job: _Job, out_dir: Path, resume: Path | None) -> bool:
+    """Train, evaluate, export and write the manifest into `out_dir`; True on the rank that wrote
+    a complete folder (the main one)."""
     import torch
 
-    from edgexai.data.classes import GTSRB_CLASSES
-    from edgexai.distributed import dist_env, resolve_device
-    from edgexai.export.onnx_export import export_build
-    from edgexai.export.precision import make_build_variants
-    from edgexai.models.checkpoint import save_model
-    from edgexai.models.complexity import count_macs, count_params
+    from edgexai.distributed import resolve_device
     from edgexai.regimes import parent as parents
     from edgexai.regimes.train import Trainer, seed_everything
 
+    opts, regime, spec, env = job.opts, job.regime, job.spec, job.env
     t0 = time.time()
-    source, train, val, test = load_data(opts, spec.input_size)
-    parent_dir = (parents.find_or_build_parent(opts, arch, source, run_build)
+    _, train, val, test = load_data(opts, spec.input_size, job.source)
+    parent_dir = (parents.find_or_build_parent(opts, job.arch, job.source, run_build)
                   if regime.from_parent else None)
-    cfg = train_config(opts, preset, regime.fine_tunes) if regime.trains else None
-    env = dist_env()
+    cfg = train_config(opts, job.preset, regime.fine_tunes) if regime.trains else None
     if env.world > 1:
         # the backend follows the resolved device, so `--device auto` on GPUs gets NCCL
         backend = "nccl" if resolve_device(opts.device, env).type == "cuda" else "gloo"
@@ -180,64 +199,82 @@ def run_build(opts: BuildOptions) -> Path:
             model, _ = parents.load_parent(parent_dir)
         else:
             model = spec.build()
-        prepared = regime.prepare(model, arch, spec.input_size)
+        prepared = regime.prepare(model, job.arch, spec.input_size)
         log = out_dir / "train_log.jsonl"
         result = None
         if cfg is not None:
-            trainer = Trainer(model, arch, cfg, spec.mean, spec.std, out_dir,
+            trainer = Trainer(model, job.arch, cfg, spec.mean, spec.std, out_dir,
                               loss_fn=regime.loss_fn(spec.mean, spec.std, opts.seed),
                               progress=opts.progress)
-            if opts.resume:
-                trainer.resume(out_dir / "checkpoint.pt" if opts.resume == "auto"
-                               else Path(opts.resume))
+            if resume is not None:
+                trainer.resume(resume)
             elif log.exists():
                 log.unlink()  # a fresh build starts a fresh log
             result = trainer.fit(train, val)
             if not env.is_main:
-                return out_dir
+                return False
             model, device = trainer.model, trainer.device
         else:
             log.unlink(missing_ok=True)  # post: pruned and evaluated, never trained
             device = resolve_device(opts.device, env)
         model = regime.finalize(model.cpu().to(memory_format=torch.contiguous_format).eval())
-        t_eval = time.time()
-        metrics, parent_entry = evaluate_build(model, spec, val, test, result, opts, device,
-                                               parent_dir)
-        t_eval = time.time() - t_eval
-        model_path = out_dir / "model.pt"
-        save_model(model, arch, model_path)
-        files = {"model": file_entry(out_dir, model_path)}
-        if log.exists():
-            files["train_log"] = file_entry(out_dir, log)
-        manifest: dict[str, Any] = {
-            "kind": "classifier", "name": name, "regime": opts.regime, "timing": opts.timing, "arch": arch,
-            "arch_description": spec.description, "widths": model.widths(),
-            "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
-            "cam_layer": spec.cam_layer, "classes": list(GTSRB_CLASSES), "seed": opts.seed,
-            "preset": opts.preset, "regime_params": regime.parameters(prepared),
-            "train_config": asdict(cfg) if cfg is not None else None,
-            "params": count_params(model), "macs": count_macs(model, spec.input_size),
-            "metrics": metrics,
-            "data": {"origin": source.origin, "digest": source.digest, "roi_crop": opts.roi,
-                     "val_split": {"by": "track", "fraction": opts.val_fraction, "seed": 0},
-                     "limit_per_class": opts.limit_per_class, "train_images": len(train),
-                     "val_images": len(val), "test_images": len(test)},
-            "parent": parent_entry,
-            "files": files,
-            "timing_s": {"total": round(time.time() - t0, 1),
-                         "train": round(result.seconds, 1) if result is not None else 0.0,
-                         "evaluate": round(t_eval, 1)},
-            "versions": tool_versions(), "git": git_revision(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "host": {"cpus": os.cpu_count(), "device": str(device),
-                     "torch_threads": torch.get_num_threads()},
-        }
-        export_build(model, spec.input_size, out_dir, manifest)  # model.onnx + manifest["onnx"]
-        # every variant is made here, on the training machine: a Jetson only builds engines
-        make_build_variants(out_dir, manifest, training_calibration(train, spec, opts.seed))
-        write_manifest(out_dir, manifest)
-        (out_dir / "checkpoint.pt").unlink(missing_ok=True)  # model.pt now holds the result
-        return out_dir
+        _finish(job, out_dir, model, prepared, cfg, result, (train, val, test), parent_dir,
+                device, t0)
+        return True
     finally:
         if env.world > 1:
             torch.distributed.destroy_process_group()
+
+
+def _finish(job: _Job, out_dir: Path, model, prepared, cfg, result, splits, parent_dir,
+            device, t0: float) -> None:
+    """Evaluate the final model and write model.pt, the ONNX files and the manifest."""
+    import torch
+
+    from edgexai.data.classes import GTSRB_CLASSES
+    from edgexai.export.onnx_export import export_build
+    from edgexai.export.precision import make_build_variants
+    from edgexai.models.checkpoint import save_model
+    from edgexai.models.complexity import count_macs, count_params
+
+    opts, spec, arch, source = job.opts, job.spec, job.arch, job.source
+    train, val, test = splits
+    log = out_dir / "train_log.jsonl"
+    t_eval = time.time()
+    metrics, parent_entry = evaluate_build(model, spec, val, test, result, opts, device,
+                                           parent_dir)
+    t_eval = time.time() - t_eval
+    model_path = out_dir / "model.pt"
+    save_model(model, arch, model_path)
+    files = {"model": file_entry(out_dir, model_path)}
+    if log.exists():
+        files["train_log"] = file_entry(out_dir, log)
+    manifest: dict[str, Any] = {
+        "kind": "classifier", "name": job.name, "regime": opts.regime, "timing": opts.timing,
+        "arch": arch,
+        "arch_description": spec.description, "widths": model.widths(),
+        "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
+        "cam_layer": spec.cam_layer, "classes": list(GTSRB_CLASSES), "seed": opts.seed,
+        "preset": opts.preset, "regime_params": job.regime.parameters(prepared),
+        "train_config": asdict(cfg) if cfg is not None else None,
+        "params": count_params(model), "macs": count_macs(model, spec.input_size),
+        "metrics": metrics,
+        "data": {"origin": source.origin, "digest": source.digest, "roi_crop": opts.roi,
+                 "val_split": {"by": "track", "fraction": opts.val_fraction, "seed": 0},
+                 "limit_per_class": opts.limit_per_class, "train_images": len(train),
+                 "val_images": len(val), "test_images": len(test)},
+        "parent": parent_entry,
+        "files": files,
+        "timing_s": {"total": round(time.time() - t0, 1),
+                     "train": round(result.seconds, 1) if result is not None else 0.0,
+                     "evaluate": round(t_eval, 1)},
+        "versions": tool_versions(), "git": git_revision(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": {"cpus": os.cpu_count(), "device": str(device),
+                 "torch_threads": torch.get_num_threads()},
+    }
+    export_build(model, spec.input_size, out_dir, manifest)  # model.onnx + manifest["onnx"]
+    # every variant is made here, on the training machine: a Jetson only builds engines
+    make_build_variants(out_dir, manifest, training_calibration(train, spec, opts.seed))
+    write_manifest(out_dir, manifest)
+    (out_dir / "checkpoint.pt").unlink(missing_ok=True)  # model.pt now holds the result

@@ -53,9 +53,11 @@ class BuildOptions:
                                       "(quick runs; the manifest records the counts)", type=int)
     roi: bool = opt(False, "crop each image to its CSV ROI box")
     val_fraction: float = opt(0.1, "fraction of each class's tracks held out for validation")
-    resume: str | None = opt(None, "continue an interrupted build (default: "
-                             "<out>/<name>/checkpoint.pt)", nargs="?", const="auto",
+    resume: str | None = opt(None, "continue an interrupted build (default: its checkpoint, "
+                             "<out>/<name>.partial/checkpoint.pt)", nargs="?", const="auto",
                              metavar="CHECKPOINT")
+    force: bool = opt(False, "replace a finished build in <out>/<name>/ (the old one stays "
+                      "until the new one is complete); without it such a build is refused")
     progress: bool = opt(True, "no progress bars")
     parent_epochs: int | None = opt(None, "epochs for a natural parent built on the way "
                                     "(default: the preset's)", type=int)

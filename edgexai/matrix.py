@@ -131,12 +131,20 @@ def _last_line(path: Path) -> str:
     return lines[-1] if lines else ""
 
 
+def _has_checkpoint(folder: Path) -> bool:
+    """An interrupted build of `folder`: its checkpoint in the staging folder (or, from before
+    staging, in the folder itself)."""
+    from edgexai.build_staging import CHECKPOINT_NAME, staging_path
+
+    return any((f / CHECKPOINT_NAME).is_file() for f in (staging_path(folder), folder))
+
+
 def run_cell(cell: MatrixCell, logs: Path, nice: int = 0) -> bool:
     """Build one cell unless it is built (resuming its checkpoint); False when the build failed."""
     if (cell.folder / "manifest.json").is_file():
         _say(logs, f"== {cell.stem}: already built, skipped")
         return True
-    argv = [*cell.argv, *(["--resume"] if (cell.folder / "checkpoint.pt").is_file() else [])]
+    argv = [*cell.argv, *(["--resume"] if _has_checkpoint(cell.folder) else [])]
     _say(logs, f"== {time.strftime('%H:%M:%S', time.gmtime())} {cell.stem}: edgexai build "
                f"{shlex.join(argv)}")
     log = logs / f"{cell.stem}.log"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from conftest import run_cli
+from support import run_cli
 
 from edgexai.build import BuildOptions, run_build
 from edgexai.manifest import read_manifest, verify_file
@@ -59,8 +59,9 @@ def test_resume_after_a_crash_ends_with_the_same_weights(fake_gtsrb, tmp_path, m
     with pytest.raises(RuntimeError, match="simulated crash"):
         run_build(_opts(fake_gtsrb, tmp_path / "part", epochs=3))
     monkeypatch.setattr(Trainer, "_end_epoch", original)
-    part_dir = tmp_path / "part" / "resnet20-natural-s0"
+    part_dir = tmp_path / "part" / "resnet20-natural-s0.partial"  # the staging folder
     assert (part_dir / "checkpoint.pt").exists() and not (part_dir / "model.pt").exists()
+    assert not (tmp_path / "part" / "resnet20-natural-s0").exists()
     resumed = run_build(_opts(fake_gtsrb, tmp_path / "part", epochs=3, resume="auto"))
     sa, sb = (load_model(d / "model.pt").state_dict() for d in (full, resumed))
     assert all(torch.equal(sa[k], sb[k]) for k in sa)

@@ -62,6 +62,8 @@ def validate(opts: BenchOptions) -> None:
         raise EdgexaiError("--batch sizes must be at least 1")
     _one_of("method", "--methods", opts.methods, tuple(list_methods()))
     _check_counts(opts)
+    for path in opts.pipeline_summaries:  # before any model is loaded, not after measuring
+        _read_summary(path)
 
 
 def _one_of(kind: str, flag: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:
@@ -432,9 +434,13 @@ def assemble(opts: BenchOptions, env: dict[str, Any], draw: TestDraw,
 
 def _read_summary(path: str) -> dict[str, Any]:
     try:
-        return json.loads(Path(path).read_text())
+        summary = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
-        raise EdgexaiError(f"pipeline summary {path}: cannot read it ({exc})") from None
+        raise EdgexaiError(f"--pipeline-summary {path}: cannot read it ({exc})") from None
+    if not isinstance(summary, dict):
+        raise EdgexaiError(f"--pipeline-summary {path}: not an `edgexai run` summary (a JSON "
+                           "object)")
+    return summary
 
 
 def write_results(out: Path, results: dict[str, Any]) -> None:

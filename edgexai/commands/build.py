@@ -22,13 +22,14 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edgexai.build import run_build
+    from edgexai.distributed import dist_env
 
     opts = options_from_args(args)
     out_dir = run_build(opts)
     import json
 
     manifest_path = out_dir / "manifest.json"
-    if manifest_path.exists():
+    if dist_env().is_main and manifest_path.exists():  # rank 0 wrote (and swapped in) the build
         m = json.loads(manifest_path.read_text())
         metrics = m["metrics"]
         robust = metrics.get("robust_accuracy")

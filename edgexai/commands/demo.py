@@ -55,10 +55,15 @@ def run(args: argparse.Namespace) -> int:
     def step(n: int, text: str) -> None:
         print(f"[{n}/3] {text}", file=sys.stderr, flush=True)
 
+    layered = builds / f"{preset.arch}-layered-tuned-s0"
+    to_build = not (layered / "manifest.json").is_file()
+    if to_build:
+        from edgexai.data.locate import locate_gtsrb
+
+        locate_gtsrb(args.data_root)  # the data first: nothing is written when it is missing
     step(1, f"building layered (and its natural parent) with the {args.preset} preset into "
             f"{builds}")
-    layered = builds / f"{preset.arch}-layered-tuned-s0"
-    if not (layered / "manifest.json").is_file():
+    if to_build:
         run_build(BuildOptions(regime="layered", timing="tuned", preset=args.preset,
                                data_root=args.data_root, out=str(builds), progress=progress,
                                limit_per_class=args.limit_per_class))

@@ -73,6 +73,12 @@ def unpack_archive(archive: Path) -> DataSource:
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")
+    except tarfile.FilterError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise EdgexaiError(f"{archive} was refused, not unpacked: {exc} (an archive member "
+                           "outside the unpack folder, an absolute path, a link out of it or a "
+                           "device file); it is not GTSRB as published, get it from the "
+                           "source") from None
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise EdgexaiError(f"{archive} could not be unpacked ({exc}): the archive is corrupt or "

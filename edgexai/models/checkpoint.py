@@ -6,6 +6,8 @@ Storing widths (not a pickled module) is what lets a channel-pruned network be r
 from __future__ import annotations
 
 import os
+import pickle
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,16 +31,34 @@ def save_model(model, arch: str, path: Path, extra: dict[str, Any] | None = None
     os.replace(tmp, path)
 
 
+def _torch_reason(exc: Exception) -> str:
+    """What torch found wrong, on one line, without its advice: PyTorch suggests loading with
+    weights_only=False (arbitrary code execution) or allowlisting globals, never passed on."""
+    text = str(exc)
+    found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\.?\s*Please use|\n\n|$)", text,
+                      re.S)
+    if found:
+        text = found.group(1)
+    elif "weights_only" in text:
+        return ""
+    return " ".join(text.split())[:200]
+
+
 def read_weights_only(path: Path, fmt: str, what: str) -> dict[str, Any]:
     """An edgexai file of format `fmt` read with torch.load(weights_only=True); every failure is
-    one line (torch raises several types for damaged files)."""
+    one line (torch raises several types for damaged files). A file that is not weights-only
+    (pickled objects) is refused, saying so, never with PyTorch's advice to load it anyway."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise EdgexaiError(f"{path} does not exist (no {what} there)") from None
+    except pickle.UnpicklingError as exc:
+        reason = _torch_reason(exc) or "not only tensors and plain containers"
+        raise EdgexaiError(f"{path} is not a readable {what}: it is not a weights-only file "
+                           f"and was refused without running it ({reason})") from None
     except Exception as exc:
         raise EdgexaiError(f"{path} is not a readable {what} ({type(exc).__name__}: "
-                           f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from None
+                           f"{_torch_reason(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != fmt:
         raise EdgexaiError(f"{path} is not an edgexai {what} (expected {fmt})")
     return payload

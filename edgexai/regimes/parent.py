@@ -43,10 +43,20 @@ def _mismatch(manifest: dict[str, Any], opts: BuildOptions, arch: str,
     return None
 
 
+def _parent_resume(opts: BuildOptions, folder: Path) -> str | None:
+    """A child asked to --resume continues a parent build it left unfinished on the way (its
+    checkpoint in the parent's staging folder); otherwise the parent starts afresh."""
+    from edgexai.build_staging import CHECKPOINT_NAME, staging_path
+
+    staged = staging_path(folder) / CHECKPOINT_NAME
+    return "auto" if opts.resume and staged.is_file() else None
+
+
 def find_or_build_parent(opts: BuildOptions, arch: str, source: DataSource,
                          build: Callable[[BuildOptions], Any]) -> Path:
     """The parent's build folder under opts.out, made first with `build` when absent (the build
-    passes itself down, so this module never imports it)."""
+    passes itself down, so this module never imports it). That build goes through the same
+    staging folder, lock and swap as any other."""
     from edgexai.distributed import dist_env
 
     folder = Path(opts.out).expanduser() / parent_name(arch, opts.seed)
@@ -57,7 +67,8 @@ def find_or_build_parent(opts: BuildOptions, arch: str, source: DataSource,
         if dist_env().world > 1:
             raise EdgexaiError(f"no natural parent at {folder}; build it first (edgexai build "
                                f"--regime natural --arch {arch} --seed {opts.seed} --out {opts.out})")
-        build(replace(opts, regime="natural", timing=None, name=None, resume=None,
+        build(replace(opts, regime="natural", timing=None, name=None,
+                      resume=_parent_resume(opts, folder), force=False,
                       epochs=opts.parent_epochs, lr=None))
     manifest = read_manifest(folder)
     problem = _mismatch(manifest, opts, arch, source)
