@@ -51,6 +51,3 @@ def tiny_build(fake_gtsrb, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-build")
     return run_build(BuildOptions(data_root=str(fake_gtsrb), out=str(out), epochs=2,
                                   limit_per_class=4, device="cpu", progress=False))
-
-# Temporary, while tests/test_build.py and tests/test_faults_build.py still import these from here.
-from support import drop_variant, run_cli  # noqa: E402,F401

@@ -186,7 +186,7 @@ def test_a_finished_build_is_not_overwritten_without_force(detector_build, gt_fr
 
 
 def test_bad_options_are_one_line_errors(gt_frames, tmp_path):
-    from conftest import run_cli
+    from support import run_cli
 
     proc = run_cli("detector", "train", "--frames", str(gt_frames), "--train", "0:8",
                    "--heldout", "4:10", "--out", str(tmp_path))

@@ -23,7 +23,7 @@ from edgexai.errors import EdgexaiError
 from edgexai.manifest import read_manifest, verify_file
 
 NAME = "resnet20-natural-s0"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str, timeout: int = 300):
