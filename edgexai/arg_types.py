@@ -17,14 +17,18 @@ def csv_floats(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
 
 
 def csv_ints(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
 
 
 # What pipeline/overlay.Display writes: Motion-JPEG in .avi, MPEG-4 (mp4v) in anything else —
@@ -37,7 +41,8 @@ def video_output(text: str) -> str:
     if Path(text).suffix.lower() not in VIDEO_SUFFIXES:
         raise argparse.ArgumentTypeError(
             f"{text!r}: the overlay is written as video; name the file "
-            f"{' or '.join('*' + s for s in VIDEO_SUFFIXES)}")
+            f"{' or '.join('*' + s for s in VIDEO_SUFFIXES)}"
+        )
     return text
 
 
@@ -102,8 +107,9 @@ def frame_range(text: str) -> tuple[int, int]:
     try:
         lo, hi = (int(v) for v in text.split(":"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected START:STOP (frame numbers), got {text!r}"
-                                         ) from None
+        raise argparse.ArgumentTypeError(
+            f"expected START:STOP (frame numbers), got {text!r}"
+        ) from None
     if not 0 <= lo < hi:
         raise argparse.ArgumentTypeError(f"expected 0 ≤ START < STOP, got {text!r}")
     return lo, hi

@@ -31,15 +31,24 @@ class PixelModel(nn.Module):
         super().__init__()
         self.model = model
         p = next(model.parameters())
-        self.register_buffer("mean", torch.tensor(mean, dtype=p.dtype, device=p.device).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=p.dtype, device=p.device).view(1, -1, 1, 1))
+        self.register_buffer(
+            "mean", torch.tensor(mean, dtype=p.dtype, device=p.device).view(1, -1, 1, 1)
+        )
+        self.register_buffer(
+            "std", torch.tensor(std, dtype=p.dtype, device=p.device).view(1, -1, 1, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model((x - self.mean) / self.std)
 
 
-def pgd_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: PGDConfig,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+def pgd_attack(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cfg: PGDConfig,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Adversarial pixels for `model` (which takes pixels): maximise cross-entropy in the ε-ball.
 
     The model's train/eval mode is left as the caller set it; parameters get no gradients.
@@ -63,8 +72,15 @@ def pgd_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: PGDConfi
     return adv.detach()
 
 
-def robust_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, mean, std,
-                    cfg: RobustEvalConfig, device: str | torch.device = "cpu") -> dict:
+def robust_accuracy(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    mean,
+    std,
+    cfg: RobustEvalConfig,
+    device: str | torch.device = "cpu",
+) -> dict:
     """Clean and PGD accuracy on the fixed subset; the model is evaluated in eval mode."""
     idx = fixed_subset(len(labels), cfg.images, cfg.seed)
     model = model.to(device)
@@ -78,7 +94,7 @@ def robust_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarr
     clean = robust = 0
     try:
         for i in range(0, len(idx), cfg.batch_size):
-            j = idx[i:i + cfg.batch_size]
+            j = idx[i : i + cfg.batch_size]
             x = torch.from_numpy(images[j]).to(device).permute(0, 3, 1, 2).float().div_(255)
             y = torch.from_numpy(labels[j]).long().to(device)
             with torch.no_grad():
@@ -91,13 +107,18 @@ def robust_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarr
             p.requires_grad_(r)
         model.train(was_training)
     n = max(1, len(idx))
-    return {"robust_accuracy": round(robust / n, 6), "clean_accuracy_subset": round(clean / n, 6),
-            "images": int(len(idx)), **cfg.attack().as_dict(), "seed": cfg.seed,
-            "subset": "official test, seeded sample", "key": cfg.key()}
+    return {
+        "robust_accuracy": round(robust / n, 6),
+        "clean_accuracy_subset": round(clean / n, 6),
+        "images": int(len(idx)),
+        **cfg.attack().as_dict(),
+        "seed": cfg.seed,
+        "subset": "official test, seeded sample",
+        "key": cfg.key(),
+    }
 
 
-def adversarial_loss(mean, std, cfg: PGDConfig, adv_fraction: float = 1.0,
-                     seed: int = 0) -> LossFn:
+def adversarial_loss(mean, std, cfg: PGDConfig, adv_fraction: float = 1.0, seed: int = 0) -> LossFn:
     """A Trainer loss_fn: cross-entropy on a batch whose first `adv_fraction` is attacked.
 
     The attack runs with the network in eval mode (batch-norm statistics are then updated by the

@@ -22,11 +22,14 @@ def validate(opts: BuildOptions) -> BuildOptions:
     from edgexai.regimes.registry import get_regime
 
     opts = replace(opts, timing=get_regime(opts.regime).resolve_timing(opts.timing))
-    for flag, value in (("--epochs", opts.epochs), ("--batch-size", opts.batch_size),
-                        ("--limit-per-class", opts.limit_per_class),
-                        ("--parent-epochs", opts.parent_epochs),
-                        ("--robust-images", opts.robust_images),
-                        ("--robust-steps", opts.robust_steps)):
+    for flag, value in (
+        ("--epochs", opts.epochs),
+        ("--batch-size", opts.batch_size),
+        ("--limit-per-class", opts.limit_per_class),
+        ("--parent-epochs", opts.parent_epochs),
+        ("--robust-images", opts.robust_images),
+        ("--robust-steps", opts.robust_steps),
+    ):
         if value is not None and value < 1:
             raise EdgexaiError(f"{flag} must be at least 1 (got {value})")
     if opts.lr is not None and not opts.lr > 0:
@@ -48,8 +51,11 @@ def load_data(opts: BuildOptions, input_size: int, source=None):
     train, val = split_by_track(full, opts.val_fraction, seed=0)
     train = limit_per_class(train, opts.limit_per_class, seed=0)
     val = limit_per_class(val, opts.limit_per_class, seed=0)
-    test = limit_per_class(load_split(source, "test", input_size, opts.roi, opts.progress),
-                           opts.limit_per_class, seed=0)
+    test = limit_per_class(
+        load_split(source, "test", input_size, opts.roi, opts.progress),
+        opts.limit_per_class,
+        seed=0,
+    )
     return source, train, val, test
 
 
@@ -59,10 +65,17 @@ def train_config(opts: BuildOptions, preset, fine_tune: bool):
 
     epochs = opts.epochs or (preset.finetune_epochs if fine_tune else preset.epochs)
     lr = opts.lr or (preset.finetune_lr if fine_tune else preset.lr)
-    return TrainConfig(epochs=epochs, batch_size=opts.batch_size or preset.batch_size, lr=lr,
-                       weight_decay=preset.weight_decay, schedule=preset.schedule,
-                       augment=preset.augment, label_smoothing=preset.label_smoothing,
-                       seed=opts.seed, device=opts.device)
+    return TrainConfig(
+        epochs=epochs,
+        batch_size=opts.batch_size or preset.batch_size,
+        lr=lr,
+        weight_decay=preset.weight_decay,
+        schedule=preset.schedule,
+        augment=preset.augment,
+        label_smoothing=preset.label_smoothing,
+        seed=opts.seed,
+        device=opts.device,
+    )
 
 
 def robust_config(opts: BuildOptions):
@@ -70,12 +83,14 @@ def robust_config(opts: BuildOptions):
     seed so every regime and seed is scored on the same images."""
     from edgexai.metrics.robustness import RobustEvalConfig
 
-    return RobustEvalConfig(epsilon=opts.settings.epsilon, steps=opts.robust_steps,
-                            images=opts.robust_images, seed=0)
+    return RobustEvalConfig(
+        epsilon=opts.settings.epsilon, steps=opts.robust_steps, images=opts.robust_images, seed=0
+    )
 
 
-def evaluate_build(model, spec, val, test, result, opts: BuildOptions, device,
-                   parent_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def evaluate_build(
+    model, spec, val, test, result, opts: BuildOptions, device, parent_dir: Path | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Every regime's metrics (clean, robust, sparsity) and the manifest's parent entry, which
     carries the parent's robust accuracy at the same ε for comparison."""
     from edgexai.attacks import robust_accuracy
@@ -84,26 +99,36 @@ def evaluate_build(model, spec, val, test, result, opts: BuildOptions, device,
     from edgexai.regimes.weights import weight_sparsity
 
     test_acc = accuracy(model, test.images, test.labels, spec.mean, spec.std)
-    val_acc = (result.best_val_accuracy if result is not None else
-               accuracy(model, val.images, val.labels, spec.mean, spec.std))
+    val_acc = (
+        result.best_val_accuracy
+        if result is not None
+        else accuracy(model, val.images, val.labels, spec.mean, spec.std)
+    )
     robust = parent_robust = None
     parent_manifest = None
     if parent_dir is not None:
         parent_model, parent_manifest = parents.load_parent(parent_dir)
     if opts.robust:
         rcfg = robust_config(opts)
-        robust = robust_accuracy(model, test.images, test.labels, spec.mean, spec.std, rcfg,
-                                 device)
+        robust = robust_accuracy(model, test.images, test.labels, spec.mean, spec.std, rcfg, device)
         model.cpu()
         if parent_manifest is not None:
-            parent_robust = parents.parent_robustness(parent_dir, parent_manifest, parent_model,
-                                                      test, spec.mean, spec.std, rcfg, device)
-    metrics = {"test_accuracy": round(test_acc, 6), "val_accuracy": round(val_acc, 6),
-               "best_epoch": result.best_epoch + 1 if result is not None else None,
-               "robust_accuracy": robust["robust_accuracy"] if robust else None,
-               "robust": robust, "weight_sparsity": weight_sparsity(model)}
-    entry = (parents.parent_record(parent_dir, parent_manifest, parent_robust)
-             if parent_manifest is not None else None)
+            parent_robust = parents.parent_robustness(
+                parent_dir, parent_manifest, parent_model, test, spec.mean, spec.std, rcfg, device
+            )
+    metrics = {
+        "test_accuracy": round(test_acc, 6),
+        "val_accuracy": round(val_acc, 6),
+        "best_epoch": result.best_epoch + 1 if result is not None else None,
+        "robust_accuracy": robust["robust_accuracy"] if robust else None,
+        "robust": robust,
+        "weight_sparsity": weight_sparsity(model),
+    }
+    entry = (
+        parents.parent_record(parent_dir, parent_manifest, parent_robust)
+        if parent_manifest is not None
+        else None
+    )
     return metrics, entry
 
 
@@ -118,11 +143,20 @@ def training_calibration(train, spec, seed: int) -> tuple[Any, dict[str, Any]]:
     from edgexai.preprocess import normalise
 
     rng = np.random.default_rng(seed)
-    pick = np.sort(np.concatenate([
-        rng.permutation(np.flatnonzero(train.labels == c))[:CALIBRATION_PER_CLASS]
-        for c in np.unique(train.labels)]))
-    info = {"source": "training split", "images": int(len(pick)),
-            "per_class": CALIBRATION_PER_CLASS, "seed": seed}
+    pick = np.sort(
+        np.concatenate(
+            [
+                rng.permutation(np.flatnonzero(train.labels == c))[:CALIBRATION_PER_CLASS]
+                for c in np.unique(train.labels)
+            ]
+        )
+    )
+    info = {
+        "source": "training split",
+        "images": int(len(pick)),
+        "per_class": CALIBRATION_PER_CLASS,
+        "seed": seed,
+    }
     return normalise(train.images[pick], spec.mean, spec.std), info
 
 
@@ -186,8 +220,11 @@ def _build_into(job: _Job, out_dir: Path, resume: Path | None) -> bool:
     opts, regime, spec, env = job.opts, job.regime, job.spec, job.env
     t0 = time.time()
     _, train, val, test = load_data(opts, spec.input_size, job.source)
-    parent_dir = (parents.find_or_build_parent(opts, job.arch, job.source, run_build)
-                  if regime.from_parent else None)
+    parent_dir = (
+        parents.find_or_build_parent(opts, job.arch, job.source, run_build)
+        if regime.from_parent
+        else None
+    )
     cfg = train_config(opts, job.preset, regime.fine_tunes) if regime.trains else None
     if env.world > 1:
         # the backend follows the resolved device, so `--device auto` on GPUs gets NCCL
@@ -203,9 +240,16 @@ def _build_into(job: _Job, out_dir: Path, resume: Path | None) -> bool:
         log = out_dir / "train_log.jsonl"
         result = None
         if cfg is not None:
-            trainer = Trainer(model, job.arch, cfg, spec.mean, spec.std, out_dir,
-                              loss_fn=regime.loss_fn(spec.mean, spec.std, opts.seed),
-                              progress=opts.progress)
+            trainer = Trainer(
+                model,
+                job.arch,
+                cfg,
+                spec.mean,
+                spec.std,
+                out_dir,
+                loss_fn=regime.loss_fn(spec.mean, spec.std, opts.seed),
+                progress=opts.progress,
+            )
             if resume is not None:
                 trainer.resume(resume)
             elif log.exists():
@@ -218,16 +262,18 @@ def _build_into(job: _Job, out_dir: Path, resume: Path | None) -> bool:
             log.unlink(missing_ok=True)  # post: pruned and evaluated, never trained
             device = resolve_device(opts.device, env)
         model = regime.finalize(model.cpu().to(memory_format=torch.contiguous_format).eval())
-        _finish(job, out_dir, model, prepared, cfg, result, (train, val, test), parent_dir,
-                device, t0)
+        _finish(
+            job, out_dir, model, prepared, cfg, result, (train, val, test), parent_dir, device, t0
+        )
         return True
     finally:
         if env.world > 1:
             torch.distributed.destroy_process_group()
 
 
-def _finish(job: _Job, out_dir: Path, model, prepared, cfg, result, splits, parent_dir,
-            device, t0: float) -> None:
+def _finish(
+    job: _Job, out_dir: Path, model, prepared, cfg, result, splits, parent_dir, device, t0: float
+) -> None:
     """Evaluate the final model and write model.pt, the ONNX files and the manifest."""
     import torch
 
@@ -241,8 +287,7 @@ def _finish(job: _Job, out_dir: Path, model, prepared, cfg, result, splits, pare
     train, val, test = splits
     log = out_dir / "train_log.jsonl"
     t_eval = time.time()
-    metrics, parent_entry = evaluate_build(model, spec, val, test, result, opts, device,
-                                           parent_dir)
+    metrics, parent_entry = evaluate_build(model, spec, val, test, result, opts, device, parent_dir)
     t_eval = time.time() - t_eval
     model_path = out_dir / "model.pt"
     save_model(model, arch, model_path)
@@ -250,28 +295,50 @@ def _finish(job: _Job, out_dir: Path, model, prepared, cfg, result, splits, pare
     if log.exists():
         files["train_log"] = file_entry(out_dir, log)
     manifest: dict[str, Any] = {
-        "kind": "classifier", "name": job.name, "regime": opts.regime, "timing": opts.timing,
+        "kind": "classifier",
+        "name": job.name,
+        "regime": opts.regime,
+        "timing": opts.timing,
         "arch": arch,
-        "arch_description": spec.description, "widths": model.widths(),
-        "input_size": spec.input_size, "mean": list(spec.mean), "std": list(spec.std),
-        "cam_layer": spec.cam_layer, "classes": list(GTSRB_CLASSES), "seed": opts.seed,
-        "preset": opts.preset, "regime_params": job.regime.parameters(prepared),
+        "arch_description": spec.description,
+        "widths": model.widths(),
+        "input_size": spec.input_size,
+        "mean": list(spec.mean),
+        "std": list(spec.std),
+        "cam_layer": spec.cam_layer,
+        "classes": list(GTSRB_CLASSES),
+        "seed": opts.seed,
+        "preset": opts.preset,
+        "regime_params": job.regime.parameters(prepared),
         "train_config": asdict(cfg) if cfg is not None else None,
-        "params": count_params(model), "macs": count_macs(model, spec.input_size),
+        "params": count_params(model),
+        "macs": count_macs(model, spec.input_size),
         "metrics": metrics,
-        "data": {"origin": source.origin, "digest": source.digest, "roi_crop": opts.roi,
-                 "val_split": {"by": "track", "fraction": opts.val_fraction, "seed": 0},
-                 "limit_per_class": opts.limit_per_class, "train_images": len(train),
-                 "val_images": len(val), "test_images": len(test)},
+        "data": {
+            "origin": source.origin,
+            "digest": source.digest,
+            "roi_crop": opts.roi,
+            "val_split": {"by": "track", "fraction": opts.val_fraction, "seed": 0},
+            "limit_per_class": opts.limit_per_class,
+            "train_images": len(train),
+            "val_images": len(val),
+            "test_images": len(test),
+        },
         "parent": parent_entry,
         "files": files,
-        "timing_s": {"total": round(time.time() - t0, 1),
-                     "train": round(result.seconds, 1) if result is not None else 0.0,
-                     "evaluate": round(t_eval, 1)},
-        "versions": tool_versions(), "git": git_revision(),
+        "timing_s": {
+            "total": round(time.time() - t0, 1),
+            "train": round(result.seconds, 1) if result is not None else 0.0,
+            "evaluate": round(t_eval, 1),
+        },
+        "versions": tool_versions(),
+        "git": git_revision(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "host": {"cpus": os.cpu_count(), "device": str(device),
-                 "torch_threads": torch.get_num_threads()},
+        "host": {
+            "cpus": os.cpu_count(),
+            "device": str(device),
+            "torch_threads": torch.get_num_threads(),
+        },
     }
     export_build(model, spec.input_size, out_dir, manifest)  # model.onnx + manifest["onnx"]
     # every variant is made here, on the training machine: a Jetson only builds engines

@@ -54,13 +54,13 @@ def data_root_for(data_root: str | None, manifest: dict[str, Any]) -> str | None
     return None
 
 
-def draw_indices(n_total: int, limit: int | None, seed: int,
-                 stream: int = EXPLAIN_STREAM) -> np.ndarray:
+def draw_indices(
+    n_total: int, limit: int | None, seed: int, stream: int = EXPLAIN_STREAM
+) -> np.ndarray:
     """A seeded draw of test indices (sorted), the same for every model of a run."""
     if limit is None or limit >= n_total:
         return np.arange(n_total)
-    return np.sort(np.random.default_rng([seed, stream]).choice(n_total, size=limit,
-                                                                 replace=False))
+    return np.sort(np.random.default_rng([seed, stream]).choice(n_total, size=limit, replace=False))
 
 
 def indices_digest(indices: np.ndarray) -> str:

@@ -20,10 +20,12 @@ from edgexai.options import add_options, cli_fields, from_args, opt
 from edgexai.presets import PRESETS
 from edgexai.regimes import ADVERSARIAL_GROUP, TIMINGS, RegimeSettings
 
-TIMING_HELP = ("pruning regimes: prune at init then train (pre), prune the trained natural model "
-               "and stop (post), or prune it then fine-tune (tuned; the default). adversarial: "
-               "none = train from scratch, tuned = fine-tune the natural parent adversarially. "
-               "post/tuned reuse <out>/ARCH-natural-sSEED when it fits, else build it first")
+TIMING_HELP = (
+    "pruning regimes: prune at init then train (pre), prune the trained natural model "
+    "and stop (post), or prune it then fine-tune (tuned; the default). adversarial: "
+    "none = train from scratch, tuned = fine-tune the natural parent adversarially. "
+    "post/tuned reuse <out>/ARCH-natural-sSEED when it fits, else build it first"
+)
 PRESET_HELP = "; ".join(f"{k}: {v.summary}" for k, v in PRESETS.items())
 # Listed after the attack's options in the adversarial group, as --help has always shown them.
 EVALUATION_FIELDS = ("robust_images", "robust_steps", "robust")
@@ -37,36 +39,60 @@ class BuildOptions:
     timing: str | None = opt(None, TIMING_HELP, choices=TIMINGS)
     arch: str | None = opt(None, "architecture (default: the preset's)", choices=list_models())
     preset: str = opt("cpu", PRESET_HELP, choices=tuple(PRESETS))
-    epochs: int | None = opt(None, "epochs (default: the preset's; for --timing tuned its "
-                             "fine-tuning epochs)", type=int)
+    epochs: int | None = opt(
+        None, "epochs (default: the preset's; for --timing tuned its fine-tuning epochs)", type=int
+    )
     batch_size: int | None = opt(None, "batch size (default: the preset's)", type=int)
-    lr: float | None = opt(None, "peak learning rate (default: the preset's; for tuned its "
-                           "fine-tuning lr)", type=float)
+    lr: float | None = opt(
+        None, "peak learning rate (default: the preset's; for tuned its fine-tuning lr)", type=float
+    )
     seed: int = opt(0, "seed for init, data order and augmentation")
-    data_root: str | None = opt(None, "GTSRB: a folder holding gtsrb/, a folder holding "
-                                "gtsrb.tar.gz, or the archive (default: $EDGEXAI_DATA, else the "
-                                "cache, else download)")
+    data_root: str | None = opt(
+        None,
+        "GTSRB: a folder holding gtsrb/, a folder holding "
+        "gtsrb.tar.gz, or the archive (default: $EDGEXAI_DATA, else the "
+        "cache, else download)",
+    )
     out: str = opt(BUILDS_ROOT, "parent folder of build folders")
     name: str | None = opt(None, "build folder name (default: arch-regime-sSEED)")
     device: str = opt("auto", "cpu, cuda, cuda:N or auto", type=device_name)
-    limit_per_class: int | None = opt(None, "keep at most N images per class in every split "
-                                      "(quick runs; the manifest records the counts)", type=int)
+    limit_per_class: int | None = opt(
+        None,
+        "keep at most N images per class in every split "
+        "(quick runs; the manifest records the counts)",
+        type=int,
+    )
     roi: bool = opt(False, "crop each image to its CSV ROI box")
     val_fraction: float = opt(0.1, "fraction of each class's tracks held out for validation")
-    resume: str | None = opt(None, "continue an interrupted build (default: its checkpoint, "
-                             "<out>/<name>.partial/checkpoint.pt)", nargs="?", const="auto",
-                             metavar="CHECKPOINT")
-    force: bool = opt(False, "replace a finished build in <out>/<name>/ (the old one stays "
-                      "until the new one is complete); without it such a build is refused")
+    resume: str | None = opt(
+        None,
+        "continue an interrupted build (default: its checkpoint, "
+        "<out>/<name>.partial/checkpoint.pt)",
+        nargs="?",
+        const="auto",
+        metavar="CHECKPOINT",
+    )
+    force: bool = opt(
+        False,
+        "replace a finished build in <out>/<name>/ (the old one stays "
+        "until the new one is complete); without it such a build is refused",
+    )
     progress: bool = opt(True, "no progress bars")
-    parent_epochs: int | None = opt(None, "epochs for a natural parent built on the way "
-                                    "(default: the preset's)", type=int)
+    parent_epochs: int | None = opt(
+        None, "epochs for a natural parent built on the way (default: the preset's)", type=int
+    )
     settings: RegimeSettings = field(default_factory=RegimeSettings)
-    robust_images: int = opt(EVAL_IMAGES, "robust accuracy: this many official test images (a "
-                             "fixed seeded sample)", group=ADVERSARIAL_GROUP)
+    robust_images: int = opt(
+        EVAL_IMAGES,
+        "robust accuracy: this many official test images (a fixed seeded sample)",
+        group=ADVERSARIAL_GROUP,
+    )
     robust_steps: int = opt(EVAL_STEPS, "robust accuracy: PGD steps", group=ADVERSARIAL_GROUP)
-    robust: bool = opt(True, "skip the robust accuracy (quick runs; about a minute on 2 CPU cores "
-                       "for ResNet-20)", group=ADVERSARIAL_GROUP)
+    robust: bool = opt(
+        True,
+        "skip the robust accuracy (quick runs; about a minute on 2 CPU cores for ResNet-20)",
+        group=ADVERSARIAL_GROUP,
+    )
 
 
 def build_name(opts: BuildOptions, arch: str) -> str:
@@ -93,8 +119,12 @@ class _Target:
         return self._groups[title]
 
 
-def add_build_arguments(parser: argparse.ArgumentParser, *, exclude: Iterable[str] = (),
-                        defaults: dict[str, Any] | None = None) -> None:
+def add_build_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    exclude: Iterable[str] = (),
+    defaults: dict[str, Any] | None = None,
+) -> None:
     """Every `edgexai build` option on `parser` (BuildOptions' and RegimeSettings' fields)."""
     from edgexai.regimes.registry import regime_names
 

@@ -50,14 +50,18 @@ def check_target(final: Path, force: bool, resume: str | None) -> None:
     if force or not final.exists():
         return
     if (final / MANIFEST_NAME).is_file():
-        raise EdgexaiError(f"{final} already holds a finished build; pass --force to replace it "
-                           "(the old one stays until the new one is complete) or choose --name")
+        raise EdgexaiError(
+            f"{final} already holds a finished build; pass --force to replace it "
+            "(the old one stays until the new one is complete) or choose --name"
+        )
     if final.is_dir() and not any(final.iterdir()):
         return
     if resume and (final / CHECKPOINT_NAME).is_file():
         return  # an unfinished build from before staging: --resume continues its checkpoint
-    raise EdgexaiError(f"{final} exists but holds no finished build (no {MANIFEST_NAME}); pass "
-                       "--force to replace it or choose --name")
+    raise EdgexaiError(
+        f"{final} exists but holds no finished build (no {MANIFEST_NAME}); pass "
+        "--force to replace it or choose --name"
+    )
 
 
 def resume_from(resume: str | None, final: Path) -> Path | None:
@@ -83,12 +87,16 @@ def stage(final: Path, resume: str | None) -> Path:
         probe.write_text("ok")
         probe.unlink()
         source = resume_from(resume, final)
-        if source == final / CHECKPOINT_NAME and (final / LOG_NAME).is_file() \
-                and not (partial / LOG_NAME).exists():
+        if (
+            source == final / CHECKPOINT_NAME
+            and (final / LOG_NAME).is_file()
+            and not (partial / LOG_NAME).exists()
+        ):
             shutil.copy2(final / LOG_NAME, partial / LOG_NAME)  # the resumed epochs' log
     except OSError as exc:
-        raise EdgexaiError(f"--out {final.parent}: cannot write there "
-                           f"({exc.strerror or exc})") from None
+        raise EdgexaiError(
+            f"--out {final.parent}: cannot write there ({exc.strerror or exc})"
+        ) from None
     return partial
 
 
@@ -118,16 +126,19 @@ class BuildLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise EdgexaiError(f"--out {self.path.parent}: cannot write there "
-                               f"({exc.strerror or exc})") from None
+            raise EdgexaiError(
+                f"--out {self.path.parent}: cannot write there ({exc.strerror or exc})"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
             os.close(fd)
             if isinstance(exc, BlockingIOError):
-                raise EdgexaiError(f"another build (pid {holder}) is writing {self.final}; wait "
-                                   f"for it or choose --name (lock: {self.path})") from None
+                raise EdgexaiError(
+                    f"another build (pid {holder}) is writing {self.final}; wait "
+                    f"for it or choose --name (lock: {self.path})"
+                ) from None
             raise EdgexaiError(f"cannot lock {self.path} ({exc.strerror or exc})") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())

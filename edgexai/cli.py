@@ -13,8 +13,20 @@ import sys
 from edgexai import __version__
 from edgexai.errors import EdgexaiError
 
-COMMAND_MODULES = ("build", "detector", "doctor", "engine", "run", "explain", "bench", "demo",
-                   "score", "gtsdb", "rejector", "matrix")
+COMMAND_MODULES = (
+    "build",
+    "detector",
+    "doctor",
+    "engine",
+    "run",
+    "explain",
+    "bench",
+    "demo",
+    "score",
+    "gtsdb",
+    "rejector",
+    "matrix",
+)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -28,10 +40,11 @@ def make_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="edgexai",
         description="Traffic-sign classifiers for vehicles, with Grad-CAM explanations that run "
-                    "on the device. Train and evaluate a regime (build), run the camera pipeline "
-                    "(run), compare regimes (bench).",
+        "on the device. Train and evaluate a regime (build), run the camera pipeline "
+        "(run), compare regimes (bench).",
         epilog="Data: --data-root or EDGEXAI_DATA names GTSRB (folder, folder holding "
-               "gtsrb.tar.gz, or the archive); with a network it is downloaded.")
+        "gtsrb.tar.gz, or the archive); with a network it is downloaded.",
+    )
     parser.add_argument("--version", action="version", version=f"edgexai {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMAND_MODULES:
@@ -57,11 +70,22 @@ def main(argv: list[str] | None = None) -> int:
         print("edgexai: interrupted", file=sys.stderr)
         return 130
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] in {"torch", "torchvision", "captum", "torch_pruning",
-                                                   "onnx", "onnxruntime", "cv2", "tqdm"}:
-            print(f"edgexai: error: this command needs {exc.name}, which is not installed "
-                  "(pip install 'edgexai[train]' for the training side, 'edgexai[deploy,ort]' "
-                  "for the deployment side)", file=sys.stderr)
+        if exc.name and exc.name.split(".")[0] in {
+            "torch",
+            "torchvision",
+            "captum",
+            "torch_pruning",
+            "onnx",
+            "onnxruntime",
+            "cv2",
+            "tqdm",
+        }:
+            print(
+                f"edgexai: error: this command needs {exc.name}, which is not installed "
+                "(pip install 'edgexai[train]' for the training side, 'edgexai[deploy,ort]' "
+                "for the deployment side)",
+                file=sys.stderr,
+            )
             return 1
         raise
 

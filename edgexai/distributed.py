@@ -31,22 +31,28 @@ def resolve_device(device: str, env: DistEnv):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise EdgexaiError("--device cuda was asked for but no CUDA device is available; "
-                               "use --device cpu")
+            raise EdgexaiError(
+                "--device cuda was asked for but no CUDA device is available; use --device cpu"
+            )
         if env.world > 1:
             return torch.device("cuda", env.local_rank)
         index = device.partition(":")[2]
         if index and int(index) >= torch.cuda.device_count():
-            raise EdgexaiError(f"--device {device}: this machine has "
-                               f"{torch.cuda.device_count()} CUDA device(s)")
+            raise EdgexaiError(
+                f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
     try:
         return torch.device(device)
     except RuntimeError:
-        raise EdgexaiError(f"--device {device!r}: not a device torch knows "
-                           "(auto, cpu, cuda, cuda:N)") from None
+        raise EdgexaiError(
+            f"--device {device!r}: not a device torch knows (auto, cpu, cuda, cuda:N)"
+        ) from None
 
 
 def dist_env() -> DistEnv:
     """Rank and world size from torchrun's environment (single process when absent)."""
-    return DistEnv(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
-                   int(os.environ.get("LOCAL_RANK", 0)))
+    return DistEnv(
+        int(os.environ.get("RANK", 0)),
+        int(os.environ.get("WORLD_SIZE", 1)),
+        int(os.environ.get("LOCAL_RANK", 0)),
+    )

@@ -35,10 +35,17 @@ OK, WARN, FAIL, SKIP, INFO = "ok", "warn", "fail", "skip", "info"
 BACKENDS = ("auto", "trt", "ort")  # doctor checks these two runtime paths (not torch)
 SIDECAR_KEYS = SIDECAR_FIELDS  # what `edgexai engine` writes (runtime/engine_cache.py)
 # L4T release → JetPack release (Jetson Linux release notes); only JetPack 6 is this kit's target.
-JETPACK_OF_L4T = {"36.2.0": "6.0 DP", "36.3.0": "6.0", "36.4.0": "6.1", "36.4.3": "6.2",
-                  "36.4.4": "6.2.1"}
-VENV_HINT = ("JetPack installs it for the system Python 3.10: create the venv with "
-             "`python3 -m venv --system-site-packages .venv` (jetson/setup.sh does)")
+JETPACK_OF_L4T = {
+    "36.2.0": "6.0 DP",
+    "36.3.0": "6.0",
+    "36.4.0": "6.1",
+    "36.4.3": "6.2",
+    "36.4.4": "6.2.1",
+}
+VENV_HINT = (
+    "JetPack installs it for the system Python 3.10: create the venv with "
+    "`python3 -m venv --system-site-packages .venv` (jetson/setup.sh does)"
+)
 
 
 @dataclass
@@ -85,9 +92,14 @@ class Report:
         return [c for c in self.checks if c.status == FAIL]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ready": self.ready, "backend": self.backend, "source": self.source,
-                "build": self.build, "problems": [c.name for c in self.problems],
-                "checks": [asdict(c) for c in self.checks]}
+        return {
+            "ready": self.ready,
+            "backend": self.backend,
+            "source": self.source,
+            "build": self.build,
+            "problems": [c.name for c in self.problems],
+            "checks": [asdict(c) for c in self.checks],
+        }
 
 
 def _try_import(name: str) -> tuple[Any | None, str | None]:
@@ -105,12 +117,20 @@ def check_python() -> Check:
     v = sys.version_info
     text = platform.python_version()
     if v < (3, 10):
-        return Check("python", FAIL, f"Python {text} ({sys.executable})",
-                     "edgexai needs Python >= 3.10 (JetPack 6 ships 3.10)")
+        return Check(
+            "python",
+            FAIL,
+            f"Python {text} ({sys.executable})",
+            "edgexai needs Python >= 3.10 (JetPack 6 ships 3.10)",
+        )
     if jetson_release()[0] and (v.major, v.minor) != (3, 10):
-        return Check("python", WARN, f"Python {text} ({sys.executable})",
-                     "JetPack 6's TensorRT and OpenCV bindings are built for the system Python "
-                     "3.10: use /usr/bin/python3 for the venv")
+        return Check(
+            "python",
+            WARN,
+            f"Python {text} ({sys.executable})",
+            "JetPack 6's TensorRT and OpenCV bindings are built for the system Python "
+            "3.10: use /usr/bin/python3 for the venv",
+        )
     return Check("python", OK, f"Python {text} ({sys.executable})")
 
 
@@ -133,8 +153,12 @@ def check_jetpack(path: str = "/etc/nv_tegra_release") -> Check:
     if l4t is None:
         return Check("jetpack", INFO, f"not a Jetson ({path} absent): desktop/CPU checks only")
     if not l4t.startswith("36."):
-        return Check("jetpack", WARN, f"L4T R{l4t}: this kit targets JetPack 6 (L4T R36.x)",
-                     "flash JetPack 6.x (TensorRT 10.3, CUDA 12.6) with SDK Manager")
+        return Check(
+            "jetpack",
+            WARN,
+            f"L4T R{l4t}: this kit targets JetPack 6 (L4T R36.x)",
+            "flash JetPack 6.x (TensorRT 10.3, CUDA 12.6) with SDK Manager",
+        )
     return Check("jetpack", OK, f"L4T R{l4t}" + (f" (JetPack {jp})" if jp else ""))
 
 
@@ -152,13 +176,20 @@ def tensorrt_version() -> tuple[str | None, str | None]:
 def check_tensorrt(required: bool) -> Check:
     version, why = tensorrt_version()
     if version is None:
-        return Check("tensorrt", FAIL if required else SKIP, f"not importable ({why})",
-                     "sudo apt-get install python3-libnvinfer (JetPack 6 → TensorRT 10.3); "
-                     + VENV_HINT)
+        return Check(
+            "tensorrt",
+            FAIL if required else SKIP,
+            f"not importable ({why})",
+            "sudo apt-get install python3-libnvinfer (JetPack 6 → TensorRT 10.3); " + VENV_HINT,
+        )
     major = version.split(".")[0]
     if major.isdigit() and int(major) < 10:
-        return Check("tensorrt", FAIL, f"TensorRT {version}",
-                     "edgexai's engine builder supports TensorRT 10 and 11: use JetPack 6")
+        return Check(
+            "tensorrt",
+            FAIL,
+            f"TensorRT {version}",
+            "edgexai's engine builder supports TensorRT 10 and 11: use JetPack 6",
+        )
     return Check("tensorrt", OK, f"TensorRT {version}")
 
 
@@ -177,22 +208,39 @@ def cuda_device(run: Callable[..., Any] = subprocess.run) -> Device:
     except DeviceMemoryError as exc:
         return Device(error=exc.problem, fix=exc.fix)
     else:
-        return Device(name=info.name, compute_capability=info.compute_capability,
-                      source=info.backend, runtime_version=info.runtime_version,
-                      sm_count=info.sm_count, memory_gib=info.memory_gib,
-                      driver_version=info.driver_version, gpu=info)
+        return Device(
+            name=info.name,
+            compute_capability=info.compute_capability,
+            source=info.backend,
+            runtime_version=info.runtime_version,
+            sm_count=info.sm_count,
+            memory_gib=info.memory_gib,
+            driver_version=info.driver_version,
+            gpu=info,
+        )
     errors = ["neither cuda-python nor pycuda is importable (the runtime needs one)"]
     # Only for the report; its name may differ from the CUDA runtime's (Jetson: "Orin (nvgpu)").
     smi = shutil.which("nvidia-smi")
     if smi:
         try:
-            out = run([smi, "--query-gpu=name,compute_cap", "--format=csv,noheader"],
-                      capture_output=True, text=True, timeout=20)
-            line = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+            out = run(
+                [smi, "--query-gpu=name,compute_cap", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+            line = (
+                out.stdout.strip().splitlines()[0]
+                if out.returncode == 0 and out.stdout.strip()
+                else ""
+            )
             if line:
                 name, _, cc = (p.strip() for p in line.partition(","))
-                return Device(name=name, compute_capability=cc if re.fullmatch(r"\d+\.\d+", cc)
-                              else None, source="nvidia-smi")
+                return Device(
+                    name=name,
+                    compute_capability=cc if re.fullmatch(r"\d+\.\d+", cc) else None,
+                    source="nvidia-smi",
+                )
             errors.append(f"nvidia-smi: exit {out.returncode} {out.stderr.strip()[:120]}")
         except (OSError, subprocess.SubprocessError, IndexError) as exc:
             errors.append(f"nvidia-smi: {exc}")
@@ -214,8 +262,12 @@ def check_cuda(device: Device, required: bool) -> Check:
     if device.name is None:
         from edgexai.runtime.cuda_mem import DRIVER_HINT
 
-        return Check("cuda", FAIL if required else SKIP,
-                     f"no CUDA device visible ({device.error}){extra}", device.fix or DRIVER_HINT)
+        return Check(
+            "cuda",
+            FAIL if required else SKIP,
+            f"no CUDA device visible ({device.error}){extra}",
+            device.fix or DRIVER_HINT,
+        )
     cc = f", compute capability {device.compute_capability}" if device.compute_capability else ""
     sms = f", {device.sm_count} SMs" if device.sm_count else ""
     mem = f", {device.memory_gib} GiB" if device.memory_gib else ""
@@ -237,31 +289,49 @@ def check_cuda_python(required: bool) -> Check:
             return Check("cuda-python", WARN, exc.problem, exc.fix)
         if module is None and _try_import("pycuda.driver")[0] is not None:
             module = "pycuda.driver"
-        return Check("cuda-python", SKIP, f"{module or 'neither cuda-python nor pycuda'} "
-                                          "(not used by backend ort)")
+        return Check(
+            "cuda-python",
+            SKIP,
+            f"{module or 'neither cuda-python nor pycuda'} (not used by backend ort)",
+        )
     try:
         info = load_device_memory().info()
     except DeviceMemoryError as exc:
         return Check("cuda-python", FAIL, exc.problem, exc.fix)
-    versions = ", ".join(v for v in (info.runtime_version and f"runtime {info.runtime_version}",
-                                     info.driver_version and f"driver {info.driver_version}") if v)
-    return Check("cuda-python", OK, f"{info.backend} reaches {info.name}"
-                                    + (f" ({versions})" if versions else ""))
+    versions = ", ".join(
+        v
+        for v in (
+            info.runtime_version and f"runtime {info.runtime_version}",
+            info.driver_version and f"driver {info.driver_version}",
+        )
+        if v
+    )
+    return Check(
+        "cuda-python",
+        OK,
+        f"{info.backend} reaches {info.name}" + (f" ({versions})" if versions else ""),
+    )
 
 
 def check_onnxruntime(required: bool) -> Check:
     ort, why = _try_import("onnxruntime")
     if ort is None:
-        return Check("onnxruntime", FAIL if required else WARN,
-                     f"not importable ({why}): no CPU fallback backend",
-                     "pip install -e '.[ort]' (CPU); for the Jetson GPU use NVIDIA's "
-                     "onnxruntime-gpu wheel for JetPack 6, or the trt backend")
+        return Check(
+            "onnxruntime",
+            FAIL if required else WARN,
+            f"not importable ({why}): no CPU fallback backend",
+            "pip install -e '.[ort]' (CPU); for the Jetson GPU use NVIDIA's "
+            "onnxruntime-gpu wheel for JetPack 6, or the trt backend",
+        )
     try:
         providers = list(ort.get_available_providers())
     except Exception as exc:
         providers = [f"? ({exc})"]
-    return Check("onnxruntime", OK, f"ONNX Runtime {getattr(ort, '__version__', '?')}, "
-                                    f"providers {', '.join(providers)}")
+    return Check(
+        "onnxruntime",
+        OK,
+        f"ONNX Runtime {getattr(ort, '__version__', '?')}, providers {', '.join(providers)}",
+    )
 
 
 # --- OpenCV, GStreamer, camera -------------------------------------------------------------
@@ -281,8 +351,12 @@ def _pip_opencv() -> list[str]:
     from importlib import metadata
 
     found = []
-    for dist in ("opencv-python", "opencv-python-headless", "opencv-contrib-python",
-                 "opencv-contrib-python-headless"):
+    for dist in (
+        "opencv-python",
+        "opencv-python-headless",
+        "opencv-contrib-python",
+        "opencv-contrib-python-headless",
+    ):
         try:
             found.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
@@ -293,9 +367,13 @@ def _pip_opencv() -> list[str]:
 def check_opencv() -> tuple[Check, Any | None]:
     cv2, why = _try_import("cv2")
     if cv2 is None:
-        return Check("opencv", FAIL, f"cv2 not importable ({why})",
-                     "on a Jetson: sudo apt-get install nvidia-opencv (JetPack's OpenCV, with "
-                     "GStreamer); " + VENV_HINT + "; elsewhere pip install -e '.[deploy]'"), None
+        return Check(
+            "opencv",
+            FAIL,
+            f"cv2 not importable ({why})",
+            "on a Jetson: sudo apt-get install nvidia-opencv (JetPack's OpenCV, with "
+            "GStreamer); " + VENV_HINT + "; elsewhere pip install -e '.[deploy]'",
+        ), None
     where = Path(getattr(cv2, "__file__", "?") or "?").parent
     return Check("opencv", OK, f"OpenCV {cv2.__version__} ({where})"), cv2
 
@@ -308,11 +386,13 @@ def check_gstreamer(cv2: Any | None, need: str) -> Check:
     if has:
         return Check("gstreamer", OK, f"OpenCV built with {line}")
     wheels = _pip_opencv()
-    hint = ("CSI cameras (csi://N) and raw pipelines need OpenCV built with GStreamer: ")
+    hint = "CSI cameras (csi://N) and raw pipelines need OpenCV built with GStreamer: "
     if wheels:
-        hint += (f"pip's {', '.join(wheels)} has none and shadows the system cv2 — "
-                 f"pip uninstall {' '.join(w.split()[0] for w in wheels)}, then use JetPack's "
-                 "OpenCV (sudo apt-get install nvidia-opencv) through --system-site-packages")
+        hint += (
+            f"pip's {', '.join(wheels)} has none and shadows the system cv2 — "
+            f"pip uninstall {' '.join(w.split()[0] for w in wheels)}, then use JetPack's "
+            "OpenCV (sudo apt-get install nvidia-opencv) through --system-site-packages"
+        )
     else:
         hint += "sudo apt-get install nvidia-opencv (JetPack) or python3-opencv (Ubuntu)"
     status = {"required": FAIL, "optional": WARN}.get(need, SKIP)
@@ -355,7 +435,7 @@ def check_source(source: str | None, reads: int = SOURCE_READS) -> Check:
         return check_stream_uri(str(source))
     if kind != "file":
         return Check("source", SKIP, f"a live {kind} source: not opened by doctor")
-    path = Path(source[len("file://"):] if source.startswith("file://") else source)
+    path = Path(source[len("file://") :] if source.startswith("file://") else source)
     if not path.exists():
         return Check("source", SKIP, f"{path} does not exist (see camera)")
     return _decode_one(source, reads)
@@ -371,8 +451,11 @@ def check_stream_uri(uri: str) -> Check:
     except EdgexaiError as exc:
         return Check("source", FAIL, f"{exc}: `run` cannot open it", STREAM_FIX)
     scheme = uri.partition(":")[0]
-    return Check("source", SKIP, f"{scheme} stream on {where}: not opened by doctor "
-                                 "(run reconnects with backoff)")
+    return Check(
+        "source",
+        SKIP,
+        f"{scheme} stream on {where}: not opened by doctor (run reconnects with backoff)",
+    )
 
 
 def _decode_one(source: str, reads: int) -> Check:
@@ -396,22 +479,33 @@ def _decode_one(source: str, reads: int) -> Check:
                 ended = True
                 break
             except OSError as exc:
-                return Check("source", FAIL, f"{source!r} opens but reading fails: {exc}",
-                             _SOURCE_FIX)
+                return Check(
+                    "source", FAIL, f"{source!r} opens but reading fails: {exc}", _SOURCE_FIX
+                )
             if img is not None:
-                return Check("source", OK, f"{spec.kind} {source}: a frame decodes "
-                                           f"({img.shape[1]}×{img.shape[0]})")
+                return Check(
+                    "source",
+                    OK,
+                    f"{spec.kind} {source}: a frame decodes ({img.shape[1]}×{img.shape[0]})",
+                )
     finally:
         reader.close()
     if ended:
-        return Check("source", FAIL, f"no frame of {spec.kind} {source!r} decodes (`run` would "
-                                     "process nothing)", _SOURCE_FIX)
-    return Check("source", WARN, f"none of the first {reads} frames of {source!r} decodes",
-                 _SOURCE_FIX)
+        return Check(
+            "source",
+            FAIL,
+            f"no frame of {spec.kind} {source!r} decodes (`run` would process nothing)",
+            _SOURCE_FIX,
+        )
+    return Check(
+        "source", WARN, f"none of the first {reads} frames of {source!r} decodes", _SOURCE_FIX
+    )
 
 
-_SOURCE_FIX = ("pass a video OpenCV's FFMPEG decodes (.mp4, .avi, …), an image, or a folder of "
-               "images; check the file was copied completely")
+_SOURCE_FIX = (
+    "pass a video OpenCV's FFMPEG decodes (.mp4, .avi, …), an image, or a folder of "
+    "images; check the file was copied completely"
+)
 
 
 def check_camera(source: str | None, devices: list[str] | None = None) -> Check:
@@ -421,22 +515,36 @@ def check_camera(source: str | None, devices: list[str] | None = None) -> Check:
     if kind in ("stream", "gstreamer"):
         return Check("camera", SKIP, f"source is a {kind}; video devices: {listed}")
     if kind == "file":
-        path = Path(source[len("file://"):] if source.startswith("file://") else source)
+        path = Path(source[len("file://") :] if source.startswith("file://") else source)
         if path.exists():
-            return Check("camera", SKIP, f"source is a file/folder ({path}); video devices: {listed}")
-        return Check("camera", FAIL, f"source {path} does not exist",
-                     "pass an existing video file, image, folder, /dev/videoN or csi://N")
+            return Check(
+                "camera", SKIP, f"source is a file/folder ({path}); video devices: {listed}"
+            )
+        return Check(
+            "camera",
+            FAIL,
+            f"source {path} does not exist",
+            "pass an existing video file, image, folder, /dev/videoN or csi://N",
+        )
     if device is not None:
         if device in devices:
             return Check("camera", OK, f"{device} present (all: {listed})")
-        return Check("camera", FAIL, f"{device} not found (video devices: {listed})",
-                     "plug the USB camera in (ls /dev/video*; v4l2-ctl --list-devices) and add "
-                     "the service user to the 'video' group")
+        return Check(
+            "camera",
+            FAIL,
+            f"{device} not found (video devices: {listed})",
+            "plug the USB camera in (ls /dev/video*; v4l2-ctl --list-devices) and add "
+            "the service user to the 'video' group",
+        )
     if devices:
         return Check("camera", OK, f"video devices: {listed}")
-    return Check("camera", FAIL, "no /dev/video* device",
-                 "connect a CSI camera (ribbon cable, then sudo /opt/nvidia/jetson-io/jetson-io.py "
-                 "if the module needs an overlay) or a USB camera; or run with --source FILE")
+    return Check(
+        "camera",
+        FAIL,
+        "no /dev/video* device",
+        "connect a CSI camera (ribbon cable, then sudo /opt/nvidia/jetson-io/jetson-io.py "
+        "if the module needs an overlay) or a USB camera; or run with --source FILE",
+    )
 
 
 # --- build folder and engines --------------------------------------------------------------
@@ -449,23 +557,38 @@ def find_build(model: str | None, builds: str | Path = BUILDS_ROOT) -> Path | No
     return Path(model) if model else newest_build(builds_root(builds), "classifier")
 
 
-def check_build(build: Path | None, builds: str | Path = BUILDS_ROOT, name: str = "build",
-                kind: str = "classifier") -> tuple[Check, dict[str, Any] | None]:
+def check_build(
+    build: Path | None,
+    builds: str | Path = BUILDS_ROOT,
+    name: str = "build",
+    kind: str = "classifier",
+) -> tuple[Check, dict[str, Any] | None]:
     """The manifest follows the contract, is of `kind`, and every file it lists is present with
     its recorded sha256."""
     flag = "--model" if kind == "classifier" else "--detector"
     if build is None:
-        return Check(name, FAIL, f"no {kind} build folder given and none under {builds}/",
-                     "copy one over (rsync -a builds/NAME jetson:/opt/edgexai/builds/) or pass "
-                     f"{flag} DIR"), None
+        return Check(
+            name,
+            FAIL,
+            f"no {kind} build folder given and none under {builds}/",
+            f"copy one over (rsync -a builds/NAME jetson:/opt/edgexai/builds/) or pass {flag} DIR",
+        ), None
     try:
         manifest = read_manifest(build)
     except EdgexaiError as exc:
-        return Check(name, FAIL, str(exc), "copy the whole build folder again (rsync -a), or "
-                                           "rebuild it with this edgexai"), None
+        return Check(
+            name,
+            FAIL,
+            str(exc),
+            "copy the whole build folder again (rsync -a), or rebuild it with this edgexai",
+        ), None
     if manifest["kind"] != kind:
-        return Check(name, FAIL, f"{build} is a {manifest['kind']} build, not a {kind}",
-                     f"pass a {kind} build folder with {flag}"), None
+        return Check(
+            name,
+            FAIL,
+            f"{build} is a {manifest['kind']} build, not a {kind}",
+            f"pass a {kind} build folder with {flag}",
+        ), None
     files = manifest["files"]
     problems = []
     for role in files:
@@ -474,23 +597,36 @@ def check_build(build: Path | None, builds: str | Path = BUILDS_ROOT, name: str 
         except EdgexaiError as exc:
             problems.append(f"{role}: {exc}")
     if problems:
-        return Check(name, FAIL, f"{build}: {len(problems)} of {len(files)} files fail their "
-                                 "manifest digest — " + " | ".join(problems),
-                     "copy the build folder again from the training machine (rsync -a "
-                     "--checksum); never edit files inside a build folder"), manifest
+        return Check(
+            name,
+            FAIL,
+            f"{build}: {len(problems)} of {len(files)} files fail their "
+            "manifest digest — " + " | ".join(problems),
+            "copy the build folder again from the training machine (rsync -a "
+            "--checksum); never edit files inside a build folder",
+        ), manifest
     if "onnx" not in files:
-        return Check(name, FAIL, f"{build}: the manifest lists no ONNX graph "
-                                 f"(files: {', '.join(files) or 'none'})",
-                     "export the model on the training machine (model.onnx) and copy the "
-                     "folder again"), manifest
+        return Check(
+            name,
+            FAIL,
+            f"{build}: the manifest lists no ONNX graph (files: {', '.join(files) or 'none'})",
+            "export the model on the training machine (model.onnx) and copy the folder again",
+        ), manifest
     mismatched = class_count_problems(build, manifest)
     if mismatched:
-        return Check(name, FAIL, " | ".join(mismatched),
-                     "the manifest's class list does not belong to this model: copy the build "
-                     "folder again from the training machine, or rebuild it"), manifest
+        return Check(
+            name,
+            FAIL,
+            " | ".join(mismatched),
+            "the manifest's class list does not belong to this model: copy the build "
+            "folder again from the training machine, or rebuild it",
+        ), manifest
     variants = ", ".join(manifest["onnx"]["variants"])
-    return Check(name, OK, f"{build}: {kind}, {len(files)} files match the manifest (ONNX "
-                           f"variants: {variants})"), manifest
+    return Check(
+        name,
+        OK,
+        f"{build}: {kind}, {len(files)} files match the manifest (ONNX variants: {variants})",
+    ), manifest
 
 
 def class_count_problems(build: Path, manifest: dict[str, Any]) -> list[str]:
@@ -512,8 +648,10 @@ def class_count_problems(build: Path, manifest: dict[str, Any]) -> list[str]:
         except (OSError, OnnxFormatError):
             continue  # not ONNX: the backend check that loads it says so
         if width is not None and width != n:
-            out.append(f"{path} outputs {width} classes but {build}/manifest.json names {n}: "
-                       "every label would be wrong")
+            out.append(
+                f"{path} outputs {width} classes but {build}/manifest.json names {n}: "
+                "every label would be wrong"
+            )
     return out
 
 
@@ -533,8 +671,9 @@ def _norm_gpu(name: Any) -> str:
     return re.sub(r"\s*\(.*\)$", "", str(name).strip()).lower()
 
 
-def engine_problems(build: Path, sidecar: Path, onnx_digests: set[str],
-                    trt_version: str | None, device: Device) -> list[str]:
+def engine_problems(
+    build: Path, sidecar: Path, onnx_digests: set[str], trt_version: str | None, device: Device
+) -> list[str]:
     """Why this engine cannot serve this build on this device ([] = it can).
 
     Comparisons that need TensorRT or a visible device are made only when those are known.
@@ -560,28 +699,41 @@ def engine_problems(build: Path, sidecar: Path, onnx_digests: set[str],
         out.append(f"built with TensorRT {meta['trt_version']}, this device has {trt_version}")
     if device.name is not None and _norm_gpu(meta["gpu_name"]) != _norm_gpu(device.name):
         out.append(f"built on GPU '{meta['gpu_name']}', this device is '{device.name}'")
-    if (device.compute_capability is not None
-            and _norm_cc(meta["compute_capability"]) != _norm_cc(device.compute_capability)):
-        out.append(f"built for compute capability {meta['compute_capability']}, this device "
-                   f"has {device.compute_capability}")
+    if device.compute_capability is not None and _norm_cc(meta["compute_capability"]) != _norm_cc(
+        device.compute_capability
+    ):
+        out.append(
+            f"built for compute capability {meta['compute_capability']}, this device "
+            f"has {device.compute_capability}"
+        )
     # AGX Orin, Orin NX and Orin Nano share name and compute capability; these tell them apart.
     if device.sm_count is not None and meta["sm_count"] != device.sm_count:
         out.append(f"built on a GPU with {meta['sm_count']} SMs, this one has {device.sm_count}")
     if device.memory_gib is not None and meta["memory_gib"] != device.memory_gib:
-        out.append(f"built on a {meta['memory_gib']} GiB device, this one has "
-                   f"{device.memory_gib} GiB")
+        out.append(
+            f"built on a {meta['memory_gib']} GiB device, this one has {device.memory_gib} GiB"
+        )
     return out
 
 
 def _rebuild_hint(build: Path, precision: str, max_batch: int, default_batch: int) -> str:
     batch = f" --max-batch {max_batch}" if max_batch != default_batch else ""
-    return (f"edgexai engine --model {build} --precision {precision} --backend trt{batch} "
-            "(on this device, as the owner of the engines folder)")
+    return (
+        f"edgexai engine --model {build} --precision {precision} --backend trt{batch} "
+        "(on this device, as the owner of the engines folder)"
+    )
 
 
-def check_engine(build: Path | None, manifest: dict[str, Any] | None, precision: str,
-                 max_batch: int | None, trt_version: str | None, device: Device,
-                 name: str = "engine", trt_module: Any = None) -> Check:
+def check_engine(
+    build: Path | None,
+    manifest: dict[str, Any] | None,
+    precision: str,
+    max_batch: int | None,
+    trt_version: str | None,
+    device: Device,
+    name: str = "engine",
+    trt_module: Any = None,
+) -> Check:
     """Exactly the engine `edgexai run --precision P` will open (same ONNX variant, GPU, TensorRT
     version, precision and batch profile, so the same cache key) is there and intact."""
     if build is None or manifest is None:
@@ -599,9 +751,11 @@ def check_engine(build: Path | None, manifest: dict[str, Any] | None, precision:
     batch = max_batch or default_batch
     hint = _rebuild_hint(build, precision, batch, default_batch)
     if trt_version is None or device.gpu is None:
-        missing = " and ".join(w for w, v in (("TensorRT", trt_version), ("a working CUDA "
-                                                                          "device", device.gpu))
-                               if v is None)
+        missing = " and ".join(
+            w
+            for w, v in (("TensorRT", trt_version), ("a working CUDA device", device.gpu))
+            if v is None
+        )
         return Check(name, SKIP, f"which engine `run` needs is known only with {missing}")
     from edgexai.manifest import VARIANT_ROLES
     from edgexai.runtime.trt import TensorRT
@@ -609,11 +763,16 @@ def check_engine(build: Path | None, manifest: dict[str, Any] | None, precision:
     variant = TensorRT(trt_module).onnx_variant(precision)
     entry = manifest["files"].get(VARIANT_ROLES[variant])
     if entry is None:
-        return Check(name, FAIL, f"TensorRT {trt_version} builds {precision} from the {variant} "
-                                 "ONNX, which this build lacks", "rebuild the folder on the "
-                                 "training machine (every build ships its variants)")
-    target = engine_target(entry["sha256"], device.gpu, trt_version, precision,
-                           engine_profile(batch))
+        return Check(
+            name,
+            FAIL,
+            f"TensorRT {trt_version} builds {precision} from the {variant} "
+            "ONNX, which this build lacks",
+            "rebuild the folder on the training machine (every build ships its variants)",
+        )
+    target = engine_target(
+        entry["sha256"], device.gpu, trt_version, precision, engine_profile(batch)
+    )
     cache = EngineCache(build)
     key = engine_key(target)
     try:
@@ -621,22 +780,29 @@ def check_engine(build: Path | None, manifest: dict[str, Any] | None, precision:
     except EngineMismatch as exc:
         return Check(name, FAIL, f"engine {key} is there but unusable: {exc}", hint)
     if found:
-        return Check(name, OK, f"{cache.paths(key)[0]}: {precision}, batch "
-                               f"{target['profile']['min']}–{target['profile']['max']}, TensorRT "
-                               f"{trt_version}, {device.name} — what `run --precision "
-                               f"{precision}` opens")
+        return Check(
+            name,
+            OK,
+            f"{cache.paths(key)[0]}: {precision}, batch "
+            f"{target['profile']['min']}–{target['profile']['max']}, TensorRT "
+            f"{trt_version}, {device.name} — what `run --precision "
+            f"{precision}` opens",
+        )
     # engines of this build's other variants are not stale: they serve another precision
     digests = {e["sha256"] for r, e in manifest["files"].items() if r in VARIANT_ROLES.values()}
-    others = [f"{sc.stem}: {'; '.join(p) or 'fits another precision or batch profile'}"
-              for sc in sorted(cache.dir.glob("*.json")) if sc.stem != key
-              for p in [engine_problems(build, sc, digests, trt_version, device)]]
+    others = [
+        f"{sc.stem}: {'; '.join(p) or 'fits another precision or batch profile'}"
+        for sc in sorted(cache.dir.glob("*.json"))
+        if sc.stem != key
+        for p in [engine_problems(build, sc, digests, trt_version, device)]
+    ]
     detail = f"no engine {key} ({precision}, batch ≤ {batch}) in {cache.dir}"
-    return Check(name, FAIL, detail + (f" (there: {' | '.join(others)})" if others else ""),
-                 hint)
+    return Check(name, FAIL, detail + (f" (there: {' | '.join(others)})" if others else ""), hint)
 
 
-def check_ort_path(build: Path | None, manifest: dict[str, Any] | None, precision: str,
-                   name: str = "ort-session") -> Check:
+def check_ort_path(
+    build: Path | None, manifest: dict[str, Any] | None, precision: str, name: str = "ort-session"
+) -> Check:
     """ONNX Runtime opens the precision's variant (digest verified) and runs one input."""
     if build is None or manifest is None:
         return Check(name, SKIP, "no readable build folder")
@@ -649,20 +815,35 @@ def check_ort_path(build: Path | None, manifest: dict[str, Any] | None, precisio
             shape = (1, *(int(d) for d in session.input.shape[1:]))
             out = session.run(np.zeros(shape, np.dtype(session.input.dtype)))
     except EdgexaiError as exc:
-        return Check(name, FAIL, str(exc), f"edgexai engine --model {build} --precision "
-                                           f"{precision} --backend ort (it says what is wrong)")
+        return Check(
+            name,
+            FAIL,
+            str(exc),
+            f"edgexai engine --model {build} --precision "
+            f"{precision} --backend ort (it says what is wrong)",
+        )
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in out.items())
-    return Check(name, OK, f"{build}: {precision} ({session.variant} variant) runs on ONNX "
-                           f"Runtime → {shapes}")
+    return Check(
+        name,
+        OK,
+        f"{build}: {precision} ({session.variant} variant) runs on ONNX Runtime → {shapes}",
+    )
 
 
 # --- the whole report ----------------------------------------------------------------------
 
 
-def diagnose(model: str | None = None, backend: str = "auto", source: str | None = None,
-             builds: str | Path = BUILDS_ROOT, precision: str = "fp32",
-             max_batch: int | None = None, detector: str | None = None,
-             proposer: str = "detector", trt_module: Any = None) -> Report:
+def diagnose(
+    model: str | None = None,
+    backend: str = "auto",
+    source: str | None = None,
+    builds: str | Path = BUILDS_ROOT,
+    precision: str = "fp32",
+    max_batch: int | None = None,
+    detector: str | None = None,
+    proposer: str = "detector",
+    trt_module: Any = None,
+) -> Report:
     """Run every check for what `edgexai run` would do with the same options: backend ('auto'
     resolves as in run), precision, batch profile, source (None = a camera), classifier build
     and — with the detector proposer — detector build."""
@@ -673,8 +854,13 @@ def diagnose(model: str | None = None, backend: str = "auto", source: str | None
     backend = resolve_backend(backend)
     trt = backend == "trt"
     kind, _ = classify_source(source)
-    gst_need = {"camera": "required", "csi": "required", "gstreamer": "required",
-                "stream": "optional", "v4l2": "optional"}.get(kind, "unused")
+    gst_need = {
+        "camera": "required",
+        "csi": "required",
+        "gstreamer": "required",
+        "stream": "optional",
+        "v4l2": "optional",
+    }.get(kind, "unused")
     build = find_build(model, builds)
     report = Report(backend=backend, source=source, build=str(build) if build else None)
     add = report.checks.append
@@ -699,8 +885,18 @@ def diagnose(model: str | None = None, backend: str = "auto", source: str | None
         check, manifest = check_build(folder, builds, name, what)
         add(check)
         if trt:
-            add(check_engine(folder, manifest, precision, max_batch if what == "classifier"
-                             else None, trt_version, device, f"{name}-engine", trt_module))
+            add(
+                check_engine(
+                    folder,
+                    manifest,
+                    precision,
+                    max_batch if what == "classifier" else None,
+                    trt_version,
+                    device,
+                    f"{name}-engine",
+                    trt_module,
+                )
+            )
         else:
             add(check_ort_path(folder, manifest, precision, f"{name}-ort"))
     return report

@@ -6,8 +6,13 @@ import numpy as np
 import torch
 
 
-def to_input(images: np.ndarray | torch.Tensor, mean, std, device: str | torch.device = "cpu",
-             channels_last: bool = False) -> torch.Tensor:
+def to_input(
+    images: np.ndarray | torch.Tensor,
+    mean,
+    std,
+    device: str | torch.device = "cpu",
+    channels_last: bool = False,
+) -> torch.Tensor:
     """N×H×W×3 uint8 → normalised N×3×H×W float tensor on `device`."""
     x = torch.as_tensor(images).to(device).permute(0, 3, 1, 2).float().div_(255)
     x = normalise_tensor(x, mean, std)
@@ -21,20 +26,33 @@ def normalise_tensor(x: torch.Tensor, mean, std) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, images: np.ndarray, mean, std, batch_size: int = 512,
-                   device: str | torch.device = "cpu") -> np.ndarray:
+def predict_logits(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    mean,
+    std,
+    batch_size: int = 512,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
     """Logits for every image, in eval mode, batched."""
     was_training = model.training
     model.eval()
     out = []
     for i in range(0, len(images), batch_size):
-        out.append(model(to_input(images[i:i + batch_size], mean, std, device)).float().cpu())
+        out.append(model(to_input(images[i : i + batch_size], mean, std, device)).float().cpu())
     model.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
 
-def accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, mean, std,
-             batch_size: int = 512, device: str | torch.device = "cpu") -> float:
+def accuracy(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    mean,
+    std,
+    batch_size: int = 512,
+    device: str | torch.device = "cpu",
+) -> float:
     """Top-1 accuracy in [0, 1]."""
     if len(labels) == 0:
         return float("nan")

@@ -34,14 +34,28 @@ PRECISIONS = ("fp32", "fp16", "int8")
 # ONNX variants of a build: the `files` role and the file name of each. `nocam` (classifiers
 # only) is the fp32 graph cut at `logits`, for measuring the in-graph CAM's cost.
 VARIANT_ROLES = {"fp32": "onnx", "fp16": "onnx_fp16", "int8": "onnx_int8", "nocam": "onnx_nocam"}
-VARIANT_FILES = {"fp32": "model.onnx", "fp16": "model_fp16.onnx", "int8": "model_int8.onnx",
-                 "nocam": "model_nocam.onnx"}
+VARIANT_FILES = {
+    "fp32": "model.onnx",
+    "fp16": "model_fp16.onnx",
+    "int8": "model_int8.onnx",
+    "nocam": "model_nocam.onnx",
+}
 # What a finished build ships, made on the training machine (a Jetson only builds engines).
-BUILD_VARIANTS = {"classifier": ("fp32", "fp16", "int8", "nocam"),
-                  "detector": ("fp32", "fp16", "int8")}
+BUILD_VARIANTS = {
+    "classifier": ("fp32", "fp16", "int8", "nocam"),
+    "detector": ("fp32", "fp16", "int8"),
+}
 _VERSIONED_PACKAGES = (
-    "edgexai", "torch", "torchvision", "numpy", "onnx", "onnxruntime", "captum",
-    "torch-pruning", "opencv-python-headless", "tensorrt",
+    "edgexai",
+    "torch",
+    "torchvision",
+    "numpy",
+    "onnx",
+    "onnxruntime",
+    "captum",
+    "torch-pruning",
+    "opencv-python-headless",
+    "tensorrt",
 )
 
 
@@ -121,7 +135,7 @@ class ClassifierManifest(_Common):
 class DetectorManifest(_Common):
     """A sign detector: frames (N×H×W×3 BGR uint8) → boxes, scores, labels."""
 
-    detector: dict[str, Any]   # edgexai.detector.model.DetectorConfig, as a dict
+    detector: dict[str, Any]  # edgexai.detector.model.DetectorConfig, as a dict
     categories: list[str]
     data_config: dict[str, Any]
     decision: dict[str, Any] | None  # how `run` turns scores into reports (calibrated)
@@ -137,15 +151,19 @@ class ManifestError(ContractError):
     """A manifest that does not follow the contract (the message names the field)."""
 
 
-def parse(manifest: dict[str, Any], where: str = MANIFEST_NAME
-          ) -> ClassifierManifest | DetectorManifest:
+def parse(
+    manifest: dict[str, Any], where: str = MANIFEST_NAME
+) -> ClassifierManifest | DetectorManifest:
     """The typed manifest; ManifestError names the first field that breaks the contract."""
     if not isinstance(manifest, dict):
         raise ManifestError(f"{where} is not a JSON object")
     if manifest.get("format") != FORMAT:
         found = manifest.get("format")
-        hint = (" (made by an older edgexai: rebuild it with this version)"
-                if isinstance(found, str) and found.startswith("edgexai-manifest/") else "")
+        hint = (
+            " (made by an older edgexai: rebuild it with this version)"
+            if isinstance(found, str) and found.startswith("edgexai-manifest/")
+            else ""
+        )
         raise ManifestError(f"{where} is not an {FORMAT} manifest (format {found!r}){hint}")
     kind = manifest.get("kind")
     if kind not in MANIFEST_TYPES:
@@ -158,8 +176,10 @@ def parse(manifest: dict[str, Any], where: str = MANIFEST_NAME
         _inside(entry.path, f"{where}: files.{role}.path")
     for variant in typed.onnx.variants:
         if variant not in BUILD_VARIANTS[kind]:
-            raise ManifestError(f"{where}: onnx.variants has {variant!r}, which a {kind} build "
-                                f"does not have ({', '.join(BUILD_VARIANTS[kind])})")
+            raise ManifestError(
+                f"{where}: onnx.variants has {variant!r}, which a {kind} build "
+                f"does not have ({', '.join(BUILD_VARIANTS[kind])})"
+            )
     if isinstance(typed, ClassifierManifest):
         _check_classifier(typed, where)
     return typed
@@ -175,22 +195,27 @@ def _check_classifier(m: ClassifierManifest, where: str) -> None:
     shape = m.onnx.inputs[0].shape if len(m.onnx.inputs) == 1 else []
     sizes = shape[2:] if len(shape) == 4 else []
     if all(isinstance(d, int) for d in sizes) and sizes not in ([], [m.input_size] * 2):
-        raise ManifestError(f"{where}: input_size is {m.input_size} but onnx.inputs records "
-                            f"{'×'.join(map(str, shape))}")
+        raise ManifestError(
+            f"{where}: input_size is {m.input_size} but onnx.inputs records "
+            f"{'×'.join(map(str, shape))}"
+        )
     logits = next((t for t in m.onnx.outputs if t.name == "logits"), None)
     width = logits.shape[-1] if logits is not None and logits.shape else None
     if width != len(m.classes):
-        raise ManifestError(f"{where} names {len(m.classes)} classes but the model has {width} "
-                            "outputs (onnx.outputs: logits): every label would be wrong; rebuild "
-                            "the folder")
+        raise ManifestError(
+            f"{where} names {len(m.classes)} classes but the model has {width} "
+            "outputs (onnx.outputs: logits): every label would be wrong; rebuild "
+            "the folder"
+        )
 
 
 def _inside(path: str, where: str) -> None:
     """Paths from a manifest stay inside the build folder (no absolute paths, no '..')."""
     p = Path(path)
     if p.is_absolute() or ".." in p.parts or not p.parts:
-        raise ManifestError(f"{where} is {path!r}: a manifest may only name files inside its "
-                            "build folder")
+        raise ManifestError(
+            f"{where} is {path!r}: a manifest may only name files inside its build folder"
+        )
 
 
 def build_path(build_dir: str | Path, path: str, where: str) -> Path:
@@ -204,8 +229,10 @@ def build_path(build_dir: str | Path, path: str, where: str) -> Path:
     except (OSError, RuntimeError) as exc:  # a symlink loop
         raise ManifestError(f"{where} is {path!r}, which cannot be resolved ({exc})") from None
     if not inside:
-        raise ManifestError(f"{where} is {path!r}, which leads out of the build folder (through "
-                            "a symbolic link): a manifest may only name files inside it")
+        raise ManifestError(
+            f"{where} is {path!r}, which leads out of the build folder (through "
+            "a symbolic link): a manifest may only name files inside it"
+        )
     return full
 
 
@@ -215,9 +242,11 @@ def build_path(build_dir: str | Path, path: str, where: str) -> Path:
 def schema() -> dict[str, Any]:
     """The manifest's JSON Schema (draft 2020-12): one of the kinds, by `kind`."""
     return document_schema(
-        MANIFEST_TYPES, "edgexai build manifest (manifest.json)",
+        MANIFEST_TYPES,
+        "edgexai build manifest (manifest.json)",
         "manifest.schema.json",
-        {kind: {"format": FORMAT, "kind": kind} for kind in MANIFEST_TYPES})
+        {kind: {"format": FORMAT, "kind": kind} for kind in MANIFEST_TYPES},
+    )
 
 
 # --- reading and writing ------------------------------------------------------------------
@@ -243,10 +272,21 @@ def git_revision(start: Path | None = None) -> str:
     """The git revision of the source tree (with '+dirty' when it has changes), or 'unknown'."""
     cwd = start or Path(__file__).resolve().parent
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                             text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=cwd, capture_output=True, text=True, timeout=5).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return rev + ("+dirty" if dirty else "")
@@ -287,15 +327,16 @@ BUILDS_ROOT = "builds"
 LEGACY_BUILDS_ROOT = "engines"
 
 
-def builds_root(root: str | Path = BUILDS_ROOT, notice: Callable[[str], None] | None = None) -> Path:
+def builds_root(
+    root: str | Path = BUILDS_ROOT, notice: Callable[[str], None] | None = None
+) -> Path:
     """`root`, or the legacy engines/ beside it when only that one exists (told through
     `notice`)."""
     root = Path(root)
     legacy = root.with_name(LEGACY_BUILDS_ROOT)
     if root.name == BUILDS_ROOT and not root.exists() and legacy.is_dir():
         if notice:
-            notice(f"reading build folders from {legacy}/ (the former name; rename it to "
-                   f"{root}/)")
+            notice(f"reading build folders from {legacy}/ (the former name; rename it to {root}/)")
         return legacy
     return root
 
@@ -336,7 +377,8 @@ def verify_file(build_dir: str | Path, manifest: dict[str, Any], role: str) -> P
     if actual != entry["sha256"]:
         raise EdgexaiError(
             f"{path} does not match its manifest digest (sha256 {actual[:12]}… != "
-            f"{entry['sha256'][:12]}…): the file was changed or corrupted; rebuild it")
+            f"{entry['sha256'][:12]}…): the file was changed or corrupted; rebuild it"
+        )
     return path
 
 

@@ -35,18 +35,28 @@ ALL = "all"
 class MatrixOptions:
     """What `edgexai matrix` is told; `build_args` go to every cell's `edgexai build`."""
 
-    out: str = opt("engines/regimes", "folder of the build folders; post/tuned cells reuse the "
-                   "natural parent ARCH-natural-sSEED there (built first when absent)")
+    out: str = opt(
+        "engines/regimes",
+        "folder of the build folders; post/tuned cells reuse the "
+        "natural parent ARCH-natural-sSEED there (built first when absent)",
+    )
     cells: tuple[str, ...] = opt(
-        (ALL,), "cells to build, in this order (NAME or NAME-TIMING, e.g. natural l1-tuned "
+        (ALL,),
+        "cells to build, in this order (NAME or NAME-TIMING, e.g. natural l1-tuned "
         "adversarial-tuned; adversarial alone trains from scratch). all (the default): every "
         "regime's cells, adversarial as fine-tuning, the natural parent first, then cheapest "
         "first",
-        nargs="+", metavar="CELL")
-    tune_epochs: int | None = opt(None, "fine-tuning epochs of the pruning regimes' tuned cells "
-                                  "(default: the preset's)", type=int)
-    pre_epochs: int = opt(6, "training epochs of the pre cells (half the cpu preset's 12, to "
-                          "fit 2 CPU cores)")
+        nargs="+",
+        metavar="CELL",
+    )
+    tune_epochs: int | None = opt(
+        None,
+        "fine-tuning epochs of the pruning regimes' tuned cells (default: the preset's)",
+        type=int,
+    )
+    pre_epochs: int = opt(
+        6, "training epochs of the pre cells (half the cpu preset's 12, to fit 2 CPU cores)"
+    )
     adv_epochs: int = opt(2, "epochs of adversarial-tuned")
     adv_steps: int = opt(3, "PGD steps of adversarial-tuned's training attack")
     nice: int = opt(19, "niceness of every build (0: the matrix's own)")
@@ -86,14 +96,20 @@ def resolve_cells(cells: tuple[str, ...]) -> tuple[str, ...]:
     known = matrix_cells()
     unknown = [c for c in cells if c not in known]
     if unknown or not cells:
-        raise EdgexaiError(f"unknown matrix cell(s) {', '.join(unknown) or '(none)'}; choose "
-                           f"{ALL} or from: {', '.join(known)}")
+        raise EdgexaiError(
+            f"unknown matrix cell(s) {', '.join(unknown) or '(none)'}; choose "
+            f"{ALL} or from: {', '.join(known)}"
+        )
     return tuple(dict.fromkeys(cells))
 
 
 def _check_numbers(m: MatrixOptions) -> None:
-    for flag, value in (("--tune-epochs", m.tune_epochs), ("--pre-epochs", m.pre_epochs),
-                        ("--adv-epochs", m.adv_epochs), ("--adv-steps", m.adv_steps)):
+    for flag, value in (
+        ("--tune-epochs", m.tune_epochs),
+        ("--pre-epochs", m.pre_epochs),
+        ("--adv-epochs", m.adv_epochs),
+        ("--adv-steps", m.adv_steps),
+    ):
         if value is not None and value < 1:
             raise EdgexaiError(f"{flag} must be at least 1 (got {value})")
 
@@ -108,13 +124,22 @@ def plan(m: MatrixOptions) -> list[MatrixCell]:
     cells = []
     for stem in resolve_cells(m.cells):
         cls, timing = table[stem]
-        argv = ["--out", m.out, "--no-progress", "--regime", cls.name,
-                *(["--timing", timing] if timing else []), *cls.matrix_flags(timing, m),
-                *m.build_args]
+        argv = [
+            "--out",
+            m.out,
+            "--no-progress",
+            "--regime",
+            cls.name,
+            *(["--timing", timing] if timing else []),
+            *cls.matrix_flags(timing, m),
+            *m.build_args,
+        ]
         opts = parse_build_argv(argv)
         if (opts.regime, opts.timing, opts.name) != (cls.name, timing, None):
-            raise EdgexaiError("the matrix sets --regime and --timing per cell and names the "
-                               "build folders; leave them out of the build flags")
+            raise EdgexaiError(
+                "the matrix sets --regime and --timing per cell and names the "
+                "build folders; leave them out of the build flags"
+            )
         name = build_name(opts, opts.arch or get_preset(opts.preset).arch)
         cells.append(MatrixCell(stem, tuple(argv), Path(opts.out).expanduser() / name))
     return cells
@@ -145,13 +170,20 @@ def run_cell(cell: MatrixCell, logs: Path, nice: int = 0) -> bool:
         _say(logs, f"== {cell.stem}: already built, skipped")
         return True
     argv = [*cell.argv, *(["--resume"] if _has_checkpoint(cell.folder) else [])]
-    _say(logs, f"== {time.strftime('%H:%M:%S', time.gmtime())} {cell.stem}: edgexai build "
-               f"{shlex.join(argv)}")
+    _say(
+        logs,
+        f"== {time.strftime('%H:%M:%S', time.gmtime())} {cell.stem}: edgexai build "
+        f"{shlex.join(argv)}",
+    )
     log = logs / f"{cell.stem}.log"
     renice = (lambda: os.nice(nice)) if nice > 0 and hasattr(os, "nice") else None
     with open(log, "a", encoding="utf-8") as out:
-        rc = subprocess.run([sys.executable, "-m", "edgexai", "build", *argv], stdout=out,
-                            stderr=subprocess.STDOUT, preexec_fn=renice).returncode
+        rc = subprocess.run(
+            [sys.executable, "-m", "edgexai", "build", *argv],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=renice,
+        ).returncode
     _say(logs, f"   FAILED (see {log})" if rc != 0 else _last_line(log))
     return rc == 0
 
@@ -171,6 +203,7 @@ def run_matrix(m: MatrixOptions) -> int:
 
 # -- the table -------------------------------------------------------------------------------
 
+
 def _robust_of(folder: Path, m: dict[str, Any]) -> float | None:
     """The manifest's robust accuracy, else one a child cached beside an older natural build."""
     value = m["metrics"].get("robust_accuracy")
@@ -186,12 +219,14 @@ def _row(stem: str, folder: Path, m: dict[str, Any], nat: dict[str, Any]) -> str
     robust = _robust_of(folder, m)
     sparsity = m["metrics"].get("weight_sparsity", {}).get("weights")
     cfg = m.get("train_config") or {}
-    return (f"| {stem} | {acc:.4f} | {100 * (acc - nat['metrics']['test_accuracy']):+.2f} | "
-            f"{'—' if robust is None else f'{robust:.3f}'} | "
-            f"{'—' if sparsity is None else f'{sparsity:.2%}'} | "
-            f"{m['params']:,} ({m['params'] / nat['params']:.1%}) | "
-            f"{m['macs']:,} ({m['macs'] / nat['macs']:.1%}) | {cfg.get('epochs', 0)} | "
-            f"{m.get('timing_s', {}).get('train', 0):.0f} |")
+    return (
+        f"| {stem} | {acc:.4f} | {100 * (acc - nat['metrics']['test_accuracy']):+.2f} | "
+        f"{'—' if robust is None else f'{robust:.3f}'} | "
+        f"{'—' if sparsity is None else f'{sparsity:.2%}'} | "
+        f"{m['params']:,} ({m['params'] / nat['params']:.1%}) | "
+        f"{m['macs']:,} ({m['macs'] / nat['macs']:.1%}) | {cfg.get('epochs', 0)} | "
+        f"{m.get('timing_s', {}).get('train', 0):.0f} |"
+    )
 
 
 def matrix_table(out: Path) -> list[str]:
@@ -204,9 +239,11 @@ def matrix_table(out: Path) -> list[str]:
         return [f"no natural build in {out}"]
     nat = rows["natural"][1]
     order = list(matrix_cells())
-    lines = ["| cell | test acc | Δ vs natural (pts) | robust acc (PGD-20) | zero weights | params "
-             "(% nat) | MACs (% nat) | epochs | train s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| cell | test acc | Δ vs natural (pts) | robust acc (PGD-20) | zero weights | params "
+        "(% nat) | MACs (% nat) | epochs | train s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for stem in order + sorted(set(rows) - set(order)):
         if stem in rows:
             lines.append(_row(stem, *rows[stem], nat))

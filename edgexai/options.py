@@ -16,19 +16,39 @@ from typing import Any
 _KEY = "edgexai.cli"
 
 
-def opt(default: Any = dataclasses.MISSING, help: str = "", *, factory: Callable | None = None,
-        type: Callable | None = None, choices: Iterable | None = None, metavar: str | None = None,
-        flag: str | None = None, group: str | None = None, nargs: str | None = None,
-        const: Any = None, action: str | None = None, aliases: tuple[str, ...] = ()) -> Any:
+def opt(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    factory: Callable | None = None,
+    type: Callable | None = None,
+    choices: Iterable | None = None,
+    metavar: str | None = None,
+    flag: str | None = None,
+    group: str | None = None,
+    nargs: str | None = None,
+    const: Any = None,
+    action: str | None = None,
+    aliases: tuple[str, ...] = (),
+) -> Any:
     """A dataclass field that is also a command-line option.
 
     Booleans become switches: default False → `--name`; default True → `--no-name`. `flag`
     overrides the generated name (`aliases` are accepted too, e.g. a former name); `group` puts
     the option in a titled argparse group.
     """
-    cli = {"help": help, "type": type, "choices": tuple(choices) if choices else None,
-           "metavar": metavar, "flag": flag, "group": group, "nargs": nargs, "const": const,
-           "action": action, "aliases": tuple(aliases)}
+    cli = {
+        "help": help,
+        "type": type,
+        "choices": tuple(choices) if choices else None,
+        "metavar": metavar,
+        "flag": flag,
+        "group": group,
+        "nargs": nargs,
+        "const": const,
+        "action": action,
+        "aliases": tuple(aliases),
+    }
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata={_KEY: cli})
     return dataclasses.field(default=default, metadata={_KEY: cli})
@@ -56,8 +76,13 @@ def flag_for(f: dataclasses.Field) -> str:
     return f"--no-{name}" if _default(f) is True and cli["action"] is None else f"--{name}"
 
 
-def add_options(parser: argparse.ArgumentParser | Any, cls: type, *, exclude: Iterable[str] = (),
-                defaults: dict[str, Any] | None = None) -> None:
+def add_options(
+    parser: argparse.ArgumentParser | Any,
+    cls: type,
+    *,
+    exclude: Iterable[str] = (),
+    defaults: dict[str, Any] | None = None,
+) -> None:
     """Add one argparse option per `opt` field of `cls` (skipping `exclude`).
 
     `defaults` overrides a field's default for this command only (the help shows it).
@@ -111,8 +136,12 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        if (action.default is None or isinstance(action.default, bool)
-                or action.default is argparse.SUPPRESS or "default" in text):
+        if (
+            action.default is None
+            or isinstance(action.default, bool)
+            or action.default is argparse.SUPPRESS
+            or "default" in text
+        ):
             return text
         return super()._get_help_string(action)
 

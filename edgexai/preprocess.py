@@ -28,7 +28,9 @@ def resize_square(img: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(img, (size, size), interpolation=interp)
 
 
-def normalise(batch_hwc_uint8: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+def normalise(
+    batch_hwc_uint8: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]
+) -> np.ndarray:
     """N×H×W×3 uint8 → N×3×H×W float32, scaled to [0, 1] and normalised per channel."""
     x = batch_hwc_uint8.astype(np.float32) / 255.0
     x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)

@@ -30,18 +30,28 @@ from edgexai.pipeline.rejector import FEATURE_SIZE, Rejector, features
 @dataclass(frozen=True)
 class RejectorTrainOptions:
     out: str = ""  # where the weights go (the command requires it)
-    data_root: str | None = opt(None, "folder holding gtsdb/ or gtsdb-dev.tar (default: "
-                                      "$EDGEXAI_DATA)")
-    target_recall: float = opt(0.90, "fraction of real-sign proposals (calibration frames) the "
-                                     "threshold keeps", type=unit_interval)
+    data_root: str | None = opt(
+        None, "folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)"
+    )
+    target_recall: float = opt(
+        0.90,
+        "fraction of real-sign proposals (calibration frames) the threshold keeps",
+        type=unit_interval,
+    )
     hidden: int = opt(64, "hidden units of the rejector and of the refiner", type=positive_int)
     epochs: int = opt(10, "rejector training epochs", type=positive_int)
     seed: int = opt(0, "seed for initialisation, batch order and ground-truth jitter", type=int)
     refine_epochs: int = opt(30, "box refiner training epochs", type=positive_int)
-    refiner_only: bool = opt(False, "keep the shipped rejector's classifier head and threshold; "
-                                    "(re)train the box refiner only")
-    cache: str | None = opt(None, "folder for the collected crops (default: <cache>/rejector, "
-                                  "EDGEXAI_CACHE or ~/.cache/edgexai)", metavar="DIR")
+    refiner_only: bool = opt(
+        False,
+        "keep the shipped rejector's classifier head and threshold; (re)train the box refiner only",
+    )
+    cache: str | None = opt(
+        None,
+        "folder for the collected crops (default: <cache>/rejector, "
+        "EDGEXAI_CACHE or ~/.cache/edgexai)",
+        metavar="DIR",
+    )
 
 
 def _frame(folder: Path, i: int) -> np.ndarray:
@@ -114,8 +124,12 @@ def collect(folder: Path, frames: range, cache: Path) -> dict[str, np.ndarray]:
         labels.append(lab)
         frame_ids.append(np.full(len(lab), i))
         kinds.append(kind)
-    out = {"crops": np.concatenate(crops), "labels": np.concatenate(labels),
-           "frames": np.concatenate(frame_ids), "jitter": np.concatenate(kinds)}
+    out = {
+        "crops": np.concatenate(crops),
+        "labels": np.concatenate(labels),
+        "frames": np.concatenate(frame_ids),
+        "jitter": np.concatenate(kinds),
+    }
     _save_cache(cache, out)
     return out
 
@@ -147,15 +161,29 @@ def collect_refine(folder: Path, frames: range, cache: Path) -> dict[str, np.nda
             continue
         pb, q = boxes[k], g[m.argmax(1)[k]]
         w, h = pb[:, 2] - pb[:, 0], pb[:, 3] - pb[:, 1]
-        targets.append(np.stack([(q[:, 0] - pb[:, 0]) / w, (q[:, 1] - pb[:, 1]) / h,
-                                 (q[:, 2] - pb[:, 2]) / w, (q[:, 3] - pb[:, 3]) / h], 1))
+        targets.append(
+            np.stack(
+                [
+                    (q[:, 0] - pb[:, 0]) / w,
+                    (q[:, 1] - pb[:, 1]) / h,
+                    (q[:, 2] - pb[:, 2]) / w,
+                    (q[:, 3] - pb[:, 3]) / h,
+                ],
+                1,
+            )
+        )
         crops.append(extract_crops(frame, pad_boxes(pb, frame.shape), FEATURE_SIZE))
         frame_ids.append(np.full(len(pb), i))
     if not crops:
-        raise EdgexaiError(f"no proposal overlaps a sign at IoU ≥ 0.3 on frames {frames.start}–"
-                           f"{frames.stop - 1}: nothing to train the box refiner on")
-    out = {"crops": np.concatenate(crops), "t": np.concatenate(targets),
-           "frames": np.concatenate(frame_ids)}
+        raise EdgexaiError(
+            f"no proposal overlaps a sign at IoU ≥ 0.3 on frames {frames.start}–"
+            f"{frames.stop - 1}: nothing to train the box refiner on"
+        )
+    out = {
+        "crops": np.concatenate(crops),
+        "t": np.concatenate(targets),
+        "frames": np.concatenate(frame_ids),
+    }
     _save_cache(cache, out)
     return out
 
@@ -170,8 +198,16 @@ def _save_cache(cache: Path, arrays: dict[str, np.ndarray]) -> None:
     os.replace(tmp, cache)
 
 
-def train_one_hidden_layer(x: np.ndarray, y: np.ndarray, hidden: int, outputs: int, epochs: int,
-                           seed: int, batch: int, loss_fn):
+def train_one_hidden_layer(
+    x: np.ndarray,
+    y: np.ndarray,
+    hidden: int,
+    outputs: int,
+    epochs: int,
+    seed: int,
+    batch: int,
+    loss_fn,
+):
     """x → Linear → ReLU → Linear(outputs), Adam (lr 1e-3, wd 1e-4) on seeded shuffled batches;
     torch is a training-side dependency only (the vehicle runs the weights in numpy)."""
     import torch
@@ -179,22 +215,26 @@ def train_one_hidden_layer(x: np.ndarray, y: np.ndarray, hidden: int, outputs: i
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
-    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(),
-                              torch.nn.Linear(hidden, outputs))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, outputs)
+    )
     opt = torch.optim.Adam(net.parameters(), 1e-3, weight_decay=1e-4)
     rng = np.random.default_rng(seed)
     idx = np.arange(len(y))
     for _ in range(epochs):
         rng.shuffle(idx)
         for i in range(0, len(idx), batch):
-            b = torch.from_numpy(idx[i:i + batch])
+            b = torch.from_numpy(idx[i : i + batch])
             loss = loss_fn(net(xt[b]), yt[b])
             opt.zero_grad()
             loss.backward()
             opt.step()
-    return (net[0].weight.detach().numpy().T.astype(np.float32),
-            net[0].bias.detach().numpy().astype(np.float32),
-            net[2].weight.detach().numpy(), net[2].bias.detach().numpy())
+    return (
+        net[0].weight.detach().numpy().T.astype(np.float32),
+        net[0].bias.detach().numpy().astype(np.float32),
+        net[2].weight.detach().numpy(),
+        net[2].bias.detach().numpy(),
+    )
 
 
 def fit_refiner(x: np.ndarray, t: np.ndarray, hidden: int, epochs: int, seed: int):
@@ -202,20 +242,29 @@ def fit_refiner(x: np.ndarray, t: np.ndarray, hidden: int, epochs: int, seed: in
     import torch.nn.functional as F
 
     w1, b1, w2, b2 = train_one_hidden_layer(
-        x, t, hidden, 4, epochs, seed, 256, lambda out, tb: F.smooth_l1_loss(out, tb, beta=0.05))
+        x, t, hidden, 4, epochs, seed, 256, lambda out, tb: F.smooth_l1_loss(out, tb, beta=0.05)
+    )
     return w1, b1, w2.T.astype(np.float32), b2.astype(np.float32)
 
 
-def fit_mlp(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, seed: int,
-            pos_weight: float) -> tuple[np.ndarray, ...]:
+def fit_mlp(
+    x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, seed: int, pos_weight: float
+) -> tuple[np.ndarray, ...]:
     """One hidden layer, weighted BCE: the sign / background rejector."""
     import torch
     import torch.nn.functional as F
 
     pw = torch.tensor(pos_weight)
     w1, b1, w2, b2 = train_one_hidden_layer(
-        x, y, hidden, 1, epochs, seed, 512,
-        lambda out, yb: F.binary_cross_entropy_with_logits(out.squeeze(1), yb, pos_weight=pw))
+        x,
+        y,
+        hidden,
+        1,
+        epochs,
+        seed,
+        512,
+        lambda out, yb: F.binary_cross_entropy_with_logits(out.squeeze(1), yb, pos_weight=pw),
+    )
     return w1, b1, w2[0].astype(np.float32), float(b2[0])
 
 
@@ -224,30 +273,36 @@ def _is_calibration(frames: np.ndarray) -> np.ndarray:
     return frames % m == r
 
 
-def add_refiner(rej: Rejector, d: dict[str, np.ndarray], hidden: int, epochs: int,
-                seed: int) -> str:
+def add_refiner(
+    rej: Rejector, d: dict[str, np.ndarray], hidden: int, epochs: int, seed: int
+) -> str:
     """Train the box refiner on the development frames except the calibration ones; report
     IoU ≥ 0.5 before/after on those."""
     from edgexai.detect.boxes import iou_matrix
 
     x = rej.standardised(d["crops"])
     val = _is_calibration(d["frames"])
-    rej.r_w1, rej.r_b1, rej.r_w2, rej.r_b2 = fit_refiner(x[~val], d["t"][~val], hidden, epochs,
-                                                        seed)
+    rej.r_w1, rej.r_b1, rej.r_w2, rej.r_b2 = fit_refiner(
+        x[~val], d["t"][~val], hidden, epochs, seed
+    )
     unit = np.tile(np.array([[0, 0, 100, 100]], np.float32), (int(val.sum()), 1))
     gt_box = unit + 100 * d["t"][val]  # the sign's box, in a 100-px proposal's frame
     ref = rej.refine_x(x[val], unit.copy())
     before = iou_matrix(unit[:1], gt_box)[0] if len(unit) else np.zeros(0)
-    after = np.array([iou_matrix(ref[i:i + 1], gt_box[i:i + 1])[0, 0] for i in range(len(ref))])
-    return (f"box refiner ({hidden} hidden, {epochs} epochs): on validation proposals at IoU ≥ 0.3 "
-            f"with a sign, IoU ≥ 0.5 for {float((before >= 0.5).mean()):.3f} before and "
-            f"{float((after >= 0.5).mean()):.3f} after refinement (n={int(val.sum())})")
+    after = np.array([iou_matrix(ref[i : i + 1], gt_box[i : i + 1])[0, 0] for i in range(len(ref))])
+    return (
+        f"box refiner ({hidden} hidden, {epochs} epochs): on validation proposals at IoU ≥ 0.3 "
+        f"with a sign, IoU ≥ 0.5 for {float((before >= 0.5).mean()):.3f} before and "
+        f"{float((after >= 0.5).mean()):.3f} after refinement (n={int(val.sum())})"
+    )
 
 
 def fit_rejector(d: dict[str, np.ndarray], o: RejectorTrainOptions) -> Rejector:
     """The sign / background head on the training crops, its threshold from the calibration
     frames' proposals (jittered ground truth left out: the vehicle never sees it)."""
-    x = np.concatenate([features(d["crops"][i:i + 20000]) for i in range(0, len(d["crops"]), 20000)])
+    x = np.concatenate(
+        [features(d["crops"][i : i + 20000]) for i in range(0, len(d["crops"]), 20000)]
+    )
     y = (d["labels"] == 1).astype(np.float64)
     val = _is_calibration(d["frames"])
     mu, sd = x[~val].mean(0), x[~val].std(0) + 1e-6
@@ -265,12 +320,14 @@ def fit_rejector(d: dict[str, np.ndarray], o: RejectorTrainOptions) -> Rejector:
     n_frames = len(np.unique(d["frames"][real]))
     rej.threshold = thr
     m, r = CALIBRATION_MOD
-    rej.info = (f"trained on GTSDB frames {DEVELOPMENT.start}-{DEVELOPMENT.stop - 1} except frames "
-                f"= {r} mod {m}, which chose the "
-                f"threshold; {int((~val).sum())} train crops ({int(y[~val].sum())} sign), "
-                f"{o.hidden} hidden units, {o.epochs} epochs, seed {o.seed}; validation: threshold "
-                f"{thr:.4f} keeps {o.target_recall:.2f} of sign proposals and {keep_neg:.4f} of "
-                f"background proposals ({keep_neg * (yv == 0).sum() / n_frames:.1f} per frame)")
+    rej.info = (
+        f"trained on GTSDB frames {DEVELOPMENT.start}-{DEVELOPMENT.stop - 1} except frames "
+        f"= {r} mod {m}, which chose the "
+        f"threshold; {int((~val).sum())} train crops ({int(y[~val].sum())} sign), "
+        f"{o.hidden} hidden units, {o.epochs} epochs, seed {o.seed}; validation: threshold "
+        f"{thr:.4f} keeps {o.target_recall:.2f} of sign proposals and {keep_neg:.4f} of "
+        f"background proposals ({keep_neg * (yv == 0).sum() / n_frames:.1f} per frame)"
+    )
     return rej
 
 
@@ -282,8 +339,10 @@ def train_rejector(o: RejectorTrainOptions) -> Rejector:
     from edgexai.pipeline.rejector import default_rejector
 
     if not o.out:
-        raise EdgexaiError("rejector train needs --out FILE (the shipped weights: "
-                           "edgexai/pipeline/data/rejector.npz in a checkout)")
+        raise EdgexaiError(
+            "rejector train needs --out FILE (the shipped weights: "
+            "edgexai/pipeline/data/rejector.npz in a checkout)"
+        )
     folder = require_gtsdb(o.data_root)
     cache = Path(o.cache).expanduser() if o.cache else cache_dir() / "rejector"
     key = cache_key(folder)
@@ -305,4 +364,3 @@ def train_rejector(o: RejectorTrainOptions) -> Rejector:
     except OSError as exc:
         raise EdgexaiError(f"cannot write {out} ({exc.strerror or exc})") from None
     return rej
-

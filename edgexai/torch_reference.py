@@ -21,15 +21,18 @@ class TorchSession(Session):
 
     backend = "torch"
 
-    def __init__(self, build_dir: str | Path, precision: str = "fp32", cam: bool = True,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self, build_dir: str | Path, precision: str = "fp32", cam: bool = True, device: str = "cpu"
+    ) -> None:
         super().__init__(build_dir, precision, cam)
         if precision != "fp32":
             raise EdgexaiError("the torch reference backend runs fp32 only")
         try:
             import torch
         except ModuleNotFoundError:
-            raise EdgexaiError("the torch backend needs PyTorch (pip install 'edgexai[train]')") from None
+            raise EdgexaiError(
+                "the torch backend needs PyTorch (pip install 'edgexai[train]')"
+            ) from None
         from edgexai.manifest import verify_file
 
         path = verify_file(self.build_dir, self.manifest, "model")  # before torch.load
@@ -53,5 +56,7 @@ class TorchSession(Session):
         with torch.no_grad():
             out = self._net(torch.from_numpy(x).to(self.device))
         out = out if isinstance(out, tuple) else (out,)
-        return {name: t.cpu().numpy() if t.dtype == torch.int32 else t.float().cpu().numpy()
-                for name, t in zip(self._names, out, strict=True)}
+        return {
+            name: t.cpu().numpy() if t.dtype == torch.int32 else t.float().cpu().numpy()
+            for name, t in zip(self._names, out, strict=True)
+        }

@@ -35,14 +35,16 @@ def _union(value: Any, tp: Any, where: str) -> Any:
             return check(value, arg, where)
         except ContractError as exc:
             errors.append(str(exc))
-    raise ContractError(errors[0] if len(errors) == 1 else
-                        f"{where} has the wrong type ({type(value).__name__})")
+    raise ContractError(
+        errors[0] if len(errors) == 1 else f"{where} has the wrong type ({type(value).__name__})"
+    )
 
 
 def _literal(value: Any, tp: Any, where: str) -> Any:
     if value not in typing.get_args(tp):
-        raise ContractError(f"{where} is {value!r}; expected one of "
-                            f"{', '.join(map(repr, typing.get_args(tp)))}")
+        raise ContractError(
+            f"{where} is {value!r}; expected one of {', '.join(map(repr, typing.get_args(tp)))}"
+        )
     return value
 
 
@@ -124,16 +126,28 @@ def schema_of(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
             defs[name] = {}  # placeholder against recursion
             hints = typing.get_type_hints(tp)
             fields = dataclasses.fields(tp)
-            defs[name] = {"type": "object", "description": (tp.__doc__ or "").strip(),
-                          "required": [f.name for f in fields],
-                          "properties": {f.name: schema_of(hints[f.name], defs) for f in fields}}
+            defs[name] = {
+                "type": "object",
+                "description": (tp.__doc__ or "").strip(),
+                "required": [f.name for f in fields],
+                "properties": {f.name: schema_of(hints[f.name], defs) for f in fields},
+            }
         return {"$ref": f"#/$defs/{name}"}
-    return {type(None): {"type": "null"}, str: {"type": "string"}, bool: {"type": "boolean"},
-            int: {"type": "integer"}, float: {"type": "number"}}[tp]
+    return {
+        type(None): {"type": "null"},
+        str: {"type": "string"},
+        bool: {"type": "boolean"},
+        int: {"type": "integer"},
+        float: {"type": "number"},
+    }[tp]
 
 
-def document_schema(types_: dict[str, Any], title: str, schema_id: str,
-                    consts: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def document_schema(
+    types_: dict[str, Any],
+    title: str,
+    schema_id: str,
+    consts: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A draft 2020-12 schema: one of `types_` (name → dataclass); `consts` pins fields of each
     (e.g. the format string and the kind)."""
     defs: dict[str, Any] = {}
@@ -141,6 +155,10 @@ def document_schema(types_: dict[str, Any], title: str, schema_id: str,
     for name, t in types_.items():
         for field, value in (consts or {}).get(name, {}).items():
             defs[t.__name__.lstrip("_")]["properties"][field] = {"const": value}
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"https://edgexai.invalid/schemas/{schema_id}", "title": title,
-            **({"oneOf": refs} if len(refs) > 1 else refs[0]), "$defs": defs}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://edgexai.invalid/schemas/{schema_id}",
+        "title": title,
+        **({"oneOf": refs} if len(refs) > 1 else refs[0]),
+        "$defs": defs,
+    }

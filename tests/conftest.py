@@ -49,5 +49,13 @@ def tiny_build(fake_gtsrb, tmp_path_factory) -> Path:
     from edgexai.build import BuildOptions, run_build
 
     out = tmp_path_factory.mktemp("tiny-build")
-    return run_build(BuildOptions(data_root=str(fake_gtsrb), out=str(out), epochs=2,
-                                  limit_per_class=4, device="cpu", progress=False))
+    return run_build(
+        BuildOptions(
+            data_root=str(fake_gtsrb),
+            out=str(out),
+            epochs=2,
+            limit_per_class=4,
+            device="cpu",
+            progress=False,
+        )
+    )

@@ -19,15 +19,38 @@ import subprocess
 import sys
 from pathlib import Path
 
-CELLS = [("natural", None), ("adversarial", None), ("l1", "tuned"), ("global", "post"),
-         ("layered", "tuned"), ("layered", "pre")]
-TIMING_KEYS = {"ms", "time", "seconds", "wall_s", "latency", "timing", "timings", "fps",
-               "started", "finished", "created", "elapsed_s", "ms_per_image", "fps_median"}
+CELLS = [
+    ("natural", None),
+    ("adversarial", None),
+    ("l1", "tuned"),
+    ("global", "post"),
+    ("layered", "tuned"),
+    ("layered", "pre"),
+]
+TIMING_KEYS = {
+    "ms",
+    "time",
+    "seconds",
+    "wall_s",
+    "latency",
+    "timing",
+    "timings",
+    "fps",
+    "started",
+    "finished",
+    "created",
+    "elapsed_s",
+    "ms_per_image",
+    "fps_median",
+}
 
 
 def cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "edgexai", *args], check=True,
-                   env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    subprocess.run(
+        [sys.executable, "-m", "edgexai", *args],
+        check=True,
+        env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
+    )
 
 
 def weights_digest(build: Path) -> str:
@@ -47,9 +70,15 @@ def weights_digest(build: Path) -> str:
 
 def strip_timings(value):
     if isinstance(value, dict):
-        return {k: strip_timings(v) for k, v in value.items()
-                if k not in TIMING_KEYS and "latency" not in k and "seconds" not in k
-                and not k.endswith("_ms") and k not in ("command", "environment")}
+        return {
+            k: strip_timings(v)
+            for k, v in value.items()
+            if k not in TIMING_KEYS
+            and "latency" not in k
+            and "seconds" not in k
+            and not k.endswith("_ms")
+            and k not in ("command", "environment")
+        }
     if isinstance(value, list):
         return [strip_timings(v) for v in value]
     return value
@@ -60,8 +89,15 @@ def run_log_detections(log: Path) -> list:
     for line in log.read_text().splitlines():
         rec = json.loads(line)
         if "frame" in rec and "detections" in rec:
-            frames.append([rec.get("file"), [[d["box"], d["class_id"], d["confidence"],
-                                              d.get("score")] for d in rec["detections"]]])
+            frames.append(
+                [
+                    rec.get("file"),
+                    [
+                        [d["box"], d["class_id"], d["confidence"], d.get("score")]
+                        for d in rec["detections"]
+                    ],
+                ]
+            )
     return frames
 
 
@@ -70,10 +106,32 @@ def fingerprint(out: Path, model: Path | None, frames: Path | None, gt: Path | N
     result: dict = {"builds": {}}
     for regime, timing in CELLS:
         name = f"{regime}-{timing or 'none'}"
-        args = ["build", "--regime", regime, "--preset", "quick", "--epochs", "2",
-                "--parent-epochs", "2", "--limit-per-class", "30", "--seed", "0",
-                "--out", str(builds), "--name", name, "--device", "cpu", "--no-progress",
-                "--robust-images", "16", "--robust-steps", "2"]
+        args = [
+            "build",
+            "--regime",
+            regime,
+            "--preset",
+            "quick",
+            "--epochs",
+            "2",
+            "--parent-epochs",
+            "2",
+            "--limit-per-class",
+            "30",
+            "--seed",
+            "0",
+            "--out",
+            str(builds),
+            "--name",
+            name,
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--robust-images",
+            "16",
+            "--robust-steps",
+            "2",
+        ]
         if timing:
             args += ["--timing", timing]
         if not (builds / name / "manifest.json").exists():
@@ -81,22 +139,70 @@ def fingerprint(out: Path, model: Path | None, frames: Path | None, gt: Path | N
         result["builds"][name] = weights_digest(builds / name)
     report = out / "bench"
     if not (report / "results.json").exists():
-        cli("bench", "--models", *[str(builds / n) for n in result["builds"]], "--report",
-            str(report), "--images", "16", "--accuracy-images", "64", "--methods", "vg,cam",
-            "--rounds", "1", "--per-round", "1", "--warmup", "1", "--batch", "1",
-            "--backends", "ort", "--targets", "all", "--no-progress")
+        cli(
+            "bench",
+            "--models",
+            *[str(builds / n) for n in result["builds"]],
+            "--report",
+            str(report),
+            "--images",
+            "16",
+            "--accuracy-images",
+            "64",
+            "--methods",
+            "vg,cam",
+            "--rounds",
+            "1",
+            "--per-round",
+            "1",
+            "--warmup",
+            "1",
+            "--batch",
+            "1",
+            "--backends",
+            "ort",
+            "--targets",
+            "all",
+            "--no-progress",
+        )
     bench = json.loads((report / "results.json").read_text().replace(str(out), "<OUT>"))
     result["bench"] = strip_timings({k: v for k, v in bench.items() if k != "latency"})
     if model and frames:
         log = out / "heldout.jsonl"
         if not log.exists():
-            cli("run", "--source", str(frames), "--model", str(model), "--backend", "ort",
-                "--headless", "--probe-every", "5", "--log", str(log))
+            cli(
+                "run",
+                "--source",
+                str(frames),
+                "--model",
+                str(model),
+                "--backend",
+                "ort",
+                "--headless",
+                "--probe-every",
+                "5",
+                "--log",
+                str(log),
+            )
         result["run_detections"] = run_log_detections(log)
         if gt:
             score = subprocess.run(
-                [sys.executable, "-m", "edgexai", "score", "--log", str(log), "--gt", str(gt),
-                 "--frames", "400:600"], check=True, capture_output=True, text=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "edgexai",
+                    "score",
+                    "--log",
+                    str(log),
+                    "--gt",
+                    str(gt),
+                    "--frames",
+                    "400:600",
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             result["score"] = score.stdout
     (out / "fingerprint.json").write_text(json.dumps(result, indent=1, sort_keys=True))
     return result
@@ -120,7 +226,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path)
     p.add_argument("--model", type=Path, help="a trained classifier build for the run")
-    p.add_argument("--frames", type=Path, help="GTSDB held-out frames (edgexai gtsdb --split heldout)")
+    p.add_argument(
+        "--frames", type=Path, help="GTSDB held-out frames (edgexai gtsdb --split heldout)"
+    )
     p.add_argument("--gt", type=Path, help="GTSDB gt.txt for the score")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))
     a = p.parse_args()

@@ -32,14 +32,20 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", required=True)
     p.add_argument("--data-root", default=None)
-    p.add_argument("--calib-list", default=None, help="default: edgexai/export/data/gtsrb_calib.txt")
+    p.add_argument(
+        "--calib-list", default=None, help="default: edgexai/export/data/gtsrb_calib.txt"
+    )
     p.add_argument("--work", default="/tmp/edgexai-bench-export")
     p.add_argument("--n-diff", type=int, default=512)
     p.add_argument("--rounds", type=int, default=31)
     p.add_argument("--per-round", type=int, default=50)
-    p.add_argument("--threads", type=csv_ints, default=(1, 2),
-                   help="thread counts to time each candidate at (ORT intra-op and torch), "
-                        "comma-separated; default 1,2")
+    p.add_argument(
+        "--threads",
+        type=csv_ints,
+        default=(1, 2),
+        help="thread counts to time each candidate at (ORT intra-op and torch), "
+        "comma-separated; default 1,2",
+    )
     p.add_argument("--latency-only", action="store_true", help="skip the accuracy passes")
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -75,45 +81,59 @@ def main() -> int:
     m = read_manifest(work)
     test = load_split(locate_gtsrb(args.data_root), "test", int(m["input_size"]), progress=False)
     x_all = normalise(test.images, m["mean"], m["std"])
-    out: dict = {"build": str(src), "regime": m["regime"], "arch": m["arch"],
-                 "manifest_test_accuracy": m["metrics"]["test_accuracy"],
-                 "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
-                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                 "variants_seconds": round(variants_s, 1),
-                 "onnx_sizes": {f.name: f.stat().st_size for f in work.glob("model*.onnx")}}
+    out: dict = {
+        "build": str(src),
+        "regime": m["regime"],
+        "arch": m["arch"],
+        "manifest_test_accuracy": m["metrics"]["test_accuracy"],
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "variants_seconds": round(variants_s, 1),
+        "onnx_sizes": {f.name: f.stat().st_size for f in work.glob("model*.onnx")},
+    }
 
     # 1. ORT vs PyTorch on the first n official test images
     n = min(args.n_diff, len(x_all))
     cam_model = CamModel(model, int(m["input_size"])).eval()
     with torch.no_grad():
-        ref = [cam_model(torch.from_numpy(x_all[i:i + 64])) for i in range(0, n, 64)]
+        ref = [cam_model(torch.from_numpy(x_all[i : i + 64])) for i in range(0, n, 64)]
     ref_l = torch.cat([r[0] for r in ref]).numpy()
     ref_c = torch.cat([r[1] for r in ref]).numpy()
     with open_session(work, "ort") as s:
-        res = [s.infer(x_all[i:i + 64]) for i in range(0, n, 64)]
+        res = [s.infer(x_all[i : i + 64]) for i in range(0, n, 64)]
     ol = np.concatenate([r[0] for r in res])
     oc = np.concatenate([r[1] for r in res])
-    out["ort_vs_torch"] = {"images": n, "logits_max_abs_diff": float(np.abs(ol - ref_l).max()),
-                           "cam_max_abs_diff": float(np.abs(oc - ref_c).max()),
-                           "top1_agreement": float((ol.argmax(1) == ref_l.argmax(1)).mean())}
+    out["ort_vs_torch"] = {
+        "images": n,
+        "logits_max_abs_diff": float(np.abs(ol - ref_l).max()),
+        "cam_max_abs_diff": float(np.abs(oc - ref_c).max()),
+        "top1_agreement": float((ol.argmax(1) == ref_l.argmax(1)).mean()),
+    }
     print(json.dumps(out["ort_vs_torch"]))
 
     # 3. accuracy per precision on the whole test set
     acc: dict[str, float] = {}
     for precision in () if args.latency_only else ("fp32", "fp16", "int8"):
         with open_session(work, "ort", precision) as s:
-            pred = np.concatenate([s.infer(x_all[i:i + 256])[0].argmax(1)
-                                   for i in range(0, len(x_all), 256)])
+            pred = np.concatenate(
+                [s.infer(x_all[i : i + 256])[0].argmax(1) for i in range(0, len(x_all), 256)]
+            )
         acc[precision] = float((pred == test.labels).mean())
     if acc:
         with torch.no_grad():
-            tpred = np.concatenate([model(torch.from_numpy(x_all[i:i + 256])).argmax(1).numpy()
-                                    for i in range(0, len(x_all), 256)])
+            tpred = np.concatenate(
+                [
+                    model(torch.from_numpy(x_all[i : i + 256])).argmax(1).numpy()
+                    for i in range(0, len(x_all), 256)
+                ]
+            )
         acc["torch_fp32"] = float((tpred == test.labels).mean())
         out["test_accuracy"] = {
-            "images": len(x_all), **acc,
+            "images": len(x_all),
+            **acc,
             "int8_minus_fp32_points": round(100 * (acc["int8"] - acc["fp32"]), 3),
-            "fp16_minus_fp32_points": round(100 * (acc["fp16"] - acc["fp32"]), 3)}
+            "fp16_minus_fp32_points": round(100 * (acc["fp16"] - acc["fp32"]), 3),
+        }
         print(json.dumps(out["test_accuracy"]))
 
     # 2. latency: every candidate in its own worker process, rounds interleaved across them
@@ -129,20 +149,44 @@ def main() -> int:
     np.save(x1_path, x_all[:1])
     np.save(x64_path, x_all[:64])
     out["loadavg_before"] = os.getloadavg()
-    cost = cam_cost.measure(str(work), str(x1_path), threads=args.threads, rounds=args.rounds,
-                            per_round=args.per_round, progress=True)
+    cost = cam_cost.measure(
+        str(work),
+        str(x1_path),
+        threads=args.threads,
+        rounds=args.rounds,
+        per_round=args.per_round,
+        progress=True,
+    )
     out["batch1"] = cost
     lat64 = time_in_processes(
-        {f"{v}_t{t}": Candidate(f"{cam_cost.FACTORY}:ort_call",
-                                {"build": str(work), "image": str(x64_path), "precision": v,
-                                 "threads": t})
-         for t in args.threads for v in ("fp32", "int8", "fp16")},
-        max(5, args.rounds // 3), 5)
+        {
+            f"{v}_t{t}": Candidate(
+                f"{cam_cost.FACTORY}:ort_call",
+                {"build": str(work), "image": str(x64_path), "precision": v, "threads": t},
+            )
+            for t in args.threads
+            for v in ("fp32", "int8", "fp16")
+        },
+        max(5, args.rounds // 3),
+        5,
+    )
     out["latency_batch64_ms"] = {k: round(1000 * statistics.median(v), 3) for k, v in lat64.items()}
     out["loadavg_after"] = os.getloadavg()
-    print(json.dumps({k: out[k] for k in ("batch1", "captum_vs_ort_cam_max_abs_diff_32",
-                                          "latency_batch64_ms", "loadavg_before",
-                                          "loadavg_after")}, indent=1))
+    print(
+        json.dumps(
+            {
+                k: out[k]
+                for k in (
+                    "batch1",
+                    "captum_vs_ort_cam_max_abs_diff_32",
+                    "latency_batch64_ms",
+                    "loadavg_before",
+                    "loadavg_after",
+                )
+            },
+            indent=1,
+        )
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0

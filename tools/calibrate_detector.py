@@ -53,29 +53,47 @@ def main() -> None:
             if lo <= i < hi and (mod is None or i % mod[0] == mod[1]):
                 (folder / f.name).symlink_to(f)
         log = Path(tmp) / "calib.jsonl"
-        run_pipeline(RunConfig(source=str(folder), model=a.model, detector=a.detector,
-                               backend=a.backend, min_score=0.0, candidate_threshold=LOW,
-                               log=str(log), quiet=True))
+        run_pipeline(
+            RunConfig(
+                source=str(folder),
+                model=a.model,
+                detector=a.detector,
+                backend=a.backend,
+                min_score=0.0,
+                candidate_threshold=LOW,
+                log=str(log),
+                quiet=True,
+            )
+        )
         records, _ = read_jsonl(log)
-    cands = {Path(r["file"]).stem: [Candidate(tuple(d["box"]), d["sign_score"], d["confidence"],
-                                              d["class_id"]) for d in r["detections"]]
-             for r in records if "file" in r}
-    points = {rule: sweep(cands, gt, a.target_precision, rule)
-              for rule in ("sign", "confidence", "product")}
+    cands = {
+        Path(r["file"]).stem: [
+            Candidate(tuple(d["box"]), d["sign_score"], d["confidence"], d["class_id"])
+            for d in r["detections"]
+        ]
+        for r in records
+        if "file" in r
+    }
+    points = {
+        rule: sweep(cands, gt, a.target_precision, rule)
+        for rule in ("sign", "confidence", "product")
+    }
     for rule, point in points.items():
         print(f"{rule:>10}: {json.dumps(point)}")
     best = points["product"]
     if best is None:
         sys.exit(f"no threshold reaches precision {a.target_precision} on these frames")
     cls = load(a.model)
-    decision = {"min_score": best["min_score"], "min_sign_score": best["min_sign_score"],
-                "min_confidence": 0.0,
-                "source": f"tools/calibrate_detector.py: frames {a.frames} mod {a.mod}, "
-                          f"target precision {a.target_precision}, classifier {cls.name} "
-                          f"(model sha256 {cls.files['model'].sha256[:12]})",
-                "calibration": {k: best[k] for k in ("recall", "precision",
-                                                     "false_alarms_per_frame")},
-                "alternatives": {k: v for k, v in points.items() if k != "product"}}
+    decision = {
+        "min_score": best["min_score"],
+        "min_sign_score": best["min_sign_score"],
+        "min_confidence": 0.0,
+        "source": f"tools/calibrate_detector.py: frames {a.frames} mod {a.mod}, "
+        f"target precision {a.target_precision}, classifier {cls.name} "
+        f"(model sha256 {cls.files['model'].sha256[:12]})",
+        "calibration": {k: best[k] for k in ("recall", "precision", "false_alarms_per_frame")},
+        "alternatives": {k: v for k, v in points.items() if k != "product"},
+    }
     print("decision:", json.dumps(decision))
     if not a.dry_run:
         update_manifest(a.detector, lambda m: m.__setitem__("decision", decision))

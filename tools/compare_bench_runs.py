@@ -29,7 +29,7 @@ def cases(results: dict) -> dict[str, dict[str, dict[str, float]]]:
     for cell, s in results["cells"].items():
         for k, v in s["mean"].items():
             if k.startswith("latency.") and k.endswith(".p50_ms"):
-                case = k[len("latency."):-len(".p50_ms")]
+                case = k[len("latency.") : -len(".p50_ms")]
                 out.setdefault(case, {})[cell] = {"p50": v, "ratio": s.get("ratio", {}).get(k)}
     return out
 
@@ -62,11 +62,13 @@ def compare(a: dict, b: dict, tolerance: float, tie: float) -> tuple[bool, list[
         same_strict = order_a == order_b
         good = not flips and not ratio_bad
         ok &= good
-        lines.append(f"{case}: {'agree' if good else 'DISAGREE'}; strict order "
-                     f"{'identical' if same_strict else 'differs only within ties' if not flips else 'differs'}; "
-                     f"largest ratio change {100 * worst:.1f} %"
-                     + (f"; order flips beyond ties: {', '.join(flips)}" if flips else "")
-                     + (f"; ratios off: {', '.join(ratio_bad)}" if ratio_bad else ""))
+        lines.append(
+            f"{case}: {'agree' if good else 'DISAGREE'}; strict order "
+            f"{'identical' if same_strict else 'differs only within ties' if not flips else 'differs'}; "
+            f"largest ratio change {100 * worst:.1f} %"
+            + (f"; order flips beyond ties: {', '.join(flips)}" if flips else "")
+            + (f"; ratios off: {', '.join(ratio_bad)}" if ratio_bad else "")
+        )
         lines.append("  run 1: " + " < ".join(f"{c} {x[c]['p50']:.3f}" for c in order_a))
         lines.append("  run 2: " + " < ".join(f"{c} {y[c]['p50']:.3f}" for c in order_b))
     return ok, lines

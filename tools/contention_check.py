@@ -38,8 +38,9 @@ def timed(cmd: list[str], cwd: str, env: dict[str, str], clean: list[str]) -> fl
     for path in clean:
         shutil.rmtree(path, ignore_errors=True)
     t = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - t
 
 
@@ -56,8 +57,9 @@ def main() -> int:
     if not args:
         p.error("give the command after --")
     env = {**os.environ, **dict(kv.split("=", 1) for kv in a.env)}
-    env.pop("OMP_WAIT_POLICY", None) if not any(k.startswith("OMP_WAIT_POLICY=")
-                                                for k in a.env) else None
+    env.pop("OMP_WAIT_POLICY", None) if not any(
+        k.startswith("OMP_WAIT_POLICY=") for k in a.env
+    ) else None
     cmd = [a.python, *args]
     alone = timed(cmd, a.cwd, env, a.clean)
     stop = multiprocessing.Event()
@@ -68,9 +70,18 @@ def main() -> int:
     finally:
         stop.set()
         hog.join(timeout=5)
-    print(json.dumps({"label": a.label, "command": " ".join(args), "alone_s": round(alone, 2),
-                      "contended_s": round(contended, 2),
-                      "ratio": round(contended / alone, 2), "cpus": os.cpu_count()}))
+    print(
+        json.dumps(
+            {
+                "label": a.label,
+                "command": " ".join(args),
+                "alone_s": round(alone, 2),
+                "contended_s": round(contended, 2),
+                "ratio": round(contended / alone, 2),
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
     return 0
 
 

@@ -52,8 +52,12 @@ def parity(a, b, hw, min_score: float) -> dict[str, float]:
             corner = max(corner, float(np.abs(da.boxes[i] - db.boxes[j]).max()))
             score = max(score, abs(float(da.scores[i] - db.scores[j])))
         unpaired += len(db) - len(used)
-    return {"pairs": pairs, "unpaired": unpaired, "max_corner_px": round(corner, 4),
-            "max_score_diff": float(f"{score:.3g}")}
+    return {
+        "pairs": pairs,
+        "unpaired": unpaired,
+        "max_corner_px": round(corner, 4),
+        "max_score_diff": float(f"{score:.3g}"),
+    }
 
 
 def main() -> None:
@@ -79,9 +83,18 @@ def main() -> None:
     names, raw = load(a.frames)
     small = [resize_frame(f, w, h) for f in raw]
     hw = [f.shape[:2] for f in raw]
-    res = {"parity": {"frames": len(small), "min_score": a.min_score,
-                      **parity(outputs(fp32, small), outputs(open_session(a.detector, "torch"),
-                                                             small), hw, a.min_score)}}
+    res = {
+        "parity": {
+            "frames": len(small),
+            "min_score": a.min_score,
+            **parity(
+                outputs(fp32, small),
+                outputs(open_session(a.detector, "torch"), small),
+                hw,
+                a.min_score,
+            ),
+        }
+    }
     names, raw = load(a.score_frames)
     small = [resize_frame(f, w, h) for f in raw]
     hw = [f.shape[:2] for f in raw]
@@ -92,10 +105,15 @@ def main() -> None:
         s = score_frames(outs, names, hw, gt)
         dets = {n: frame_dets(*o, shape) for n, o, shape in zip(names, outs, hw, strict=True)}
         at = at_threshold(match_frames(dets, gt, class_aware=False), gate)
-        res["precisions"][precision] = {"ap": s["ap"], "proposer": s["proposer"],
-                                        "at_candidate_threshold": {
-                                            "threshold": gate, "recall": round(at["recall"], 4),
-                                            "precision": round(at["precision"], 4)}}
+        res["precisions"][precision] = {
+            "ap": s["ap"],
+            "proposer": s["proposer"],
+            "at_candidate_threshold": {
+                "threshold": gate,
+                "recall": round(at["recall"], 4),
+                "precision": round(at["precision"], 4),
+            },
+        }
     print(json.dumps(res, indent=1))
 
 

@@ -21,16 +21,19 @@ def main() -> int:
     p.add_argument("--data-root", default=None)
     p.add_argument("--per-class", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=str(DEFAULT_LIST),
-                   help="default: the packaged list in this checkout")
+    p.add_argument(
+        "--out", default=str(DEFAULT_LIST), help="default: the packaged list in this checkout"
+    )
     args = p.parse_args()
     source = locate_gtsrb(args.data_root, download=False)
     entries = make_list(source, args.per_class, args.seed)
-    header = [f"GTSRB official training set, data {source.digest}",
-              f"{args.per_class} images per class from the training tracks (validation tracks of "
-              "the build's 10 % by-track split, seed 0, excluded), distinct tracks first, "
-              f"seed {args.seed}",
-              "made by tools/make_calib_list.py; columns: path;x1;y1;x2;y2;class (ROI from the CSV)"]
+    header = [
+        f"GTSRB official training set, data {source.digest}",
+        f"{args.per_class} images per class from the training tracks (validation tracks of "
+        "the build's 10 % by-track split, seed 0, excluded), distinct tracks first, "
+        f"seed {args.seed}",
+        "made by tools/make_calib_list.py; columns: path;x1;y1;x2;y2;class (ROI from the CSV)",
+    ]
     write_list(Path(args.out), entries, header)
     print(f"wrote {args.out}: {len(entries)} images")
     return 0

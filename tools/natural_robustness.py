@@ -27,11 +27,14 @@ def main(out: str, arch: str = "resnet20", seed: int = 0) -> int:
     spec = get_spec(arch)
     seed_everything(seed)
     _, _, _, test = load_data(opts, spec.input_size)
-    result = parents.parent_robustness(folder, manifest, model, test, spec.mean, spec.std,
-                                       robust_config(opts), "cpu")
-    print(f"{folder.name}: robust accuracy {result['robust_accuracy']:.4f} "
-          f"(clean on the same {result['images']} images {result['clean_accuracy_subset']:.4f}, "
-          f"ε {result['epsilon']:.4f}, {result['steps']} steps)")
+    result = parents.parent_robustness(
+        folder, manifest, model, test, spec.mean, spec.std, robust_config(opts), "cpu"
+    )
+    print(
+        f"{folder.name}: robust accuracy {result['robust_accuracy']:.4f} "
+        f"(clean on the same {result['images']} images {result['clean_accuracy_subset']:.4f}, "
+        f"ε {result['epsilon']:.4f}, {result['steps']} steps)"
+    )
     return 0
 
 

@@ -32,8 +32,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True)
     p.add_argument("--backend", default="ort")
-    p.add_argument("--data-root", default=None,
-                   help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)")
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)",
+    )
     p.add_argument("--frames", type=frame_range, default="400:600", metavar="START:STOP")
     p.add_argument("--min-size", type=positive_float, default=20.0)
     p.add_argument("--min-score", type=unit_interval, default=COLOUR.min_score)
@@ -62,10 +65,19 @@ def main() -> None:
         correct += int(ok.sum())
         passed += int(keep.sum())
         passed_correct += int((ok & keep).sum())
-    print(json.dumps({"frames": f"{lo}:{hi}", "signs": n, "class_accuracy": round(correct / n, 4),
-                      "pass_decision": round(passed / n, 4),
-                      "pass_and_correct": round(passed_correct / n, 4),
-                      "min_score": a.min_score, "model": info.name}))
+    print(
+        json.dumps(
+            {
+                "frames": f"{lo}:{hi}",
+                "signs": n,
+                "class_accuracy": round(correct / n, 4),
+                "pass_decision": round(passed / n, 4),
+                "pass_and_correct": round(passed_correct / n, 4),
+                "min_score": a.min_score,
+                "model": info.name,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -51,9 +51,13 @@ def measure(onnx_path: str, threads: int, spinning: bool) -> dict:
     for _ in range(21):
         ta.append(_median_ms(fa, 1))
         tb.append(_median_ms(fb, 1))
-    return {"threads": threads, "spinning": spinning, "A_alone_ms": alone,
-            "A_interleaved_ms": round(statistics.median(ta), 3),
-            "B_interleaved_ms": round(statistics.median(tb), 3)}
+    return {
+        "threads": threads,
+        "spinning": spinning,
+        "A_alone_ms": alone,
+        "A_interleaved_ms": round(statistics.median(ta), 3),
+        "B_interleaved_ms": round(statistics.median(tb), 3),
+    }
 
 
 def main() -> int:
@@ -67,8 +71,19 @@ def main() -> int:
         print(json.dumps(measure(onnx_path, args.threads, args.child == "on")))
         return 0
     for spin in ("on", "off"):
-        subprocess.run([sys.executable, __file__, "--build", args.build, "--threads",
-                        str(args.threads), "--child", spin], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--build",
+                args.build,
+                "--threads",
+                str(args.threads),
+                "--child",
+                spin,
+            ],
+            check=True,
+        )
     return 0
 
 

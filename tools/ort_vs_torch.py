@@ -25,13 +25,16 @@ def compare(build: Path, x: np.ndarray, batch: int = 64) -> dict:
     from edgexai.runtime import open_session
 
     with open_session(build, "ort") as ort_s, open_session(build, "torch") as torch_s:
-        a = [ort_s.infer(x[i:i + batch]) for i in range(0, len(x), batch)]
-        b = [torch_s.infer(x[i:i + batch]) for i in range(0, len(x), batch)]
+        a = [ort_s.infer(x[i : i + batch]) for i in range(0, len(x), batch)]
+        b = [torch_s.infer(x[i : i + batch]) for i in range(0, len(x), batch)]
     lo, co = np.concatenate([r[0] for r in a]), np.concatenate([r[1] for r in a])
     lt, ct = np.concatenate([r[0] for r in b]), np.concatenate([r[1] for r in b])
-    return {"images": int(len(x)), "logits_max_abs_diff": float(np.abs(lo - lt).max()),
-            "cam_max_abs_diff": float(np.abs(co - ct).max()),
-            "top1_agreement": float((lo.argmax(1) == lt.argmax(1)).mean())}
+    return {
+        "images": int(len(x)),
+        "logits_max_abs_diff": float(np.abs(lo - lt).max()),
+        "cam_max_abs_diff": float(np.abs(co - ct).max()),
+        "top1_agreement": float((lo.argmax(1) == lt.argmax(1)).mean()),
+    }
 
 
 def main() -> int:
@@ -50,18 +53,28 @@ def main() -> int:
     rows, ok = [], True
     for build in a.builds:
         m = read_manifest(build)
-        test = load_split(source, "test", int(m["input_size"]),
-                          bool((m.get("data") or {}).get("roi_crop")), progress=False)
-        x = normalise(test.images[:a.n], m["mean"], m["std"])
+        test = load_split(
+            source,
+            "test",
+            int(m["input_size"]),
+            bool((m.get("data") or {}).get("roi_crop")),
+            progress=False,
+        )
+        x = normalise(test.images[: a.n], m["mean"], m["std"])
         r = {"build": m["name"], **compare(build, x)}
-        within = (r["logits_max_abs_diff"] <= LOGITS_TOL and r["cam_max_abs_diff"] <= CAM_TOL
-                  and r["top1_agreement"] == 1.0)
+        within = (
+            r["logits_max_abs_diff"] <= LOGITS_TOL
+            and r["cam_max_abs_diff"] <= CAM_TOL
+            and r["top1_agreement"] == 1.0
+        )
         ok &= within
         r["within_bounds"] = within
         rows.append(r)
-        print(f"{r['build']:28s} logits {r['logits_max_abs_diff']:.2e}  cam "
-              f"{r['cam_max_abs_diff']:.2e}  top-1 {100 * r['top1_agreement']:.1f} %  "
-              f"{'ok' if within else 'OUT OF BOUNDS'}")
+        print(
+            f"{r['build']:28s} logits {r['logits_max_abs_diff']:.2e}  cam "
+            f"{r['cam_max_abs_diff']:.2e}  top-1 {100 * r['top1_agreement']:.1f} %  "
+            f"{'ok' if within else 'OUT OF BOUNDS'}"
+        )
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0 if ok else 1

@@ -23,8 +23,24 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_once(finder: str, a, out: Path, tag: str) -> dict:
     log = out / f"{tag}.jsonl"
-    cmd = [sys.executable, "-m", "edgexai", "run", "--source", a.frames, "--model", a.model,
-           "--backend", "ort", "--proposer", finder, "--headless", "--quiet", "--log", str(log)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "edgexai",
+        "run",
+        "--source",
+        a.frames,
+        "--model",
+        a.model,
+        "--backend",
+        "ort",
+        "--proposer",
+        finder,
+        "--headless",
+        "--quiet",
+        "--log",
+        str(log),
+    ]
     if a.detector:
         cmd += ["--detector", a.detector]
     subprocess.run(cmd, check=True, cwd=REPO, env={**os.environ})
@@ -47,15 +63,25 @@ def main() -> None:
         for finder in order:
             s = run_once(finder, a, out, f"{finder}-{r}")
             fps[finder].append(s["fps"])
-            stages = "  ".join(f"{k} {v['p50']:.1f}/{v['p99']:.1f}" for k, v in
-                               s["stages_ms"].items())
-            print(f"round {r} {finder:8s} {s['frames']} frames {s['wall_s']:.1f} s = "
-                  f"{s['fps']:.2f} FPS; CPU ms/frame main {s['cpu_ms_per_frame']['main']['mean']}"
-                  f" capture {s['cpu_ms_per_frame']['capture']['mean']}; p50/p99 ms: {stages}",
-                  flush=True)
+            stages = "  ".join(
+                f"{k} {v['p50']:.1f}/{v['p99']:.1f}" for k, v in s["stages_ms"].items()
+            )
+            print(
+                f"round {r} {finder:8s} {s['frames']} frames {s['wall_s']:.1f} s = "
+                f"{s['fps']:.2f} FPS; CPU ms/frame main {s['cpu_ms_per_frame']['main']['mean']}"
+                f" capture {s['cpu_ms_per_frame']['capture']['mean']}; p50/p99 ms: {stages}",
+                flush=True,
+            )
     med = {k: statistics.median(v) for k, v in fps.items()}
-    print(json.dumps({"median_fps": med, "ratio_detector_to_colour":
-                      round(med["detector"] / med["colour"], 3), "runs": fps}))
+    print(
+        json.dumps(
+            {
+                "median_fps": med,
+                "ratio_detector_to_colour": round(med["detector"] / med["colour"], 3),
+                "runs": fps,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

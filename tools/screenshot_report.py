@@ -34,7 +34,8 @@ def render(html: Path, png: Path, chromium: str, width: int = 1280) -> list[dict
             page.wait_for_load_state("load")
             images = page.evaluate(
                 "Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete, "
-                "width: i.naturalWidth, height: i.naturalHeight}))")
+                "width: i.naturalWidth, height: i.naturalHeight}))"
+            )
             page.screenshot(path=str(png), full_page=True)
         finally:
             browser.close()

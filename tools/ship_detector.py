@@ -43,9 +43,13 @@ def main() -> None:
     shutil.copy2(src / MANIFEST_NAME, tmp / MANIFEST_NAME)
     shutil.rmtree(TARGET, ignore_errors=True)
     tmp.replace(TARGET)
-    onnx = sum((TARGET / f.path).stat().st_size for r, f in info.files.items() if r.startswith("onnx"))
-    print(f"shipped {src} → {TARGET}: {len(paths)} files, {size / 2**20:.2f} MiB "
-          f"(ONNX graphs {onnx / 2**20:.2f} MiB)")
+    onnx = sum(
+        (TARGET / f.path).stat().st_size for r, f in info.files.items() if r.startswith("onnx")
+    )
+    print(
+        f"shipped {src} → {TARGET}: {len(paths)} files, {size / 2**20:.2f} MiB "
+        f"(ONNX graphs {onnx / 2**20:.2f} MiB)"
+    )
     if size > MAX_BYTES:
         sys.exit(f"over the {MAX_BYTES / 2**20:.0f} MiB budget")
 

@@ -53,10 +53,31 @@ def main() -> int:
     work = Path(a.workdir or tempfile.mkdtemp(prefix="edgexai-soak-"))
     work.mkdir(parents=True, exist_ok=True)
     log = work / "soak.jsonl"
-    cmd = [sys.executable, "-m", "edgexai", "run", "--source", a.source, "--model", a.model,
-           "--backend", a.backend, "--headless", "--loop", "--max-frames", str(a.frames),
-           "--log", str(log), "--log-max-mb", "20", "--log-backups", "2",
-           "--probe-every", str(a.probe_every), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "edgexai",
+        "run",
+        "--source",
+        a.source,
+        "--model",
+        a.model,
+        "--backend",
+        a.backend,
+        "--headless",
+        "--loop",
+        "--max-frames",
+        str(a.frames),
+        "--log",
+        str(log),
+        "--log-max-mb",
+        "20",
+        "--log-backups",
+        "2",
+        "--probe-every",
+        str(a.probe_every),
+        "--quiet",
+    ]
     t0 = time.time()
     proc = subprocess.Popen(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True)
     stopped = []
@@ -98,17 +119,25 @@ def main() -> int:
     # RSS swings by tens of MB within a frame (temporary arrays), so levels are medians over a
     # window of samples: right after warm-up (baseline) and at the end (final)
     base = float(np.median([s[2] for s in after[: a.window]]))
-    final = float(np.median([s[2] for s in after[-a.window:]]))
+    final = float(np.median([s[2] for s in after[-a.window :]]))
     peak = max(s[2] for s in after)
-    result = {"command": " ".join(cmd), "frames": summary.get("frames"),
-              "stopped_early": stopped[0] if stopped else None,
-              "wall_s": round(time.time() - t0, 1), "fps": summary.get("fps"),
-              "warmup_frames": a.warmup, "window_samples": a.window,
-              "rss_baseline_mib": round(base, 1), "rss_final_mib": round(final, 1),
-              "rss_peak_after_warmup_mib": peak, "rss_first_mib": samples[0][2],
-              "growth": round(final / base - 1, 4), "peak_over_baseline": round(peak / base - 1, 4),
-              "pass": final <= base * (1 + a.tolerance),
-              "samples": samples[:: max(1, len(samples) // 60)]}
+    result = {
+        "command": " ".join(cmd),
+        "frames": summary.get("frames"),
+        "stopped_early": stopped[0] if stopped else None,
+        "wall_s": round(time.time() - t0, 1),
+        "fps": summary.get("fps"),
+        "warmup_frames": a.warmup,
+        "window_samples": a.window,
+        "rss_baseline_mib": round(base, 1),
+        "rss_final_mib": round(final, 1),
+        "rss_peak_after_warmup_mib": peak,
+        "rss_first_mib": samples[0][2],
+        "growth": round(final / base - 1, 4),
+        "peak_over_baseline": round(peak / base - 1, 4),
+        "pass": final <= base * (1 + a.tolerance),
+        "samples": samples[:: max(1, len(samples) // 60)],
+    }
     text = json.dumps(result, indent=1)
     print(text)
     if a.out:

@@ -25,11 +25,15 @@ from edgexai.pipeline.proposals import ColourProposerConfig, ColourShapeProposer
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-root", default=None,
-                   help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)")
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)",
+    )
     p.add_argument("--frames", type=frame_range, default="0:400", metavar="START:STOP")
-    p.add_argument("--step", type=positive_int, default=1,
-                   help="use every Nth frame (quick tuning)")
+    p.add_argument(
+        "--step", type=positive_int, default=1, help="use every Nth frame (quick tuning)"
+    )
     p.add_argument("--min-size", type=positive_float, default=20.0)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     a = p.parse_args()
@@ -64,13 +68,18 @@ def main() -> None:
             else:
                 missed.append((i, gt[i][j][4], round(float(best[j]), 2)))
     n = len(ms)
-    print(f"recall {found}/{total} = {found / max(total, 1):.3f} (IoU ≥ 0.3: "
-          f"{found3 / max(total, 1):.3f})  proposals/frame "
-          f"{nprop / n:.0f}  ms p50 {np.median(ms):.1f}  mean {np.mean(ms):.1f}")
+    print(
+        f"recall {found}/{total} = {found / max(total, 1):.3f} (IoU ≥ 0.3: "
+        f"{found3 / max(total, 1):.3f})  proposals/frame "
+        f"{nprop / n:.0f}  ms p50 {np.median(ms):.1f}  mean {np.mean(ms):.1f}"
+    )
     from collections import Counter
+
     print("missed by class:", Counter(c for _, c, _ in missed).most_common(12))
-    print("missed best IoU histogram [0,.1,.2,.3,.4,.5]:",
-          np.histogram([m[2] for m in missed], bins=[0, .1, .2, .3, .4, .5])[0].tolist())
+    print(
+        "missed best IoU histogram [0,.1,.2,.3,.4,.5]:",
+        np.histogram([m[2] for m in missed], bins=[0, 0.1, 0.2, 0.3, 0.4, 0.5])[0].tolist(),
+    )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,11 @@ from edgexai.runtime.engine_cache import sidecar_schema
 
 REPO = Path(__file__).resolve().parents[1]
 
-SCHEMAS = {"manifest.schema.json": manifest_schema, "engine.schema.json": sidecar_schema,
-           "results.schema.json": results_schema}
+SCHEMAS = {
+    "manifest.schema.json": manifest_schema,
+    "engine.schema.json": sidecar_schema,
+    "results.schema.json": results_schema,
+}
 
 
 def render(make) -> str:
@@ -27,8 +30,12 @@ def render(make) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=REPO / "docs" / "schemas",
-                   help="the folder written (default: docs/schemas of this checkout)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "docs" / "schemas",
+        help="the folder written (default: docs/schemas of this checkout)",
+    )
     out = p.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     for name, make in SCHEMAS.items():

@@ -43,8 +43,13 @@ def cell_stats(models: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             vals = np.asarray([f[k] for f in flats if k in f])
             mean[k] = float(vals.mean())
             std[k] = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
-        out[cell] = {"seeds": [m["seed"] for m in members], "n": len(members),
-                     "models": [m["name"] for m in members], "mean": mean, "std": std}
+        out[cell] = {
+            "seeds": [m["seed"] for m in members],
+            "n": len(members),
+            "models": [m["name"] for m in members],
+            "mean": mean,
+            "std": std,
+        }
     return out
 
 

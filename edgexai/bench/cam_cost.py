@@ -23,8 +23,9 @@ from edgexai.bench.isolated import Candidate, time_in_processes
 FACTORY = "edgexai.bench.cam_cost"
 
 
-def ort_call(build: str, image: str, precision: str = "fp32", cam: bool = True,
-             threads: int = 1) -> Callable[[], Any]:
+def ort_call(
+    build: str, image: str, precision: str = "fp32", cam: bool = True, threads: int = 1
+) -> Callable[[], Any]:
     from edgexai.runtime import open_session
 
     session = open_session(build, "ort", precision, cam, threads=threads)
@@ -43,8 +44,9 @@ def _torch_model(build: str, threads: int):
     return torch, manifest, load_model(Path(build) / "model.pt")
 
 
-def captum_call(build: str, image: str, threads: int = 1,
-                attribute_only: bool = False) -> Callable[[], Any]:
+def captum_call(
+    build: str, image: str, threads: int = 1, attribute_only: bool = False
+) -> Callable[[], Any]:
     """captum LayerGradCam on the build's PyTorch model; `attribute_only` knows the target in
     advance (no prediction forward), which isolates the cost of the explanation itself."""
     from captum.attr import LayerGradCam
@@ -85,8 +87,9 @@ def torch_analytic_call(build: str, image: str, threads: int = 1) -> Callable[[]
     return run
 
 
-def candidates(build: str, image: str, threads: tuple[int, ...],
-               extras: bool = True) -> dict[str, Candidate]:
+def candidates(
+    build: str, image: str, threads: tuple[int, ...], extras: bool = True
+) -> dict[str, Candidate]:
     """ORT with and without the CAM and captum at every thread count; with `extras`, also the
     INT8 and FP16 graphs, captum's attribute call alone and the eager analytic CAM."""
     out: dict[str, Candidate] = {}
@@ -96,10 +99,15 @@ def candidates(build: str, image: str, threads: tuple[int, ...],
         out[f"ort_nocam_t{t}"] = Candidate(f"{FACTORY}:ort_call", {**common, "cam": False})
         out[f"captum_t{t}"] = Candidate(f"{FACTORY}:captum_call", common)
         if extras:
-            out[f"ort_int8_t{t}"] = Candidate(f"{FACTORY}:ort_call", {**common, "precision": "int8"})
-            out[f"ort_fp16_t{t}"] = Candidate(f"{FACTORY}:ort_call", {**common, "precision": "fp16"})
+            out[f"ort_int8_t{t}"] = Candidate(
+                f"{FACTORY}:ort_call", {**common, "precision": "int8"}
+            )
+            out[f"ort_fp16_t{t}"] = Candidate(
+                f"{FACTORY}:ort_call", {**common, "precision": "fp16"}
+            )
             out[f"captum_attribute_only_t{t}"] = Candidate(
-                f"{FACTORY}:captum_call", {**common, "attribute_only": True})
+                f"{FACTORY}:captum_call", {**common, "attribute_only": True}
+            )
             out[f"torch_analytic_t{t}"] = Candidate(f"{FACTORY}:torch_analytic_call", common)
     return out
 
@@ -111,25 +119,46 @@ def summarise(times: dict[str, list[float]], threads: tuple[int, ...]) -> dict[s
     per_threads = {}
     for t in threads:
         cam, nocam, cap = med[f"ort_cam_t{t}"], med[f"ort_nocam_t{t}"], med[f"captum_t{t}"]
-        per_threads[t] = {"cam_overhead_pct": round(100.0 * (cam / nocam - 1.0), 2),
-                          "captum_over_ort_cam": round(cap / cam, 2)}
+        per_threads[t] = {
+            "cam_overhead_pct": round(100.0 * (cam / nocam - 1.0), 2),
+            "captum_over_ort_cam": round(cap / cam, 2),
+        }
     best_ort = min(threads, key=lambda t: med[f"ort_cam_t{t}"])
     best_captum = min(threads, key=lambda t: med[f"captum_t{t}"])
     ratio = med[f"captum_t{best_captum}"] / med[f"ort_cam_t{best_ort}"]
-    return {"median_ms": {k: round(v, 4) for k, v in med.items()},
-            "calls": {k: len(v) for k, v in times.items()},
-            "per_threads": per_threads,
-            "best_vs_best": {"ort_threads": best_ort, "ort_cam_ms": round(med[f"ort_cam_t{best_ort}"], 4),
-                             "captum_threads": best_captum,
-                             "captum_ms": round(med[f"captum_t{best_captum}"], 4),
-                             "captum_over_ort_cam": round(ratio, 2)},
-            "cam_overhead_max_pct": max(v["cam_overhead_pct"] for v in per_threads.values())}
+    return {
+        "median_ms": {k: round(v, 4) for k, v in med.items()},
+        "calls": {k: len(v) for k, v in times.items()},
+        "per_threads": per_threads,
+        "best_vs_best": {
+            "ort_threads": best_ort,
+            "ort_cam_ms": round(med[f"ort_cam_t{best_ort}"], 4),
+            "captum_threads": best_captum,
+            "captum_ms": round(med[f"captum_t{best_captum}"], 4),
+            "captum_over_ort_cam": round(ratio, 2),
+        },
+        "cam_overhead_max_pct": max(v["cam_overhead_pct"] for v in per_threads.values()),
+    }
 
 
-def measure(build: str, image: str, threads: tuple[int, ...] = (1, 2), rounds: int = 31,
-            per_round: int = 50, extras: bool = True, progress: bool = False) -> dict[str, Any]:
-    times = time_in_processes(candidates(build, image, threads, extras), rounds, per_round,
-                              progress=progress)
-    return {**summarise(times, threads),
-            "settings": {"threads": list(threads), "rounds": rounds, "per_round": per_round,
-                         "isolation": "one spawned process per candidate, rounds interleaved"}}
+def measure(
+    build: str,
+    image: str,
+    threads: tuple[int, ...] = (1, 2),
+    rounds: int = 31,
+    per_round: int = 50,
+    extras: bool = True,
+    progress: bool = False,
+) -> dict[str, Any]:
+    times = time_in_processes(
+        candidates(build, image, threads, extras), rounds, per_round, progress=progress
+    )
+    return {
+        **summarise(times, threads),
+        "settings": {
+            "threads": list(threads),
+            "rounds": rounds,
+            "per_round": per_round,
+            "isolation": "one spawned process per candidate, rounds interleaved",
+        },
+    }

@@ -12,7 +12,7 @@ from pathlib import Path
 
 @dataclass
 class Block:
-    kind: str                      # "p" | "table" | "img" | "pre" | "list"
+    kind: str  # "p" | "table" | "img" | "pre" | "list"
     text: str = ""
     headers: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
@@ -89,22 +89,33 @@ def _data_uri(path: Path) -> str:
 
 def to_html(title: str, sections: list[Section]) -> str:
     e = html.escape
-    out = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
-           f"<title>{e(title)}</title><style>{_CSS}</style></head><body>", f"<h1>{e(title)}</h1>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+    ]
     for s in sections:
         out.append(f"<h2>{e(s.title)}</h2>")
         for b in s.blocks:
             if b.kind == "p":
                 out.append(f"<p>{_inline(b.text)}</p>")
             elif b.kind == "table":
-                out.append("<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in b.headers)
-                           + "</tr></thead><tbody>")
-                out += ["<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>"
-                        for row in b.rows]
+                out.append(
+                    "<table><thead><tr>"
+                    + "".join(f"<th>{e(h)}</th>" for h in b.headers)
+                    + "</tr></thead><tbody>"
+                )
+                out += [
+                    "<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>"
+                    for row in b.rows
+                ]
                 out.append("</tbody></table>")
             elif b.kind == "img" and b.path is not None:
-                out.append(f"<figure><img src=\"{_data_uri(b.path)}\" alt=\"{e(b.text)}\">"
-                           f"<figcaption>{e(b.text)}</figcaption></figure>")
+                out.append(
+                    f'<figure><img src="{_data_uri(b.path)}" alt="{e(b.text)}">'
+                    f"<figcaption>{e(b.text)}</figcaption></figure>"
+                )
             elif b.kind == "pre":
                 out.append(f"<pre>{e(b.text)}</pre>")
             elif b.kind == "list":

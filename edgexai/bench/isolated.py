@@ -76,15 +76,21 @@ def _receive(name: str, conn) -> tuple[str, Any]:
     return kind, payload
 
 
-def time_in_processes(candidates: dict[str, Candidate], rounds: int, per_round: int,
-                      warmup: int = 20, settle_s: float = 0.05,
-                      progress: bool = False) -> dict[str, list[float]]:
+def time_in_processes(
+    candidates: dict[str, Candidate],
+    rounds: int,
+    per_round: int,
+    warmup: int = 20,
+    settle_s: float = 0.05,
+    progress: bool = False,
+) -> dict[str, list[float]]:
     """Per-call seconds of every candidate, each in its own worker process, rounds interleaved."""
     if not candidates:
         raise EdgexaiError("nothing to time")
     if rounds < 1 or per_round < 1 or warmup < 0 or settle_s < 0:
-        raise EdgexaiError("rounds and calls per round must be at least 1, warm-up and settle "
-                           "time at least 0")
+        raise EdgexaiError(
+            "rounds and calls per round must be at least 1, warm-up and settle time at least 0"
+        )
     from tqdm import tqdm
 
     ctx = mp.get_context("spawn")  # a fresh interpreter: no thread pool inherited from here
@@ -92,8 +98,12 @@ def time_in_processes(candidates: dict[str, Candidate], rounds: int, per_round: 
     try:
         for name, cand in candidates.items():
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(child, cand.factory, cand.kwargs, warmup),
-                               name=f"edgexai-latency-{name}", daemon=True)
+            proc = ctx.Process(
+                target=_worker,
+                args=(child, cand.factory, cand.kwargs, warmup),
+                name=f"edgexai-latency-{name}",
+                daemon=True,
+            )
             proc.start()
             child.close()
             workers[name] = (proc, parent)
@@ -103,7 +113,7 @@ def time_in_processes(candidates: dict[str, Candidate], rounds: int, per_round: 
         for r in tqdm(range(rounds), desc="latency rounds", disable=not progress, leave=False):
             shift = r % len(order)
             rotated = order[shift:] + order[:shift]
-            for name in (rotated if r % 2 == 0 else rotated[::-1]):
+            for name in rotated if r % 2 == 0 else rotated[::-1]:
                 time.sleep(settle_s)
                 conn = workers[name][1]
                 conn.send(per_round)

@@ -33,14 +33,24 @@ class Case:
 def summarise(times_s: list[float], batch: int) -> dict[str, float]:
     """Percentiles in ms and images per second from per-call seconds."""
     ms = np.asarray(times_s, dtype=np.float64) * 1000.0
-    return {"p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
-            "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean()),
-            "throughput_ips": float(batch * len(ms) / (ms.sum() / 1000.0)), "calls": int(len(ms))}
+    return {
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p90_ms": float(np.percentile(ms, 90)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "mean_ms": float(ms.mean()),
+        "throughput_ips": float(batch * len(ms) / (ms.sum() / 1000.0)),
+        "calls": int(len(ms)),
+    }
 
 
-def time_interleaved(cases: dict[Case, Callable[[], Any]], rounds: int, per_round: int,
-                     warmup: int, progress: bool = False,
-                     clock: Callable[[], float] = time.perf_counter) -> dict[Case, dict[str, float]]:
+def time_interleaved(
+    cases: dict[Case, Callable[[], Any]],
+    rounds: int,
+    per_round: int,
+    warmup: int,
+    progress: bool = False,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[Case, dict[str, float]]:
     """Warm every case up, then time them interleaved; returns summarise() per case."""
     if rounds < 1 or per_round < 1 or warmup < 0:
         raise EdgexaiError("latency rounds and calls per round must be at least 1")
@@ -54,7 +64,7 @@ def time_interleaved(cases: dict[Case, Callable[[], Any]], rounds: int, per_roun
     for r in tqdm(range(rounds), desc="latency rounds", disable=not progress, leave=False):
         shift = r % len(order)
         rotated = order[shift:] + order[:shift]
-        for case in (rotated if r % 2 == 0 else rotated[::-1]):
+        for case in rotated if r % 2 == 0 else rotated[::-1]:
             fn = cases[case]
             for _ in range(per_round):
                 t = clock()
@@ -64,5 +74,7 @@ def time_interleaved(cases: dict[Case, Callable[[], Any]], rounds: int, per_roun
 
 
 def case_row(case: Case, stats: dict[str, float]) -> dict[str, Any]:
-    return {**asdict(case), **{k: (round(v, 4) if isinstance(v, float) else v)
-                               for k, v in stats.items()}}
+    return {
+        **asdict(case),
+        **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in stats.items()},
+    }

@@ -16,8 +16,10 @@ PAPER_METHODS = ("vg", "ig", "sg")
 # "A little": the paper's largest |Δ MoRF| from pruning is 0.037 (layered-tuned VG); we call a
 # change little when it stays within 0.05.
 LITTLE = 0.05
-SOURCE = ("Suwal et al., \"Smaller is Better\" (arXiv 2509.20148), numbers from their code: "
-          "GTSRB, ResNet-18, mean ROAD MoRF accuracy over p = 1, 11, …, 91 %")
+SOURCE = (
+    'Suwal et al., "Smaller is Better" (arXiv 2509.20148), numbers from their code: '
+    "GTSRB, ResNet-18, mean ROAD MoRF accuracy over p = 1, 11, …, 91 %"
+)
 
 
 def morf(stats: dict[str, dict[str, Any]], cell: str, method: str) -> float | None:
@@ -40,9 +42,16 @@ def side_by_side(stats: dict[str, dict[str, Any]]) -> list[list[str]]:
             ours_nat = morf(stats, "natural", method)
             d_ours = None if ours is None or ours_nat is None else ours - ours_nat
             d_ref = ref[method] - REFERENCE_MORF["natural"][method]
-            rows.append([cell, method.upper(), _fmt(ours), f"{ref[method]:.3f}",
-                         "–" if cell == "natural" or d_ours is None else f"{d_ours:+.3f}",
-                         "–" if cell == "natural" else f"{d_ref:+.3f}"])
+            rows.append(
+                [
+                    cell,
+                    method.upper(),
+                    _fmt(ours),
+                    f"{ref[method]:.3f}",
+                    "–" if cell == "natural" or d_ours is None else f"{d_ours:+.3f}",
+                    "–" if cell == "natural" else f"{d_ref:+.3f}",
+                ]
+            )
     return rows
 
 
@@ -71,17 +80,27 @@ def findings(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     d = _deltas(stats, "adversarial")
-    claim = (f"Adversarial training makes explanations clearly less faithful (ROAD MoRF higher by "
-             f"more than {LITTLE}; the paper's rises are 0.131–0.184).")
+    claim = (
+        f"Adversarial training makes explanations clearly less faithful (ROAD MoRF higher by "
+        f"more than {LITTLE}; the paper's rises are 0.131–0.184)."
+    )
     worse = [m for m, v in d.items() if v > LITTLE]
-    out.append(_finding(claim, len(worse), len(d),
-                        "Δ MoRF adversarial − natural: " + ", ".join(
-                            f"{m.upper()} {v:+.3f}" for m, v in d.items())
-                        + " (paper: VG +0.179, IG +0.131, SG +0.184)",
-                        "natural and adversarial were not both benched with ROAD"))
+    out.append(
+        _finding(
+            claim,
+            len(worse),
+            len(d),
+            "Δ MoRF adversarial − natural: "
+            + ", ".join(f"{m.upper()} {v:+.3f}" for m, v in d.items())
+            + " (paper: VG +0.179, IG +0.131, SG +0.184)",
+            "natural and adversarial were not both benched with ROAD",
+        )
+    )
 
-    claim = (f"Pruning changes faithfulness only a little (|Δ MoRF| ≤ {LITTLE} for global-tuned "
-             "and layered-tuned; the paper's largest change is 0.037).")
+    claim = (
+        f"Pruning changes faithfulness only a little (|Δ MoRF| ≤ {LITTLE} for global-tuned "
+        "and layered-tuned; the paper's largest change is 0.037)."
+    )
     parts, small, total = [], 0, 0
     for cell in ("global-tuned", "layered-tuned"):
         dc = _deltas(stats, cell)
@@ -89,12 +108,20 @@ def findings(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         small += sum(abs(v) <= LITTLE for v in dc.values())
         if dc:
             parts.append(f"{cell}: " + ", ".join(f"{m.upper()} {v:+.3f}" for m, v in dc.items()))
-    out.append(_finding(claim, small, total,
-                        "; ".join(parts) + f" ({small} of {total} within {LITTLE})",
-                        "global-tuned / layered-tuned not benched with ROAD"))
+    out.append(
+        _finding(
+            claim,
+            small,
+            total,
+            "; ".join(parts) + f" ({small} of {total} within {LITTLE})",
+            "global-tuned / layered-tuned not benched with ROAD",
+        )
+    )
 
-    claim = ("SmoothGrad is the most faithful of VG, IG and SG (lowest MoRF) in every regime the "
-             "paper reports.")
+    claim = (
+        "SmoothGrad is the most faithful of VG, IG and SG (lowest MoRF) in every regime the "
+        "paper reports."
+    )
     hits, seen, parts = 0, 0, []
     for cell in REFERENCE_MORF:
         vals = {m: morf(stats, cell, m) for m in PAPER_METHODS}
@@ -104,8 +131,15 @@ def findings(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         best = min(vals, key=lambda m: vals[m])  # type: ignore[arg-type, return-value]
         hits += best == "sg"
         parts.append(f"{cell}: lowest {best.upper()} ({vals[best]:.3f})")
-    out.append(_finding(claim, hits, seen, "; ".join(parts) + f" ({hits} of {seen} regimes)",
-                        "VG, IG and SG not all benched"))
+    out.append(
+        _finding(
+            claim,
+            hits,
+            seen,
+            "; ".join(parts) + f" ({hits} of {seen} regimes)",
+            "VG, IG and SG not all benched",
+        )
+    )
     return out
 
 
@@ -113,23 +147,34 @@ def differences(models: list[dict[str, Any]]) -> list[str]:
     """Where our setup differs from the paper's, read from the benched manifests."""
     archs = sorted({str(m.get("arch")) for m in models})
     presets = sorted({str(m.get("preset")) for m in models})
-    out = [f"Model: {', '.join(archs)} (preset {', '.join(presets)}); the paper trained ResNet-18 "
-           "for 100 epochs without augmentation at 32 px.",
-           "Test images: a seeded draw from the official GTSRB test set, correctly classified "
-           "images only; the paper used a random 80/20 split of the training set, which puts "
-           "near-duplicate images of one physical sign (same track) on both sides."]
+    out = [
+        f"Model: {', '.join(archs)} (preset {', '.join(presets)}); the paper trained ResNet-18 "
+        "for 100 epochs without augmentation at 32 px.",
+        "Test images: a seeded draw from the official GTSRB test set, correctly classified "
+        "images only; the paper used a random 80/20 split of the training set, which puts "
+        "near-duplicate images of one physical sign (same track) on both sides.",
+    ]
     adv = [m for m in models if m.get("cell") == "adversarial"]
     if adv:
         timing = {str(m.get("timing") or "from scratch") for m in adv}
-        how = ("fine-tuning of the natural parent" if timing == {"tuned"}
-               else "training " + ", ".join(sorted(timing)))
-        out.append(f"Adversarial: PGD L∞ at ε = 8/255 in pixel units, as {how} (the manifest "
-                   "has steps and epochs); the paper trained from scratch at ε = 0.1 in "
-                   "normalised units (0.021–0.023 in pixel units by channel, 5.5–5.9/255), "
-                   "40 steps.")
+        how = (
+            "fine-tuning of the natural parent"
+            if timing == {"tuned"}
+            else "training " + ", ".join(sorted(timing))
+        )
+        out.append(
+            f"Adversarial: PGD L∞ at ε = 8/255 in pixel units, as {how} (the manifest "
+            "has steps and epochs); the paper trained from scratch at ε = 0.1 in "
+            "normalised units (0.021–0.023 in pixel units by channel, 5.5–5.9/255), "
+            "40 steps."
+        )
     if any(str(m.get("cell", "")).startswith("layered") for m in models):
-        out.append("Layered: channels removed for real with Torch-Pruning (ratio in each "
-                   "manifest); the paper masked 10 % of filters, which removes no computation.")
-    out.append("ROAD: the paper's definition (noisy linear imputation, N(0, 0.01) noise, "
-               "p = 1 … 91 %), with one fixed noise seed shared by every regime.")
+        out.append(
+            "Layered: channels removed for real with Torch-Pruning (ratio in each "
+            "manifest); the paper masked 10 % of filters, which removes no computation."
+        )
+    out.append(
+        "ROAD: the paper's definition (noisy linear imputation, N(0, 0.01) noise, "
+        "p = 1 … 91 %), with one fixed noise seed shared by every regime."
+    )
     return out

@@ -25,8 +25,9 @@ TITLE = "edgexai bench — the regime matrix side by side"
 EVERY_CASE = "Latency, every case"
 
 
-def fmt(stats: dict[str, Any], key: str, digits: int = 3, scale: float = 1.0,
-        ratio: bool = False) -> str:
+def fmt(
+    stats: dict[str, Any], key: str, digits: int = 3, scale: float = 1.0, ratio: bool = False
+) -> str:
     """'mean' or 'mean ± std' (several seeds), optionally with '(×ratio)'."""
     mean = stats["mean"].get(key)
     if mean is None:
@@ -53,21 +54,29 @@ def _cells(results: dict[str, Any]) -> list[str]:
     return sorted(present, key=lambda c: (rank.get(c, len(CELLS)), c))
 
 
-def _grid_rows(ids: np.ndarray, models: list[BenchModel],
-               ids_by_model: dict[str, np.ndarray], k: int) -> np.ndarray:
+def _grid_rows(
+    ids: np.ndarray, models: list[BenchModel], ids_by_model: dict[str, np.ndarray], k: int
+) -> np.ndarray:
     """Up to k drawn images that every model explained (classified correctly), else any drawn."""
     common = set(int(i) for i in ids)
     for m in models:
         common &= set(int(i) for i in ids_by_model[m.name])
     chosen = sorted(common)[:k]
     if len(chosen) < k:
-        chosen += [int(i) for i in ids if int(i) not in chosen][:k - len(chosen)]
+        chosen += [int(i) for i in ids if int(i) not in chosen][: k - len(chosen)]
     return np.asarray(sorted(chosen), dtype=np.int64)
 
 
-def figures(out: Path, results: dict[str, Any], models: list[BenchModel], test, ids: np.ndarray,
-            maps_by_model: dict[str, dict[str, np.ndarray]], ids_by_model: dict[str, np.ndarray],
-            opts: BenchOptions) -> dict[str, Path]:
+def figures(
+    out: Path,
+    results: dict[str, Any],
+    models: list[BenchModel],
+    test,
+    ids: np.ndarray,
+    maps_by_model: dict[str, dict[str, np.ndarray]],
+    ids_by_model: dict[str, np.ndarray],
+    opts: BenchOptions,
+) -> dict[str, Path]:
     """Write figures/*.png; {figure key: path} for the sections to show."""
     fig_dir = out / "figures"
     fig_dir.mkdir(exist_ok=True)
@@ -82,9 +91,15 @@ def figures(out: Path, results: dict[str, Any], models: list[BenchModel], test, 
     return paths
 
 
-def saliency_grids(fig_dir: Path, shown: list[BenchModel], test, ids: np.ndarray,
-                   maps_by_model: dict[str, dict[str, np.ndarray]],
-                   ids_by_model: dict[str, np.ndarray], opts: BenchOptions) -> dict[str, Path]:
+def saliency_grids(
+    fig_dir: Path,
+    shown: list[BenchModel],
+    test,
+    ids: np.ndarray,
+    maps_by_model: dict[str, dict[str, np.ndarray]],
+    ids_by_model: dict[str, np.ndarray],
+    opts: BenchOptions,
+) -> dict[str, Path]:
     """One grid per method: the same test images (rows) across the shown models (columns)."""
     from edgexai.data.classes import GTSRB_CLASSES
     from edgexai.explain.explainers import METHOD_NAMES
@@ -96,16 +111,26 @@ def saliency_grids(fig_dir: Path, shown: list[BenchModel], test, ids: np.ndarray
     images = test.images[rows]
     captions = [f"#{i} {GTSRB_CLASSES[int(test.labels[i])][:16]}" for i in rows]
     for method in opts.methods:
-        maps = {m.cell: _grid_maps(rows, images.shape[1:3], ids_by_model[m.name],
-                                   maps_by_model[m.name][method]) for m in shown}
+        maps = {
+            m.cell: _grid_maps(
+                rows, images.shape[1:3], ids_by_model[m.name], maps_by_model[m.name][method]
+            )
+            for m in shown
+        }
         paths[f"grid_{method}"] = saliency_grid(
-            fig_dir / f"grid_{method}.png", images, captions, [m.cell for m in shown], maps,
-            METHOD_NAMES.get(method, method))
+            fig_dir / f"grid_{method}.png",
+            images,
+            captions,
+            [m.cell for m in shown],
+            maps,
+            METHOD_NAMES.get(method, method),
+        )
     return paths
 
 
-def _grid_maps(rows: np.ndarray, shape: tuple[int, ...], got: np.ndarray,
-               maps: np.ndarray) -> np.ndarray:
+def _grid_maps(
+    rows: np.ndarray, shape: tuple[int, ...], got: np.ndarray, maps: np.ndarray
+) -> np.ndarray:
     """One model's maps of the grid's images; NaN where it did not explain the image."""
     arr = np.full((len(rows),) + tuple(shape), np.nan, np.float32)
     for r, image_id in enumerate(rows):
@@ -115,15 +140,19 @@ def _grid_maps(rows: np.ndarray, shape: tuple[int, ...], got: np.ndarray,
     return arr
 
 
-def road_figure(fig_dir: Path, results: dict[str, Any], cells: list[str],
-                opts: BenchOptions) -> Path:
+def road_figure(
+    fig_dir: Path, results: dict[str, Any], cells: list[str], opts: BenchOptions
+) -> Path:
     """ROAD curves per method, every cell (mean over its seeds)."""
     from edgexai.explain.explainers import METHOD_NAMES
 
-    curves = {cell: _cell_curves([r for r in results["models"] if r["cell"] == cell],
-                                 opts.methods) for cell in cells}
-    return road_curves(fig_dir / "road_curves.png", curves, list(opts.methods), METHOD_NAMES,
-                       ["morf", "lerf"])
+    curves = {
+        cell: _cell_curves([r for r in results["models"] if r["cell"] == cell], opts.methods)
+        for cell in cells
+    }
+    return road_curves(
+        fig_dir / "road_curves.png", curves, list(opts.methods), METHOD_NAMES, ["morf", "lerf"]
+    )
 
 
 def _cell_curves(members: list[dict[str, Any]], methods: tuple[str, ...]) -> dict[str, Any]:
@@ -138,16 +167,24 @@ def _cell_curves(members: list[dict[str, Any]], methods: tuple[str, ...]) -> dic
     return per_method
 
 
-def latency_figures(fig_dir: Path, results: dict[str, Any], cells: list[str],
-                    shown: list[BenchModel], opts: BenchOptions) -> dict[str, Path]:
+def latency_figures(
+    fig_dir: Path,
+    results: dict[str, Any],
+    cells: list[str],
+    shown: list[BenchModel],
+    opts: BenchOptions,
+) -> dict[str, Path]:
     """Latency bars (one per cell: the lowest seed's model) and the accuracy–latency–faithfulness
     scatter at the first (backend, precision, batch)."""
     from edgexai.explain.explainers import METHOD_NAMES
 
     lat = results["latency"]
     first = {m.name for m in shown}
-    paths = {"latency": latency_bars(fig_dir / "latency.png",
-                                     [r for r in lat if r["model"] in first], cells)}
+    paths = {
+        "latency": latency_bars(
+            fig_dir / "latency.png", [r for r in lat if r["model"] in first], cells
+        )
+    }
     base = sorted({(r["backend"], r["precision"], r["batch"]) for r in lat})[0]
     key = f"latency.{base[0]}_{base[1]}_b{base[2]}.p50_ms"
     faith_method = "gradcam" if "gradcam" in opts.methods else opts.methods[0]
@@ -156,22 +193,34 @@ def latency_figures(fig_dir: Path, results: dict[str, Any], cells: list[str],
         s = results["cells"][cell]["mean"]
         morf = s.get(f"explain.{faith_method}.road_morf_mean", float("nan"))
         if key in s and "accuracy.clean_test" in s:
-            points.append({"cell": cell, "latency": s[key],
-                           "accuracy": s["accuracy.clean_test"], "morf": morf})
+            points.append(
+                {
+                    "cell": cell,
+                    "latency": s[key],
+                    "accuracy": s["accuracy.clean_test"],
+                    "morf": morf,
+                }
+            )
     if points:
         paths["scatter"] = tradeoff_scatter(
-            fig_dir / "tradeoff.png", points, f"{base[0]} {base[1]} batch {base[2]} p50 (ms)",
-            f"ROAD MoRF, {METHOD_NAMES.get(faith_method, faith_method)} (lower = more "
-            "faithful)")
+            fig_dir / "tradeoff.png",
+            points,
+            f"{base[0]} {base[1]} batch {base[2]} p50 (ms)",
+            f"ROAD MoRF, {METHOD_NAMES.get(faith_method, faith_method)} (lower = more faithful)",
+        )
     return paths
 
 
 def sections(results: dict[str, Any], paths: dict[str, Path], opts: BenchOptions) -> list[Section]:
     """The report's sections, in reading order (the long every-case table near the end)."""
     cells = _cells(results)
-    out = [measured_section(results, cells), environment_section(results["environment"]),
-           accuracy_section(results, cells), explanation_section(results, cells, paths, opts),
-           latency_section(results, cells, paths)]
+    out = [
+        measured_section(results, cells),
+        environment_section(results["environment"]),
+        accuracy_section(results, cells),
+        explanation_section(results, cells, paths, opts),
+        latency_section(results, cells, paths),
+    ]
     if results.get("pipeline"):
         out.append(pipeline_section(results["pipeline"]))
     out.append(paper_section(results))
@@ -186,23 +235,32 @@ def measured_section(results: dict[str, Any], cells: list[str]) -> Section:
     img = results["images"]
     s = Section("What was measured")
     s.p(f"Command: {results['command'] or '(API call)'}")
-    s.p(f"{len(results['models'])} models in {len(cells)} regime cells "
+    s.p(
+        f"{len(results['models'])} models in {len(cells)} regime cells "
         f"({', '.join(cells)}); build seeds per cell: "
         + "; ".join(f"{c} {cs[c]['seeds']}" for c in cells)
-        + ". Several seeds show mean ± std (sample std); one seed shows the value.")
-    s.p(f"Every model saw the same images: explanation metrics on {img['explain_drawn']} images "
+        + ". Several seeds show mean ± std (sample std); one seed shows the value."
+    )
+    s.p(
+        f"Every model saw the same images: explanation metrics on {img['explain_drawn']} images "
         f"drawn with seed {results['config']['seed']} from the official GTSRB test set (indices "
         f"sha256 {img['explain_indices_sha256'][:16]}…; "
-        + ("each model explains the ones it classifies correctly, the paper's protocol"
-           if results["config"]["targets"] == "correct" else "every model explains all of them")
+        + (
+            "each model explains the ones it classifies correctly, the paper's protocol"
+            if results["config"]["targets"] == "correct"
+            else "every model explains all of them"
+        )
         + ", for the true class), the same imputation "
         f"noise seed for ROAD; per-session accuracy on {img['accuracy_drawn']} other seeded test "
         "images; latency on the same input tensors, every case timed interleaved in one process "
         "after warm-up. Clean test accuracy (all 12,630 test images) and robust accuracy come "
         "from each build's manifest (PGD-20 L∞ at the ε below on a fixed seeded 1,000 test "
-        "images).")
-    eps = {round(float((r.get("robust_settings") or {}).get("epsilon", float("nan"))) * 255, 2)
-           for r in results["models"]}
+        "images)."
+    )
+    eps = {
+        round(float((r.get("robust_settings") or {}).get("epsilon", float("nan"))) * 255, 2)
+        for r in results["models"]
+    }
     s.p("Robust accuracy ε (pixel units × 255): " + ", ".join(str(e) for e in sorted(eps)))
     s.p("Ratios (×) divide by the natural model's figure (the natural cell's mean).")
     if results["notes"]:
@@ -213,12 +271,20 @@ def measured_section(results: dict[str, Any], cells: list[str]) -> Section:
 def environment_section(env: dict[str, Any]) -> Section:
     s = Section("Environment")
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
-    s.pre("\n".join([f"date        {env['date']}", f"host        {env['host']}",
-                     f"os          {env['os']}", f"cpu         {env['cpu']} × {env['cpu_count']}",
-                     f"threads     {env['latency_threads']} (latency)",
-                     f"load avg    start {env['load_average_start']}  end "
-                     f"{env.get('load_average_end')}",
-                     f"git         {env['git']}", f"versions    {versions}"]))
+    s.pre(
+        "\n".join(
+            [
+                f"date        {env['date']}",
+                f"host        {env['host']}",
+                f"os          {env['os']}",
+                f"cpu         {env['cpu']} × {env['cpu_count']}",
+                f"threads     {env['latency_threads']} (latency)",
+                f"load avg    start {env['load_average_start']}  end {env.get('load_average_end')}",
+                f"git         {env['git']}",
+                f"versions    {versions}",
+            ]
+        )
+    )
     return s
 
 
@@ -228,46 +294,88 @@ def accuracy_section(results: dict[str, Any], cells: list[str]) -> Section:
     rows = []
     for c in cells:
         st = cs[c]
-        rows.append([c, fmt(st, "accuracy.clean_test", 4, ratio=True),
-                     fmt(st, "accuracy.robust", 3, ratio=True),
-                     fmt(st, "size.weight_zeros_pct", 2), _big(st, "size.params"),
-                     _big(st, "size.macs"), fmt(st, "size.onnx_mb", 2, ratio=True)])
-    s.table(["cell", "clean test acc", "robust acc", "zero weights %", "params (% of natural)",
-             "MACs (% of natural)", "model.onnx MB"], rows)
-    acc_keys = sorted({k for c in cells for k in cs[c]["mean"] if k.startswith("accuracy.")
-                       and k not in ("accuracy.clean_test", "accuracy.robust")})
+        rows.append(
+            [
+                c,
+                fmt(st, "accuracy.clean_test", 4, ratio=True),
+                fmt(st, "accuracy.robust", 3, ratio=True),
+                fmt(st, "size.weight_zeros_pct", 2),
+                _big(st, "size.params"),
+                _big(st, "size.macs"),
+                fmt(st, "size.onnx_mb", 2, ratio=True),
+            ]
+        )
+    s.table(
+        [
+            "cell",
+            "clean test acc",
+            "robust acc",
+            "zero weights %",
+            "params (% of natural)",
+            "MACs (% of natural)",
+            "model.onnx MB",
+        ],
+        rows,
+    )
+    acc_keys = sorted(
+        {
+            k
+            for c in cells
+            for k in cs[c]["mean"]
+            if k.startswith("accuracy.") and k not in ("accuracy.clean_test", "accuracy.robust")
+        }
+    )
     if acc_keys:
-        s.p(f"Accuracy of each backend and precision on the {results['images']['accuracy_drawn']} "
-            "seeded test images (same images for every model):")
-        s.table(["cell"] + [k.split(".", 1)[1] for k in acc_keys],
-                [[c] + [fmt(cs[c], k, 4) for k in acc_keys] for c in cells])
+        s.p(
+            f"Accuracy of each backend and precision on the {results['images']['accuracy_drawn']} "
+            "seeded test images (same images for every model):"
+        )
+        s.table(
+            ["cell"] + [k.split(".", 1)[1] for k in acc_keys],
+            [[c] + [fmt(cs[c], k, 4) for k in acc_keys] for c in cells],
+        )
     return s
 
 
-def explanation_section(results: dict[str, Any], cells: list[str], paths: dict[str, Path],
-                        opts: BenchOptions) -> Section:
+def explanation_section(
+    results: dict[str, Any], cells: list[str], paths: dict[str, Path], opts: BenchOptions
+) -> Section:
     from edgexai.explain.explainers import METHOD_NAMES
 
     cs = results["cells"]
     s = Section("Explanation quality")
-    s.p("Gini: sparsity of the map (higher = sparser). ROAD: accuracy after removing the top "
+    s.p(
+        "Gini: sparsity of the map (higher = sparser). ROAD: accuracy after removing the top "
         "(MoRF, lower = more faithful) or bottom (LeRF, higher = more faithful) p % of pixels by "
-        "noisy linear imputation, mean over p = " + ", ".join(
-            f"{p:g}" for p in _percentages(results)) + " %; gap = LeRF − MoRF (higher = better).")
+        "noisy linear imputation, mean over p = "
+        + ", ".join(f"{p:g}" for p in _percentages(results))
+        + " %; gap = LeRF − MoRF (higher = better)."
+    )
     rows = []
     for c in cells:
         for method in opts.methods:
             k = f"explain.{method}."
-            rows.append([c, METHOD_NAMES.get(method, method), fmt(cs[c], k + "gini", 3),
-                         fmt(cs[c], k + "road_morf_mean", 3, ratio=True),
-                         fmt(cs[c], k + "road_lerf_mean", 3), fmt(cs[c], k + "road_gap_mean", 3),
-                         fmt(cs[c], "explain_n.explained", 0)])
-    s.table(["cell", "method", "Gini", "ROAD MoRF (× natural)", "ROAD LeRF", "gap",
-             "images explained"], rows)
+            rows.append(
+                [
+                    c,
+                    METHOD_NAMES.get(method, method),
+                    fmt(cs[c], k + "gini", 3),
+                    fmt(cs[c], k + "road_morf_mean", 3, ratio=True),
+                    fmt(cs[c], k + "road_lerf_mean", 3),
+                    fmt(cs[c], k + "road_gap_mean", 3),
+                    fmt(cs[c], "explain_n.explained", 0),
+                ]
+            )
+    s.table(
+        ["cell", "method", "Gini", "ROAD MoRF (× natural)", "ROAD LeRF", "gap", "images explained"],
+        rows,
+    )
     for method in opts.methods:
         if f"grid_{method}" in paths:
-            s.img(paths[f"grid_{method}"], f"{METHOD_NAMES.get(method, method)} across regimes, "
-                  "same test images")
+            s.img(
+                paths[f"grid_{method}"],
+                f"{METHOD_NAMES.get(method, method)} across regimes, same test images",
+            )
     if "road" in paths:
         s.img(paths["road"], "ROAD curves per method, every regime")
     return s
@@ -278,58 +386,95 @@ def latency_section(results: dict[str, Any], cells: list[str], paths: dict[str, 
     cfg = results["config"]
     s = Section("Latency")
     groups = sorted({(r["backend"], r["precision"], r["batch"]) for r in results["latency"]})
-    s.p(f"ms per call (one `infer` of a batch: logits and in-graph Grad-CAM), p50 and its ratio "
+    s.p(
+        f"ms per call (one `infer` of a batch: logits and in-graph Grad-CAM), p50 and its ratio "
         f"to natural; {cfg['rounds']} interleaved rounds × {cfg['per_round']} calls per case "
         f"after {cfg['warmup']} warm-up calls, every model and case in one process. p90, p99 and "
-        "throughput for every model are in the last section and in results.csv.")
+        "throughput for every model are in the last section and in results.csv."
+    )
     if groups:
-        rows = [[c] + [fmt(cs[c], f"latency.{b}_{p}_b{n}.p50_ms", 3, ratio=True)
-                       for b, p, n in groups] for c in cells]
+        rows = [
+            [c] + [fmt(cs[c], f"latency.{b}_{p}_b{n}.p50_ms", 3, ratio=True) for b, p, n in groups]
+            for c in cells
+        ]
         s.table(["cell"] + [f"{b} {p} b{n}" for b, p, n in groups], rows)
     for key in ("latency", "scatter"):
         if key in paths:
-            s.img(paths[key], {"latency": "latency per regime (p50, whisker to p90)",
-                               "scatter": "accuracy – latency – faithfulness"}[key])
+            s.img(
+                paths[key],
+                {
+                    "latency": "latency per regime (p50, whisker to p90)",
+                    "scatter": "accuracy – latency – faithfulness",
+                }[key],
+            )
     return s
 
 
 def every_case_section(latency: list[dict[str, Any]], cells: list[str]) -> Section:
     every = Section(EVERY_CASE)
     rows = []
-    for r in sorted(latency, key=lambda r: (r["backend"], r["precision"], r["batch"],
-                                            cells.index(r["cell"]), r["seed"])):
-        rows.append([r["model"], r["backend"], r["precision"], str(r["batch"]),
-                     f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['p99_ms']:.3f}",
-                     f"{r['throughput_ips']:.0f}"])
-    every.table(["model", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms",
-                 "images/s"], rows)
+    for r in sorted(
+        latency,
+        key=lambda r: (r["backend"], r["precision"], r["batch"], cells.index(r["cell"]), r["seed"]),
+    ):
+        rows.append(
+            [
+                r["model"],
+                r["backend"],
+                r["precision"],
+                str(r["batch"]),
+                f"{r['p50_ms']:.3f}",
+                f"{r['p90_ms']:.3f}",
+                f"{r['p99_ms']:.3f}",
+                f"{r['throughput_ips']:.0f}",
+            ]
+        )
+    every.table(
+        ["model", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms", "images/s"], rows
+    )
     return every
 
 
 def pipeline_section(summaries: list[dict[str, Any]]) -> Section:
     s = Section("Camera-frame pipeline")
-    s.p("`edgexai run` summaries (frames → proposals → rejector → classifier with in-graph "
-        "Grad-CAM → overlay → log); stage times in ms per frame, p50 / p99.")
+    s.p(
+        "`edgexai run` summaries (frames → proposals → rejector → classifier with in-graph "
+        "Grad-CAM → overlay → log); stage times in ms per frame, p50 / p99."
+    )
     rows = []
     for r in summaries:
         st = r.get("stages_ms", {})
-        rows.append([Path(str(r.get("model", ""))).name, str(r.get("backend")),
-                     str(r.get("frames")), f"{r.get('fps', 0):.1f}",
-                     f"{r['frame_ms']['p50']:.1f} / {r['frame_ms']['p99']:.1f}",
-                     ", ".join(f"{k} {v['p50']:.1f}/{v['p99']:.1f}" for k, v in st.items()),
-                     str(r.get("detections"))])
+        rows.append(
+            [
+                Path(str(r.get("model", ""))).name,
+                str(r.get("backend")),
+                str(r.get("frames")),
+                f"{r.get('fps', 0):.1f}",
+                f"{r['frame_ms']['p50']:.1f} / {r['frame_ms']['p99']:.1f}",
+                ", ".join(f"{k} {v['p50']:.1f}/{v['p99']:.1f}" for k, v in st.items()),
+                str(r.get("detections")),
+            ]
+        )
     s.table(["model", "backend", "frames", "FPS", "frame ms", "stages", "detections"], rows)
     return s
 
 
 def paper_section(results: dict[str, Any]) -> Section:
     s = Section("Beside the paper")
-    s.p("Reference: " + paper.SOURCE + ". Same metric definition; our numbers are the cells' "
-        "means above. Δ = cell − natural, ours and theirs.")
-    s.table(["cell", "method", "ours MoRF", "paper MoRF", "ours Δ", "paper Δ"],
-            paper.side_by_side(results["cells"]))
-    s.bullets([f"{f['finding']} — **{f['verdict']}**: {f['evidence']}."
-               for f in results["paper"]["findings"]])
+    s.p(
+        "Reference: " + paper.SOURCE + ". Same metric definition; our numbers are the cells' "
+        "means above. Δ = cell − natural, ours and theirs."
+    )
+    s.table(
+        ["cell", "method", "ours MoRF", "paper MoRF", "ours Δ", "paper Δ"],
+        paper.side_by_side(results["cells"]),
+    )
+    s.bullets(
+        [
+            f"{f['finding']} — **{f['verdict']}**: {f['evidence']}."
+            for f in results["paper"]["findings"]
+        ]
+    )
     s.p("Where the setups differ:")
     s.bullets(paper.differences(results["models"]))
     return s
@@ -337,11 +482,15 @@ def paper_section(results: dict[str, Any]) -> Section:
 
 def files_section() -> Section:
     s = Section("Files")
-    s.bullets(["results.json — every number, the configuration and the environment",
-               "results.csv — one row per model × figure, with its ratio to natural (same seed)",
-               "figures/*.png — the plots in this report",
-               "cache/ — per-model explanation results (reused by the next run with the same "
-               "models, images and settings; --fresh recomputes)"])
+    s.bullets(
+        [
+            "results.json — every number, the configuration and the environment",
+            "results.csv — one row per model × figure, with its ratio to natural (same seed)",
+            "figures/*.png — the plots in this report",
+            "cache/ — per-model explanation results (reused by the next run with the same "
+            "models, images and settings; --fresh recomputes)",
+        ]
+    )
     return s
 
 
@@ -352,9 +501,16 @@ def _percentages(results: dict[str, Any]) -> list[float]:
     return []
 
 
-def write_report(out: Path, results: dict[str, Any], models: list[BenchModel], test,
-                 ids: np.ndarray, maps_by_model: dict[str, dict[str, np.ndarray]],
-                 ids_by_model: dict[str, np.ndarray], opts: BenchOptions) -> None:
+def write_report(
+    out: Path,
+    results: dict[str, Any],
+    models: list[BenchModel],
+    test,
+    ids: np.ndarray,
+    maps_by_model: dict[str, dict[str, np.ndarray]],
+    ids_by_model: dict[str, np.ndarray],
+    opts: BenchOptions,
+) -> None:
     paths = figures(out, results, models, test, ids, maps_by_model, ids_by_model, opts)
     secs = sections(json_safe(results), paths, opts)
     (out / "report.md").write_text(to_markdown(TITLE, secs, out) + "\n")

@@ -86,5 +86,9 @@ def check_results(results: dict[str, Any]) -> None:
 def results_schema() -> dict[str, Any]:
     from edgexai.typed_json import document_schema
 
-    return document_schema({"results": BenchResults}, "edgexai bench results (results.json)",
-                           "results.schema.json", {"results": {"format": FORMAT}})
+    return document_schema(
+        {"results": BenchResults},
+        "edgexai bench results (results.json)",
+        "results.schema.json",
+        {"results": {"format": FORMAT}},
+    )

@@ -69,19 +69,24 @@ def validate(opts: BenchOptions) -> None:
 def _one_of(kind: str, flag: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:
     for v in values:
         if v not in allowed:
-            raise EdgexaiError(f"unknown {kind} {v!r} in {flag}; choose from "
-                               + ", ".join(allowed))
+            raise EdgexaiError(f"unknown {kind} {v!r} in {flag}; choose from " + ", ".join(allowed))
 
 
 def _check_counts(opts: BenchOptions) -> None:
-    for flag, v in (("--images", opts.images), ("--accuracy-images", opts.accuracy_images),
-                    ("--rounds", opts.rounds), ("--per-round", opts.per_round),
-                    ("--ig-steps", opts.ig_steps), ("--sg-samples", opts.sg_samples)):
+    for flag, v in (
+        ("--images", opts.images),
+        ("--accuracy-images", opts.accuracy_images),
+        ("--rounds", opts.rounds),
+        ("--per-round", opts.per_round),
+        ("--ig-steps", opts.ig_steps),
+        ("--sg-samples", opts.sg_samples),
+    ):
         if v < 1:
             raise EdgexaiError(f"{flag} must be at least 1 (got {v})")
     if opts.threads < 0:
-        raise EdgexaiError(f"--threads must be 0 (the backend's default) or more (got "
-                           f"{opts.threads})")
+        raise EdgexaiError(
+            f"--threads must be 0 (the backend's default) or more (got {opts.threads})"
+        )
     for flag, v in (("--warmup", opts.warmup), ("--grid-images", opts.grid_images)):
         if v < 0:
             raise EdgexaiError(f"{flag} must not be negative (got {v})")
@@ -104,19 +109,37 @@ def select_models(opts: BenchOptions) -> list[BenchModel]:
 
 def _explain_key(model: BenchModel, opts: BenchOptions, indices_sha: str, data_digest: str) -> str:
     model_sha = ((model.manifest.get("files") or {}).get("model") or {}).get("sha256", "")
-    cfg = {"v": EXPLAIN_CACHE_FORMAT, "model": model_sha, "indices": indices_sha,
-           "data": data_digest, "methods": list(opts.methods), "road": opts.road, "targets": opts.targets,
-           "ig": opts.ig_steps, "sg": opts.sg_samples, "seed": opts.seed}
+    cfg = {
+        "v": EXPLAIN_CACHE_FORMAT,
+        "model": model_sha,
+        "indices": indices_sha,
+        "data": data_digest,
+        "methods": list(opts.methods),
+        "road": opts.road,
+        "targets": opts.targets,
+        "ig": opts.ig_steps,
+        "sg": opts.sg_samples,
+        "seed": opts.seed,
+    }
     return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def explain_one(model: BenchModel, images: np.ndarray, labels: np.ndarray, ids: np.ndarray,
-                opts: BenchOptions, cache: Path, key: str) -> tuple[dict[str, Any],
-                                                                     dict[str, np.ndarray],
-                                                                     np.ndarray]:
+def explain_one(
+    model: BenchModel,
+    images: np.ndarray,
+    labels: np.ndarray,
+    ids: np.ndarray,
+    opts: BenchOptions,
+    cache: Path,
+    key: str,
+) -> tuple[dict[str, Any], dict[str, np.ndarray], np.ndarray]:
     """(explain result, maps per method, explained ids) — from the cache when it matches."""
     stem = cache / f"{model.name}-{key}"
-    if not opts.fresh and stem.with_suffix(".json").is_file() and stem.with_suffix(".npz").is_file():
+    if (
+        not opts.fresh
+        and stem.with_suffix(".json").is_file()
+        and stem.with_suffix(".npz").is_file()
+    ):
         try:
             result = json.loads(stem.with_suffix(".json").read_text())
             with np.load(stem.with_suffix(".npz")) as z:
@@ -128,10 +151,19 @@ def explain_one(model: BenchModel, images: np.ndarray, labels: np.ndarray, ids: 
     from edgexai.explain.run import ExplainItem, explain_model
 
     item = ExplainItem.load(model.dir)  # verifies model.pt's digest before loading it
-    eo = ExplainOptions(models=[str(model.dir)], methods=opts.methods, limit=len(ids),
-                        seed=opts.seed, road=opts.road, deletion_steps=0, targets=opts.targets,
-                        ig_steps=opts.ig_steps, sg_samples=opts.sg_samples,
-                        progress=opts.progress, update_manifest=False)
+    eo = ExplainOptions(
+        models=[str(model.dir)],
+        methods=opts.methods,
+        limit=len(ids),
+        seed=opts.seed,
+        road=opts.road,
+        deletion_steps=0,
+        targets=opts.targets,
+        ig_steps=opts.ig_steps,
+        sg_samples=opts.sg_samples,
+        progress=opts.progress,
+        update_manifest=False,
+    )
     explain_model(item, images, labels, ids, eo)
     assert item.ids is not None
     cache.mkdir(parents=True, exist_ok=True)
@@ -188,8 +220,12 @@ def open_sessions(models: list[BenchModel], opts: BenchOptions, notes: list[str]
                     if variant != "fp32":
                         ensure_variant(model.dir, variant, opts.data_root)
                 sessions[(model.name, backend, precision)] = open_session(
-                    model.dir, backend, precision, cam=True,
-                    **_session_kwargs(backend, opts.threads))
+                    model.dir,
+                    backend,
+                    precision,
+                    cam=True,
+                    **_session_kwargs(backend, opts.threads),
+                )
     return sessions
 
 
@@ -197,14 +233,18 @@ def usable_backends(opts: BenchOptions, notes: list[str]) -> list[str]:
     """The asked-for backends this machine can time; what is skipped or changed becomes a note."""
     backends = list(opts.backends)
     if "trt" in backends and not _trt_available():
-        notes.append("trt: skipped — TensorRT is not importable on this machine (no TensorRT "
-                     "figure in this report)")
+        notes.append(
+            "trt: skipped — TensorRT is not importable on this machine (no TensorRT "
+            "figure in this report)"
+        )
         backends.remove("trt")
     if opts.threads != 1 and "ort" in backends:
-        notes.append("ort: intra-op spinning switched off — with more than one thread per "
-                     "session, the idle sessions' spinning threads would take the cores of the "
-                     "one being timed; a session alone in its process spins and runs faster at "
-                     "small batches (tools/bench_export.py times that case)")
+        notes.append(
+            "ort: intra-op spinning switched off — with more than one thread per "
+            "session, the idle sessions' spinning threads would take the cores of the "
+            "one being timed; a session alone in its process spins and runs faster at "
+            "small batches (tools/bench_export.py times that case)"
+        )
     if "torch" in backends and any(p != "fp32" for p in opts.precisions):
         notes.append("torch: fp32 only (the reference backend has no fp16/int8 path)")
     return backends
@@ -220,7 +260,7 @@ def _session_kwargs(backend: str, threads: int) -> dict[str, Any]:
 
 
 def session_accuracy(session, x: np.ndarray, labels: np.ndarray, batch: int = 256) -> float:
-    preds = [session.infer(x[s:s + batch])[0].argmax(1) for s in range(0, len(x), batch)]
+    preds = [session.infer(x[s : s + batch])[0].argmax(1) for s in range(0, len(x), batch)]
     return float((np.concatenate(preds) == labels).mean())
 
 
@@ -238,11 +278,17 @@ def environment(threads: int) -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "host": platform.node(),
-            "os": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
-            "latency_threads": threads or "backend default",
-            "load_average_start": [round(v, 2) for v in os.getloadavg()],
-            "versions": tool_versions(), "git": git_revision()}
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "host": platform.node(),
+        "os": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "latency_threads": threads or "backend default",
+        "load_average_start": [round(v, 2) for v in os.getloadavg()],
+        "versions": tool_versions(),
+        "git": git_revision(),
+    }
 
 
 @dataclass
@@ -296,16 +342,17 @@ def draw_test(models: list[BenchModel], opts: BenchOptions) -> TestDraw:
     first = models[0].manifest
     source = locate_gtsrb(data_root_for(opts.data_root, first))
     size = int(first["input_size"])
-    test = load_split(source, "test", size, bool((first.get("data") or {}).get("roi_crop")),
-                      opts.progress)
+    test = load_split(
+        source, "test", size, bool((first.get("data") or {}).get("roi_crop")), opts.progress
+    )
     ids = draw_indices(len(test), opts.images, opts.seed)
     acc_ids = draw_indices(len(test), opts.accuracy_images, opts.seed, stream=ACCURACY_STREAM)
     return TestDraw(source, test, ids, acc_ids)
 
 
-def explain_all(models: list[BenchModel], draw: TestDraw, opts: BenchOptions, cache: Path
-                ) -> tuple[list[dict[str, Any]], dict[str, dict[str, np.ndarray]],
-                           dict[str, np.ndarray]]:
+def explain_all(
+    models: list[BenchModel], draw: TestDraw, opts: BenchOptions, cache: Path
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
     """(one record per model, maps per model and method, explained ids per model)."""
     import torch
     from tqdm import tqdm
@@ -317,8 +364,9 @@ def explain_all(models: list[BenchModel], draw: TestDraw, opts: BenchOptions, ca
     torch.manual_seed(opts.seed)
     for model in tqdm(models, desc="explaining", disable=not opts.progress):
         key = _explain_key(model, opts, draw.indices_sha, draw.source.digest)
-        result, maps, done_ids = explain_one(model, test.images[ids], test.labels[ids], ids, opts,
-                                             cache, key)
+        result, maps, done_ids = explain_one(
+            model, test.images[ids], test.labels[ids], ids, opts, cache, key
+        )
         maps_by_model[model.name], ids_by_model[model.name] = maps, done_ids
         records.append(model_record(model, result))
     return records, maps_by_model, ids_by_model
@@ -331,17 +379,26 @@ def model_record(model: BenchModel, result: dict[str, Any]) -> dict[str, Any]:
     files = m.get("files") or {}
     onnx_path = model.dir / files.get("onnx", {}).get("path", "model.onnx")
     return {
-        "name": model.name, "cell": model.cell, "seed": model.seed, "dir": str(model.dir),
-        "regime": m.get("regime"), "timing": m.get("timing"), "arch": m.get("arch"),
+        "name": model.name,
+        "cell": model.cell,
+        "seed": model.seed,
+        "dir": str(model.dir),
+        "regime": m.get("regime"),
+        "timing": m.get("timing"),
+        "arch": m.get("arch"),
         "model_sha256": (files.get("model") or {}).get("sha256"),
         "figures": {
-            "accuracy": {"clean_test": metrics.get("test_accuracy"),
-                         "robust": metrics.get("robust_accuracy")},
-            "size": {"params": m.get("params"), "macs": m.get("macs"),
-                     "weight_zeros_pct": 100.0 * float(
-                         (metrics.get("weight_sparsity") or {}).get("weights") or 0.0),
-                     "onnx_mb": onnx_path.stat().st_size / 2**20 if onnx_path.is_file()
-                     else None},
+            "accuracy": {
+                "clean_test": metrics.get("test_accuracy"),
+                "robust": metrics.get("robust_accuracy"),
+            },
+            "size": {
+                "params": m.get("params"),
+                "macs": m.get("macs"),
+                "weight_zeros_pct": 100.0
+                * float((metrics.get("weight_sparsity") or {}).get("weights") or 0.0),
+                "onnx_mb": onnx_path.stat().st_size / 2**20 if onnx_path.is_file() else None,
+            },
             "explain": explain_figures(result),
             "explain_n": {"drawn": result["n_drawn"], "explained": result["n_explained"]},
         },
@@ -365,8 +422,13 @@ def accuracy_inputs(models: list[BenchModel], draw: TestDraw) -> dict[str, np.nd
     return x_acc
 
 
-def measure_sessions(models: list[BenchModel], draw: TestDraw, records: list[dict[str, Any]],
-                     opts: BenchOptions, notes: list[str]) -> list[dict[str, Any]]:
+def measure_sessions(
+    models: list[BenchModel],
+    draw: TestDraw,
+    records: list[dict[str, Any]],
+    opts: BenchOptions,
+    notes: list[str],
+) -> list[dict[str, Any]]:
     """Accuracy of every session, then every (session, batch) timed interleaved; adds both to
     the records and returns the latency rows."""
     import torch
@@ -375,8 +437,9 @@ def measure_sessions(models: list[BenchModel], draw: TestDraw, records: list[dic
     sessions = open_sessions(models, opts, notes)
     x_acc = accuracy_inputs(models, draw)
     by_name = {r["name"]: r for r in records}
-    for (name, backend, precision), sess in tqdm(sessions.items(), desc="accuracy per session",
-                                                 disable=not opts.progress, leave=False):
+    for (name, backend, precision), sess in tqdm(
+        sessions.items(), desc="accuracy per session", disable=not opts.progress, leave=False
+    ):
         acc = session_accuracy(sess, x_acc[name], draw.test.labels[draw.acc_ids])
         by_name[name]["figures"]["accuracy"][f"{backend}_{precision}"] = acc
     threads_before = torch.get_num_threads()
@@ -393,7 +456,8 @@ def measure_sessions(models: list[BenchModel], draw: TestDraw, records: list[dic
     for case, stats in timed.items():
         rec = by_name[case.model]
         rec["figures"].setdefault("latency", {})[
-            f"{case.backend}_{case.precision}_b{case.batch}"] = stats
+            f"{case.backend}_{case.precision}_b{case.batch}"
+        ] = stats
         latency_rows.append({**case_row(case, stats), "cell": rec["cell"], "seed": rec["seed"]})
     return latency_rows
 
@@ -404,29 +468,47 @@ def timed_cases(sessions: dict, x_acc: dict[str, np.ndarray], batches: tuple[int
     for (name, backend, precision), sess in sessions.items():
         x = x_acc[name]
         for b in batches:
-            batch = np.ascontiguousarray(x[:b]) if b <= len(x) else np.resize(x, (b,) +
-                                                                              x.shape[1:])
-            cases[Case(name, backend, precision, b)] = (lambda s=sess, xb=batch: s.infer(xb))
+            batch = np.ascontiguousarray(x[:b]) if b <= len(x) else np.resize(x, (b,) + x.shape[1:])
+            cases[Case(name, backend, precision, b)] = lambda s=sess, xb=batch: s.infer(xb)
     return cases
 
 
-def assemble(opts: BenchOptions, env: dict[str, Any], draw: TestDraw,
-             records: list[dict[str, Any]], latency_rows: list[dict[str, Any]],
-             notes: list[str]) -> dict[str, Any]:
+def assemble(
+    opts: BenchOptions,
+    env: dict[str, Any],
+    draw: TestDraw,
+    records: list[dict[str, Any]],
+    latency_rows: list[dict[str, Any]],
+    notes: list[str],
+) -> dict[str, Any]:
     """results.json's content (less seconds_total): per-cell stats, ratios, the paper's verdicts."""
     stats = aggregate.cell_stats(records)
     aggregate.add_ratios(stats)
     return {
-        "format": RESULTS_FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": opts.command, "environment": env,
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items()
-                   if k not in ("progress", "command", "fresh", "pipeline_summaries")},
-        "images": {"split": "official test", "data_digest": draw.source.digest,
-                   "explain_indices_sha256": draw.indices_sha,
-                   "explain_drawn": int(len(draw.ids)), "accuracy_drawn": int(len(draw.acc_ids))},
-        "models": records, "cells": stats, "latency": latency_rows,
-        "paper": {"source": paper.SOURCE, "reference_morf": paper.REFERENCE_MORF,
-                  "findings": paper.findings(stats)},
+        "format": RESULTS_FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": opts.command,
+        "environment": env,
+        "config": {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in asdict(opts).items()
+            if k not in ("progress", "command", "fresh", "pipeline_summaries")
+        },
+        "images": {
+            "split": "official test",
+            "data_digest": draw.source.digest,
+            "explain_indices_sha256": draw.indices_sha,
+            "explain_drawn": int(len(draw.ids)),
+            "accuracy_drawn": int(len(draw.acc_ids)),
+        },
+        "models": records,
+        "cells": stats,
+        "latency": latency_rows,
+        "paper": {
+            "source": paper.SOURCE,
+            "reference_morf": paper.REFERENCE_MORF,
+            "findings": paper.findings(stats),
+        },
         "notes": notes,
         "pipeline": [_read_summary(p) for p in opts.pipeline_summaries],
     }
@@ -438,8 +520,9 @@ def _read_summary(path: str) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise EdgexaiError(f"--pipeline-summary {path}: cannot read it ({exc})") from None
     if not isinstance(summary, dict):
-        raise EdgexaiError(f"--pipeline-summary {path}: not an `edgexai run` summary (a JSON "
-                           "object)")
+        raise EdgexaiError(
+            f"--pipeline-summary {path}: not an `edgexai run` summary (a JSON object)"
+        )
     return summary
 
 
@@ -451,8 +534,11 @@ def write_results(out: Path, results: dict[str, Any]) -> None:
     results = json_safe(results)
     check_results(results)  # the contract readers rely on (docs/schemas/results.schema.json)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    natural = {r["seed"]: aggregate.flatten(r["figures"]) for r in results["models"]
-               if r["cell"] == "natural"}
+    natural = {
+        r["seed"]: aggregate.flatten(r["figures"])
+        for r in results["models"]
+        if r["cell"] == "natural"
+    }
     with open(out / "results.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["model", "cell", "seed", "figure", "value", "ratio_to_natural"])

@@ -50,8 +50,9 @@ def parse_cells(text: str) -> tuple[str, ...]:
         raise EdgexaiError("--regimes is empty; give 'all' or cells such as natural,layered-tuned")
     unknown = [c for c in chosen if c not in known]
     if unknown:
-        raise EdgexaiError(f"unknown regime cell(s) {', '.join(unknown)}; choose from all, "
-                           + ", ".join(known))
+        raise EdgexaiError(
+            f"unknown regime cell(s) {', '.join(unknown)}; choose from all, " + ", ".join(known)
+        )
     return chosen
 
 
@@ -60,19 +61,27 @@ def load_model_dir(path: str | Path) -> BenchModel:
 
     folder = Path(path).expanduser()
     manifest = read_manifest(folder)
-    return BenchModel(folder, manifest, str(manifest.get("name") or folder.name),
-                      cell_of(manifest), int(manifest.get("seed") or 0))
+    return BenchModel(
+        folder,
+        manifest,
+        str(manifest.get("name") or folder.name),
+        cell_of(manifest),
+        int(manifest.get("seed") or 0),
+    )
 
 
-def find_cells(root: str | Path, cells: tuple[str, ...],
-               seeds: tuple[int, ...] | None) -> list[BenchModel]:
+def find_cells(
+    root: str | Path, cells: tuple[str, ...], seeds: tuple[int, ...] | None
+) -> list[BenchModel]:
     """Every build under `root` whose cell is asked for (and seed, if given); a missing cell is an
     error that says how to build it, so a report never silently drops a regime."""
-    root = builds_root(Path(root).expanduser(),
-                       lambda text: print(f"edgexai: {text}", file=sys.stderr))
+    root = builds_root(
+        Path(root).expanduser(), lambda text: print(f"edgexai: {text}", file=sys.stderr)
+    )
     if not root.is_dir():
-        raise EdgexaiError(f"--root {root}: no such folder (build folders live there; see "
-                           "`edgexai build --help`)")
+        raise EdgexaiError(
+            f"--root {root}: no such folder (build folders live there; see `edgexai build --help`)"
+        )
     found: list[BenchModel] = []
     for manifest_path in sorted(root.glob("*/manifest.json")):
         try:
@@ -87,7 +96,8 @@ def find_cells(root: str | Path, cells: tuple[str, ...],
             f"no build under {root} for: {', '.join(missing)}"
             + (f" (seeds {','.join(map(str, seeds))})" if seeds else "")
             + f". Build them with `edgexai matrix --out {root} --cells {' '.join(missing)}` or "
-              "`edgexai build --regime R --timing T --out ROOT`, or bench fewer with --regimes")
+            "`edgexai build --regime R --timing T --out ROOT`, or bench fewer with --regimes"
+        )
     return order_models(found)
 
 
@@ -108,8 +118,10 @@ def check_comparable(models: list[BenchModel]) -> list[str]:
     notes: list[str] = []
     sizes = {int(m.manifest.get("input_size") or 0) for m in models}
     if len(sizes) > 1:
-        raise EdgexaiError(f"models with different input sizes ({sorted(sizes)}) cannot share "
-                           "the bench's images; bench them separately")
+        raise EdgexaiError(
+            f"models with different input sizes ({sorted(sizes)}) cannot share "
+            "the bench's images; bench them separately"
+        )
     for key, label in (("arch", "architectures"), ("preset", "presets")):
         values = {str(m.manifest.get(key)) for m in models}
         if len(values) > 1:
@@ -117,8 +129,10 @@ def check_comparable(models: list[BenchModel]) -> list[str]:
     digests = {str((m.manifest.get("data") or {}).get("digest")) for m in models}
     if len(digests) > 1:
         notes.append("models were trained on different data archives")
-    eps = {round(float(((m.manifest.get("metrics") or {}).get("robust") or {}).get("epsilon", -1)),
-                 6) for m in models}
+    eps = {
+        round(float(((m.manifest.get("metrics") or {}).get("robust") or {}).get("epsilon", -1)), 6)
+        for m in models
+    }
     if len(eps) > 1:
         notes.append("robust accuracy was measured at different ε across models")
     return notes

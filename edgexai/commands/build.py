@@ -10,12 +10,14 @@ from edgexai.options import HelpFormatter
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "build", help="train and evaluate a model under a regime; write <out>/<name>/",
+        "build",
+        help="train and evaluate a model under a regime; write <out>/<name>/",
         description="Train a GTSRB classifier under a regime, evaluate it on the official test "
-                    "set, and write <out>/<name>/ with model.pt (loadable with "
-                    "torch.load(weights_only=True)), train_log.jsonl and manifest.json. "
-                    "Multi-GPU: torchrun --nproc_per_node N -m edgexai build ...",
-        formatter_class=HelpFormatter)
+        "set, and write <out>/<name>/ with model.pt (loadable with "
+        "torch.load(weights_only=True)), train_log.jsonl and manifest.json. "
+        "Multi-GPU: torchrun --nproc_per_node N -m edgexai build ...",
+        formatter_class=HelpFormatter,
+    )
     add_build_arguments(p)
     p.set_defaults(func=run)
 
@@ -34,9 +36,11 @@ def run(args: argparse.Namespace) -> int:
         metrics = m["metrics"]
         robust = metrics.get("robust_accuracy")
         robust_text = "" if robust is None else f", robust accuracy {robust:.4f} (PGD-20)"
-        print(f"built {out_dir}: test accuracy {metrics['test_accuracy']:.4f} "
-              f"({m['data']['test_images']} official test images){robust_text}, "
-              f"{m['params']:,} params, {m['macs']:,} MACs, "
-              f"{metrics['weight_sparsity']['weights']:.1%} zero weights, "
-              f"{m['timing_s']['total']:.0f} s")
+        print(
+            f"built {out_dir}: test accuracy {metrics['test_accuracy']:.4f} "
+            f"({m['data']['test_images']} official test images){robust_text}, "
+            f"{m['params']:,} params, {m['macs']:,} MACs, "
+            f"{metrics['weight_sparsity']['weights']:.1%} zero weights, "
+            f"{m['timing_s']['total']:.0f} s"
+        )
     return 0

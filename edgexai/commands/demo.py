@@ -14,25 +14,38 @@ from edgexai.presets import PRESETS
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "demo", help="build layered (+ natural parent), run the pipeline on sample frames, report",
+        "demo",
+        help="build layered (+ natural parent), run the pipeline on sample frames, report",
         description="A first look at the whole tool on this machine's CPU: (1) `build --regime "
-                    "layered` with the quick preset, which first builds its natural parent; "
-                    "(2) `run` on GTSDB road frames found next to GTSRB (skipped, with a note, "
-                    "when there are none), writing the overlay video and the per-frame log; "
-                    "(3) `bench` of the two models into a report. The quick preset trains 3 "
-                    "epochs (+1 fine-tuning) instead of 12 (+4): about 6 minutes on 2 cores "
-                    "(cold cache) instead of about 35, for 2–3 points of test accuracy; the "
-                    "bench explains 100 test images instead of 200. Rerunning reuses finished builds.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "layered` with the quick preset, which first builds its natural parent; "
+        "(2) `run` on GTSDB road frames found next to GTSRB (skipped, with a note, "
+        "when there are none), writing the overlay video and the per-frame log; "
+        "(3) `bench` of the two models into a report. The quick preset trains 3 "
+        "epochs (+1 fine-tuning) instead of 12 (+4): about 6 minutes on 2 cores "
+        "(cold cache) instead of about 35, for 2–3 points of test accuracy; the "
+        "bench explains 100 test images instead of 200. Rerunning reuses finished builds.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--out", default="demo", help="output folder (builds, pipeline log, report)")
-    p.add_argument("--data-root", default=None,
-                   help="data location; unset: $EDGEXAI_DATA, else GTSRB is downloaded")
-    p.add_argument("--preset", default="quick", choices=list(PRESETS),
-                   help="training preset (cpu: the full default)")
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="data location; unset: $EDGEXAI_DATA, else GTSRB is downloaded",
+    )
+    p.add_argument(
+        "--preset",
+        default="quick",
+        choices=list(PRESETS),
+        help="training preset (cpu: the full default)",
+    )
     p.add_argument("--frames", type=int, default=100, help="GTSDB frames through the pipeline")
     p.add_argument("--images", type=int, default=100, help="test images the bench explains")
-    p.add_argument("--limit-per-class", type=int, default=None,
-                   help="train on at most N images per class (a faster, rougher look)")
+    p.add_argument(
+        "--limit-per-class",
+        type=int,
+        default=None,
+        help="train on at most N images per class (a faster, rougher look)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -61,12 +74,21 @@ def run(args: argparse.Namespace) -> int:
         from edgexai.data.locate import locate_gtsrb
 
         locate_gtsrb(args.data_root)  # the data first: nothing is written when it is missing
-    step(1, f"building layered (and its natural parent) with the {args.preset} preset into "
-            f"{builds}")
+    step(
+        1, f"building layered (and its natural parent) with the {args.preset} preset into {builds}"
+    )
     if to_build:
-        run_build(BuildOptions(regime="layered", timing="tuned", preset=args.preset,
-                               data_root=args.data_root, out=str(builds), progress=progress,
-                               limit_per_class=args.limit_per_class))
+        run_build(
+            BuildOptions(
+                regime="layered",
+                timing="tuned",
+                preset=args.preset,
+                data_root=args.data_root,
+                out=str(builds),
+                progress=progress,
+                limit_per_class=args.limit_per_class,
+            )
+        )
     natural = builds / parent_name(preset.arch, 0)
 
     step(2, "camera-frame pipeline on GTSDB road frames")
@@ -75,31 +97,50 @@ def run(args: argparse.Namespace) -> int:
 
     frames = locate_gtsdb(args.data_root)
     if frames is None:
-        print("edgexai: no GTSDB frames next to the data (gtsdb/ or gtsdb-dev.tar); pipeline "
-              "skipped — try `edgexai run --source VIDEO_OR_FOLDER --model "
-              f"{layered}`", file=sys.stderr)
+        print(
+            "edgexai: no GTSDB frames next to the data (gtsdb/ or gtsdb-dev.tar); pipeline "
+            "skipped — try `edgexai run --source VIDEO_OR_FOLDER --model "
+            f"{layered}`",
+            file=sys.stderr,
+        )
     else:
         from edgexai.pipeline.config import RunConfig
         from edgexai.pipeline.loop import run_pipeline
         from edgexai.pipeline.summary import format_summary
 
-        result = run_pipeline(RunConfig(source=str(frames), model=str(layered), backend="ort",
-                                        headless=True, output=str(out / "pipeline.mp4"),
-                                        log=str(out / "pipeline.jsonl"),
-                                        max_frames=args.frames, quiet=True))
+        result = run_pipeline(
+            RunConfig(
+                source=str(frames),
+                model=str(layered),
+                backend="ort",
+                headless=True,
+                output=str(out / "pipeline.mp4"),
+                log=str(out / "pipeline.jsonl"),
+                max_frames=args.frames,
+                quiet=True,
+            )
+        )
         print(format_summary(result), file=sys.stderr)
         summaries.append(str(out / "pipeline.jsonl.summary.json"))
 
     step(3, "bench: natural vs layered, report")
-    report, results = run_bench(BenchOptions(
-        models=[str(natural), str(layered)], report=str(out / "report"), data_root=args.data_root,
-        images=args.images, progress=progress, pipeline_summaries=summaries,
-        command="edgexai " + " ".join(sys.argv[1:])))
+    report, results = run_bench(
+        BenchOptions(
+            models=[str(natural), str(layered)],
+            report=str(out / "report"),
+            data_root=args.data_root,
+            images=args.images,
+            progress=progress,
+            pipeline_summaries=summaries,
+            command="edgexai " + " ".join(sys.argv[1:]),
+        )
+    )
     for cell, s in results["cells"].items():
         m = s["mean"]
-        print(f"{cell:14s} test accuracy {m.get('accuracy.clean_test', float('nan')):.4f}, "
-              f"ort batch-1 p50 {m.get('latency.ort_fp32_b1.p50_ms', float('nan')):.2f} ms, "
-              f"Grad-CAM ROAD MoRF {m.get('explain.gradcam.road_morf_mean', float('nan')):.3f}")
+        print(
+            f"{cell:14s} test accuracy {m.get('accuracy.clean_test', float('nan')):.4f}, "
+            f"ort batch-1 p50 {m.get('latency.ort_fp32_b1.p50_ms', float('nan')):.2f} ms, "
+            f"Grad-CAM ROAD MoRF {m.get('explain.gradcam.road_morf_mean', float('nan')):.3f}"
+        )
     print(f"open {report / 'report.html'} (also report.md); pipeline log and video in {out}")
     return 0
-

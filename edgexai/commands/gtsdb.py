@@ -12,21 +12,34 @@ def register(sub) -> None:
     from edgexai.data.gtsdb import SPLIT_HELP, SPLITS
 
     p = sub.add_parser(
-        "gtsdb", help="print the GTSDB frame folder, or a folder of links to one frame split",
+        "gtsdb",
+        help="print the GTSDB frame folder, or a folder of links to one frame split",
         description="Find the GTSDB development frames (--data-root / EDGEXAI_DATA: the gtsdb/ "
-                    "folder, a folder holding it, or a folder holding gtsdb-dev.tar, which is "
-                    "unpacked once into the cache, EDGEXAI_CACHE or ~/.cache/edgexai) and print "
-                    "the folder; `edgexai run --source FOLDER` plays it as a folder of images (in "
-                    "name order) and `edgexai score --gt FOLDER` scores a run against its "
-                    "gt.txt. With --split, print a folder of links to that part instead "
-                    f"(default: <cache>/gtsdb-dev-SPLIT): {SPLIT_HELP}.",
-        formatter_class=HelpFormatter)
-    p.add_argument("--data-root", default=None,
-                   help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)")
-    p.add_argument("--split", choices=["all", *SPLITS], default="all",
-                   help="the frames the printed folder holds")
-    p.add_argument("--dest", default=None, metavar="DIR",
-                   help="with --split: where the links go (default: the cache)")
+        "folder, a folder holding it, or a folder holding gtsdb-dev.tar, which is "
+        "unpacked once into the cache, EDGEXAI_CACHE or ~/.cache/edgexai) and print "
+        "the folder; `edgexai run --source FOLDER` plays it as a folder of images (in "
+        "name order) and `edgexai score --gt FOLDER` scores a run against its "
+        "gt.txt. With --split, print a folder of links to that part instead "
+        f"(default: <cache>/gtsdb-dev-SPLIT): {SPLIT_HELP}.",
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)",
+    )
+    p.add_argument(
+        "--split",
+        choices=["all", *SPLITS],
+        default="all",
+        help="the frames the printed folder holds",
+    )
+    p.add_argument(
+        "--dest",
+        default=None,
+        metavar="DIR",
+        help="with --split: where the links go (default: the cache)",
+    )
     p.set_defaults(func=run)
 
 

@@ -10,16 +10,23 @@ from edgexai.options import HelpFormatter, add_options
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "matrix", help="build the regime cells into one folder (skip built, resume, cheapest first)",
+        "matrix",
+        help="build the regime cells into one folder (skip built, resume, cheapest first)",
         description="Build regime cells into --out, each with `edgexai build` in its own process "
-                    "(logs in OUT/logs/): a cell already built is skipped, an interrupted one "
-                    "resumed. Ends with a Markdown table of the manifests. Flags after -- go to "
-                    "every build, e.g. `edgexai matrix --cells natural l1-tuned -- --arch "
-                    "resnet20 --seed 1`. On a shared machine set OMP_NUM_THREADS=1.",
-        formatter_class=HelpFormatter)
+        "(logs in OUT/logs/): a cell already built is skipped, an interrupted one "
+        "resumed. Ends with a Markdown table of the manifests. Flags after -- go to "
+        "every build, e.g. `edgexai matrix --cells natural l1-tuned -- --arch "
+        "resnet20 --seed 1`. On a shared machine set OMP_NUM_THREADS=1.",
+        formatter_class=HelpFormatter,
+    )
     add_options(p, MatrixOptions)
-    p.add_argument("build_args", nargs="*", metavar="-- BUILD_FLAG", default=argparse.SUPPRESS,
-                   help="edgexai build flags for every cell (see edgexai build --help)")
+    p.add_argument(
+        "build_args",
+        nargs="*",
+        metavar="-- BUILD_FLAG",
+        default=argparse.SUPPRESS,
+        help="edgexai build flags for every cell (see edgexai build --help)",
+    )
     p.set_defaults(func=run)
 
 

@@ -24,7 +24,8 @@ DESCRIPTION = (
     "pipeline with --min-score 0 so the log keeps every classified candidate. With --calibrate, "
     "sweep the decision's thresholds on the log's candidates instead (tuning frames only: "
     "`edgexai gtsdb --split tuneval`, run with --min-score 0) and print the best point of each "
-    "rule (sign score × confidence, sign score alone, confidence alone) at --target-precision.")
+    "rule (sign score × confidence, sign score alone, confidence alone) at --target-precision."
+)
 EXAMPLES = """examples:
   edgexai score --log heldout.jsonl --frames 400:600
   edgexai score --log all.jsonl --frames 400:600 --threshold 0.42 --json
@@ -33,28 +34,68 @@ EXAMPLES = """examples:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("score", help="score a run log against ground truth (AP, recall, precision)",
-                       description=DESCRIPTION, epilog=EXAMPLES,
-                       formatter_class=HelpFormatter)
-    p.add_argument("--log", required=True, metavar="FILE",
-                   help="an `edgexai run --log` file (its rotated parts FILE.1 … are read too)")
-    p.add_argument("--gt", default=None, metavar="DIR",
-                   help="the folder holding gt.txt (default: GTSDB from --data-root)")
-    p.add_argument("--data-root", default=None,
-                   help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)")
-    p.add_argument("--frames", type=frame_range, default="400:600", metavar="START:STOP",
-                   help="frame numbers scored (400:600: the held-out frames)")
-    p.add_argument("--mod", type=frame_mod, default=None, metavar="M:R",
-                   help="only frames ≡ R mod M (e.g. 4:3, the calibration frames of 0:400)")
-    p.add_argument("--min-size", type=positive_float, default=20.0,
-                   help="a sign counts in recall when its longer side is at least this (px)")
-    p.add_argument("--threshold", type=unit_interval, default=0.0,
-                   help="the operating point's score threshold (0: as logged)")
+    p = sub.add_parser(
+        "score",
+        help="score a run log against ground truth (AP, recall, precision)",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument(
+        "--log",
+        required=True,
+        metavar="FILE",
+        help="an `edgexai run --log` file (its rotated parts FILE.1 … are read too)",
+    )
+    p.add_argument(
+        "--gt",
+        default=None,
+        metavar="DIR",
+        help="the folder holding gt.txt (default: GTSDB from --data-root)",
+    )
+    p.add_argument(
+        "--data-root",
+        default=None,
+        help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)",
+    )
+    p.add_argument(
+        "--frames",
+        type=frame_range,
+        default="400:600",
+        metavar="START:STOP",
+        help="frame numbers scored (400:600: the held-out frames)",
+    )
+    p.add_argument(
+        "--mod",
+        type=frame_mod,
+        default=None,
+        metavar="M:R",
+        help="only frames ≡ R mod M (e.g. 4:3, the calibration frames of 0:400)",
+    )
+    p.add_argument(
+        "--min-size",
+        type=positive_float,
+        default=20.0,
+        help="a sign counts in recall when its longer side is at least this (px)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=unit_interval,
+        default=0.0,
+        help="the operating point's score threshold (0: as logged)",
+    )
     p.add_argument("--json", action="store_true", help="one line of JSON instead of indented")
-    p.add_argument("--calibrate", action="store_true",
-                   help="sweep the decision's thresholds instead of scoring one operating point")
-    p.add_argument("--target-precision", type=unit_interval, default=0.95,
-                   help="with --calibrate: the precision the chosen thresholds must reach")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="sweep the decision's thresholds instead of scoring one operating point",
+    )
+    p.add_argument(
+        "--target-precision",
+        type=unit_interval,
+        default=0.95,
+        help="with --calibrate: the precision the chosen thresholds must reach",
+    )
     p.set_defaults(func=run)
 
 
@@ -82,12 +123,16 @@ def load_frames(log: str | Path) -> dict[str, list[dict]]:
 
 
 def _in(stem: str, frames: tuple[int, int], mod: tuple[int, int] | None) -> bool:
-    return stem.isdigit() and frames[0] <= int(stem) < frames[1] and (
-        mod is None or int(stem) % mod[0] == mod[1])
+    return (
+        stem.isdigit()
+        and frames[0] <= int(stem) < frames[1]
+        and (mod is None or int(stem) % mod[0] == mod[1])
+    )
 
 
-def select(frames: dict[str, list[dict]], span: tuple[int, int],
-           mod: tuple[int, int] | None = None) -> dict[str, list[dict]]:
+def select(
+    frames: dict[str, list[dict]], span: tuple[int, int], mod: tuple[int, int] | None = None
+) -> dict[str, list[dict]]:
     """The frames numbered START ≤ n < STOP (and ≡ R mod M), in name order."""
     return {k: v for k, v in sorted(frames.items()) if _in(k, span, mod)}
 
@@ -98,29 +143,41 @@ def frame_dets(dets: list[dict]):
 
     from edgexai.detect.score import FrameDets
 
-    return FrameDets(np.array([d["box"] for d in dets], np.float32).reshape(-1, 4),
-                     np.array([d["score"] for d in dets], np.float32),
-                     np.array([d["class_id"] for d in dets], np.int64))
+    return FrameDets(
+        np.array([d["box"] for d in dets], np.float32).reshape(-1, 4),
+        np.array([d["score"] for d in dets], np.float32),
+        np.array([d["class_id"] for d in dets], np.int64),
+    )
 
 
-def _chosen(log: str | Path, span: tuple[int, int], mod: tuple[int, int] | None
-            ) -> dict[str, list[dict]]:
+def _chosen(
+    log: str | Path, span: tuple[int, int], mod: tuple[int, int] | None
+) -> dict[str, list[dict]]:
     chosen = select(load_frames(log), span, mod)
     if not chosen:
         where = f"{span[0]}:{span[1]}" + (f" ≡ {mod[1]} mod {mod[0]}" if mod else "")
-        raise EdgexaiError(f"{log} has no frame numbered in {where} (frames are named by the "
-                           "log's `file` field: 00412.jpg is frame 412)")
+        raise EdgexaiError(
+            f"{log} has no frame numbered in {where} (frames are named by the "
+            "log's `file` field: 00412.jpg is frame 412)"
+        )
     return chosen
 
 
 def _bad_log(log: str | Path, exc: Exception) -> EdgexaiError:
-    return EdgexaiError(f"{log}: a detection lacks {exc} or has a malformed value (an "
-                        "`edgexai run --log` file is expected)")
+    return EdgexaiError(
+        f"{log}: a detection lacks {exc} or has a malformed value (an "
+        "`edgexai run --log` file is expected)"
+    )
 
 
-def score_log(log: str | Path, gt: str | Path, span: tuple[int, int] = (400, 600),
-              mod: tuple[int, int] | None = None, threshold: float = 0.0,
-              min_size: float = 20.0) -> dict[str, object]:
+def score_log(
+    log: str | Path,
+    gt: str | Path,
+    span: tuple[int, int] = (400, 600),
+    mod: tuple[int, int] | None = None,
+    threshold: float = 0.0,
+    min_size: float = 20.0,
+) -> dict[str, object]:
     """The figures `edgexai score` prints for one log (edgexai.detect.score.report)."""
     from edgexai.data.gtsdb import read_gt
     from edgexai.detect.score import report
@@ -133,9 +190,14 @@ def score_log(log: str | Path, gt: str | Path, span: tuple[int, int] = (400, 600
     return report(dets, read_gt(gt), threshold, min_size)
 
 
-def calibrate_log(log: str | Path, gt: str | Path, span: tuple[int, int] = (0, 400),
-                  mod: tuple[int, int] | None = (4, 3), target_precision: float = 0.95,
-                  min_size: float = 20.0) -> dict[str, object]:
+def calibrate_log(
+    log: str | Path,
+    gt: str | Path,
+    span: tuple[int, int] = (0, 400),
+    mod: tuple[int, int] | None = (4, 3),
+    target_precision: float = 0.95,
+    min_size: float = 20.0,
+) -> dict[str, object]:
     """The best (min_sign_score, min_score) of each decision rule at the target precision
     (edgexai.detect.calibrate.sweep) over the log's candidates; None where no point reaches it."""
     from edgexai.data.gtsdb import read_gt
@@ -143,9 +205,18 @@ def calibrate_log(log: str | Path, gt: str | Path, span: tuple[int, int] = (0, 4
 
     chosen = _chosen(log, span, mod)
     try:
-        cands = {k: [Candidate(tuple(d["box"]), float(d.get("sign_score", 1.0)),
-                               float(d["confidence"]), int(d["class_id"])) for d in v]
-                 for k, v in chosen.items()}
+        cands = {
+            k: [
+                Candidate(
+                    tuple(d["box"]),
+                    float(d.get("sign_score", 1.0)),
+                    float(d["confidence"]),
+                    int(d["class_id"]),
+                )
+                for d in v
+            ]
+            for k, v in chosen.items()
+        }
     except (KeyError, TypeError, ValueError) as exc:
         raise _bad_log(log, exc) from None
     gt_boxes = read_gt(gt)
@@ -163,16 +234,16 @@ def gt_folder(gt: str | None, data_root: str | None) -> Path:
         return require_gtsdb(data_root)
     folder = Path(gt).expanduser()
     if not (folder / "gt.txt").is_file():
-        raise EdgexaiError(f"--gt {folder}: no gt.txt there (one line per sign: "
-                           "file;x1;y1;x2;y2;class)")
+        raise EdgexaiError(
+            f"--gt {folder}: no gt.txt there (one line per sign: file;x1;y1;x2;y2;class)"
+        )
     return folder
 
 
 def run(args: argparse.Namespace) -> int:
     gt = gt_folder(args.gt, args.data_root)
     if args.calibrate:
-        r = calibrate_log(args.log, gt, args.frames, args.mod, args.target_precision,
-                          args.min_size)
+        r = calibrate_log(args.log, gt, args.frames, args.mod, args.target_precision, args.min_size)
     else:
         r = score_log(args.log, gt, args.frames, args.mod, args.threshold, args.min_size)
     print(json.dumps(r, indent=None if args.json else 1))

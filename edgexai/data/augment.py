@@ -38,8 +38,9 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> 
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid.to(x.device), mode="bilinear", padding_mode="border",
-                      align_corners=False)
+    x = F.grid_sample(
+        x, grid.to(x.device), mode="bilinear", padding_mode="border", align_corners=False
+    )
     shape = (n, 1, 1, 1)
     b = uniform(1 - cfg.brightness, 1 + cfg.brightness).view(shape).to(x.device)
     c = uniform(1 - cfg.contrast, 1 + cfg.contrast).view(shape).to(x.device)
@@ -47,6 +48,6 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> 
     x = x * b
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) * c + mean
-    grey = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    grey = 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
     x = (x - grey) * s + grey
     return x.clamp_(0, 1)

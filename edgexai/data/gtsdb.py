@@ -74,8 +74,9 @@ def read_gt(folder: str | os.PathLike) -> dict[str, list[GtBox]]:
             name, x1, y1, x2, y2, c = parts
             box = (float(x1), float(y1), float(x2) + 1, float(y2) + 1, int(c))
         except ValueError:
-            raise EdgexaiError(f"{path}:{n}: expected file;x1;y1;x2;y2;class, got {line.strip()!r}"
-                               ) from None
+            raise EdgexaiError(
+                f"{path}:{n}: expected file;x1;y1;x2;y2;class, got {line.strip()!r}"
+            ) from None
         if not (box[2] > box[0] and box[3] > box[1]) or box[4] < 0:
             raise EdgexaiError(f"{path}:{n}: an empty box or a negative class: {line.strip()!r}")
         gt.setdefault(Path(name).stem, []).append(box)
@@ -103,9 +104,11 @@ def locate_gtsdb(data_root: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
-MISSING_HINT = (f"GTSDB frames not found: pass --data-root PATH or set {ENV_DATA}=PATH, where PATH "
-                f"is the gtsdb/ folder (frames + gt.txt), a folder holding it, or a folder holding "
-                f"{ARCHIVE_NAME}")
+MISSING_HINT = (
+    f"GTSDB frames not found: pass --data-root PATH or set {ENV_DATA}=PATH, where PATH "
+    f"is the gtsdb/ folder (frames + gt.txt), a folder holding it, or a folder holding "
+    f"{ARCHIVE_NAME}"
+)
 
 
 def require_gtsdb(data_root: str | os.PathLike | None = None) -> Path:
@@ -139,24 +142,28 @@ class FrameSplit:
         if not isinstance(number, int):
             return False
         return self.start <= number < self.stop and (
-            self.mod is None or number % self.mod[0] == self.mod[1])
+            self.mod is None or number % self.mod[0] == self.mod[1]
+        )
 
     def numbers(self) -> list[int]:
         return [n for n in range(self.start, self.stop) if n in self]
 
 
-DEVELOPMENT = FrameSplit("tune", 0, 400)   # tuning and training frames …
-CALIBRATION_MOD = (4, 3)                  # … of which those ≡ 3 mod 4 are kept out of training
+DEVELOPMENT = FrameSplit("tune", 0, 400)  # tuning and training frames …
+CALIBRATION_MOD = (4, 3)  # … of which those ≡ 3 mod 4 are kept out of training
 CALIBRATION = FrameSplit("tuneval", 0, 400, CALIBRATION_MOD)  # they choose the thresholds
 HELDOUT = FrameSplit("heldout", 400, 600)  # scored once, every setting frozen
 SPLITS = {s.name: s for s in (DEVELOPMENT, CALIBRATION, HELDOUT)}
-SPLIT_HELP = ("tune = frames 0–399 (development), tuneval = the frames of 0–399 ≡ 3 mod 4 "
-              "(calibration: kept out of training, they choose thresholds), heldout = 400–599 "
-              "(scored once)")
+SPLIT_HELP = (
+    "tune = frames 0–399 (development), tuneval = the frames of 0–399 ≡ 3 mod 4 "
+    "(calibration: kept out of training, they choose thresholds), heldout = 400–599 "
+    "(scored once)"
+)
 
 
-def link_split(folder: str | os.PathLike, split: FrameSplit, dest: str | os.PathLike | None = None
-               ) -> Path:
+def link_split(
+    folder: str | os.PathLike, split: FrameSplit, dest: str | os.PathLike | None = None
+) -> Path:
     """A folder of symbolic links to the split's frames of `folder` (default: the cache's
     `gtsdb-dev-<name>`); existing links are kept, so calling it again is cheap."""
     part = Path(dest) if dest is not None else cache_dir() / f"gtsdb-dev-{split.name}"
@@ -168,6 +175,7 @@ def link_split(folder: str | os.PathLike, split: FrameSplit, dest: str | os.Path
             if src.is_file() and not (link.exists() or link.is_symlink()):
                 link.symlink_to(src.absolute())
     except OSError as exc:
-        raise EdgexaiError(f"cannot link the {split.name} frames into {part} "
-                           f"({exc.strerror or exc})") from None
+        raise EdgexaiError(
+            f"cannot link the {split.name} frames into {part} ({exc.strerror or exc})"
+        ) from None
     return part

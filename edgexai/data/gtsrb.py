@@ -74,13 +74,16 @@ def list_samples(source: DataSource, split: str) -> list[Sample]:
         elif split == "test":
             images = base / "GTSRB" / "Final_Test" / "Images"
             for row in _read_csv(base / "GT-final_test.csv"):
-                samples.append(Sample(str(images / row["Filename"]), int(row["ClassId"]), -1,
-                                      _roi(row)))
+                samples.append(
+                    Sample(str(images / row["Filename"]), int(row["ClassId"]), -1, _roi(row))
+                )
         else:
             raise EdgexaiError(f"unknown split {split!r}; expected one of {SPLITS}")
     except (OSError, KeyError, ValueError) as exc:
-        raise EdgexaiError(f"GTSRB {split} split under {base} is incomplete or malformed "
-                           f"({type(exc).__name__}: {exc})") from None
+        raise EdgexaiError(
+            f"GTSRB {split} split under {base} is incomplete or malformed "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
     if not samples:
         raise EdgexaiError(f"GTSRB {split} split under {base} has no images")
     return samples
@@ -92,7 +95,7 @@ def _decode(sample: Sample, size: int, roi: bool) -> np.ndarray:
         raise EdgexaiError(f"cannot decode {sample.path}")
     if roi:
         x1, y1, x2, y2 = sample.roi
-        img = img[y1:y2 + 1, x1:x2 + 1]
+        img = img[y1 : y2 + 1, x1 : x2 + 1]
     return resize_square(img, size)
 
 
@@ -101,10 +104,15 @@ def _cache_key(source: DataSource, split: str, size: int, roi: bool) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def load_split(source: DataSource, split: str, size: int, roi: bool = False,
-               progress: bool = True) -> ArraySplit:
+def load_split(
+    source: DataSource, split: str, size: int, roi: bool = False, progress: bool = True
+) -> ArraySplit:
     """Decode a whole split to arrays at `size` px, through the on-disk cache."""
-    path = cache_dir() / "arrays" / f"gtsrb-{split}-{size}{'-roi' if roi else ''}-{_cache_key(source, split, size, roi)}.npz"
+    path = (
+        cache_dir()
+        / "arrays"
+        / f"gtsrb-{split}-{size}{'-roi' if roi else ''}-{_cache_key(source, split, size, roi)}.npz"
+    )
     if path.is_file():
         try:
             with np.load(path) as z:
@@ -115,12 +123,24 @@ def load_split(source: DataSource, split: str, size: int, roi: bool = False,
     from tqdm import tqdm
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        images = list(tqdm(pool.map(lambda s: _decode(s, size, roi), samples), total=len(samples),
-                           desc=f"decoding GTSRB {split}", disable=not progress, leave=False))
-    split_arrays = ArraySplit(np.stack(images), np.array([s.label for s in samples], np.int64),
-                              np.array([s.track for s in samples], np.int64))
+        images = list(
+            tqdm(
+                pool.map(lambda s: _decode(s, size, roi), samples),
+                total=len(samples),
+                desc=f"decoding GTSRB {split}",
+                disable=not progress,
+                leave=False,
+            )
+        )
+    split_arrays = ArraySplit(
+        np.stack(images),
+        np.array([s.label for s in samples], np.int64),
+        np.array([s.track for s in samples], np.int64),
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, images=split_arrays.images, labels=split_arrays.labels, tracks=split_arrays.tracks)
+    np.savez(
+        tmp, images=split_arrays.images, labels=split_arrays.labels, tracks=split_arrays.tracks
+    )
     os.replace(tmp, path)
     return split_arrays

@@ -24,7 +24,8 @@ _COMPLETE = ".edgexai-complete"
 
 OFFLINE_HINT = (
     f"provide GTSRB offline with --data-root PATH or {ENV_DATA}=PATH, where PATH is a folder "
-    f"holding gtsrb/ (torchvision's GTSRB layout), a folder holding {ARCHIVE_NAME}, or the archive")
+    f"holding gtsrb/ (torchvision's GTSRB layout), a folder holding {ARCHIVE_NAME}, or the archive"
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ def _listing_digest(root: Path) -> str:
 def unpack_archive(archive: Path) -> DataSource:
     """Unpack a GTSRB archive into the cache (once per digest) and return where it lies."""
     if not tarfile.is_tarfile(archive):
-        raise EdgexaiError(f"{archive} is not a tar archive (corrupt or wrong file?); {OFFLINE_HINT}")
+        raise EdgexaiError(
+            f"{archive} is not a tar archive (corrupt or wrong file?); {OFFLINE_HINT}"
+        )
     digest = sha256_file(archive)
     target = cache_dir() / f"gtsrb-{digest[:16]}"
     marker = target / _COMPLETE
@@ -75,18 +78,23 @@ def unpack_archive(archive: Path) -> DataSource:
             tar.extractall(tmp, filter="data")
     except tarfile.FilterError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise EdgexaiError(f"{archive} was refused, not unpacked: {exc} (an archive member "
-                           "outside the unpack folder, an absolute path, a link out of it or a "
-                           "device file); it is not GTSRB as published, get it from the "
-                           "source") from None
+        raise EdgexaiError(
+            f"{archive} was refused, not unpacked: {exc} (an archive member "
+            "outside the unpack folder, an absolute path, a link out of it or a "
+            "device file); it is not GTSRB as published, get it from the "
+            "source"
+        ) from None
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise EdgexaiError(f"{archive} could not be unpacked ({exc}): the archive is corrupt or "
-                           f"truncated; copy it again") from None
+        raise EdgexaiError(
+            f"{archive} could not be unpacked ({exc}): the archive is corrupt or "
+            f"truncated; copy it again"
+        ) from None
     if not _has_layout(tmp):
         shutil.rmtree(tmp, ignore_errors=True)
-        raise EdgexaiError(f"{archive} does not hold gtsrb/GTSRB/Training (torchvision's GTSRB "
-                           "layout)")
+        raise EdgexaiError(
+            f"{archive} does not hold gtsrb/GTSRB/Training (torchvision's GTSRB layout)"
+        )
     (tmp / _COMPLETE).write_text(digest + "\n")
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
@@ -101,8 +109,10 @@ def _download(root: Path) -> DataSource:
         GTSRB(str(root), split="train", download=True)
         GTSRB(str(root), split="test", download=True)
     except Exception as exc:  # network errors come in many types; all mean the same here
-        raise EdgexaiError(f"GTSRB is not on this machine and could not be downloaded "
-                           f"({type(exc).__name__}: {exc}); {OFFLINE_HINT}") from None
+        raise EdgexaiError(
+            f"GTSRB is not on this machine and could not be downloaded "
+            f"({type(exc).__name__}: {exc}); {OFFLINE_HINT}"
+        ) from None
     return DataSource(root, "torchvision download", _listing_digest(root))
 
 
@@ -120,8 +130,9 @@ def locate_gtsrb(data_root: str | os.PathLike | None = None, download: bool = Tr
                 return DataSource(path.parent, str(path), _listing_digest(path.parent))
             if (path / ARCHIVE_NAME).is_file():
                 return unpack_archive(path / ARCHIVE_NAME)
-            raise EdgexaiError(f"{path} holds neither gtsrb/GTSRB/Training nor {ARCHIVE_NAME}; "
-                               f"{OFFLINE_HINT}")
+            raise EdgexaiError(
+                f"{path} holds neither gtsrb/GTSRB/Training nor {ARCHIVE_NAME}; {OFFLINE_HINT}"
+            )
         raise EdgexaiError(f"data location {path} does not exist; {OFFLINE_HINT}")
     downloaded = cache_dir() / "download"
     if _has_layout(downloaded) and (downloaded / "gtsrb" / "GT-final_test.csv").is_file():

@@ -11,7 +11,9 @@ import numpy as np
 from edgexai.data.gtsrb import ArraySplit
 
 
-def split_by_track(data: ArraySplit, val_fraction: float, seed: int = 0) -> tuple[ArraySplit, ArraySplit]:
+def split_by_track(
+    data: ArraySplit, val_fraction: float, seed: int = 0
+) -> tuple[ArraySplit, ArraySplit]:
     """Hold out `val_fraction` of each class's tracks (at least one where a class has two)."""
     rng = np.random.default_rng(seed)
     val_tracks: list[int] = []

@@ -20,7 +20,7 @@ NMS_IOU = 0.45  # detections of one sign rarely overlap this much with another s
 class Detections:
     """One frame's detections: boxes in frame pixels [x1, y1, x2, y2], scores, category ids."""
 
-    boxes: np.ndarray   # K×4 float32
+    boxes: np.ndarray  # K×4 float32
     scores: np.ndarray  # K float32
     labels: np.ndarray  # K int32
 
@@ -42,12 +42,13 @@ def max_pool3(x: np.ndarray) -> np.ndarray:
     out = p[..., 0:h, 0:w]
     for dy in range(3):
         for dx in range(3):
-            out = np.maximum(out, p[..., dy:dy + h, dx:dx + w])
+            out = np.maximum(out, p[..., dy : dy + h, dx : dx + w])
     return out
 
 
-def decode(heat_logits: np.ndarray, reg: np.ndarray, input_hw: tuple[int, int], stride: int,
-           k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def decode(
+    heat_logits: np.ndarray, reg: np.ndarray, input_hw: tuple[int, int], stride: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(boxes N×K×4 normalised to [0, 1], scores N×K, labels N×K int32), best first per image.
 
     Ties keep the lower flat index first, as ONNX TopK does.
@@ -61,22 +62,43 @@ def decode(heat_logits: np.ndarray, reg: np.ndarray, input_hw: tuple[int, int], 
     scores = np.take_along_axis(flat, idx, 1)
     labels, pix = np.divmod(idx, h * w)
     ys, xs = np.divmod(pix, w)
-    dist = np.exp(np.take_along_axis(reg.reshape(n, 4, h * w).astype(np.float32),
-                                     np.repeat(pix[:, None, :], 4, 1), 2)) * stride
+    dist = (
+        np.exp(
+            np.take_along_axis(
+                reg.reshape(n, 4, h * w).astype(np.float32), np.repeat(pix[:, None, :], 4, 1), 2
+            )
+        )
+        * stride
+    )
     cx, cy = (xs + 0.5) * stride, (ys + 0.5) * stride
     in_h, in_w = input_hw
-    boxes = np.stack([(cx - dist[:, 0]) / in_w, (cy - dist[:, 1]) / in_h,
-                      (cx + dist[:, 2]) / in_w, (cy + dist[:, 3]) / in_h], -1)
-    return np.clip(boxes, 0.0, 1.0).astype(np.float32), scores.astype(np.float32), \
-        labels.astype(np.int32)
+    boxes = np.stack(
+        [
+            (cx - dist[:, 0]) / in_w,
+            (cy - dist[:, 1]) / in_h,
+            (cx + dist[:, 2]) / in_w,
+            (cy + dist[:, 3]) / in_h,
+        ],
+        -1,
+    )
+    return (
+        np.clip(boxes, 0.0, 1.0).astype(np.float32),
+        scores.astype(np.float32),
+        labels.astype(np.int32),
+    )
 
 
-def to_frame(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
-             frame_hw: tuple[int, int], min_score: float = 0.0) -> Detections:
+def to_frame(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    labels: np.ndarray,
+    frame_hw: tuple[int, int],
+    min_score: float = 0.0,
+) -> Detections:
     """One image's normalised decoder output → Detections in frame pixels, above min_score."""
     keep = scores >= min_score
     h, w = frame_hw
     b = boxes[keep] * np.array([w, h, w, h], np.float32)
-    return Detections(b.astype(np.float32), scores[keep].astype(np.float32),
-                      labels[keep].astype(np.int32))
-
+    return Detections(
+        b.astype(np.float32), scores[keep].astype(np.float32), labels[keep].astype(np.int32)
+    )

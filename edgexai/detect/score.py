@@ -47,8 +47,13 @@ class Outcome:
     empty_frame_scores: np.ndarray  # every detection score on frames without any sign
 
 
-def match_frames(dets: Mapping[object, FrameDets], gt: Mapping[object, list[GtBox]],
-                 min_size: float = 20.0, iou: float = 0.5, class_aware: bool = True) -> Outcome:
+def match_frames(
+    dets: Mapping[object, FrameDets],
+    gt: Mapping[object, list[GtBox]],
+    min_size: float = 20.0,
+    iou: float = 0.5,
+    class_aware: bool = True,
+) -> Outcome:
     """Match every frame of `dets` (frames missing from gt have no signs)."""
     d_score, d_ok, d_small, d_cat = [], [], [], []
     s_big, s_cat, s_found = [], [], []
@@ -87,10 +92,18 @@ def match_frames(dets: Mapping[object, FrameDets], gt: Mapping[object, list[GtBo
         s_big.extend(big.tolist())
         s_cat.extend(category_of(int(c)) for c in gcls)
         s_found.extend(found.tolist())
-    return Outcome(np.array(d_score, np.float32), np.array(d_ok, bool), np.array(d_small, bool),
-                   np.array(d_cat, object), np.array(s_big, bool), np.array(s_cat, object),
-                   np.array(s_found, np.float32), len(dets), empty,
-                   np.concatenate(empty_scores) if empty_scores else np.zeros(0, np.float32))
+    return Outcome(
+        np.array(d_score, np.float32),
+        np.array(d_ok, bool),
+        np.array(d_small, bool),
+        np.array(d_cat, object),
+        np.array(s_big, bool),
+        np.array(s_cat, object),
+        np.array(s_found, np.float32),
+        len(dets),
+        empty,
+        np.concatenate(empty_scores) if empty_scores else np.zeros(0, np.float32),
+    )
 
 
 def average_precision(scores: np.ndarray, correct: np.ndarray, n_signs: int) -> float:
@@ -123,11 +136,15 @@ def at_threshold(out: Outcome, threshold: float) -> dict[str, float]:
     correct = int((out.det_correct & kept).sum())
     n_signs = int(out.sign_big.sum())
     found = int((out.sign_big & (out.sign_found_at >= threshold)).sum())
-    return {"threshold": float(threshold), "recall": found / max(n_signs, 1),
-            "precision": correct / max(n_det, 1) if n_det else 1.0, "detections": n_det,
-            "false_alarms_per_frame": (n_det - correct) / max(out.frames, 1),
-            "false_alarms_per_empty_frame":
-                float((out.empty_frame_scores >= threshold).sum()) / max(out.empty_frames, 1)}
+    return {
+        "threshold": float(threshold),
+        "recall": found / max(n_signs, 1),
+        "precision": correct / max(n_det, 1) if n_det else 1.0,
+        "detections": n_det,
+        "false_alarms_per_frame": (n_det - correct) / max(out.frames, 1),
+        "false_alarms_per_empty_frame": float((out.empty_frame_scores >= threshold).sum())
+        / max(out.empty_frames, 1),
+    }
 
 
 def best_threshold(out: Outcome, target_precision: float) -> dict[str, float] | None:
@@ -136,31 +153,48 @@ def best_threshold(out: Outcome, target_precision: float) -> dict[str, float] | 
     for t in np.unique(out.det_score):
         r = at_threshold(out, float(t))
         if r["precision"] >= target_precision and (
-                best is None or r["recall"] > best["recall"]
-                or (r["recall"] == best["recall"] and t > best["threshold"])):
+            best is None
+            or r["recall"] > best["recall"]
+            or (r["recall"] == best["recall"] and t > best["threshold"])
+        ):
             best = r
     return best
 
 
 def summary(out: Outcome, threshold: float | None = None) -> dict[str, object]:
     """AP overall and per category, and the operating point at `threshold` if given."""
-    res: dict[str, object] = {"frames": out.frames, "signs": int(out.sign_big.sum()),
-                              "empty_frames": out.empty_frames, "ap": round(ap(out), 4),
-                              "ap_per_category": {c: round(ap(out, c), 4) for c in CATEGORIES}}
+    res: dict[str, object] = {
+        "frames": out.frames,
+        "signs": int(out.sign_big.sum()),
+        "empty_frames": out.empty_frames,
+        "ap": round(ap(out), 4),
+        "ap_per_category": {c: round(ap(out, c), 4) for c in CATEGORIES},
+    }
     if threshold is not None:
-        res["at_threshold"] = {k: round(v, 4) if isinstance(v, float) else v
-                               for k, v in at_threshold(out, threshold).items()}
+        res["at_threshold"] = {
+            k: round(v, 4) if isinstance(v, float) else v
+            for k, v in at_threshold(out, threshold).items()
+        }
     return res
 
 
-def report(dets: Mapping[object, FrameDets], gt: Mapping[object, list[GtBox]], threshold: float,
-           min_size: float = 20.0) -> dict[str, object]:
+def report(
+    dets: Mapping[object, FrameDets],
+    gt: Mapping[object, list[GtBox]],
+    threshold: float,
+    min_size: float = 20.0,
+) -> dict[str, object]:
     """What `edgexai score` prints: the class-aware summary at `threshold` (AP overall and per
     category, the operating point) and the class-agnostic AP, recall and precision beside it."""
     aware = match_frames(dets, gt, min_size, class_aware=True)
     agnostic = match_frames(dets, gt, min_size, class_aware=False)
     res = summary(aware, threshold)
-    res["class_agnostic"] = {"ap": summary(agnostic)["ap"],
-                             **{k: round(v, 4) for k, v in at_threshold(agnostic, threshold).items()
-                                if k in ("recall", "precision")}}
+    res["class_agnostic"] = {
+        "ap": summary(agnostic)["ap"],
+        **{
+            k: round(v, 4)
+            for k, v in at_threshold(agnostic, threshold).items()
+            if k in ("recall", "precision")
+        },
+    }
     return res

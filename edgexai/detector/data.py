@@ -27,11 +27,11 @@ class DataConfig:
     crop: int = 256
     batch: int = 16
     scale_jitter: tuple[float, float] = (0.7, 1.4)  # × the detector's own frame scale
-    centred: float = 0.5          # share of crops placed around a real sign
-    flip: float = 0.5             # mirror probability where every sign in the crop allows it
+    centred: float = 0.5  # share of crops placed around a real sign
+    flip: float = 0.5  # mirror probability where every sign in the crop allows it
     pastes: tuple[float, ...] = (0.25, 0.35, 0.25, 0.15)  # P(0, 1, 2, 3 synthetic signs)
-    paste_size: tuple[float, float] = (12.0, 128.0)       # px at the detector's scale, log-uniform
-    gtsrb_share: float = 0.7      # of pastes: GTSRB crops (the rest: real signs of other frames)
+    paste_size: tuple[float, float] = (12.0, 128.0)  # px at the detector's scale, log-uniform
+    gtsrb_share: float = 0.7  # of pastes: GTSRB crops (the rest: real signs of other frames)
     gtsrb_per_class: int = 40
 
     def to_dict(self) -> dict:
@@ -98,19 +98,20 @@ def gtsrb_patches(source, per_class: int, seed: int = 0) -> list[SignPatch]:
         while len(picked) < per_class and any(tracks):
             for t in tracks:
                 if t and len(picked) < per_class:
-                    t.sort(key=lambda s: (s.roi[2] - s.roi[0]))
+                    t.sort(key=lambda s: s.roi[2] - s.roi[0])
                     picked.append(t.pop())  # the largest left in this track
         for s in picked:
             img = cv2.imread(s.path, cv2.IMREAD_COLOR)
             if img is None:
                 continue
             x1, y1, x2, y2 = s.roi
-            out.append(make_patch(img[y1:y2 + 1, x1:x2 + 1], s.label))
+            out.append(make_patch(img[y1 : y2 + 1, x1 : x2 + 1], s.label))
     return out
 
 
-def heat_targets(boxes: np.ndarray, labels: np.ndarray, ignore: np.ndarray, size: int,
-                 stride: int, n_cat: int) -> dict[str, np.ndarray]:
+def heat_targets(
+    boxes: np.ndarray, labels: np.ndarray, ignore: np.ndarray, size: int, stride: int, n_cat: int
+) -> dict[str, np.ndarray]:
     """CenterNet-style targets of one crop: Gaussian heat per category (1 at the centre cell),
     each object's box at the cells near its centre with Gaussian weights summing to 1, and an
     ignore mask over signs cut by the crop's edge."""
@@ -122,7 +123,7 @@ def heat_targets(boxes: np.ndarray, labels: np.ndarray, ignore: np.ndarray, size
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     for b in ignore:
         x1, y1, x2, y2 = np.floor(b / stride).astype(int)
-        ign[max(y1, 0):y2 + 1, max(x1, 0):x2 + 1] = True
+        ign[max(y1, 0) : y2 + 1, max(x1, 0) : x2 + 1] = True
     order = np.argsort(-(boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))
     for i in order:  # large first, so a small sign's cells win where two overlap
         x1, y1, x2, y2 = boxes[i]
@@ -143,8 +144,16 @@ def heat_targets(boxes: np.ndarray, labels: np.ndarray, ignore: np.ndarray, size
 class SampleMaker:
     """Draws training batches from frames and paste material at the detector's scale."""
 
-    def __init__(self, frames: FrameSet, bank_gtsrb: list[SignPatch], bank_real: list[SignPatch],
-                 cfg: DataConfig, input_wh: tuple[int, int], stride: int, seed: int) -> None:
+    def __init__(
+        self,
+        frames: FrameSet,
+        bank_gtsrb: list[SignPatch],
+        bank_real: list[SignPatch],
+        cfg: DataConfig,
+        input_wh: tuple[int, int],
+        stride: int,
+        seed: int,
+    ) -> None:
         if not len(frames):
             raise EdgexaiError("no training frames")
         self.frames, self.cfg, self.stride, self.seed = frames, cfg, stride, seed
@@ -159,7 +168,7 @@ class SampleMaker:
 
         c, S = self.cfg, self.cfg.crop
         centred = bool(self.with_signs) and rng.random() < c.centred
-        fi = (int(rng.choice(self.with_signs)) if centred else int(rng.integers(len(self.frames))))
+        fi = int(rng.choice(self.with_signs)) if centred else int(rng.integers(len(self.frames)))
         img, boxes = self.frames.images[fi], self.frames.boxes[fi]
         classes = self.frames.classes[fi]
         fh, fw = img.shape[:2]
@@ -173,12 +182,13 @@ class SampleMaker:
         else:
             x0, y0 = rng.uniform(0, max(fw - cw, 1)), rng.uniform(0, max(fh - ch, 1))
         m = np.array([[sx, 0, -x0 * sx], [0, sy, -y0 * sy]], np.float32)
-        crop = cv2.warpAffine(img, m, (S, S), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REFLECT)
+        crop = cv2.warpAffine(img, m, (S, S), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         bx = (boxes - [x0, y0, x0, y0]) * [sx, sy, sx, sy]
         vis = np.clip(bx, 0, S)
         area = np.maximum((bx[:, 2] - bx[:, 0]) * (bx[:, 3] - bx[:, 1]), 1e-6)
-        frac = np.clip(vis[:, 2] - vis[:, 0], 0, None) * np.clip(vis[:, 3] - vis[:, 1], 0, None) / area
+        frac = (
+            np.clip(vis[:, 2] - vis[:, 0], 0, None) * np.clip(vis[:, 3] - vis[:, 1], 0, None) / area
+        )
         inside, cut = frac >= 0.6, (frac > 0) & (frac < 0.6)
         keep, ign = vis[inside].astype(np.float32), vis[cut].astype(np.float32)
         touching = classes[frac > 0]
@@ -190,9 +200,11 @@ class SampleMaker:
         pasted = []
         n_paste = int(rng.choice(len(c.pastes), p=np.asarray(c.pastes) / sum(c.pastes)))
         for _ in range(n_paste):
-            bank = (self.bank_gtsrb if self.bank_gtsrb and (rng.random() < c.gtsrb_share
-                                                             or not self.bank_real)
-                    else self.bank_real)
+            bank = (
+                self.bank_gtsrb
+                if self.bank_gtsrb and (rng.random() < c.gtsrb_share or not self.bank_real)
+                else self.bank_real
+            )
             if not bank:
                 break
             patch = bank[int(rng.integers(len(bank)))]
@@ -206,7 +218,9 @@ class SampleMaker:
                 taken.append(box)
                 pasted.append(box)
         crop = self._photometric(crop, rng)
-        all_boxes = np.concatenate([keep.reshape(-1, 4), np.array(pasted, np.float32).reshape(-1, 4)])
+        all_boxes = np.concatenate(
+            [keep.reshape(-1, 4), np.array(pasted, np.float32).reshape(-1, 4)]
+        )
         return crop, all_boxes, ign.reshape(-1, 4)
 
     @staticmethod
@@ -227,7 +241,10 @@ class SampleMaker:
         for _ in range(self.cfg.batch):
             crop, boxes, ign = self.sample(rng)
             imgs.append(crop)
-            targets.append(heat_targets(boxes, np.zeros(len(boxes), np.int64), ign,
-                                        self.cfg.crop, self.stride, 1))
+            targets.append(
+                heat_targets(
+                    boxes, np.zeros(len(boxes), np.int64), ign, self.cfg.crop, self.stride, 1
+                )
+            )
         stacked = {k: np.stack([t[k] for t in targets]) for k in targets[0]}
         return np.stack(imgs), stacked

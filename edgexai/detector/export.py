@@ -33,8 +33,14 @@ def export_detector(net: SignDetector, path: str | Path) -> Path:
     example = torch.zeros(2, cfg.input_h, cfg.input_w, 3, dtype=torch.uint8)
     k = model.k
     path = Path(path)
-    export_graph(model, example, INPUT_NAME, [*OUTPUT_NAMES, *BACKBONE_OUTPUTS], path,
-                 {"boxes": [k, 4], "scores": [k], "labels": [k]})
+    export_graph(
+        model,
+        example,
+        INPUT_NAME,
+        [*OUTPUT_NAMES, *BACKBONE_OUTPUTS],
+        path,
+        {"boxes": [k, 4], "scores": [k], "labels": [k]},
+    )
     # The head maps were outputs only to carry their names into the graph: drop them again.
     proto = onnx.load(str(path))
     kept = [o for o in proto.graph.output if o.name in OUTPUT_NAMES]

@@ -30,15 +30,15 @@ INT8_CALIBRATION_FRAMES = 16
 @dataclass
 class DetectorBuildOptions:
     out: str = BUILDS_ROOT
-    name: str | None = None              # default: detector-s<seed>
-    frames: str | None = None            # a folder of frames with gt.txt (default: GTSDB)
-    data_root: str | None = None         # where GTSDB (and GTSRB for pastes) are found
+    name: str | None = None  # default: detector-s<seed>
+    frames: str | None = None  # a folder of frames with gt.txt (default: GTSDB)
+    data_root: str | None = None  # where GTSDB (and GTSRB for pastes) are found
     # The GTSDB splits of edgexai.data.gtsdb: frame positions used for training …
     train: tuple[int, int] = (DEVELOPMENT.start, DEVELOPMENT.stop)
     calibrate: tuple[int, int] | None = CALIBRATION_MOD  # … except those ≡ R mod M (calibration)
     heldout: tuple[int, int] | None = (HELDOUT.start, HELDOUT.stop)  # scored once, never trained
-    synthetic: bool = True               # paste GTSRB crops (needs GTSRB)
-    steps: int = 14000                   # the shipped detector's recipe (docs/RESULTS.md)
+    synthetic: bool = True  # paste GTSRB crops (needs GTSRB)
+    steps: int = 14000  # the shipped detector's recipe (docs/RESULTS.md)
     batch: int = 16
     crop: int = 256
     lr: float = 2e-3
@@ -46,7 +46,7 @@ class DetectorBuildOptions:
     input_w: int = 1344
     input_h: int = 800
     eval_every: int = 1000
-    bf16: str = "off"                    # auto | on | off (auto: where the CPU has native bf16)
+    bf16: str = "off"  # auto | on | off (auto: where the CPU has native bf16)
     threads: int | None = None
     resume: bool = False
     force: bool = False
@@ -69,9 +69,11 @@ def _validate(o: DetectorBuildOptions) -> None:
     if o.calibrate is not None and not 0 <= o.calibrate[1] < o.calibrate[0]:
         raise EdgexaiError("--calibrate must be M:R with 0 ≤ R < M")
     if o.train and o.heldout and o.train[0] < o.heldout[1] and o.heldout[0] < o.train[1]:
-        raise EdgexaiError(f"--train {o.train[0]}:{o.train[1]} and --heldout "
-                           f"{o.heldout[0]}:{o.heldout[1]} overlap: held-out frames must never "
-                           "be trained on")
+        raise EdgexaiError(
+            f"--train {o.train[0]}:{o.train[1]} and --heldout "
+            f"{o.heldout[0]}:{o.heldout[1]} overlap: held-out frames must never "
+            "be trained on"
+        )
 
 
 def cpu_has_bf16() -> bool:
@@ -95,13 +97,16 @@ def _frames_source(o: DetectorBuildOptions) -> tuple[Path, str]:
     if o.frames:
         folder = Path(o.frames).expanduser()
         if not (folder / "gt.txt").is_file():
-            raise EdgexaiError(f"--frames {folder}: no gt.txt there (one line per sign: "
-                               "file;x1;y1;x2;y2;class)")
+            raise EdgexaiError(
+                f"--frames {folder}: no gt.txt there (one line per sign: file;x1;y1;x2;y2;class)"
+            )
         return folder, f"frames folder {folder.name}/"
     folder = locate_gtsdb(o.data_root)
     if folder is None:
-        raise EdgexaiError("no frames: pass --frames DIR (images + gt.txt) or --data-root / "
-                           "EDGEXAI_DATA holding gtsdb/ or gtsdb-dev.tar")
+        raise EdgexaiError(
+            "no frames: pass --frames DIR (images + gt.txt) or --data-root / "
+            "EDGEXAI_DATA holding gtsdb/ or gtsdb-dev.tar"
+        )
     return folder, "GTSDB development frames"
 
 
@@ -124,8 +129,10 @@ def _prepare_dirs(o: DetectorBuildOptions, name: str) -> tuple[Path, Path]:
     out = Path(o.out).expanduser()
     final, partial = out / name, out / f"{name}.partial"
     if final.exists() and not o.force:
-        raise EdgexaiError(f"{final} already holds a build; pass --force to replace it (the old "
-                           "one stays until the new one is complete) or choose --name")
+        raise EdgexaiError(
+            f"{final} already holds a build; pass --force to replace it (the old "
+            "one stays until the new one is complete) or choose --name"
+        )
     if partial.exists() and not o.resume:
         shutil.rmtree(partial)
     try:
@@ -153,8 +160,14 @@ def save_detector(net, path: Path) -> None:
     import torch
 
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": MODEL_FORMAT, "config": net.cfg.to_dict(),
-                "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()}}, tmp)
+    torch.save(
+        {
+            "format": MODEL_FORMAT,
+            "config": net.cfg.to_dict(),
+            "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        },
+        tmp,
+    )
     os.replace(tmp, path)
 
 
@@ -169,15 +182,19 @@ def load_detector(path: Path):
     return net.eval()
 
 
-def calibration_frames(train, cfg, seed: int, n: int = INT8_CALIBRATION_FRAMES
-                       ) -> tuple[np.ndarray, dict[str, Any]]:
+def calibration_frames(
+    train, cfg, seed: int, n: int = INT8_CALIBRATION_FRAMES
+) -> tuple[np.ndarray, dict[str, Any]]:
     """INT8 calibration input: a seeded draw of training frames at the detector's input size."""
     from edgexai.preprocess import resize_frame
 
     pick = np.sort(np.random.default_rng(seed).permutation(len(train))[:n])
     batch = np.stack([resize_frame(train.images[i], cfg.input_w, cfg.input_h) for i in pick])
-    return batch, {"frames": [train.names[i] for i in pick], "seed": seed,
-                   "source": "training frames"}
+    return batch, {
+        "frames": [train.names[i] for i in pick],
+        "seed": seed,
+        "source": "training frames",
+    }
 
 
 def build_detector(o: DetectorBuildOptions) -> Path:
@@ -225,8 +242,12 @@ def build_detector(o: DetectorBuildOptions) -> Path:
         source = locate_gtsrb(o.data_root, download=False)
         bank_gtsrb = gtsrb_patches(source, dcfg.gtsrb_per_class, seed=0)
         # names, not this machine's paths: the manifest travels (the digests identify the data)
-        gtsrb_info = {"origin": Path(source.origin).name, "digest": source.digest,
-                      "patches": len(bank_gtsrb), "per_class": dcfg.gtsrb_per_class}
+        gtsrb_info = {
+            "origin": Path(source.origin).name,
+            "digest": source.digest,
+            "patches": len(bank_gtsrb),
+            "per_class": dcfg.gtsrb_per_class,
+        }
     bank_real = real_sign_patches(train)
     calib = load_frames(parts["calibrate"], gt, o.progress)
     calib_in = [resize_frame(f, cfg.input_w, cfg.input_h) for f in calib.images]
@@ -236,13 +257,17 @@ def build_detector(o: DetectorBuildOptions) -> Path:
         if not calib_in:
             return {}
         res = score_frames(predict_frames(net, calib_in), calib.names, calib_hw, gt)
-        return {"ap": res["ap"], "proposer_recall": res["proposer"]["recall"],
-                "proposer_per_frame": res["proposer"]["per_frame"]}
+        return {
+            "ap": res["ap"],
+            "proposer_recall": res["proposer"]["recall"],
+            "proposer_per_frame": res["proposer"]["per_frame"],
+        }
 
     torch.manual_seed(o.seed)
     net = SignDetector(cfg)
-    maker = SampleMaker(train, bank_gtsrb, bank_real, dcfg, (cfg.input_w, cfg.input_h),
-                        cfg.stride, o.seed)
+    maker = SampleMaker(
+        train, bank_gtsrb, bank_real, dcfg, (cfg.input_w, cfg.input_h), cfg.stride, o.seed
+    )
     trainer = DetectorTrainer(net, maker, tcfg, work, evaluate, o.progress)
     if o.resume and trainer.checkpoint_path.is_file():
         trainer.resume(trainer.checkpoint_path)
@@ -253,38 +278,67 @@ def build_detector(o: DetectorBuildOptions) -> Path:
 
     save_detector(net, work / "model.pt")
     export_detector(net, work / "model.onnx")
-    files_entry = {"model": file_entry(work, work / "model.pt"),
-                   "onnx": file_entry(work, work / "model.onnx"),
-                   "train_log": file_entry(work, trainer.log_path)}
-    onnx_info = {**describe_io(work / "model.onnx"), "exporter": "torch.onnx (dynamo)",
-                 "backbone_outputs": list(BACKBONE_OUTPUTS),
-                 "variants": {"fp32": {"file_role": "onnx"}}}
-    metrics: dict[str, Any] = {"best_step": trainer.best_step,
-                               "calibration": evaluate(net) if calib_in else None}
+    files_entry = {
+        "model": file_entry(work, work / "model.pt"),
+        "onnx": file_entry(work, work / "model.onnx"),
+        "train_log": file_entry(work, trainer.log_path),
+    }
+    onnx_info = {
+        **describe_io(work / "model.onnx"),
+        "exporter": "torch.onnx (dynamo)",
+        "backbone_outputs": list(BACKBONE_OUTPUTS),
+        "variants": {"fp32": {"file_role": "onnx"}},
+    }
+    metrics: dict[str, Any] = {
+        "best_step": trainer.best_step,
+        "calibration": evaluate(net) if calib_in else None,
+    }
     if parts["heldout"]:
         held = load_frames(parts["heldout"], gt, o.progress)
-        outs = onnx_outputs(str(work / "model.onnx"),
-                            [resize_frame(f, cfg.input_w, cfg.input_h) for f in held.images],
-                            o.threads)
-        metrics["heldout"] = score_frames(outs, held.names, [f.shape[:2] for f in held.images],
-                                          gt)
+        outs = onnx_outputs(
+            str(work / "model.onnx"),
+            [resize_frame(f, cfg.input_w, cfg.input_h) for f in held.images],
+            o.threads,
+        )
+        metrics["heldout"] = score_frames(outs, held.names, [f.shape[:2] for f in held.images], gt)
     manifest: dict[str, Any] = {
-        "kind": "detector", "name": name, "seed": o.seed,
-        "detector": cfg.to_dict(), "categories": list(cfg.categories), "decision": None,
+        "kind": "detector",
+        "name": name,
+        "seed": o.seed,
+        "detector": cfg.to_dict(),
+        "categories": list(cfg.categories),
+        "decision": None,
         "params": count_params(net),
-        "train_config": asdict(tcfg), "data_config": dcfg.to_dict(),
-        "data": {"origin": origin, "gt_sha256": sha256_file(folder / "gt.txt"),
-                 "split": {"train": list(o.train), "calibrate_mod": list(o.calibrate or []),
-                           "heldout": list(o.heldout or [])},
-                 "counts": {k: {"frames": len(v), "signs": sum(len(gt.get(p.stem, [])) for p in v)}
-                            for k, v in parts.items()},
-                 "gtsrb": gtsrb_info, "real_patches": len(bank_real)},
-        "metrics": metrics, "files": files_entry, "onnx": onnx_info,
+        "train_config": asdict(tcfg),
+        "data_config": dcfg.to_dict(),
+        "data": {
+            "origin": origin,
+            "gt_sha256": sha256_file(folder / "gt.txt"),
+            "split": {
+                "train": list(o.train),
+                "calibrate_mod": list(o.calibrate or []),
+                "heldout": list(o.heldout or []),
+            },
+            "counts": {
+                k: {"frames": len(v), "signs": sum(len(gt.get(p.stem, [])) for p in v)}
+                for k, v in parts.items()
+            },
+            "gtsrb": gtsrb_info,
+            "real_patches": len(bank_real),
+        },
+        "metrics": metrics,
+        "files": files_entry,
+        "onnx": onnx_info,
         "timing_s": {"train": round(t_train, 1), "total": round(time.time() - t0, 1)},
-        "versions": tool_versions(), "git": git_revision(),
+        "versions": tool_versions(),
+        "git": git_revision(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "host": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                 "cpu_capability": torch.backends.cpu.get_cpu_capability(), "bf16": bf16},
+        "host": {
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "bf16": bf16,
+        },
     }
     make_build_variants(work, manifest, calibration_frames(train, cfg, o.seed))
     write_manifest(work, manifest)

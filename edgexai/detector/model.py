@@ -33,10 +33,10 @@ class DetectorConfig:
     input_w: int = 1088
     input_h: int = 640
     stem: int = 16
-    widths: tuple[int, ...] = (32, 64, 128, 128)   # stages at strides 4, 8, 16, 32
+    widths: tuple[int, ...] = (32, 64, 128, 128)  # stages at strides 4, 8, 16, 32
     blocks: tuple[int, ...] = (1, 2, 2, 2)
-    fpn: int = 64                                  # top-down channels at strides 8–32
-    head: int = 32                                 # channels at stride 4 (FPN + head)
+    fpn: int = 64  # top-down channels at strides 8–32
+    head: int = 32  # channels at stride 4 (FPN + head)
     categories: tuple[str, ...] = ("sign",)
     stride: int = 4
     top_k: int = 100
@@ -47,8 +47,9 @@ class DetectorConfig:
         if len(self.widths) != 4 or len(self.blocks) != 4:
             raise EdgexaiError("a detector has four stages (strides 4, 8, 16, 32)")
         if self.input_w % 32 or self.input_h % 32 or self.input_w < 64 or self.input_h < 64:
-            raise EdgexaiError(f"detector input {self.input_w}×{self.input_h} must be multiples "
-                               "of 32, at least 64")
+            raise EdgexaiError(
+                f"detector input {self.input_w}×{self.input_h} must be multiples of 32, at least 64"
+            )
         if not self.categories:
             raise EdgexaiError("a detector needs at least one category")
         if not 1 <= self.top_k < 3840:  # TensorRT's TopK limit
@@ -72,9 +73,12 @@ class SeparableDown(nn.Sequential):
     """Depthwise 3×3 at stride 2, then pointwise c_in → c_out."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
-        super().__init__(nn.Conv2d(c_in, c_in, 3, 2, 1, groups=c_in, bias=False),
-                         nn.BatchNorm2d(c_in),
-                         nn.Conv2d(c_in, c_out, 1, bias=False), *_bn_relu(c_out))
+        super().__init__(
+            nn.Conv2d(c_in, c_in, 3, 2, 1, groups=c_in, bias=False),
+            nn.BatchNorm2d(c_in),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+            *_bn_relu(c_out),
+        )
 
 
 class SeparableBlock(nn.Module):
@@ -82,8 +86,12 @@ class SeparableBlock(nn.Module):
 
     def __init__(self, c: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, groups=c, bias=False), *_bn_relu(c),
-                                  nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c))
+        self.body = nn.Sequential(
+            nn.Conv2d(c, c, 3, 1, 1, groups=c, bias=False),
+            *_bn_relu(c),
+            nn.Conv2d(c, c, 1, bias=False),
+            nn.BatchNorm2d(c),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(x + self.body(x))
@@ -93,9 +101,12 @@ class Smooth(nn.Sequential):
     """Depthwise 3×3 + pointwise after a top-down merge."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
-        super().__init__(nn.Conv2d(c_in, c_in, 3, 1, 1, groups=c_in, bias=False),
-                         nn.BatchNorm2d(c_in), nn.Conv2d(c_in, c_out, 1, bias=False),
-                         *_bn_relu(c_out))
+        super().__init__(
+            nn.Conv2d(c_in, c_in, 3, 1, 1, groups=c_in, bias=False),
+            nn.BatchNorm2d(c_in),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+            *_bn_relu(c_out),
+        )
 
 
 class SignDetector(nn.Module):
@@ -106,18 +117,28 @@ class SignDetector(nn.Module):
         self.cfg = cfg.check()
         c = cfg.widths
         self.register_buffer("mean", torch.tensor(cfg.mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("inv_std", 1.0 / torch.tensor(cfg.std).view(1, 3, 1, 1),
-                             persistent=False)
+        self.register_buffer(
+            "inv_std", 1.0 / torch.tensor(cfg.std).view(1, 3, 1, 1), persistent=False
+        )
         self.stem = nn.Sequential(nn.Conv2d(3, cfg.stem, 3, 2, 1, bias=False), *_bn_relu(cfg.stem))
         stages, c_prev = [], cfg.stem
         for width, n in zip(c, cfg.blocks, strict=True):
-            stages.append(nn.Sequential(SeparableDown(c_prev, width),
-                                        *[SeparableBlock(width) for _ in range(n)]))
+            stages.append(
+                nn.Sequential(
+                    SeparableDown(c_prev, width), *[SeparableBlock(width) for _ in range(n)]
+                )
+            )
             c_prev = width
         self.stages = nn.ModuleList(stages)
         f, h = cfg.fpn, cfg.head
-        self.lateral = nn.ModuleList([nn.Conv2d(c[0], h, 1), nn.Conv2d(c[1], f, 1),
-                                      nn.Conv2d(c[2], f, 1), nn.Conv2d(c[3], f, 1)])
+        self.lateral = nn.ModuleList(
+            [
+                nn.Conv2d(c[0], h, 1),
+                nn.Conv2d(c[1], f, 1),
+                nn.Conv2d(c[2], f, 1),
+                nn.Conv2d(c[3], f, 1),
+            ]
+        )
         self.smooth = nn.ModuleList([Smooth(h, h), Smooth(f, f), Smooth(f, f)])
         self.reduce = nn.Conv2d(f, h, 1)  # stride-8 map → head width before the last upsample
         self.head = Smooth(h, h)
@@ -137,10 +158,13 @@ class SignDetector(nn.Module):
             feats.append(x)
         up = self.lateral[3](feats[3])
         for level in (2, 1):
-            up = self.smooth[level](self.lateral[level](feats[level])
-                                    + F.interpolate(up, scale_factor=2.0, mode="nearest"))
-        p4 = self.lateral[0](feats[0]) + F.interpolate(self.reduce(up), scale_factor=2.0,
-                                                        mode="nearest")
+            up = self.smooth[level](
+                self.lateral[level](feats[level])
+                + F.interpolate(up, scale_factor=2.0, mode="nearest")
+            )
+        p4 = self.lateral[0](feats[0]) + F.interpolate(
+            self.reduce(up), scale_factor=2.0, mode="nearest"
+        )
         y = self.head(self.smooth[0](p4))
         return self.heat(y), self.reg(y)
 
@@ -164,13 +188,18 @@ class HeadDecoder(nn.Module):
             self.register_buffer("label", (idx // (h * w)).to(torch.int32), persistent=False)
         self.register_buffer("cx", ((pix % w).float() + 0.5) * s / cfg.input_w, persistent=False)
         self.register_buffer("cy", ((pix // w).float() + 0.5) * s / cfg.input_h, persistent=False)
-        self.register_buffer("scale", torch.tensor([s / cfg.input_w, s / cfg.input_h,
-                                                    s / cfg.input_w, s / cfg.input_h]).view(1, 1, 4),
-                             persistent=False)
+        self.register_buffer(
+            "scale",
+            torch.tensor([s / cfg.input_w, s / cfg.input_h, s / cfg.input_w, s / cfg.input_h]).view(
+                1, 1, 4
+            ),
+            persistent=False,
+        )
         self.k = min(cfg.top_k, n_cat * h * w)
 
-    def forward(self, heat_logits: torch.Tensor, reg: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, heat_logits: torch.Tensor, reg: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         heat = torch.sigmoid(heat_logits)
         peaks = heat * (F.max_pool2d(heat, 3, 1, 1) == heat).to(heat.dtype)
         # no shape arithmetic on the batch axis: it would put a Shape of the UINT8 input in the
@@ -178,12 +207,12 @@ class HeadDecoder(nn.Module):
         scores, idx = peaks.flatten(1).topk(self.k, dim=1)
         pix = idx if self.one_category else self.pix[idx]
         dist = torch.exp(reg.flatten(2).gather(2, pix.unsqueeze(1).expand(-1, 4, -1)))
-        dist = dist.transpose(1, 2) * self.scale                                    # N×K×4
+        dist = dist.transpose(1, 2) * self.scale  # N×K×4
         cx, cy = self.cx[idx], self.cy[idx]
-        boxes = torch.stack([cx - dist[..., 0], cy - dist[..., 1],
-                             cx + dist[..., 2], cy + dist[..., 3]], -1).clamp(0.0, 1.0)
-        labels = (torch.zeros_like(idx, dtype=torch.int32) if self.one_category
-                  else self.label[idx])
+        boxes = torch.stack(
+            [cx - dist[..., 0], cy - dist[..., 1], cx + dist[..., 2], cy + dist[..., 3]], -1
+        ).clamp(0.0, 1.0)
+        labels = torch.zeros_like(idx, dtype=torch.int32) if self.one_category else self.label[idx]
         return boxes, scores, labels
 
 
@@ -205,5 +234,3 @@ class DecodedDetector(nn.Module):
 
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-

@@ -35,11 +35,21 @@ def outline(shape: str, h: int, w: int, supersample: int = 4) -> np.ndarray:
     if shape == "circle":
         cv2.ellipse(m, (W // 2, H // 2), (W // 2 - 1, H // 2 - 1), 0, 0, 360, 255, -1)
     else:
-        unit = {"triangle": [(0.5, 0.0), (1.0, 1.0), (0.0, 1.0)],
-                "inverted_triangle": [(0.0, 0.0), (1.0, 0.0), (0.5, 1.0)],
-                "diamond": [(0.5, 0.0), (1.0, 0.5), (0.5, 1.0), (0.0, 0.5)],
-                "octagon": [(0.29, 0.0), (0.71, 0.0), (1.0, 0.29), (1.0, 0.71), (0.71, 1.0),
-                            (0.29, 1.0), (0.0, 0.71), (0.0, 0.29)]}[shape]
+        unit = {
+            "triangle": [(0.5, 0.0), (1.0, 1.0), (0.0, 1.0)],
+            "inverted_triangle": [(0.0, 0.0), (1.0, 0.0), (0.5, 1.0)],
+            "diamond": [(0.5, 0.0), (1.0, 0.5), (0.5, 1.0), (0.0, 0.5)],
+            "octagon": [
+                (0.29, 0.0),
+                (0.71, 0.0),
+                (1.0, 0.29),
+                (1.0, 0.71),
+                (0.71, 1.0),
+                (0.29, 1.0),
+                (0.0, 0.71),
+                (0.0, 0.29),
+            ],
+        }[shape]
         pts = np.array([(x * (W - 1), y * (H - 1)) for x, y in unit], np.int32)
         cv2.fillPoly(m, [pts], 255)
     return cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
@@ -47,8 +57,11 @@ def outline(shape: str, h: int, w: int, supersample: int = 4) -> np.ndarray:
 
 def make_patch(image_bgr: np.ndarray, class_id: int) -> SignPatch:
     h, w = image_bgr.shape[:2]
-    return SignPatch(np.ascontiguousarray(image_bgr), int(class_id),
-                     outline(SHAPES.get(int(class_id), "circle"), h, w))
+    return SignPatch(
+        np.ascontiguousarray(image_bgr),
+        int(class_id),
+        outline(SHAPES.get(int(class_id), "circle"), h, w),
+    )
 
 
 def _overlaps(box: np.ndarray, boxes: list[np.ndarray], margin: float = 0.25) -> bool:
@@ -61,8 +74,14 @@ def _overlaps(box: np.ndarray, boxes: list[np.ndarray], margin: float = 0.25) ->
     return False
 
 
-def paste(canvas: np.ndarray, patch: SignPatch, size: float, taken: list[np.ndarray],
-          rng: np.random.Generator, tries: int = 8) -> np.ndarray | None:
+def paste(
+    canvas: np.ndarray,
+    patch: SignPatch,
+    size: float,
+    taken: list[np.ndarray],
+    rng: np.random.Generator,
+    tries: int = 8,
+) -> np.ndarray | None:
     """Paste `patch` at about `size` px (longer side) somewhere free on `canvas` (BGR uint8, in
     place); returns its box [x1, y1, x2, y2] (exclusive), or None when no free place was found."""
     import cv2
@@ -94,11 +113,16 @@ def paste(canvas: np.ndarray, patch: SignPatch, size: float, taken: list[np.ndar
     img = patch.image
     if patch.class_id in FLIP_SAFE and rng.random() < 0.5:
         img = img[:, ::-1]
-    sign = cv2.warpPerspective(np.ascontiguousarray(img), m, win, flags=cv2.INTER_AREA
-                               if size < min(pw, ph) else cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-    alpha = cv2.warpPerspective(patch.mask, m, win, flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    sign = cv2.warpPerspective(
+        np.ascontiguousarray(img),
+        m,
+        win,
+        flags=cv2.INTER_AREA if size < min(pw, ph) else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    ).astype(np.float32)
+    alpha = cv2.warpPerspective(
+        patch.mask, m, win, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
     ys, xs = np.nonzero(alpha > 0.5)
     if len(xs) < 4:
         return None
@@ -118,5 +142,6 @@ def paste(canvas: np.ndarray, patch: SignPatch, size: float, taken: list[np.ndar
         a3 = alpha[..., None]
     sign += rng.normal(0, rng.uniform(0, 6), sign.shape)
     canvas[ly:ry, lx:rx] = np.clip(a3 * sign + (1 - a3) * bg, 0, 255).astype(np.uint8)
-    return np.array([lx + xs.min(), ly + ys.min(), lx + xs.max() + 1, ly + ys.max() + 1],
-                    np.float32)
+    return np.array(
+        [lx + xs.min(), ly + ys.min(), lx + xs.max() + 1, ly + ys.max() + 1], np.float32
+    )

@@ -60,16 +60,18 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, ignore: torch.Tensor)
     return -(pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1)
 
 
-def box_loss(reg: torch.Tensor, box_t: torch.Tensor, weight: torch.Tensor, stride: int
-             ) -> torch.Tensor:
+def box_loss(
+    reg: torch.Tensor, box_t: torch.Tensor, weight: torch.Tensor, stride: int
+) -> torch.Tensor:
     """GIoU loss of the boxes predicted at the cells near each centre, Gaussian-weighted, per
     object (each object's weights sum to 1)."""
     n, _, h, w = reg.shape
     sel = weight > 0
     if not sel.any():
         return reg.sum() * 0.0
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=reg.dtype), torch.arange(w, dtype=reg.dtype),
-                            indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=reg.dtype), torch.arange(w, dtype=reg.dtype), indexing="ij"
+    )
     cx = ((xs + 0.5) * stride).expand(n, h, w)[sel]
     cy = ((ys + 0.5) * stride).expand(n, h, w)[sel]
     d = torch.exp(reg.permute(0, 2, 3, 1)[sel].clamp(max=6.0)) * stride
@@ -82,16 +84,27 @@ def box_loss(reg: torch.Tensor, box_t: torch.Tensor, weight: torch.Tensor, strid
 class DetectorTrainer:
     """Trains a SignDetector; writes checkpoint.pt and train_log.jsonl into `out_dir`."""
 
-    def __init__(self, net: SignDetector, maker: SampleMaker, cfg: TrainConfig, out_dir: Path,
-                 evaluate: Callable[[SignDetector], dict[str, Any]] | None = None,
-                 progress: bool = True) -> None:
+    def __init__(
+        self,
+        net: SignDetector,
+        maker: SampleMaker,
+        cfg: TrainConfig,
+        out_dir: Path,
+        evaluate: Callable[[SignDetector], dict[str, Any]] | None = None,
+        progress: bool = True,
+    ) -> None:
         self.net, self.maker, self.cfg, self.out_dir = net, maker, cfg, out_dir
         self.evaluate = evaluate
         self.progress = progress
         decay = [p for n, p in net.named_parameters() if p.ndim > 1]
         rest = [p for n, p in net.named_parameters() if p.ndim <= 1]
-        self.optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                            {"params": rest, "weight_decay": 0.0}], lr=cfg.lr)
+        self.optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": cfg.weight_decay},
+                {"params": rest, "weight_decay": 0.0},
+            ],
+            lr=cfg.lr,
+        )
         self.step = 0
         self.best_score = -1.0
         self.best_step = -1
@@ -102,12 +115,19 @@ class DetectorTrainer:
         self.log_path = out_dir / "train_log.jsonl"
 
     def save_checkpoint(self) -> None:
-        payload = {"format": CHECKPOINT_FORMAT, "config": self.net.cfg.to_dict(),
-                   "train": asdict(self.cfg), "step": self.step,
-                   "model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
-                   "best_score": self.best_score, "best_step": self.best_step,
-                   "best_state": self.best_state, "history": self.history,
-                   "seconds": self.seconds}
+        payload = {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.net.cfg.to_dict(),
+            "train": asdict(self.cfg),
+            "step": self.step,
+            "model": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "best_score": self.best_score,
+            "best_step": self.best_step,
+            "best_state": self.best_state,
+            "history": self.history,
+            "seconds": self.seconds,
+        }
         tmp = self.checkpoint_path.with_suffix(".pt.tmp")
         torch.save(payload, tmp)
         os.replace(tmp, self.checkpoint_path)
@@ -118,9 +138,11 @@ class DetectorTrainer:
 
         ck = read_weights_only(path, CHECKPOINT_FORMAT, "detector training checkpoint (--resume)")
         if ck["config"] != self.net.cfg.to_dict() or ck["train"] != asdict(self.cfg):
-            raise EdgexaiError(f"--resume: {path} was made with another architecture or other "
-                               "training settings; resume with the same options or use another "
-                               "--out")
+            raise EdgexaiError(
+                f"--resume: {path} was made with another architecture or other "
+                "training settings; resume with the same options or use another "
+                "--out"
+            )
         self.net.load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         self.step = ck["step"]
@@ -151,15 +173,23 @@ class DetectorTrainer:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 10.0)
         self.optimizer.step()
-        return {"loss": float(loss.detach()), "heat": float(l_heat.detach()),
-                "box": float(l_box.detach())}
+        return {
+            "loss": float(loss.detach()),
+            "heat": float(l_heat.detach()),
+            "box": float(l_box.detach()),
+        }
 
     def fit(self) -> SignDetector:
         from tqdm import tqdm
 
         cfg = self.cfg
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="training detector",
-                   disable=not self.progress, dynamic_ncols=True)
+        bar = tqdm(
+            total=cfg.steps,
+            initial=self.step,
+            desc="training detector",
+            disable=not self.progress,
+            dynamic_ncols=True,
+        )
         running: dict[str, float] = {}
         t0 = time.time() - self.seconds
         self.net.train()
@@ -185,11 +215,16 @@ class DetectorTrainer:
         score = float(scores.get("ap", self.step))  # without calibration frames: the last step
         if score >= self.best_score:
             self.best_score, self.best_step = score, self.step
-            self.best_state = copy.deepcopy({k: v.detach().clone() for k, v in
-                                             self.net.state_dict().items()})
-        row = {"step": self.step, **{k: round(v, 5) for k, v in running.items()},
-               "lr": lr_at(self.step - 1, self.cfg), **scores,
-               "elapsed_s": round(self.seconds, 1)}
+            self.best_state = copy.deepcopy(
+                {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+            )
+        row = {
+            "step": self.step,
+            **{k: round(v, 5) for k, v in running.items()},
+            "lr": lr_at(self.step - 1, self.cfg),
+            **scores,
+            "elapsed_s": round(self.seconds, 1),
+        }
         self.history.append(row)
         with open(self.log_path, "a") as f:
             f.write(json.dumps(row) + "\n")
@@ -200,8 +235,9 @@ class DetectorTrainer:
         self.save_checkpoint()
 
 
-def predict_frames(net: SignDetector, frames: list[np.ndarray], batch: int = 2
-                   ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def predict_frames(
+    net: SignDetector, frames: list[np.ndarray], batch: int = 2
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The network's decoded output on full frames (already at the input size), with the numpy
     reference decoder: per frame (boxes K×4 normalised, scores K, labels K)."""
     from edgexai.detect.decode import decode
@@ -210,9 +246,10 @@ def predict_frames(net: SignDetector, frames: list[np.ndarray], batch: int = 2
     out = []
     with torch.no_grad():
         for i in range(0, len(frames), batch):
-            x = torch.from_numpy(np.stack(frames[i:i + batch]))
+            x = torch.from_numpy(np.stack(frames[i : i + batch]))
             heat, reg = net(x)
-            b, s, lab = decode(heat.numpy(), reg.numpy(), (cfg.input_h, cfg.input_w), cfg.stride,
-                               cfg.top_k)
+            b, s, lab = decode(
+                heat.numpy(), reg.numpy(), (cfg.input_h, cfg.input_w), cfg.stride, cfg.top_k
+            )
             out.extend(zip(b, s, lab, strict=True))
     return out

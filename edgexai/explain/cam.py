@@ -22,22 +22,25 @@ def check_gap_linear(model: nn.Module) -> None:
         raise EdgexaiError(
             f"{type(model).__name__} has no global-average-pool → linear head (features(), "
             "avgpool=AdaptiveAvgPool2d(1), fc=Linear), so its Grad-CAM cannot be computed "
-            "analytically; the in-graph CAM is refused rather than approximated")
+            "analytically; the in-graph CAM is refused rather than approximated"
+        )
 
 
-def cam_from_features(features: torch.Tensor, fc_weight: torch.Tensor,
-                      target: torch.Tensor) -> torch.Tensor:
+def cam_from_features(
+    features: torch.Tensor, fc_weight: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
     """Grad-CAM maps N×h×w at the feature resolution for class `target` (N,)."""
     n, k, h, w = features.shape
-    alpha = fc_weight[target] / float(h * w)                        # N×K
+    alpha = fc_weight[target] / float(h * w)  # N×K
     cam = torch.matmul(alpha.unsqueeze(1), features.reshape(n, k, h * w))  # N×1×hw
     return F.relu(cam.reshape(n, h, w))
 
 
 def upsample(cam: torch.Tensor, size: int) -> torch.Tensor:
     """Bilinear upsampling to the input size (as captum's LayerAttribution.interpolate)."""
-    return F.interpolate(cam.unsqueeze(1), size=(size, size), mode="bilinear",
-                         align_corners=False).squeeze(1)
+    return F.interpolate(
+        cam.unsqueeze(1), size=(size, size), mode="bilinear", align_corners=False
+    ).squeeze(1)
 
 
 def minmax_normalise(cam: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -48,8 +51,9 @@ def minmax_normalise(cam: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return ((flat - lo) / (hi - lo + eps)).reshape(cam.shape)
 
 
-def analytic_gradcam(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None,
-                     size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def analytic_gradcam(
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None, size: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(logits, CAM) for `target` (default: the predicted class), upsampled to `size` if given."""
     check_gap_linear(model)
     feats = model.features(x)

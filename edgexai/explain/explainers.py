@@ -52,8 +52,12 @@ def integrated_gradients(model, x, targets, cfg: ExplainConfig) -> torch.Tensor:
     from captum.attr import IntegratedGradients
 
     attr = IntegratedGradients(model).attribute(
-        x, baselines=torch.zeros_like(x), target=targets, n_steps=cfg.ig_steps,
-        internal_batch_size=cfg.internal_batch_size)
+        x,
+        baselines=torch.zeros_like(x),
+        target=targets,
+        n_steps=cfg.ig_steps,
+        internal_batch_size=cfg.internal_batch_size,
+    )
     return _channel_sum_abs(attr)
 
 
@@ -63,9 +67,14 @@ def smoothgrad(model, x, targets, cfg: ExplainConfig) -> torch.Tensor:
 
     sigma = cfg.sg_noise / (sum(cfg.std) / len(cfg.std))
     attr = NoiseTunnel(Saliency(model)).attribute(
-        x, nt_type="smoothgrad", nt_samples=cfg.sg_samples,
+        x,
+        nt_type="smoothgrad",
+        nt_samples=cfg.sg_samples,
         nt_samples_batch_size=max(1, cfg.internal_batch_size // max(1, len(x))),
-        stdevs=sigma, target=targets, abs=True)
+        stdevs=sigma,
+        target=targets,
+        abs=True,
+    )
     return _channel_sum_abs(attr)
 
 
@@ -73,8 +82,10 @@ def cam_layer_of(model: nn.Module, cfg: ExplainConfig) -> nn.Module:
     name = cfg.cam_layer or (getattr(model, "stage_names", None) or [None])[-1]
     layer = getattr(model, name, None) if name else None
     if not isinstance(layer, nn.Module):
-        raise EdgexaiError(f"{type(model).__name__} has no CAM layer {name!r}; Grad-CAM needs "
-                           "the name of its last convolutional stage")
+        raise EdgexaiError(
+            f"{type(model).__name__} has no CAM layer {name!r}; Grad-CAM needs "
+            "the name of its last convolutional stage"
+        )
     return layer
 
 
@@ -83,7 +94,8 @@ def gradcam(model, x, targets, cfg: ExplainConfig) -> torch.Tensor:
     from captum.attr import LayerAttribution, LayerGradCam
 
     cam = LayerGradCam(model, cam_layer_of(model, cfg)).attribute(
-        x, target=targets, relu_attributions=True)
+        x, target=targets, relu_attributions=True
+    )
     return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), "bilinear").squeeze(1)
 
 
@@ -102,8 +114,13 @@ EXPLAINERS: dict[str, Explainer] = {
     "gradcam": gradcam,
     "cam": analytic_cam,
 }
-METHOD_NAMES = {"vg": "Vanilla Gradient", "ig": "Integrated Gradients", "sg": "SmoothGrad",
-                "gradcam": "Grad-CAM", "cam": "analytic CAM"}
+METHOD_NAMES = {
+    "vg": "Vanilla Gradient",
+    "ig": "Integrated Gradients",
+    "sg": "SmoothGrad",
+    "gradcam": "Grad-CAM",
+    "cam": "analytic CAM",
+}
 
 
 PIXEL_METHODS = ("vg", "ig", "sg")  # gradients w.r.t. the input only: any equivalent net will do
@@ -137,12 +154,19 @@ def get_explainer(name: str) -> Explainer:
     try:
         return EXPLAINERS[name]
     except KeyError:
-        raise EdgexaiError(f"unknown explanation method {name!r}; choose from: "
-                           f"{', '.join(EXPLAINERS)}") from None
+        raise EdgexaiError(
+            f"unknown explanation method {name!r}; choose from: {', '.join(EXPLAINERS)}"
+        ) from None
 
 
-def explain(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, method: str,
-            cfg: ExplainConfig | None = None, batch_size: int = 64) -> torch.Tensor:
+def explain(
+    model: nn.Module,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    method: str,
+    cfg: ExplainConfig | None = None,
+    batch_size: int = 64,
+) -> torch.Tensor:
     """Maps N×H×W (float32, CPU) for `targets` (N,), batched; the model is put in eval mode."""
     fn = get_explainer(method)
     cfg = cfg or ExplainConfig()
@@ -150,10 +174,10 @@ def explain(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, metho
     targets = torch.as_tensor(targets, dtype=torch.long, device=images.device)
     out = []
     for s in range(0, len(images), batch_size):
-        x = images[s:s + batch_size].detach().clone()
+        x = images[s : s + batch_size].detach().clone()
         if method != "cam":
             x.requires_grad_(True)
-        out.append(fn(model, x, targets[s:s + batch_size], cfg).detach().float().cpu())
+        out.append(fn(model, x, targets[s : s + batch_size], cfg).detach().float().cpu())
     if not out:
         return torch.zeros((0, *images.shape[-2:]))
     return torch.cat(out)

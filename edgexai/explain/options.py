@@ -42,34 +42,47 @@ class ExplainOptions:
     """What `run_explain` does; each `opt` field is also an `edgexai explain` flag."""
 
     models: list[str]  # `--model DIR`, repeatable and required: declared by the command
-    methods: tuple[str, ...] = opt(DEFAULT_METHODS, f"comma-separated, from: {','.join(METHODS)}",
-                                   type=csv_words)
-    limit: int | None = opt(1000, "test images drawn (seeded) before the correct-only filter, or "
-                                  "'all'", type=limit_or_all)
+    methods: tuple[str, ...] = opt(
+        DEFAULT_METHODS, f"comma-separated, from: {','.join(METHODS)}", type=csv_words
+    )
+    limit: int | None = opt(
+        1000,
+        "test images drawn (seeded) before the correct-only filter, or 'all'",
+        type=limit_or_all,
+    )
     seed: int = opt(0, "seed for the image draw, imputation noise, tie-breaks and SmoothGrad")
-    out: str | None = opt(None, "output folder (default: <model>/explain, or ./explain-report for "
-                                "several models)")
-    data_root: str | None = opt(None, "GTSRB location (default: $EDGEXAI_DATA, else the model's "
-                                      "own data)")
-    targets: str = opt("correct", "explain only correctly classified images (the paper's "
-                                  "protocol) or all; the target is always the true label",
-                       choices=TARGETS)
-    percentages: tuple[float, ...] = opt(ROAD_PERCENTAGES, "ROAD removal percentages",
-                                         type=csv_floats)
+    out: str | None = opt(
+        None, "output folder (default: <model>/explain, or ./explain-report for several models)"
+    )
+    data_root: str | None = opt(
+        None, "GTSRB location (default: $EDGEXAI_DATA, else the model's own data)"
+    )
+    targets: str = opt(
+        "correct",
+        "explain only correctly classified images (the paper's "
+        "protocol) or all; the target is always the true label",
+        choices=TARGETS,
+    )
+    percentages: tuple[float, ...] = opt(
+        ROAD_PERCENTAGES, "ROAD removal percentages", type=csv_floats
+    )
     orders: tuple[str, ...] = opt(ORDERS, "ROAD orders", type=csv_words)
     road: bool = opt(True, "skip ROAD")
     noise_std: float = opt(0.01, "imputation noise σ (normalised input units)")
-    deletion_steps: int = opt(10, "deletion/insertion curve steps (0: skip)",
-                              type=non_negative_int)
+    deletion_steps: int = opt(10, "deletion/insertion curve steps (0: skip)", type=non_negative_int)
     deletion_fill: str = opt("blur", "what deleted pixels become", choices=FILLS)
     ig_steps: int = opt(50, "Integrated Gradients steps", type=positive_int)
     sg_samples: int = opt(25, "SmoothGrad noisy samples", type=positive_int)
     sg_noise: float = opt(0.15, "SmoothGrad noise σ as a fraction of the [0, 1] pixel range")
     batch_size: int = opt(64, "images per explanation batch", type=positive_int)
-    workers: int | None = opt(None, "ROAD imputation processes (default: CPU cores − 1, at least "
-                                    "1; 0: in-process)", type=non_negative_int)
+    workers: int | None = opt(
+        None,
+        "ROAD imputation processes (default: CPU cores − 1, at least 1; 0: in-process)",
+        type=non_negative_int,
+    )
     device: str = opt("cpu", "cpu, cuda, cuda:N or auto", type=device_name)
     grid_images: int = opt(6, "example images in grid.png", type=non_negative_int)
-    update_manifest: bool = opt(True, "do not merge the numbers into the models' manifests",
-                                flag="--no-manifest")
+    update_manifest: bool = opt(
+        True, "do not merge the numbers into the models' manifests", flag="--no-manifest"
+    )
     progress: bool = opt(True, "no progress bars")

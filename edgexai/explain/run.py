@@ -69,8 +69,9 @@ def _check_methods(methods: tuple[str, ...]) -> None:
         raise EdgexaiError("--methods is empty; choose from: " + ", ".join(list_methods()))
     for m in methods:
         if m not in list_methods():
-            raise EdgexaiError(f"unknown method {m!r} in --methods; choose from: "
-                               f"{', '.join(list_methods())}")
+            raise EdgexaiError(
+                f"unknown method {m!r} in --methods; choose from: {', '.join(list_methods())}"
+            )
     if len(set(methods)) != len(methods):
         raise EdgexaiError("--methods names a method twice")
 
@@ -94,8 +95,11 @@ def _check_counts(opts: ExplainOptions) -> None:
         raise EdgexaiError(f"--deletion-steps must be 0 (off) or more (got {opts.deletion_steps})")
     if opts.deletion_fill not in FILLS:
         raise EdgexaiError(f"--deletion-fill must be one of {', '.join(FILLS)}")
-    for flag, v in (("--ig-steps", opts.ig_steps), ("--sg-samples", opts.sg_samples),
-                    ("--batch-size", opts.batch_size)):
+    for flag, v in (
+        ("--ig-steps", opts.ig_steps),
+        ("--sg-samples", opts.sg_samples),
+        ("--batch-size", opts.batch_size),
+    ):
         if v < 1:
             raise EdgexaiError(f"{flag} must be at least 1 (got {v})")
     if opts.noise_std < 0 or opts.sg_noise < 0:
@@ -107,16 +111,20 @@ def _check_counts(opts: ExplainOptions) -> None:
 def _summary(values: np.ndarray) -> dict[str, float]:
     if len(values) == 0:
         return {"mean": float("nan"), "std": float("nan"), "median": float("nan")}
-    return {"mean": float(np.mean(values)), "std": float(np.std(values)),
-            "median": float(np.median(values))}
+    return {
+        "mean": float(np.mean(values)),
+        "std": float(np.std(values)),
+        "median": float(np.median(values)),
+    }
 
 
 def _r(x: float, nd: int = 6) -> float:
     return float(round(x, nd)) if np.isfinite(x) else float("nan")
 
 
-def explain_model(item: ExplainItem, images: np.ndarray, labels: np.ndarray, ids: np.ndarray,
-                  opts: ExplainOptions) -> None:
+def explain_model(
+    item: ExplainItem, images: np.ndarray, labels: np.ndarray, ids: np.ndarray, opts: ExplainOptions
+) -> None:
     """Maps and metrics for one model on the drawn images; fills item.result and item.maps."""
     import torch
 
@@ -143,84 +151,125 @@ def explain_model(item: ExplainItem, images: np.ndarray, labels: np.ndarray, ids
     x = to_input(images[sel], mean, std, device)
     n, _, h, w = x.shape
     timing: dict[str, float] = {"classify": time.time() - t0}
-    cfg = ExplainConfig(ig_steps=opts.ig_steps, sg_samples=opts.sg_samples,
-                        sg_noise=opts.sg_noise, cam_layer=m.get("cam_layer"), std=std)
+    cfg = ExplainConfig(
+        ig_steps=opts.ig_steps,
+        sg_samples=opts.sg_samples,
+        sg_noise=opts.sg_noise,
+        cam_layer=m.get("cam_layer"),
+        std=std,
+    )
 
     fast = fused_copy(model)
     from edgexai.models.memory_format import cpu_channels_last_ok
 
-    memory_format = torch.channels_last if device.type == "cpu" and cpu_channels_last_ok(fast) \
+    memory_format = (
+        torch.channels_last
+        if device.type == "cpu" and cpu_channels_last_ok(fast)
         else torch.contiguous_format
+    )
 
     @torch.inference_mode()
     def predict(batch: np.ndarray) -> np.ndarray:
         out = []
         for s in range(0, len(batch), 512):
-            xb = torch.from_numpy(np.ascontiguousarray(batch[s:s + 512])).to(device)
+            xb = torch.from_numpy(np.ascontiguousarray(batch[s : s + 512])).to(device)
             out.append(fast(xb.contiguous(memory_format=memory_format)).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(m["classes"])), np.float32)
 
     from tqdm import tqdm
 
     methods: dict[str, dict[str, Any]] = {}
-    for method in tqdm(opts.methods, desc=f"{item.name}: explaining", disable=not opts.progress,
-                       leave=False):
+    for method in tqdm(
+        opts.methods, desc=f"{item.name}: explaining", disable=not opts.progress, leave=False
+    ):
         t = time.time()
         torch.manual_seed(opts.seed)  # SmoothGrad's noise: the same whichever methods ran before
         # pixel-gradient methods run on the BN-folded channels-last copy (same gradients, ~2×
         # faster on CPU); Grad-CAM needs the original's layer hooks
-        net, xin = (fast, x.contiguous(memory_format=memory_format)) if method in PIXEL_METHODS \
+        net, xin = (
+            (fast, x.contiguous(memory_format=memory_format))
+            if method in PIXEL_METHODS
             else (model, x)
-        maps = explain(net, xin, torch.as_tensor(targets), method, cfg,
-                       batch_size=opts.batch_size).numpy() if n else np.zeros((0, h, w), np.float32)
+        )
+        maps = (
+            explain(
+                net, xin, torch.as_tensor(targets), method, cfg, batch_size=opts.batch_size
+            ).numpy()
+            if n
+            else np.zeros((0, h, w), np.float32)
+        )
         timing[f"explain_{method}"] = time.time() - t
         item.maps[method] = maps
-        methods[method] = {"gini": {k: _r(v) for k, v in _summary(gini(maps) if n else
-                                                                   np.zeros(0)).items()}}
+        methods[method] = {
+            "gini": {k: _r(v) for k, v in _summary(gini(maps) if n else np.zeros(0)).items()}
+        }
     x_np = x.cpu().numpy()
     tiebreak = tiebreak_keys(opts.seed, item.ids, h * w)
     if opts.road and n:
         t = time.time()
         cores = os.cpu_count() or 1
         workers = max(1, cores - 1) if opts.workers is None else opts.workers
-        road = ROAD(opts.percentages, opts.orders, opts.noise_std, workers=workers,
-                    progress=opts.progress)
+        road = ROAD(
+            opts.percentages, opts.orders, opts.noise_std, workers=workers, progress=opts.progress
+        )
         noise = noise_for(opts.seed, item.ids, (x.shape[1], h, w)) if opts.noise_std > 0 else None
         threads = torch.get_num_threads()
         if device.type == "cpu" and workers > 0:  # imputation workers and the classifier share
             torch.set_num_threads(max(1, min(threads, cores - workers)))
         try:
-            for method, res in road.run(predict, x_np, item.maps, targets, noise,
-                                        tiebreak).items():
+            for method, res in road.run(predict, x_np, item.maps, targets, noise, tiebreak).items():
                 methods[method]["road"] = res.as_dict()
         finally:
             torch.set_num_threads(threads)
         timing["road"] = time.time() - t
     if opts.deletion_steps and n:
         t = time.time()
-        for method in tqdm(opts.methods, desc=f"{item.name}: deletion/insertion",
-                           disable=not opts.progress, leave=False):
-            d = deletion_insertion(predict, x_np, item.maps[method], targets, opts.deletion_steps,
-                                   opts.deletion_fill, tiebreak=tiebreak)
+        for method in tqdm(
+            opts.methods,
+            desc=f"{item.name}: deletion/insertion",
+            disable=not opts.progress,
+            leave=False,
+        ):
+            d = deletion_insertion(
+                predict,
+                x_np,
+                item.maps[method],
+                targets,
+                opts.deletion_steps,
+                opts.deletion_fill,
+                tiebreak=tiebreak,
+            )
             methods[method]["deletion_auc"] = {k: _r(v) for k, v in _summary(d["deletion"]).items()}
-            methods[method]["insertion_auc"] = {k: _r(v) for k, v in
-                                                _summary(d["insertion"]).items()}
+            methods[method]["insertion_auc"] = {
+                k: _r(v) for k, v in _summary(d["insertion"]).items()
+            }
         timing["deletion_insertion"] = time.time() - t
     timing["total"] = time.time() - t0
     item.result = {
-        "name": item.name, "dir": str(item.dir), "regime": m.get("regime"),
-        "timing": m.get("timing"), "arch": m.get("arch"), "seed": m.get("seed"),
+        "name": item.name,
+        "dir": str(item.dir),
+        "regime": m.get("regime"),
+        "timing": m.get("timing"),
+        "arch": m.get("arch"),
+        "seed": m.get("seed"),
         "accuracy_on_drawn": _r(float(correct.mean())) if len(correct) else float("nan"),
-        "n_drawn": int(len(labels)), "n_explained": int(n),
-        "methods": methods, "seconds": {k: round(v, 2) for k, v in timing.items()},
+        "n_drawn": int(len(labels)),
+        "n_explained": int(n),
+        "methods": methods,
+        "seconds": {k: round(v, 2) for k, v in timing.items()},
     }
 
 
 def _flat_row(model: dict[str, Any], method: str, res: dict[str, Any]) -> dict[str, Any]:
     road = (res.get("road") or {}).get("summary", {})
-    row: dict[str, Any] = {"model": model["name"], "regime": model["regime"],
-                           "method": method, "n_images": model["n_explained"],
-                           "gini_mean": res["gini"]["mean"], "gini_std": res["gini"]["std"]}
+    row: dict[str, Any] = {
+        "model": model["name"],
+        "regime": model["regime"],
+        "method": method,
+        "n_images": model["n_explained"],
+        "gini_mean": res["gini"]["mean"],
+        "gini_std": res["gini"]["std"],
+    }
     for order in ("morf", "lerf", "gap"):
         for k in ("mean", "area"):
             v = road.get(order, {}).get(k)
@@ -253,8 +302,9 @@ def write_tables(out: Path, report: dict[str, Any]) -> None:
                 if not road:
                     continue
                 for order, accs in road["accuracy"].items():
-                    for p, a, pr in zip(road["percentages"], accs, road["probability"][order],
-                                        strict=True):
+                    for p, a, pr in zip(
+                        road["percentages"], accs, road["probability"][order], strict=True
+                    ):
                         writer.writerow([mo["name"], me, order, p, _r(a), _r(pr)])
 
 
@@ -263,9 +313,16 @@ def _denormalise(x: np.ndarray, mean, std) -> np.ndarray:
     return np.clip(img, 0, 1)
 
 
-def plot_grid(path: Path, items: list[ExplainItem], indices: np.ndarray, images: np.ndarray,
-              labels: np.ndarray, methods: tuple[str, ...], n_examples: int,
-              class_names: list[str]) -> None:
+def plot_grid(
+    path: Path,
+    items: list[ExplainItem],
+    indices: np.ndarray,
+    images: np.ndarray,
+    labels: np.ndarray,
+    methods: tuple[str, ...],
+    n_examples: int,
+    class_names: list[str],
+) -> None:
     """Rows: example image × model; columns: input | one map per method (overlaid)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -290,8 +347,7 @@ def plot_grid(path: Path, items: list[ExplainItem], indices: np.ndarray, images:
         img = images[k]
         axes[r, 0].imshow(img)
         label = f"{it.name}\n" if len(items) > 1 else ""
-        axes[r, 0].set_ylabel(f"{label}#{image_id}: {class_names[int(labels[k])][:18]}",
-                              fontsize=6)
+        axes[r, 0].set_ylabel(f"{label}#{image_id}: {class_names[int(labels[k])][:18]}", fontsize=6)
         for c, method in enumerate(methods, start=1):
             sal = it.maps[method][pos]
             sal = sal / (sal.max() + 1e-12)
@@ -327,12 +383,22 @@ def plot_road(path: Path, report: dict[str, Any]) -> None:
                 road = res.get("road")
                 if not road:
                     continue
-                label = METHOD_NAMES.get(me, me) + (f" · {mo['name']}" if len(report["models"]) > 1
-                                                    else "")
-                ax.plot(road["percentages"], road["accuracy"][order], styles[k % len(styles)],
-                        color=colours[me], marker="o", markersize=3, label=label)
-        ax.set_title(f"ROAD {order.upper()} ({'lower' if order == 'morf' else 'higher'} = more "
-                     "faithful)", fontsize=9)
+                label = METHOD_NAMES.get(me, me) + (
+                    f" · {mo['name']}" if len(report["models"]) > 1 else ""
+                )
+                ax.plot(
+                    road["percentages"],
+                    road["accuracy"][order],
+                    styles[k % len(styles)],
+                    color=colours[me],
+                    marker="o",
+                    markersize=3,
+                    label=label,
+                )
+        ax.set_title(
+            f"ROAD {order.upper()} ({'lower' if order == 'morf' else 'higher'} = more faithful)",
+            fontsize=9,
+        )
         ax.set_xlabel("pixels removed (%)")
         ax.set_ylabel("accuracy")
         ax.set_ylim(0, 1.02)
@@ -359,13 +425,20 @@ def merge_into_manifest(item: ExplainItem, report: dict[str, Any]) -> None:
         summary[method] = s
     cfg = report["config"]
     # No report path: an absolute path of this machine means nothing where the folder is copied.
-    explanations = json_safe({
-        "methods": summary, "split": "test", "n_drawn": res["n_drawn"],
-        "n_explained": res["n_explained"], "targets": cfg["targets"], "seed": cfg["seed"],
-        "indices_sha256": report["images"]["indices_sha256"],
-        "percentages": cfg["percentages"], "noise_std": cfg["noise_std"],
-        "created": report["created"],
-    })
+    explanations = json_safe(
+        {
+            "methods": summary,
+            "split": "test",
+            "n_drawn": res["n_drawn"],
+            "n_explained": res["n_explained"],
+            "targets": cfg["targets"],
+            "seed": cfg["seed"],
+            "indices_sha256": report["images"]["indices_sha256"],
+            "percentages": cfg["percentages"],
+            "noise_std": cfg["noise_std"],
+            "created": report["created"],
+        }
+    )
     update_manifest(item.dir, lambda m: m["metrics"].__setitem__("explanations", explanations))
 
 
@@ -374,8 +447,11 @@ def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
     validate(opts)
     t_start = time.time()
     items = [ExplainItem.load(d) for d in opts.models]
-    out = Path(opts.out).expanduser() if opts.out else (
-        items[0].dir / "explain" if len(items) == 1 else Path("explain-report"))
+    out = (
+        Path(opts.out).expanduser()
+        if opts.out
+        else (items[0].dir / "explain" if len(items) == 1 else Path("explain-report"))
+    )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -402,29 +478,49 @@ def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
             indices = draw_indices(len(test), opts.limit, opts.seed)
         digest = (m.get("data") or {}).get("digest")
         if digest and digest != source.digest:
-            print(f"edgexai: note: {it.name} was trained on data {digest[:20]}…, explained on "
-                  f"{source.digest[:20]}…", file=sys.stderr)
+            print(
+                f"edgexai: note: {it.name} was trained on data {digest[:20]}…, explained on "
+                f"{source.digest[:20]}…",
+                file=sys.stderr,
+            )
         images, labels = test.images[indices], test.labels[indices]
         explain_model(it, images, labels, indices, opts)
         shown = shown or (images, labels)
         it.model = it.model.cpu()
     assert indices is not None
     report: dict[str, Any] = {
-        "format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(opts).items()
-                   if k not in ("progress", "out", "update_manifest")},
-        "images": {"split": "test", "data": source.digest, "origin": source.origin,
-                   "n_drawn": int(len(indices)),
-                   "indices_sha256": indices_digest(indices)},
+        "format": FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in asdict(opts).items()
+            if k not in ("progress", "out", "update_manifest")
+        },
+        "images": {
+            "split": "test",
+            "data": source.digest,
+            "origin": source.origin,
+            "n_drawn": int(len(indices)),
+            "indices_sha256": indices_digest(indices),
+        },
         "models": [it.result for it in items],
         "host": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()},
-        "versions": tool_versions(), "git": git_revision(),
+        "versions": tool_versions(),
+        "git": git_revision(),
     }
     write_tables(out, report)
     names = list(items[0].manifest.get("classes") or [str(i) for i in range(43)])
     if shown is not None and opts.grid_images > 0:
-        plot_grid(out / "grid.png", items, indices, shown[0], shown[1], opts.methods,
-                  opts.grid_images, names)
+        plot_grid(
+            out / "grid.png",
+            items,
+            indices,
+            shown[0],
+            shown[1],
+            opts.methods,
+            opts.grid_images,
+            names,
+        )
     if opts.road:
         plot_road(out / "road.png", report)
     report["seconds_total"] = round(time.time() - t_start, 1)

@@ -32,7 +32,9 @@ class CalibEntry:
     label: int
 
 
-def make_list(source, per_class: int = 8, seed: int = 0, val_fraction: float = 0.1) -> list[CalibEntry]:
+def make_list(
+    source, per_class: int = 8, seed: int = 0, val_fraction: float = 0.1
+) -> list[CalibEntry]:
     """A class-balanced draw from the training tracks (validation tracks excluded, as the build
     splits them), one image per track where a class has enough tracks, so the list spans signs."""
     from edgexai.data.gtsrb import ArraySplit, list_samples
@@ -91,7 +93,9 @@ def read_list(path: str | Path | Any = DEFAULT_LIST) -> list[CalibEntry]:
     return entries
 
 
-def load_images(entries: list[CalibEntry], data_root: Path, size: int, roi: bool = False) -> np.ndarray:
+def load_images(
+    entries: list[CalibEntry], data_root: Path, size: int, roi: bool = False
+) -> np.ndarray:
     """Decode the listed images exactly as the build decodes them: N×size×size×3 uint8 RGB."""
     from edgexai.preprocess import read_rgb, resize_square
 
@@ -99,10 +103,12 @@ def load_images(entries: list[CalibEntry], data_root: Path, size: int, roi: bool
     for e in entries:
         img = read_rgb(str(Path(data_root) / e.path))
         if img is None:
-            raise EdgexaiError(f"calibration image {Path(data_root) / e.path} is missing or "
-                               "unreadable (is --data-root the GTSRB the list was drawn from?)")
+            raise EdgexaiError(
+                f"calibration image {Path(data_root) / e.path} is missing or "
+                "unreadable (is --data-root the GTSRB the list was drawn from?)"
+            )
         if roi:
             x1, y1, x2, y2 = e.roi
-            img = img[y1:y2 + 1, x1:x2 + 1]
+            img = img[y1 : y2 + 1, x1 : x2 + 1]
         out.append(resize_square(img, size))
     return np.stack(out)

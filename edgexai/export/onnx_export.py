@@ -33,22 +33,38 @@ def _clean(model_ir) -> None:
 
     optimizer.fold_constants_ir(model_ir, onnx_shape_inference=True)
     # Exact rewrites only (no tolerance-matched no-ops, see the module docstring).
-    rewriter.rewrite(model_ir, [rules.fuse_batchnorm_into_conv_rule,
-                                rules.materialize_reshape_shape_rule, rules.reshape_reshape_rule,
-                                rules.transpose_transpose_rule, rules.no_op_transpose_rule])
+    rewriter.rewrite(
+        model_ir,
+        [
+            rules.fuse_batchnorm_into_conv_rule,
+            rules.materialize_reshape_shape_rule,
+            rules.reshape_reshape_rule,
+            rules.transpose_transpose_rule,
+            rules.no_op_transpose_rule,
+        ],
+    )
     optimizer.fold_constants_ir(model_ir, onnx_shape_inference=True)
-    ir.passes.PassManager([
-        passes.RemoveUnusedNodesPass(),
-        passes.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
-        passes.DeduplicateInitializersPass(),
-        passes.RemoveUnusedOpsetsPass(),
-        passes.ClearMetadataAndDocStringPass(),
-        passes.TopologicalSortPass(),
-    ])(model_ir)
+    ir.passes.PassManager(
+        [
+            passes.RemoveUnusedNodesPass(),
+            passes.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0),
+            passes.DeduplicateInitializersPass(),
+            passes.RemoveUnusedOpsetsPass(),
+            passes.ClearMetadataAndDocStringPass(),
+            passes.TopologicalSortPass(),
+        ]
+    )(model_ir)
 
 
-def export_graph(net, example, input_name: str, output_names: list[str], path: str | Path,
-                 static_dims: dict[str, list[int]] | None = None, opset: int = OPSET) -> Path:
+def export_graph(
+    net,
+    example,
+    input_name: str,
+    output_names: list[str],
+    path: str | Path,
+    static_dims: dict[str, list[int]] | None = None,
+    opset: int = OPSET,
+) -> Path:
     """Export `net` (eval mode) as one ONNX file with a dynamic batch axis named 'N', cleaned by
     the exact passes above, checked by onnx.checker (full), written atomically.
 
@@ -63,10 +79,18 @@ def export_graph(net, example, input_name: str, output_names: list[str], path: s
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
-            net, (example,), None, input_names=[input_name], output_names=list(output_names),
-            opset_version=opset, dynamo=True, optimize=False, external_data=False,
+            net,
+            (example,),
+            None,
+            input_names=[input_name],
+            output_names=list(output_names),
+            opset_version=opset,
+            dynamo=True,
+            optimize=False,
+            external_data=False,
             dynamic_shapes=({0: torch.export.Dim(BATCH_DIM, min=1, max=65535)},),
-            verbose=False)
+            verbose=False,
+        )
     _clean(program.model)
     proto = program.model_proto
     proto.producer_name, proto.producer_version = "edgexai", _version()
@@ -74,8 +98,9 @@ def export_graph(net, example, input_name: str, output_names: list[str], path: s
         dim0 = value.type.tensor_type.shape.dim[0]
         dim0.dim_param = BATCH_DIM  # one name for the batch axis on every tensor
     for out in proto.graph.output:
-        for d, size in zip(out.type.tensor_type.shape.dim[1:], (static_dims or {}).get(out.name, []),
-                           strict=False):
+        for d, size in zip(
+            out.type.tensor_type.shape.dim[1:], (static_dims or {}).get(out.name, []), strict=False
+        ):
             d.Clear()
             d.dim_value = size
     try:
@@ -89,8 +114,9 @@ def export_graph(net, example, input_name: str, output_names: list[str], path: s
     return path
 
 
-def export_onnx(model, input_size: int, path: str | Path, cam: bool = True,
-                opset: int = OPSET) -> Path:
+def export_onnx(
+    model, input_size: int, path: str | Path, cam: bool = True, opset: int = OPSET
+) -> Path:
     """Write `model` (a GAP→linear ResNet) as one ONNX file: images → logits (+ cam)."""
     import torch
 
@@ -122,12 +148,21 @@ def describe_io(path: str | Path) -> dict[str, Any]:
         for v in vals:
             tt = v.type.tensor_type
             shape = [d.dim_param or d.dim_value for d in tt.shape.dim]
-            out.append({"name": v.name, "shape": shape, "dtype": _DTYPES.get(tt.elem_type, str(tt.elem_type))})
+            out.append(
+                {
+                    "name": v.name,
+                    "shape": shape,
+                    "dtype": _DTYPES.get(tt.elem_type, str(tt.elem_type)),
+                }
+            )
         return out
 
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
-    return {"opset": opset, "inputs": values(proto.graph.input),
-            "outputs": values(proto.graph.output)}
+    return {
+        "opset": opset,
+        "inputs": values(proto.graph.input),
+        "outputs": values(proto.graph.output),
+    }
 
 
 def export_build(model, input_size: int, build_dir: Path, manifest: dict[str, Any]) -> None:
@@ -139,6 +174,9 @@ def export_build(model, input_size: int, build_dir: Path, manifest: dict[str, An
     path = export_onnx(model, input_size, Path(build_dir) / ONNX_NAME)
     check_onnx(path)  # a graph TensorRT 10 would reject fails the build, not the vehicle
     manifest.setdefault("files", {})["onnx"] = file_entry(Path(build_dir), path)
-    manifest["onnx"] = {**describe_io(path), "exporter": "torch.onnx (dynamo)",
-                        "backbone_outputs": ["logits"],
-                        "variants": {"fp32": {"file_role": "onnx"}}}
+    manifest["onnx"] = {
+        **describe_io(path),
+        "exporter": "torch.onnx (dynamo)",
+        "backbone_outputs": ["logits"],
+        "variants": {"fp32": {"file_role": "onnx"}},
+    }

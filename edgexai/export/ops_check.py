@@ -21,13 +21,37 @@ TABLE = Path(__file__).resolve().parent / "data" / "onnx-tensorrt-10.1-operators
 OPSET_RANGE = (9, 20)
 
 # ONNX TensorProto element types → the matrix's type names.
-_TYPE_NAMES = {1: "FP32", 10: "FP16", 16: "BF16", 6: "INT32", 7: "INT64", 9: "BOOL", 2: "UINT8",
-               3: "INT8", 17: "FP8", 18: "FP8", 19: "FP8", 20: "FP8", 22: "INT4", 11: "FP64",
-               12: "UINT32", 13: "UINT64", 5: "INT16", 4: "UINT16", 21: "UINT4", 8: "STRING"}
+_TYPE_NAMES = {
+    1: "FP32",
+    10: "FP16",
+    16: "BF16",
+    6: "INT32",
+    7: "INT64",
+    9: "BOOL",
+    2: "UINT8",
+    3: "INT8",
+    17: "FP8",
+    18: "FP8",
+    19: "FP8",
+    20: "FP8",
+    22: "INT4",
+    11: "FP64",
+    12: "UINT32",
+    13: "UINT64",
+    5: "INT16",
+    4: "UINT16",
+    21: "UINT4",
+    8: "STRING",
+}
 # Which input holds `axes` (opset ≥ 13/18 style) for ops whose restriction names it.
 _AXES_INPUT = {"Slice": 3, "Squeeze": 1, "Unsqueeze": 1, "Pad": 3, "CumSum": 1}
-_RESIZE_COORD = {"half_pixel", "pytorch_half_pixel", "tf_half_pixel_for_nn", "asymmetric",
-                 "align_corners"}
+_RESIZE_COORD = {
+    "half_pixel",
+    "pytorch_half_pixel",
+    "tf_half_pixel_for_nn",
+    "asymmetric",
+    "align_corners",
+}
 _RESIZE_MODE = {"nearest", "linear"}
 _RESIZE_NEAREST = {"floor", "ceil", "round_prefer_floor", "round_prefer_ceil"}
 
@@ -47,7 +71,9 @@ def support_table(path: str = str(TABLE)) -> dict[str, OpSupport]:
     for line in lines[1:]:
         cols = (line.split("\t") + ["", "", ""])[:4]
         types = {t.strip().replace("INF64", "INT64") for t in cols[2].split(",") if t.strip()}
-        table[cols[0].strip()] = OpSupport(cols[1].strip() == "Y", frozenset(types), cols[3].strip())
+        table[cols[0].strip()] = OpSupport(
+            cols[1].strip() == "Y", frozenset(types), cols[3].strip()
+        )
     return table
 
 
@@ -70,7 +96,9 @@ def check_graph(model, table: dict[str, OpSupport] | None = None) -> list[str]:
     problems: list[str] = []
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
     if opset is None or not OPSET_RANGE[0] <= opset <= OPSET_RANGE[1]:
-        problems.append(f"opset {opset}: TensorRT 10 parses opsets {OPSET_RANGE[0]}–{OPSET_RANGE[1]}")
+        problems.append(
+            f"opset {opset}: TensorRT 10 parses opsets {OPSET_RANGE[0]}–{OPSET_RANGE[1]}"
+        )
     try:
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False)
     except Exception:  # shape inference is a help for type checks, not a requirement
@@ -98,13 +126,16 @@ def check_graph(model, table: dict[str, OpSupport] | None = None) -> list[str]:
         elem = types.get(first) if first else types.get(node.output[0]) if node.output else None
         name = _TYPE_NAMES.get(elem or 0)
         if name and spec.types and name not in spec.types:
-            problems.append(f"{where}: input type {name} not in supported types "
-                            f"({', '.join(sorted(spec.types))})")
+            problems.append(
+                f"{where}: input type {name} not in supported types "
+                f"({', '.join(sorted(spec.types))})"
+            )
         for out in node.output:  # UINT8 is allowed at network I/O only
             if _TYPE_NAMES.get(types.get(out, 0)) == "UINT8" and out not in io_names:
                 problems.append(f"{where}: UINT8 tensor '{out}' inside the network")
-        problems.extend(f"{where}: {p}" for p in _restrictions(node, spec, inits, constants,
-                                                              numpy_helper))
+        problems.extend(
+            f"{where}: {p}" for p in _restrictions(node, spec, inits, constants, numpy_helper)
+        )
     return problems
 
 
@@ -126,14 +157,23 @@ def _input_kinds(node, spec: OpSupport, inits, constants) -> list[str]:
     out = []
     idx = _AXES_INPUT.get(node.op_type, 1)
     has_axes = len(node.input) > idx and node.input[idx]
-    if "`axes` must be an initializer" in spec.restrictions and has_axes \
-            and node.input[idx] not in inits:
+    if (
+        "`axes` must be an initializer" in spec.restrictions
+        and has_axes
+        and node.input[idx] not in inits
+    ):
         out.append("`axes` is not an initializer")
-    if "`axes` must be a constant tensor" in spec.restrictions and has_axes \
-            and node.input[idx] not in constants:
+    if (
+        "`axes` must be a constant tensor" in spec.restrictions
+        and has_axes
+        and node.input[idx] not in constants
+    ):
         out.append("`axes` is not a constant tensor")
-    if "`axis` must be an initializer" in spec.restrictions and len(node.input) > 1 \
-            and node.input[1] not in inits:
+    if (
+        "`axis` must be an initializer" in spec.restrictions
+        and len(node.input) > 1
+        and node.input[1] not in inits
+    ):
         out.append("`axis` is not an initializer")
     return out
 
@@ -145,15 +185,23 @@ def _resize(node) -> list[str]:
     checks = [
         (coord not in _RESIZE_COORD, f"coordinate_transformation_mode '{coord}' unsupported"),
         (mode not in _RESIZE_MODE, f"mode '{mode}' unsupported"),
-        (mode == "nearest"
-         and _attr(node, "nearest_mode", "round_prefer_floor") not in _RESIZE_NEAREST,
-         "nearest_mode unsupported"),
+        (
+            mode == "nearest"
+            and _attr(node, "nearest_mode", "round_prefer_floor") not in _RESIZE_NEAREST,
+            "nearest_mode unsupported",
+        ),
         (bool(_attr(node, "antialias", 0)), "antialiasing unsupported"),
-        (_attr(node, "keep_aspect_ratio_policy", "stretch") != "stretch",
-         "keep_aspect_ratio_policy must be 'stretch'"),
-        (axes is not None and len(node.input) > 2 and bool(node.input[2])
-         and list(axes) != list(range(len(axes))),
-         "`axes` must be an iota vector when `scales` is given"),
+        (
+            _attr(node, "keep_aspect_ratio_policy", "stretch") != "stretch",
+            "keep_aspect_ratio_policy must be 'stretch'",
+        ),
+        (
+            axes is not None
+            and len(node.input) > 2
+            and bool(node.input[2])
+            and list(axes) != list(range(len(axes))),
+            "`axes` must be an iota vector when `scales` is given",
+        ),
     ]
     return [text for bad, text in checks if bad]
 
@@ -196,5 +244,6 @@ def check_onnx(path_or_model) -> None:
     problems = check_graph(model)
     if problems:
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        raise EdgexaiError("the ONNX graph would not parse in TensorRT 10: "
-                           + "; ".join(problems[:10]) + more)
+        raise EdgexaiError(
+            "the ONNX graph would not parse in TensorRT 10: " + "; ".join(problems[:10]) + more
+        )

@@ -126,8 +126,14 @@ def make_fp16(src: Path, dst: Path, backbone_outputs: Sequence[str] = ("logits",
     renames: dict[str, str] = {}
     new_inits = []
     # Inputs that stay float32 whatever the data type (ONNX: Resize's roi and scales).
-    fixed = {n.input[k] for i in back for n in [g.node[i]] if n.op_type == "Resize"
-             for k in (1, 2) if k < len(n.input) and n.input[k]}
+    fixed = {
+        n.input[k]
+        for i in back
+        for n in [g.node[i]]
+        if n.op_type == "Resize"
+        for k in (1, 2)
+        if k < len(n.input) and n.input[k]
+    }
     # backbone float initializers → float16, in the graph's initializer order (a set's order
     # depends on the hash seed: the same build would give differently ordered files)
     for name in [n for n in inits if n in back_inputs and n not in fixed]:
@@ -139,8 +145,11 @@ def make_fp16(src: Path, dst: Path, backbone_outputs: Sequence[str] = ("logits",
     nodes = []
     if float_input:  # a float32 input enters the backbone as float16; a uint8 one is Cast already
         name = graph_input.name
-        nodes.append(helper.make_node("Cast", [name], [name + "_fp16"], to=TensorProto.FLOAT16,
-                                      name=f"cast_{name}_fp16"))
+        nodes.append(
+            helper.make_node(
+                "Cast", [name], [name + "_fp16"], to=TensorProto.FLOAT16, name=f"cast_{name}_fp16"
+            )
+        )
         renames[name] = name + "_fp16"
     tail = []
     for i, node in enumerate(g.node):
@@ -155,8 +164,11 @@ def make_fp16(src: Path, dst: Path, backbone_outputs: Sequence[str] = ("logits",
                 if o in graph_outputs or o in head_inputs:
                     outs.append(o + "_fp16")
                     renames[o] = o + "_fp16"  # later backbone nodes read the float16 tensor
-                    tail.append(helper.make_node("Cast", [o + "_fp16"], [o], to=TensorProto.FLOAT,
-                                                 name=f"cast_{o}_fp32"))
+                    tail.append(
+                        helper.make_node(
+                            "Cast", [o + "_fp16"], [o], to=TensorProto.FLOAT, name=f"cast_{o}_fp32"
+                        )
+                    )
                 else:
                     outs.append(o)
             node.output[:] = outs
@@ -168,8 +180,11 @@ def make_fp16(src: Path, dst: Path, backbone_outputs: Sequence[str] = ("logits",
     assert produced_back  # a graph without a backbone is not one of ours
     del g.node[:]
     g.node.extend(nodes)
-    keep = [t for t in g.initializer
-            if t.name in head_inputs or (t.name in back_inputs and t.name not in renames)]
+    keep = [
+        t
+        for t in g.initializer
+        if t.name in head_inputs or (t.name in back_inputs and t.name not in renames)
+    ]
     del g.initializer[:]
     g.initializer.extend(keep + new_inits)
     del g.value_info[:]
@@ -180,14 +195,19 @@ class _Reader:
     """onnxruntime CalibrationDataReader over input arrays, in small batches."""
 
     def __init__(self, name: str, x: np.ndarray, batch: int = 32) -> None:
-        self._batches = iter([{name: x[i:i + batch]} for i in range(0, len(x), batch)])
+        self._batches = iter([{name: x[i : i + batch]} for i in range(0, len(x), batch)])
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._batches, None)
 
 
-def make_int8(src: Path, dst: Path, calib: np.ndarray,
-              backbone_outputs: Sequence[str] = ("logits",), method: str = "minmax") -> Path:
+def make_int8(
+    src: Path,
+    dst: Path,
+    calib: np.ndarray,
+    backbone_outputs: Sequence[str] = ("logits",),
+    method: str = "minmax",
+) -> Path:
     """Q/DQ INT8 graph calibrated on `calib` (a batch of the graph's input, N first)."""
     import onnx
     from onnxruntime.quantization import (
@@ -199,8 +219,11 @@ def make_int8(src: Path, dst: Path, calib: np.ndarray,
 
     if calib.ndim != 4 or len(calib) == 0:
         raise EdgexaiError("INT8 calibration needs at least one input (N×…)")
-    methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-               "percentile": CalibrationMethod.Percentile}
+    methods = {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }
     proto = onnx.load(str(src))
     for i, node in enumerate(proto.graph.node):
         node.name = node.name or f"n{i}_{node.op_type}"
@@ -212,13 +235,22 @@ def make_int8(src: Path, dst: Path, calib: np.ndarray,
     root.setLevel(logging.ERROR)
     try:
         quantize_static(
-            str(named), str(tmp), _Reader(_input_name(proto), calib),
-            quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8, per_channel=True, calibrate_method=methods[method],
+            str(named),
+            str(tmp),
+            _Reader(_input_name(proto), calib),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=methods[method],
             op_types_to_quantize=["Conv", "Gemm", "Add"],
             nodes_to_exclude=head_nodes(proto.graph, backbone_outputs),
-            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
-                           "QuantizeBias": False})
+            extra_options={
+                "ActivationSymmetric": True,
+                "WeightSymmetric": True,
+                "QuantizeBias": False,
+            },
+        )
         return _save(onnx.load(str(tmp)), dst)
     finally:
         root.setLevel(level)
@@ -233,8 +265,9 @@ def _input_name(proto) -> str:
     return next(i.name for i in proto.graph.input if i.name not in inits)
 
 
-def calibration_batch(manifest: dict[str, Any], data: Any,
-                      list_path: str | Path | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def calibration_batch(
+    manifest: dict[str, Any], data: Any, list_path: str | Path | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """A classifier's calibration: the list's images, decoded and normalised as its inputs.
     `data`: GTSRB as a located DataSource, or a --data-root (None: $EDGEXAI_DATA / the cache)."""
     from edgexai.data.locate import DataSource, locate_gtsrb
@@ -247,21 +280,31 @@ def calibration_batch(manifest: dict[str, Any], data: Any,
     source = data if isinstance(data, DataSource) else locate_gtsrb(data, download=False)
     roi = bool(manifest["data"].get("roi_crop", False))
     images = load_images(entries, source.root, int(manifest["input_size"]), roi)
-    info = {"list": path.name, "list_sha256": sha256_file(path), "images": len(entries),
-            "data_digest": source.digest}
+    info = {
+        "list": path.name,
+        "list_sha256": sha256_file(path),
+        "images": len(entries),
+        "data_digest": source.digest,
+    }
     return normalise(images, manifest["mean"], manifest["std"]), info
 
 
-def make_variant(build_dir: Path, manifest: dict[str, Any], variant: str,
-                 calibration: tuple[np.ndarray, dict[str, Any]] | None = None) -> Path:
+def make_variant(
+    build_dir: Path,
+    manifest: dict[str, Any],
+    variant: str,
+    calibration: tuple[np.ndarray, dict[str, Any]] | None = None,
+) -> Path:
     """Write `variant` from the build's model.onnx and record it in `manifest` (a dict, changed
     in place; the caller writes it). INT8 needs `calibration`: (input batch, its description)."""
     from edgexai.manifest import build_path, file_entry
 
     kind = manifest["kind"]
     if variant not in BUILD_VARIANTS[kind] or variant == "fp32":
-        raise EdgexaiError(f"a {kind} build has no {variant!r} variant to make "
-                           f"(it has {', '.join(BUILD_VARIANTS[kind])})")
+        raise EdgexaiError(
+            f"a {kind} build has no {variant!r} variant to make "
+            f"(it has {', '.join(BUILD_VARIANTS[kind])})"
+        )
     src = build_path(build_dir, manifest["files"]["onnx"]["path"], "manifest files.onnx.path")
     dst = Path(build_dir) / VARIANT_FILES[variant]
     backbone = list(manifest["onnx"]["backbone_outputs"])
@@ -276,15 +319,19 @@ def make_variant(build_dir: Path, manifest: dict[str, Any], variant: str,
             raise EdgexaiError("the INT8 variant needs calibration data")
         x, info = calibration
         make_int8(src, dst, x, backbone)
-        meta.update(scheme="QDQ int8 symmetric, per-channel weights, float bias",
-                    method="minmax", calibration=info)
+        meta.update(
+            scheme="QDQ int8 symmetric, per-channel weights, float bias",
+            method="minmax",
+            calibration=info,
+        )
     manifest["files"][VARIANT_ROLES[variant]] = file_entry(Path(build_dir), dst)
     manifest["onnx"]["variants"][variant] = meta
     return dst
 
 
-def make_build_variants(build_dir: Path, manifest: dict[str, Any],
-                        calibration: tuple[np.ndarray, dict[str, Any]]) -> None:
+def make_build_variants(
+    build_dir: Path, manifest: dict[str, Any], calibration: tuple[np.ndarray, dict[str, Any]]
+) -> None:
     """Every variant a build of this kind ships (the build calls this before writing its
     manifest), each checked against TensorRT's parser list."""
     from edgexai.export.ops_check import check_onnx
@@ -294,8 +341,12 @@ def make_build_variants(build_dir: Path, manifest: dict[str, Any],
             check_onnx(make_variant(build_dir, manifest, variant, calibration))
 
 
-def ensure_variant(build_dir: str | Path, variant: str, data_root: str | None = None,
-                   calib_list: str | Path | None = None) -> Path:
+def ensure_variant(
+    build_dir: str | Path,
+    variant: str,
+    data_root: str | None = None,
+    calib_list: str | Path | None = None,
+) -> Path:
     """A variant of an existing classifier build, made now if the manifest lacks it (folders
     built before every build shipped its variants); recorded in the manifest.
 
@@ -313,11 +364,14 @@ def ensure_variant(build_dir: str | Path, variant: str, data_root: str | None = 
         return verify_file(build_dir, manifest, role)
     verify_file(build_dir, manifest, "onnx")
     if manifest["kind"] != "classifier":
-        raise EdgexaiError(f"{build_dir} lacks its {variant} variant; rebuild it (`edgexai "
-                           "detector train` makes every variant)")
+        raise EdgexaiError(
+            f"{build_dir} lacks its {variant} variant; rebuild it (`edgexai "
+            "detector train` makes every variant)"
+        )
     calibration = calibration_batch(manifest, data_root, calib_list) if variant == "int8" else None
     made: list[Path] = []
-    update_manifest(build_dir, lambda m: made.append(make_variant(build_dir, m, variant,
-                                                                  calibration)))
+    update_manifest(
+        build_dir, lambda m: made.append(make_variant(build_dir, m, variant, calibration))
+    )
     check_onnx(made[0])
     return made[0]

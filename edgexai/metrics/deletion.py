@@ -56,8 +56,9 @@ def fill_baseline(images: np.ndarray, fill: str = "blur", sigma: float = 5.0) ->
     raise ValueError(f"unknown fill {fill!r}; expected one of {FILLS}")
 
 
-def perturbation_stack(image: np.ndarray, ranking: np.ndarray, baseline: np.ndarray,
-                       steps: int, mode: str) -> np.ndarray:
+def perturbation_stack(
+    image: np.ndarray, ranking: np.ndarray, baseline: np.ndarray, steps: int, mode: str
+) -> np.ndarray:
     """(steps+1)×C×H×W copies of one C×H×W image with 0, 1/steps, …, all pixels changed."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
@@ -68,7 +69,7 @@ def perturbation_stack(image: np.ndarray, ranking: np.ndarray, baseline: np.ndar
     position = np.empty(hw, np.int64)
     position[ranking] = np.arange(hw)
     counts = np.round(np.arange(steps + 1) / steps * hw).astype(np.int64)
-    changed = position[None, :] < counts[:, None]               # (steps+1)×HW
+    changed = position[None, :] < counts[:, None]  # (steps+1)×HW
     mask = changed.reshape(steps + 1, 1, h, w)
     return np.where(mask, dst[None], src[None]).astype(np.float32)
 
@@ -80,10 +81,16 @@ def auc(values: np.ndarray) -> np.ndarray:
     return (v[..., 1:] + v[..., :-1]).sum(axis=-1) / (2.0 * steps)
 
 
-def deletion_insertion(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray,
-                       maps: np.ndarray, targets: np.ndarray, steps: int = 10,
-                       fill: str = "blur", batch_images: int = 16,
-                       tiebreak: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def deletion_insertion(
+    predict: Callable[[np.ndarray], np.ndarray],
+    images: np.ndarray,
+    maps: np.ndarray,
+    targets: np.ndarray,
+    steps: int = 10,
+    fill: str = "blur",
+    batch_images: int = 16,
+    tiebreak: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Per-image deletion and insertion AUC (target-class softmax probability).
 
     `predict` maps N×C×H×W float32 (model input) to logits; each image's perturbed copies go in
@@ -100,12 +107,13 @@ def deletion_insertion(predict: Callable[[np.ndarray], np.ndarray], images: np.n
         curves = np.zeros((n, steps + 1))
         for s in range(0, n, batch_images):
             idx = range(s, min(s + batch_images, n))
-            stack = np.concatenate([perturbation_stack(images[i], ranking[i], baseline[i],
-                                                       steps, mode) for i in idx])
+            stack = np.concatenate(
+                [perturbation_stack(images[i], ranking[i], baseline[i], steps, mode) for i in idx]
+            )
             logits = np.asarray(predict(stack), np.float64).reshape(len(idx), steps + 1, -1)
             z = logits - logits.max(axis=2, keepdims=True)
             p = np.exp(z) / np.exp(z).sum(axis=2, keepdims=True)
-            curves[s:s + len(idx)] = p[np.arange(len(idx)), :, targets[s:s + len(idx)]]
+            curves[s : s + len(idx)] = p[np.arange(len(idx)), :, targets[s : s + len(idx)]]
         out[f"{mode}_curve"] = curves
         out[mode] = auc(curves)
     return out

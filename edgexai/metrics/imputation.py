@@ -21,8 +21,14 @@ from scipy.sparse.linalg import spsolve
 EDGE, DIAGONAL = 1.0 / 6.0, 1.0 / 12.0
 # (dy, dx, weight) for the 8 neighbours.
 NEIGHBOURS: tuple[tuple[int, int, float], ...] = (
-    (-1, 0, EDGE), (1, 0, EDGE), (0, -1, EDGE), (0, 1, EDGE),
-    (-1, -1, DIAGONAL), (-1, 1, DIAGONAL), (1, -1, DIAGONAL), (1, 1, DIAGONAL),
+    (-1, 0, EDGE),
+    (1, 0, EDGE),
+    (0, -1, EDGE),
+    (0, 1, EDGE),
+    (-1, -1, DIAGONAL),
+    (-1, 1, DIAGONAL),
+    (1, -1, DIAGONAL),
+    (1, 1, DIAGONAL),
 )
 
 
@@ -45,8 +51,9 @@ def neighbour_table(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return index, weight
 
 
-def solve_linear_fill(images: np.ndarray, keep: np.ndarray,
-                      permc_spec: str = "NATURAL") -> np.ndarray:
+def solve_linear_fill(
+    images: np.ndarray, keep: np.ndarray, permc_spec: str = "NATURAL"
+) -> np.ndarray:
     """Noise-free imputation: `images` N×C×H×W, `keep` N×H×W bool → filled copy (float64).
 
     The batch is one block-diagonal sparse system (unknowns image-major, raster order, so each
@@ -60,7 +67,7 @@ def solve_linear_fill(images: np.ndarray, keep: np.ndarray,
         raise ValueError(f"mask shape {keep.shape} does not match images {images.shape}")
     hw = h * w
     flat = np.ascontiguousarray(images.reshape(n, c, hw).transpose(0, 2, 1), np.float64)
-    flat = flat.reshape(n * hw, c)                       # one row per pixel of the batch
+    flat = flat.reshape(n * hw, c)  # one row per pixel of the batch
     keepf = keep.reshape(n * hw).astype(bool)
     empty = ~keep.reshape(n, hw).any(axis=1)
     out = flat.copy()
@@ -73,8 +80,8 @@ def solve_linear_fill(images: np.ndarray, keep: np.ndarray,
         pix = unknown_px % hw
         nb_index, nb_weight = neighbour_table(h, w)
         gq = (unknown_px - pix)[:, None] + nb_index[pix]  # M×8 neighbours, batch-global
-        wq = nb_weight[pix]                                 # M×8, 0 outside the image
-        qv = var[gq]                                        # variable of a removed neighbour
+        wq = nb_weight[pix]  # M×8, 0 outside the image
+        qv = var[gq]  # variable of a removed neighbour
         coupled = (qv >= 0) & (wq > 0)
         # diag(Σw)·x_p − Σ_{removed q} w·x_q = Σ_{kept q} w·x_q
         kept_vals = flat * keepf[:, None]
@@ -83,9 +90,13 @@ def solve_linear_fill(images: np.ndarray, keep: np.ndarray,
         rows = np.broadcast_to(np.arange(m)[:, None], qv.shape)[coupled]
         cols = qv[coupled]
         vals = -wq[coupled]
-        a = sp.csc_matrix((np.concatenate([diag, vals]),
-                           (np.concatenate([np.arange(m), rows]),
-                            np.concatenate([np.arange(m), cols]))), shape=(m, m))
+        a = sp.csc_matrix(
+            (
+                np.concatenate([diag, vals]),
+                (np.concatenate([np.arange(m), rows]), np.concatenate([np.arange(m), cols])),
+            ),
+            shape=(m, m),
+        )
         x = spsolve(a, b, permc_spec=permc_spec).reshape(m, c)
         out[unknown_px] = x
     return out.reshape(n, hw, c).transpose(0, 2, 1).reshape(images.shape)
@@ -101,13 +112,16 @@ class NoisyLinearImputer:
     def __init__(self, noise_std: float = 0.01) -> None:
         self.noise_std = float(noise_std)
 
-    def __call__(self, images: np.ndarray, keep: np.ndarray,
-                 noise: np.ndarray | None = None) -> np.ndarray:
+    def __call__(
+        self, images: np.ndarray, keep: np.ndarray, noise: np.ndarray | None = None
+    ) -> np.ndarray:
         filled = solve_linear_fill(images, keep)
         if self.noise_std > 0:
             if noise is None:
-                raise ValueError("a noisy imputer needs a standard-normal noise array "
-                                 "(N×C×H×W); use noise_for(...) to draw it reproducibly")
+                raise ValueError(
+                    "a noisy imputer needs a standard-normal noise array "
+                    "(N×C×H×W); use noise_for(...) to draw it reproducibly"
+                )
             removed = ~keep[:, None, :, :]
             filled = filled + self.noise_std * noise * removed
         return filled.astype(images.dtype, copy=False)

@@ -42,6 +42,6 @@ def keep_mask(ranking: np.ndarray, k: int, order: str, shape: tuple[int, int]) -
     n, hw = ranking.shape
     keep = np.ones((n, hw), bool)
     if k > 0:
-        removed = ranking[:, :k] if order == "morf" else ranking[:, hw - k:]
+        removed = ranking[:, :k] if order == "morf" else ranking[:, hw - k :]
         np.put_along_axis(keep, removed, False, axis=1)
     return keep.reshape(n, *shape)

@@ -60,13 +60,23 @@ class ROADResult:
     summary: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"percentages": self.percentages, "n_images": self.n_images,
-                "accuracy": self.accuracy, "probability": self.probability,
-                "summary": self.summary}
+        return {
+            "percentages": self.percentages,
+            "n_images": self.n_images,
+            "accuracy": self.accuracy,
+            "probability": self.probability,
+            "summary": self.summary,
+        }
 
 
-def _impute_chunk(images: np.ndarray, ranking: np.ndarray, noise: np.ndarray | None, k: int,
-                  order: str, noise_std: float) -> np.ndarray:
+def _impute_chunk(
+    images: np.ndarray,
+    ranking: np.ndarray,
+    noise: np.ndarray | None,
+    k: int,
+    order: str,
+    noise_std: float,
+) -> np.ndarray:
     """Worker: remove k pixels per image in `order` and impute (numpy/scipy only)."""
     n, _, h, w = images.shape
     keep = keep_mask(ranking, k, order, (h, w))
@@ -107,10 +117,16 @@ class ROAD:
     (0: in this process), `progress` bar.
     """
 
-    def __init__(self, percentages: Sequence[float] = DEFAULT_PERCENTAGES,
-                 orders: Sequence[str] = ORDERS, noise_std: float = 0.01, chunk: int = 128,
-                 workers: int | None = None, progress: bool = False,
-                 averager: CurveAverager | None = None) -> None:
+    def __init__(
+        self,
+        percentages: Sequence[float] = DEFAULT_PERCENTAGES,
+        orders: Sequence[str] = ORDERS,
+        noise_std: float = 0.01,
+        chunk: int = 128,
+        workers: int | None = None,
+        progress: bool = False,
+        averager: CurveAverager | None = None,
+    ) -> None:
         for o in orders:
             if o not in ORDERS:
                 raise ValueError(f"unknown ROAD order {o!r}; expected one of {ORDERS}")
@@ -124,9 +140,15 @@ class ROAD:
         self.progress = progress
         self.averager = averager or CurveAverager()
 
-    def run(self, predict: Predict, images: np.ndarray, maps: dict[str, np.ndarray],
-            targets: np.ndarray, noise: np.ndarray | None = None,
-            tiebreak: np.ndarray | None = None) -> dict[str, ROADResult]:
+    def run(
+        self,
+        predict: Predict,
+        images: np.ndarray,
+        maps: dict[str, np.ndarray],
+        targets: np.ndarray,
+        noise: np.ndarray | None = None,
+        tiebreak: np.ndarray | None = None,
+    ) -> dict[str, ROADResult]:
         """Score every method in `maps` (name → N×H×W) on `images` (N×C×H×W, model input).
 
         `noise`: standard-normal N×C×H×W shared by all methods, orders and percentages (see
@@ -139,22 +161,33 @@ class ROAD:
             raise ValueError("ROAD with imputation noise needs a noise array (noise_for)")
         rankings = {m: rank_pixels(v, tiebreak) for m, v in maps.items()}
         ks = [count_removed(p, h * w) for p in self.percentages]
-        tasks = [_Task(m, o, j, s, min(s + self.chunk, n)) for m in maps for o in self.orders
-                 for j in range(len(ks)) for s in range(0, n, self.chunk)]
+        tasks = [
+            _Task(m, o, j, s, min(s + self.chunk, n))
+            for m in maps
+            for o in self.orders
+            for j in range(len(ks))
+            for s in range(0, n, self.chunk)
+        ]
         # per image, so the totals do not depend on the order in which workers finish
         correct = {(m, o): np.zeros((len(ks), n), bool) for m in maps for o in self.orders}
         prob = {(m, o): np.zeros((len(ks), n)) for m in maps for o in self.orders}
 
         def args(t: _Task):
             sl = slice(t.start, t.stop)
-            return (images[sl], rankings[t.method][sl], None if noise is None else noise[sl],
-                    ks[t.p_index], t.order, self.noise_std)
+            return (
+                images[sl],
+                rankings[t.method][sl],
+                None if noise is None else noise[sl],
+                ks[t.p_index],
+                t.order,
+                self.noise_std,
+            )
 
         for t, imputed in self._imputed(tasks, args):
             probs = softmax(np.asarray(predict(imputed), np.float64))
-            tgt = targets[t.start:t.stop]
-            correct[t.method, t.order][t.p_index, t.start:t.stop] = probs.argmax(1) == tgt
-            prob[t.method, t.order][t.p_index, t.start:t.stop] = probs[np.arange(len(tgt)), tgt]
+            tgt = targets[t.start : t.stop]
+            correct[t.method, t.order][t.p_index, t.start : t.stop] = probs.argmax(1) == tgt
+            prob[t.method, t.order][t.p_index, t.start : t.stop] = probs[np.arange(len(tgt)), tgt]
 
         results: dict[str, ROADResult] = {}
         for m in maps:
@@ -165,8 +198,9 @@ class ROAD:
                 r.probability[o] = prob[m, o].mean(axis=1).tolist()
                 r.summary[o] = self.averager(self.percentages, acc)
             if {"morf", "lerf"} <= set(self.orders):
-                r.summary["gap"] = {k: r.summary["lerf"][k] - r.summary["morf"][k]
-                                    for k in ("mean", "area")}
+                r.summary["gap"] = {
+                    k: r.summary["lerf"][k] - r.summary["morf"][k] for k in ("mean", "area")
+                }
             results[m] = r
         return results
 
@@ -174,8 +208,13 @@ class ROAD:
         """Yield (task, imputed chunk) — in order inline, as they finish with workers."""
         from tqdm import tqdm
 
-        bar = tqdm(total=len(tasks), desc="ROAD imputation", unit="chunk",
-                   disable=not self.progress, leave=False)
+        bar = tqdm(
+            total=len(tasks),
+            desc="ROAD imputation",
+            unit="chunk",
+            disable=not self.progress,
+            leave=False,
+        )
         try:
             if self.workers <= 0 or len(tasks) <= 1:
                 for t in tasks:
@@ -185,8 +224,10 @@ class ROAD:
             import multiprocessing as mp
 
             ctx = mp.get_context("spawn")
-            with _single_threaded_children(), \
-                    ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+            with (
+                _single_threaded_children(),
+                ProcessPoolExecutor(self.workers, mp_context=ctx) as pool,
+            ):
                 pending: dict[Future, _Task] = {}
                 queue = iter(tasks)
                 limit = 2 * self.workers + 1  # bounds memory; keeps every worker busy

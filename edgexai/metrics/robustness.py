@@ -30,20 +30,32 @@ class PGDConfig:
 
     @property
     def alpha(self) -> float:
-        return self.step_size if self.step_size is not None else 2.5 * self.epsilon / max(1, self.steps)
+        return (
+            self.step_size
+            if self.step_size is not None
+            else 2.5 * self.epsilon / max(1, self.steps)
+        )
 
     def check(self) -> None:
         if not 0 < self.epsilon <= 1:
-            raise EdgexaiError(f"--epsilon must be in (0, 1] pixel units (got {self.epsilon}); "
-                               "8/255 ≈ 0.031 is the usual budget")
+            raise EdgexaiError(
+                f"--epsilon must be in (0, 1] pixel units (got {self.epsilon}); "
+                "8/255 ≈ 0.031 is the usual budget"
+            )
         if self.steps < 1:
             raise EdgexaiError(f"--pgd-steps must be at least 1 (got {self.steps})")
         if self.step_size is not None and not self.step_size > 0:
             raise EdgexaiError(f"--pgd-step-size must be positive (got {self.step_size})")
 
     def as_dict(self) -> dict[str, float | int | bool | str]:
-        return {"norm": "linf", "units": "pixel [0,1]", "epsilon": self.epsilon,
-                "steps": self.steps, "step_size": self.alpha, "random_start": self.random_start}
+        return {
+            "norm": "linf",
+            "units": "pixel [0,1]",
+            "epsilon": self.epsilon,
+            "steps": self.steps,
+            "step_size": self.alpha,
+            "random_start": self.random_start,
+        }
 
 
 @dataclass(frozen=True)
@@ -62,8 +74,10 @@ class RobustEvalConfig:
 
     def key(self) -> str:
         """A name for cached results with these settings."""
-        return (f"eps{self.epsilon:.5f}-steps{self.steps}-alpha{self.attack().alpha:.5f}"
-                f"-n{self.images}-s{self.seed}")
+        return (
+            f"eps{self.epsilon:.5f}-steps{self.steps}-alpha{self.attack().alpha:.5f}"
+            f"-n{self.images}-s{self.seed}"
+        )
 
 
 def fixed_subset(n_total: int, n: int, seed: int) -> np.ndarray:

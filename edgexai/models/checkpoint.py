@@ -22,10 +22,14 @@ FORMAT = "edgexai-model/1"
 
 def save_model(model, arch: str, path: Path, extra: dict[str, Any] | None = None) -> None:
     """Write model.pt atomically."""
-    payload = {"format": FORMAT, "arch": arch, "num_classes": model.fc.out_features,
-               "widths": model.widths(),
-               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-               **(extra or {})}
+    payload = {
+        "format": FORMAT,
+        "arch": arch,
+        "num_classes": model.fc.out_features,
+        "widths": model.widths(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        **(extra or {}),
+    }
     tmp = Path(str(path) + ".tmp")
     torch.save(payload, tmp)
     os.replace(tmp, path)
@@ -35,8 +39,7 @@ def _torch_reason(exc: Exception) -> str:
     """What torch found wrong, on one line, without its advice: PyTorch suggests loading with
     weights_only=False (arbitrary code execution) or allowlisting globals, never passed on."""
     text = str(exc)
-    found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\.?\s*Please use|\n\n|$)", text,
-                      re.S)
+    found = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\.?\s*Please use|\n\n|$)", text, re.S)
     if found:
         text = found.group(1)
     elif "weights_only" in text:
@@ -54,11 +57,14 @@ def read_weights_only(path: Path, fmt: str, what: str) -> dict[str, Any]:
         raise EdgexaiError(f"{path} does not exist (no {what} there)") from None
     except pickle.UnpicklingError as exc:
         reason = _torch_reason(exc) or "not only tensors and plain containers"
-        raise EdgexaiError(f"{path} is not a readable {what}: it is not a weights-only file "
-                           f"and was refused without running it ({reason})") from None
+        raise EdgexaiError(
+            f"{path} is not a readable {what}: it is not a weights-only file "
+            f"and was refused without running it ({reason})"
+        ) from None
     except Exception as exc:
-        raise EdgexaiError(f"{path} is not a readable {what} ({type(exc).__name__}: "
-                           f"{_torch_reason(exc)})") from None
+        raise EdgexaiError(
+            f"{path} is not a readable {what} ({type(exc).__name__}: {_torch_reason(exc)})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != fmt:
         raise EdgexaiError(f"{path} is not an edgexai {what} (expected {fmt})")
     return payload
@@ -75,8 +81,10 @@ def class_count(payload: dict[str, Any], path: Path) -> int:
     rows = int(weight.shape[0]) if weight is not None and weight.ndim == 2 else None
     recorded = payload.get("num_classes")
     if rows is None or recorded != rows:
-        raise EdgexaiError(f"{path} records {recorded!r} classes but its last linear layer "
-                           f"(fc) has {rows} outputs: the file is inconsistent; rebuild it")
+        raise EdgexaiError(
+            f"{path} records {recorded!r} classes but its last linear layer "
+            f"(fc) has {rows} outputs: the file is inconsistent; rebuild it"
+        )
     return rows
 
 
@@ -87,8 +95,10 @@ def load_model(path: Path, classes: Sequence[str] | None = None):
     payload = load_payload(path)
     n_out = class_count(payload, path)
     if classes is not None and len(classes) != n_out:
-        raise EdgexaiError(f"{path} outputs {n_out} classes but its manifest names "
-                           f"{len(classes)}: every label would be wrong; rebuild the folder")
+        raise EdgexaiError(
+            f"{path} outputs {n_out} classes but its manifest names "
+            f"{len(classes)}: every label would be wrong; rebuild the folder"
+        )
     model = create_model(payload["arch"], payload["widths"], payload["num_classes"])
     model.load_state_dict(payload["state_dict"])
     return model.eval()

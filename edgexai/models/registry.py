@@ -48,7 +48,9 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise EdgexaiError(f"unknown arch {name!r}; choose one of: {', '.join(list_models())}") from None
+        raise EdgexaiError(
+            f"unknown arch {name!r}; choose one of: {', '.join(list_models())}"
+        ) from None
 
 
 def create_model(name: str, widths: dict[str, Any] | None = None, num_classes: int = NUM_CLASSES):
@@ -57,19 +59,40 @@ def create_model(name: str, widths: dict[str, Any] | None = None, num_classes: i
 
 
 def _uniform(stem: int, widths: list[int], blocks: list[int]) -> dict[str, Any]:
-    return {"stem": stem, "stages": [[[w, w] for _ in range(n)] for w, n in zip(widths, blocks, strict=True)]}
+    return {
+        "stem": stem,
+        "stages": [[[w, w] for _ in range(n)] for w, n in zip(widths, blocks, strict=True)],
+    }
 
 
-register(ModelSpec(
-    name="resnet20", default_widths=_uniform(16, [16, 32, 64], [3, 3, 3]), strides=(1, 2, 2),
-    input_size=32, cam_layer="layer3",
-    description="CIFAR-style ResNet-20 (0.27 M params) at 32 px, last map 8×8; the CPU default"))
-register(ModelSpec(
-    name="resnet20w2", default_widths=_uniform(32, [32, 64, 128], [3, 3, 3]), strides=(1, 2, 2),
-    input_size=32, cam_layer="layer3",
-    description="ResNet-20 at twice the width (1.1 M params), 32 px, last map 8×8"))
-register(ModelSpec(
-    name="resnet18", default_widths=_uniform(64, [64, 128, 256, 512], [2, 2, 2, 2]),
-    strides=(1, 2, 2, 2), input_size=32, cam_layer="layer4",
-    description="ResNet-18 with a 3×3 stride-1 stem, no max-pool (11 M params), 32 px, last map "
-                "4×4; the paper-scale model"))
+register(
+    ModelSpec(
+        name="resnet20",
+        default_widths=_uniform(16, [16, 32, 64], [3, 3, 3]),
+        strides=(1, 2, 2),
+        input_size=32,
+        cam_layer="layer3",
+        description="CIFAR-style ResNet-20 (0.27 M params) at 32 px, last map 8×8; the CPU default",
+    )
+)
+register(
+    ModelSpec(
+        name="resnet20w2",
+        default_widths=_uniform(32, [32, 64, 128], [3, 3, 3]),
+        strides=(1, 2, 2),
+        input_size=32,
+        cam_layer="layer3",
+        description="ResNet-20 at twice the width (1.1 M params), 32 px, last map 8×8",
+    )
+)
+register(
+    ModelSpec(
+        name="resnet18",
+        default_widths=_uniform(64, [64, 128, 256, 512], [2, 2, 2, 2]),
+        strides=(1, 2, 2, 2),
+        input_size=32,
+        cam_layer="layer4",
+        description="ResNet-18 with a 3×3 stride-1 stem, no max-pool (11 M params), 32 px, last map "
+        "4×4; the paper-scale model",
+    )
+)

@@ -27,8 +27,9 @@ class BasicBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_ch != out_ch:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride, bias=False),
-                                          nn.BatchNorm2d(out_ch))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_ch, out_ch, 1, stride, bias=False), nn.BatchNorm2d(out_ch)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
@@ -42,8 +43,9 @@ class ResNet(nn.Module):
     def __init__(self, widths: Widths, strides: list[int], num_classes: int) -> None:
         super().__init__()
         stem = int(widths["stem"])
-        self.stem = nn.Sequential(nn.Conv2d(3, stem, 3, 1, 1, bias=False), nn.BatchNorm2d(stem),
-                                  nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, stem, 3, 1, 1, bias=False), nn.BatchNorm2d(stem), nn.ReLU(inplace=True)
+        )
         in_ch = stem
         self.stage_names: list[str] = []
         for i, (stage, stride) in enumerate(zip(widths["stages"], strides, strict=True), start=1):
@@ -73,6 +75,7 @@ class ResNet(nn.Module):
         """Current widths, read from the layers themselves (true after channel pruning)."""
         stages = []
         for name in self.stage_names:
-            stages.append([[b.conv1.out_channels, b.conv2.out_channels] for b in getattr(self, name)])
+            stages.append(
+                [[b.conv1.out_channels, b.conv2.out_channels] for b in getattr(self, name)]
+            )
         return {"stem": self.stem[0].out_channels, "stages": stages}
-

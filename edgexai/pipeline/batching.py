@@ -15,8 +15,12 @@ from edgexai.preprocess import normalise, resize_square
 GTSRB_MARGIN = 0.1
 
 
-def pad_boxes(boxes: np.ndarray, frame_shape: tuple[int, ...], margin: float = GTSRB_MARGIN,
-              min_px: float = 2.0) -> np.ndarray:
+def pad_boxes(
+    boxes: np.ndarray,
+    frame_shape: tuple[int, ...],
+    margin: float = GTSRB_MARGIN,
+    min_px: float = 2.0,
+) -> np.ndarray:
     """Grow each [x1, y1, x2, y2] by `margin` of its size per side (at least min_px), clipped
     to the frame; returns integer pixel boxes (N×4 int32) that are at least 1 px wide."""
     b = np.asarray(boxes, np.float32).reshape(-1, 4)
@@ -42,7 +46,9 @@ def extract_crops(frame_bgr: np.ndarray, padded: np.ndarray, size: int) -> np.nd
     return out[..., ::-1]  # BGR → RGB for the whole batch at once (a view; normalise copies)
 
 
-def make_batch(crops_rgb: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+def make_batch(
+    crops_rgb: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]
+) -> np.ndarray:
     """N×S×S×3 RGB uint8 → the engine's N×3×S×S float32 input (edgexai.preprocess.normalise)."""
     if len(crops_rgb) == 0:
         s = crops_rgb.shape[1] if crops_rgb.ndim == 4 else 0

@@ -33,13 +33,19 @@ class Decision:
         return np.asarray(sign, np.float64) * np.asarray(confidence, np.float64)
 
     def accepts(self, sign: np.ndarray, confidence: np.ndarray, score: np.ndarray) -> np.ndarray:
-        return ((np.asarray(sign) >= self.min_sign_score)
-                & (np.asarray(confidence) >= self.min_confidence) & (score >= self.min_score))
+        return (
+            (np.asarray(sign) >= self.min_sign_score)
+            & (np.asarray(confidence) >= self.min_confidence)
+            & (score >= self.min_score)
+        )
 
     def override(self, min_score: float | None, min_confidence: float | None) -> Decision:
         """The user's --min-score / --min-confidence over the calibrated values."""
-        changes = {k: v for k, v in (("min_score", min_score), ("min_confidence", min_confidence))
-                   if v is not None}
+        changes = {
+            k: v
+            for k, v in (("min_score", min_score), ("min_confidence", min_confidence))
+            if v is not None
+        }
         return replace(self, **changes, source=self.source + " + command line") if changes else self
 
     def describe(self) -> dict[str, Any]:
@@ -55,14 +61,19 @@ DETECTOR = Decision(min_score=0.3, min_sign_score=0.1, source="built-in (uncalib
 def from_manifest(entry: dict[str, Any]) -> Decision:
     """A detector build's calibrated decision (manifest `decision`)."""
     try:
-        d = Decision(min_score=float(entry["min_score"]),
-                     min_confidence=float(entry.get("min_confidence", 0.0)),
-                     min_sign_score=float(entry["min_sign_score"]),
-                     source=str(entry.get("source", "the detector's manifest")))
+        d = Decision(
+            min_score=float(entry["min_score"]),
+            min_confidence=float(entry.get("min_confidence", 0.0)),
+            min_sign_score=float(entry["min_sign_score"]),
+            source=str(entry.get("source", "the detector's manifest")),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise EdgexaiError(f"the detector manifest's 'decision' is malformed ({exc})") from None
-    for name, v in (("min_score", d.min_score), ("min_confidence", d.min_confidence),
-                    ("min_sign_score", d.min_sign_score)):
+    for name, v in (
+        ("min_score", d.min_score),
+        ("min_confidence", d.min_confidence),
+        ("min_sign_score", d.min_sign_score),
+    ):
         if not (math.isfinite(v) and 0.0 <= v <= 1.0):
             raise EdgexaiError(f"the detector manifest's decision.{name} must be in [0, 1]")
     return d

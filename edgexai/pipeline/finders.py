@@ -59,8 +59,13 @@ class DetectorFinder:
 
     name = "detector"
 
-    def __init__(self, session: Any, build_dir: str | Path, min_score: float | None = None,
-                 max_candidates: int = 64) -> None:
+    def __init__(
+        self,
+        session: Any,
+        build_dir: str | Path,
+        min_score: float | None = None,
+        max_candidates: int = 64,
+    ) -> None:
         """`min_score`: the detector score a box needs to be classified (None: calibrated)."""
         self.session = session
         self.build_dir = str(build_dir)
@@ -77,8 +82,9 @@ class DetectorFinder:
 
         return resize_frame(frame_bgr, self.input_w, self.input_h)
 
-    def find(self, frame_bgr: np.ndarray, prepared: np.ndarray | None,
-             prepare_ms: float) -> Candidates:
+    def find(
+        self, frame_bgr: np.ndarray, prepared: np.ndarray | None, prepare_ms: float
+    ) -> Candidates:
         t = time.perf_counter()
         if prepared is None:
             prepared = self.prepare(frame_bgr)
@@ -86,18 +92,29 @@ class DetectorFinder:
         t1 = time.perf_counter()
         out = self.session.run(prepared[None])
         t2 = time.perf_counter()
-        det = to_frame(out["boxes"][0], out["scores"][0], out["labels"][0],
-                       frame_bgr.shape[:2], self.decision.min_sign_score)
+        det = to_frame(
+            out["boxes"][0],
+            out["scores"][0],
+            out["labels"][0],
+            frame_bgr.shape[:2],
+            self.decision.min_sign_score,
+        )
         det = det.select(nms(det.boxes, det.scores, NMS_IOU)[: self.max_candidates])
-        ms = {"resize": prepare_ms, "detect": (t2 - t1) * 1000,
-              "decode": (time.perf_counter() - t2) * 1000}
+        ms = {
+            "resize": prepare_ms,
+            "detect": (t2 - t1) * 1000,
+            "decode": (time.perf_counter() - t2) * 1000,
+        }
         return Candidates(det.boxes, det.scores, len(out["scores"][0]), ms)
 
     def describe(self) -> dict[str, Any]:
-        return {"finder": self.name, "detector": self.build_dir,
-                "detector_input": [self.input_w, self.input_h],
-                "candidate_threshold": self.decision.min_sign_score,
-                "detector_backend": getattr(self.session, "backend", "?")}
+        return {
+            "finder": self.name,
+            "detector": self.build_dir,
+            "detector_input": [self.input_w, self.input_h],
+            "candidate_threshold": self.decision.min_sign_score,
+            "detector_backend": getattr(self.session, "backend", "?"),
+        }
 
 
 class ColourFinder:
@@ -105,13 +122,24 @@ class ColourFinder:
 
     name = "colour"
 
-    def __init__(self, proposer: Proposer | None = None, rejector: Rejector | None = None,
-                 sign_threshold: float | None = None, refine: bool = True, rescore: bool = True,
-                 max_candidates: int = 64) -> None:
+    def __init__(
+        self,
+        proposer: Proposer | None = None,
+        rejector: Rejector | None = None,
+        sign_threshold: float | None = None,
+        refine: bool = True,
+        rescore: bool = True,
+        max_candidates: int = 64,
+    ) -> None:
         self.proposer = proposer or ColourShapeProposer()
         self.rejector = rejector
-        self.sign_threshold = (sign_threshold if sign_threshold is not None else
-                               rejector.threshold if rejector else 0.0)
+        self.sign_threshold = (
+            sign_threshold
+            if sign_threshold is not None
+            else rejector.threshold
+            if rejector
+            else 0.0
+        )
         self.refine = bool(rejector is not None and rejector.refines and refine)
         self.rescore = rescore
         self.max_candidates = max_candidates
@@ -120,8 +148,12 @@ class ColourFinder:
     def prepare(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.proposer.propose(frame_bgr)
 
-    def find(self, frame_bgr: np.ndarray, prepared: tuple[np.ndarray, np.ndarray] | None,
-             prepare_ms: float) -> Candidates:
+    def find(
+        self,
+        frame_bgr: np.ndarray,
+        prepared: tuple[np.ndarray, np.ndarray] | None,
+        prepare_ms: float,
+    ) -> Candidates:
         t = time.perf_counter()
         if prepared is None:
             prepared = self.prepare(frame_bgr)
@@ -132,8 +164,9 @@ class ColourFinder:
         if rej is None or not len(boxes):
             scores = np.ones(len(boxes), np.float32)
             keep = np.argsort(-scores, kind="stable")[: self.max_candidates]
-            return Candidates(boxes[keep], scores[keep], len(boxes),
-                              {"propose": prepare_ms, "reject": 0.0})
+            return Candidates(
+                boxes[keep], scores[keep], len(boxes), {"propose": prepare_ms, "reject": 0.0}
+            )
         crops = extract_crops(frame_bgr, pad_boxes(boxes, frame_bgr.shape), FEATURE_SIZE)
         feats = rej.standardised(crops)
         score = rej.score_x(feats)
@@ -147,15 +180,23 @@ class ColourFinder:
             sel_boxes[:, [0, 2]] = np.clip(sel_boxes[:, [0, 2]], 0, w)
             sel_boxes[:, [1, 3]] = np.clip(sel_boxes[:, [1, 3]], 0, h)
             if self.rescore:  # the refined crop is what gets classified: score that one
-                refined = extract_crops(frame_bgr, pad_boxes(sel_boxes, frame_bgr.shape),
-                                        FEATURE_SIZE)
+                refined = extract_crops(
+                    frame_bgr, pad_boxes(sel_boxes, frame_bgr.shape), FEATURE_SIZE
+                )
                 sel_score = np.maximum(sel_score, rej.score(refined))
-        return Candidates(sel_boxes.astype(np.float32), sel_score.astype(np.float32), len(boxes),
-                          {"propose": prepare_ms, "reject": (time.perf_counter() - t1) * 1000})
+        return Candidates(
+            sel_boxes.astype(np.float32),
+            sel_score.astype(np.float32),
+            len(boxes),
+            {"propose": prepare_ms, "reject": (time.perf_counter() - t1) * 1000},
+        )
 
     def describe(self) -> dict[str, Any]:
-        return {"finder": self.name, "refine": self.refine,
-                "sign_threshold": self.sign_threshold if self.rejector else None}
+        return {
+            "finder": self.name,
+            "refine": self.refine,
+            "sign_threshold": self.sign_threshold if self.rejector else None,
+        }
 
 
 def default_detector_dir() -> Path:
@@ -164,6 +205,8 @@ def default_detector_dir() -> Path:
 
     path = Path(str(resources.files("edgexai.pipeline") / "data" / "detector"))
     if not (path / "manifest.json").is_file():
-        raise EdgexaiError(f"the packaged detector is missing ({path}); reinstall edgexai or "
-                           "pass --detector DIR (`edgexai detector train` makes one)")
+        raise EdgexaiError(
+            f"the packaged detector is missing ({path}); reinstall edgexai or "
+            "pass --detector DIR (`edgexai detector train` makes one)"
+        )
     return path

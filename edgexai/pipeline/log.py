@@ -39,8 +39,9 @@ class JsonlLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = self._open()
         except OSError as exc:
-            raise EdgexaiError(f"--log {self.path}: cannot write it ({exc.strerror or exc})"
-                               ) from None
+            raise EdgexaiError(
+                f"--log {self.path}: cannot write it ({exc.strerror or exc})"
+            ) from None
         self.size = os.fstat(self._fd).st_size
         self.lines = 0
         self._lock = threading.Lock()  # the capture thread logs fault events too
@@ -59,8 +60,9 @@ class JsonlLog:
         self.size = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        data = (json.dumps(record, default=_default, separators=(",", ":"),
-                           allow_nan=False) + "\n").encode()
+        data = (
+            json.dumps(record, default=_default, separators=(",", ":"), allow_nan=False) + "\n"
+        ).encode()
         with self._lock:
             if self._fd < 0:
                 return

@@ -79,9 +79,12 @@ def make_finder(cfg: RunConfig) -> SignFinder:
     if cfg.finder == "colour":
         from edgexai.pipeline.rejector import default_rejector
 
-        return ColourFinder(rejector=default_rejector() if cfg.rejector else None,
-                            sign_threshold=cfg.sign_threshold, refine=cfg.refine,
-                            max_candidates=cfg.max_classify)
+        return ColourFinder(
+            rejector=default_rejector() if cfg.rejector else None,
+            sign_threshold=cfg.sign_threshold,
+            refine=cfg.refine,
+            max_candidates=cfg.max_classify,
+        )
     if cfg.finder != "detector":
         raise EdgexaiError(f"unknown finder {cfg.finder!r}; choose one of {', '.join(FINDERS)}")
     from edgexai.pipeline.finders import default_detector_dir
@@ -89,8 +92,7 @@ def make_finder(cfg: RunConfig) -> SignFinder:
 
     build = Path(cfg.detector) if cfg.detector else default_detector_dir()
     session = open_detector(build, cfg.backend, cfg.precision, cfg.engine_threads)
-    return DetectorFinder(session, build, cfg.candidate_threshold,
-                          max_candidates=cfg.max_classify)
+    return DetectorFinder(session, build, cfg.candidate_threshold, max_candidates=cfg.max_classify)
 
 
 @dataclass
@@ -109,8 +111,15 @@ class FrameLoop:
     """The source and everything around the frames: start line, signals, --max-frames, stalls,
     the watchdog, and the summary on every exit path."""
 
-    def __init__(self, cfg: RunConfig, spec: SourceSpec, finder: SignFinder, log: JsonlLog,
-                 summary: Summary, opener) -> None:
+    def __init__(
+        self,
+        cfg: RunConfig,
+        spec: SourceSpec,
+        finder: SignFinder,
+        log: JsonlLog,
+        summary: Summary,
+        opener,
+    ) -> None:
         self.cfg, self.spec, self.finder, self.log, self.summary = cfg, spec, finder, log, summary
         self.opener = opener
         self.source: FrameSource | None = None
@@ -122,8 +131,9 @@ class FrameLoop:
     def start(self, start_record: dict[str, Any]) -> None:
         self.log.write(start_record)
         work = self.finder.prepare if self.cfg.prepare_in_capture else None
-        self.source = FrameSource(self.spec, opener=self.opener, live=self.cfg.live,
-                                  on_event=self.log.write, work=work).start()
+        self.source = FrameSource(
+            self.spec, opener=self.opener, live=self.cfg.live, on_event=self.log.write, work=work
+        ).start()
         self.stopper.install()
         if self.watchdog:
             self.watchdog.ready(f"running on {self.spec.uri}")
@@ -143,8 +153,9 @@ class FrameLoop:
             except queue.Empty:
                 waited = time.perf_counter() - waited_since
                 if waited > self.cfg.stall_s and not stall_logged:
-                    self.log.write({"event": "stall", "time": time.time(),
-                                    "waited_s": round(waited, 2)})
+                    self.log.write(
+                        {"event": "stall", "time": time.time(), "waited_s": round(waited, 2)}
+                    )
                     stall_logged = True
                 continue
             if frame is None:
@@ -176,8 +187,7 @@ class FrameLoop:
             self.watchdog.stopping()
         self.stopper.restore()
         if self.source is None:  # it never started (the source did not open): no summary
-            self.log.write({"event": "error", "time": time.time(),
-                            "reason": "source did not open"})
+            self.log.write({"event": "error", "time": time.time(), "reason": "source did not open"})
             self.log.close()
             return
         self.source.stop()
@@ -189,28 +199,47 @@ class FrameLoop:
         try:
             write_summary(self.cfg.summary_path(), self.result)
         except OSError as exc:  # e.g. the same full disk: the summary is not lost, it is printed
-            print(f"edgexai: cannot write the summary {self.cfg.summary_path()} "
-                  f"({exc.strerror or exc}); here it is:\n{json.dumps(self.result)}",
-                  file=sys.stderr)
+            print(
+                f"edgexai: cannot write the summary {self.cfg.summary_path()} "
+                f"({exc.strerror or exc}); here it is:\n{json.dumps(self.result)}",
+                file=sys.stderr,
+            )
         if not self.cfg.quiet:
             print(format_summary(self.result), file=sys.stderr)
 
 
-def open_stages(cfg: RunConfig, session: InferenceSession, info: ModelInfo, finder: SignFinder,
-                log: JsonlLog, summary: Summary, uri: str) -> Stages:
+def open_stages(
+    cfg: RunConfig,
+    session: InferenceSession,
+    info: ModelInfo,
+    finder: SignFinder,
+    log: JsonlLog,
+    summary: Summary,
+    uri: str,
+) -> Stages:
     """The stages for one run, with the engine's batch limit (a TensorRT profile) applied."""
     engine_max = getattr(session, "max_batch", None)
     limit = min(cfg.max_classify, engine_max) if engine_max else cfg.max_classify
     decision = finder.decision.override(cfg.min_score, cfg.min_confidence)
     display = Display(window=not cfg.headless, output=cfg.output, fps=cfg.input_rate or 15.0)
-    return Stages(FindStage(finder, limit), ClassifyStage(session, info),
-                  DecideStage(decision, info.classes, cfg.nms_iou),
-                  ProbeStage(session, cfg.probe_every, cfg.probe_top_pct, engine_max),
-                  RenderStage(display), LogStage(log, summary, uri))
+    return Stages(
+        FindStage(finder, limit),
+        ClassifyStage(session, info),
+        DecideStage(decision, info.classes, cfg.nms_iou),
+        ProbeStage(session, cfg.probe_every, cfg.probe_top_pct, engine_max),
+        RenderStage(display),
+        LogStage(log, summary, uri),
+    )
 
 
-def run_pipeline(cfg: RunConfig, *, session: InferenceSession | None = None, info: ModelInfo | None = None,
-        finder: SignFinder | None = None, opener=open_reader) -> dict[str, Any]:
+def run_pipeline(
+    cfg: RunConfig,
+    *,
+    session: InferenceSession | None = None,
+    info: ModelInfo | None = None,
+    finder: SignFinder | None = None,
+    opener=open_reader,
+) -> dict[str, Any]:
     """Run the pipeline until the source ends, max_frames, a signal or a closed window; returns
     the summary (also written to cfg.summary_path() and as the log's last line)."""
     spec = parse_uri(cfg.source, cfg.input_width, cfg.input_height, cfg.input_rate, cfg.loop)
@@ -234,27 +263,39 @@ def run_pipeline(cfg: RunConfig, *, session: InferenceSession | None = None, inf
     stages = open_stages(cfg, session, info, finder, log, summary, spec.uri)
     with FrameLoop(cfg, spec, finder, log, summary, opener) as loop:
         try:
-            loop.start({"event": "start", "time": time.time(), "source": spec.uri,
-                        "kind": spec.kind, "model": info.name, "model_path": info.path,
-                        "backend": info.backend, "input_size": info.input_size,
-                        **finder.describe(), "decision": stages.decide.decision.describe(),
-                        "probe_every": cfg.probe_every})
+            loop.start(
+                {
+                    "event": "start",
+                    "time": time.time(),
+                    "source": spec.uri,
+                    "kind": spec.kind,
+                    "model": info.name,
+                    "model_path": info.path,
+                    "backend": info.backend,
+                    "input_size": info.input_size,
+                    **finder.describe(),
+                    "decision": stages.decide.decision.describe(),
+                    "probe_every": cfg.probe_every,
+                }
+            )
             for frame in loop.frames():
                 work = FrameWork.start(frame)
-                stages.find(work)          # find signs
-                stages.classify(work)      # classify + Grad-CAM, one engine call
-                stages.decide(work)        # confidence × sign score, NMS
-                stages.probe(work)         # faithfulness probe on sampled frames
+                stages.find(work)  # find signs
+                stages.classify(work)  # classify + Grad-CAM, one engine call
+                stages.decide(work)  # confidence × sign score, NMS
+                stages.probe(work)  # faithfulness probe on sampled frames
                 if not stages.render(work):
                     loop.reason = "window closed"
                     break
-                stages.log(work)           # the frame's record and the summary
+                stages.log(work)  # the frame's record and the summary
         finally:
             stages.render.display.close()
     stats = loop.result.get("source_stats", {})
     if loop.result.get("frames") == 0 and stats.get("corrupt"):
-        raise EdgexaiError(f"no frame of {spec.uri} decoded ({stats['corrupt']} undecodable); "
-                           "the summary is in " + str(cfg.summary_path()))
+        raise EdgexaiError(
+            f"no frame of {spec.uri} decoded ({stats['corrupt']} undecodable); "
+            "the summary is in " + str(cfg.summary_path())
+        )
     return loop.result
 
 

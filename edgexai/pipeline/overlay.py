@@ -12,8 +12,13 @@ import numpy as np
 from edgexai.errors import EdgexaiError
 
 
-def draw(frame_bgr: np.ndarray, detections: list[dict], cams: list[np.ndarray],
-         crop_boxes: list[tuple[int, int, int, int]], alpha: float = 0.45) -> np.ndarray:
+def draw(
+    frame_bgr: np.ndarray,
+    detections: list[dict],
+    cams: list[np.ndarray],
+    crop_boxes: list[tuple[int, int, int, int]],
+    alpha: float = 0.45,
+) -> np.ndarray:
     """A copy of the frame with every detection drawn."""
     import cv2
 
@@ -21,8 +26,13 @@ def draw(frame_bgr: np.ndarray, detections: list[dict], cams: list[np.ndarray],
     for det, cam, (x1, y1, x2, y2) in zip(detections, cams, crop_boxes, strict=True):
         if x2 > x1 and y2 > y1 and cam is not None:
             heat = cv2.applyColorMap(
-                cv2.resize((np.clip(cam, 0, 1) * 255).astype(np.uint8), (x2 - x1, y2 - y1),
-                           interpolation=cv2.INTER_LINEAR), cv2.COLORMAP_JET)
+                cv2.resize(
+                    (np.clip(cam, 0, 1) * 255).astype(np.uint8),
+                    (x2 - x1, y2 - y1),
+                    interpolation=cv2.INTER_LINEAR,
+                ),
+                cv2.COLORMAP_JET,
+            )
             roi = out[y1:y2, x1:x2]
             cv2.addWeighted(heat, alpha, roi, 1 - alpha, 0, dst=roi)
         bx1, by1, bx2, by2 = (int(round(v)) for v in det["box"])
@@ -31,8 +41,16 @@ def draw(frame_bgr: np.ndarray, detections: list[dict], cams: list[np.ndarray],
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
         ty = by1 - 4 if by1 - th - 6 > 0 else by2 + th + 4
         cv2.rectangle(out, (bx1, ty - th - 3), (bx1 + tw + 2, ty + 3), (0, 0, 0), -1)
-        cv2.putText(out, label, (bx1 + 1, ty), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            out,
+            label,
+            (bx1 + 1, ty),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
     return out
 
 
@@ -48,8 +66,10 @@ class Display:
             try:
                 cv2.namedWindow("edgexai", cv2.WINDOW_NORMAL)
             except cv2.error:
-                raise EdgexaiError("this OpenCV has no window support (opencv-python-headless?); "
-                                   "use --headless, optionally with --output FILE") from None
+                raise EdgexaiError(
+                    "this OpenCV has no window support (opencv-python-headless?); "
+                    "use --headless, optionally with --output FILE"
+                ) from None
 
     @property
     def active(self) -> bool:
@@ -62,12 +82,15 @@ class Display:
         if self.output:
             if self.writer is None:
                 h, w = frame_bgr.shape[:2]
-                fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.output.lower().endswith(".avi")
-                                                  else "mp4v"))
+                fourcc = cv2.VideoWriter_fourcc(
+                    *("MJPG" if self.output.lower().endswith(".avi") else "mp4v")
+                )
                 self.writer = cv2.VideoWriter(self.output, fourcc, self.fps, (w, h))
                 if not self.writer.isOpened():
-                    raise EdgexaiError(f"cannot write video to {self.output!r}: OpenCV's FFMPEG "
-                                       "could not open a writer for it")
+                    raise EdgexaiError(
+                        f"cannot write video to {self.output!r}: OpenCV's FFMPEG "
+                        "could not open a writer for it"
+                    )
             self.writer.write(frame_bgr)
         if self.window:
             cv2.imshow("edgexai", frame_bgr)

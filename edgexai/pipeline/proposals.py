@@ -34,28 +34,35 @@ class Proposer(Protocol):
 class ColourProposerConfig:
     """Parameters of the classical proposer (defaults tuned on GTSDB frames 0–399)."""
 
-    scale: float = 0.5                 # work at this fraction of the frame size
-    contrast_kernel: int = 31          # box-filter size (working pixels) for local contrast
+    scale: float = 0.5  # work at this fraction of the frame size
+    contrast_kernel: int = 31  # box-filter size (working pixels) for local contrast
     thresholds: tuple[float, ...] = (0.02, 0.04, 0.07, 0.11, 0.16, 0.22)
     colours: tuple[str, ...] = ("red", "blue", "yellow")
-    min_side: float = 14.0             # frame pixels: smallest box side kept
-    max_side: float = 200.0            # frame pixels
-    min_aspect: float = 0.55           # w / h
+    min_side: float = 14.0  # frame pixels: smallest box side kept
+    max_side: float = 200.0  # frame pixels
+    min_aspect: float = 0.55  # w / h
     max_aspect: float = 1.8
-    min_fill: float = 0.12             # component area / box area
+    min_fill: float = 0.12  # component area / box area
     max_fill: float = 0.97
-    close_kernel: int = 3              # morphological close before labelling (0 = off)
-    smooth: int = 0                    # box blur of each map before thresholding (0 = off)
+    close_kernel: int = 3  # morphological close before labelling (0 = off)
+    smooth: int = 0  # box blur of each map before thresholding (0 = off)
     # extra boxes per colour, scaled about the component centre: a priority diamond's yellow core
     # is ~0.6 of the sign's box, so its component alone never reaches IoU 0.5; a red/blue
     # component often misses the sign's anti-aliased rim
-    expand: dict = field(default_factory=lambda: {
-        "yellow": (1.0, 1.4, 1.75), "red": (1.0, 1.15), "blue": (1.0, 1.15)})
+    expand: dict = field(
+        default_factory=lambda: {
+            "yellow": (1.0, 1.4, 1.75),
+            "red": (1.0, 1.15),
+            "blue": (1.0, 1.15),
+        }
+    )
     nms_iou: float = 0.6
     max_proposals: int = 600
 
 
-def colour_maps(small_bgr: np.ndarray, colours: tuple[str, ...], kernel: int) -> dict[str, np.ndarray]:
+def colour_maps(
+    small_bgr: np.ndarray, colours: tuple[str, ...], kernel: int
+) -> dict[str, np.ndarray]:
     """Chromatic maps in [−1, 1] with the local mean removed (why: a red-brick wall or a blue sky
     raises the whole neighbourhood, a sign stands out from its neighbourhood)."""
     import cv2
@@ -96,11 +103,19 @@ class ColourShapeProposer:
 
         c = self.config
         h, w = frame_bgr.shape[:2]
-        small = frame_bgr if c.scale == 1.0 else cv2.resize(
-            frame_bgr, (round(w * c.scale), round(h * c.scale)), interpolation=cv2.INTER_AREA)
+        small = (
+            frame_bgr
+            if c.scale == 1.0
+            else cv2.resize(
+                frame_bgr, (round(w * c.scale), round(h * c.scale)), interpolation=cv2.INTER_AREA
+            )
+        )
         maps = colour_maps(small, c.colours, c.contrast_kernel)
-        kernel = (cv2.getStructuringElement(cv2.MORPH_RECT, (c.close_kernel, c.close_kernel))
-                  if c.close_kernel > 1 else None)
+        kernel = (
+            cv2.getStructuringElement(cv2.MORPH_RECT, (c.close_kernel, c.close_kernel))
+            if c.close_kernel > 1
+            else None
+        )
         lo, hi = c.min_side * c.scale, c.max_side * c.scale
         boxes: list[np.ndarray] = []
         scores: list[np.ndarray] = []
@@ -112,16 +127,24 @@ class ColourShapeProposer:
                     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
                 # BBDT: measured ~3× less CPU here than the default (spaghetti) with 32-bit labels
                 n, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
-                    mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
+                    mask, 8, cv2.CV_32S, cv2.CCL_BBDT
+                )
                 if n <= 1:
                     continue
                 st = stats[1:].astype(np.float32)
                 bw, bh, area = st[:, 2], st[:, 3], st[:, 4]
                 aspect = bw / np.maximum(bh, 1)
                 fill = area / np.maximum(bw * bh, 1)
-                ok = ((bw >= lo) & (bh >= lo) & (bw <= hi) & (bh <= hi)
-                      & (aspect >= c.min_aspect) & (aspect <= c.max_aspect)
-                      & (fill >= c.min_fill) & (fill <= c.max_fill))
+                ok = (
+                    (bw >= lo)
+                    & (bh >= lo)
+                    & (bw <= hi)
+                    & (bh <= hi)
+                    & (aspect >= c.min_aspect)
+                    & (aspect <= c.max_aspect)
+                    & (fill >= c.min_fill)
+                    & (fill <= c.max_fill)
+                )
                 if not ok.any():
                     continue
                 st = st[ok]

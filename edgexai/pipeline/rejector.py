@@ -41,11 +41,12 @@ def hog(grey: np.ndarray, cell: int = 8, bins: int = 9) -> np.ndarray:
     flat = ((np.arange(n)[:, None, None] * (c * c) + (cy + cx)[None]) * bins + idx).ravel()
     hist = np.bincount(flat, weights=mag.ravel(), minlength=n * c * c * bins)
     hist = hist.astype(np.float32).reshape(n, c, c, bins)
-    blocks = np.concatenate([hist[:, :-1, :-1], hist[:, :-1, 1:], hist[:, 1:, :-1], hist[:, 1:, 1:]],
-                            -1)                                                 # N×(c-1)×(c-1)×36
-    blocks = blocks / np.sqrt((blocks ** 2).sum(-1, keepdims=True) + 1e-3)
+    blocks = np.concatenate(
+        [hist[:, :-1, :-1], hist[:, :-1, 1:], hist[:, 1:, :-1], hist[:, 1:, 1:]], -1
+    )  # N×(c-1)×(c-1)×36
+    blocks = blocks / np.sqrt((blocks**2).sum(-1, keepdims=True) + 1e-3)
     blocks = np.minimum(blocks, 0.2)
-    blocks = blocks / np.sqrt((blocks ** 2).sum(-1, keepdims=True) + 1e-3)
+    blocks = blocks / np.sqrt((blocks**2).sum(-1, keepdims=True) + 1e-3)
     return blocks.reshape(n, -1)
 
 
@@ -57,17 +58,27 @@ def features(crops_rgb: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros((0, 324 + 48), np.float32)
     if crops_rgb.shape[1] != FEATURE_SIZE:
-        crops_rgb = np.stack([cv2.resize(np.ascontiguousarray(c), (FEATURE_SIZE, FEATURE_SIZE),
-                                         interpolation=cv2.INTER_AREA) for c in crops_rgb])
+        crops_rgb = np.stack(
+            [
+                cv2.resize(
+                    np.ascontiguousarray(c),
+                    (FEATURE_SIZE, FEATURE_SIZE),
+                    interpolation=cv2.INTER_AREA,
+                )
+                for c in crops_rgb
+            ]
+        )
     f = crops_rgb.astype(np.float32)
     r, g, b = f[..., 0], f[..., 1], f[..., 2]
     h = hog(0.299 * r + 0.587 * g + 0.114 * b)
     s = r + g + b + 30.0
-    chroma = np.stack([(r - np.maximum(g, b)) / s, (b - np.maximum(r, g)) / s,
-                       (np.minimum(r, g) - b) / s], -1)                        # N×32×32×3
+    chroma = np.stack(
+        [(r - np.maximum(g, b)) / s, (b - np.maximum(r, g)) / s, (np.minimum(r, g) - b) / s], -1
+    )  # N×32×32×3
     edges = np.arange(0, FEATURE_SIZE, 8)  # 4×4 mean pooling (reduceat: ~3× faster than mean)
-    pooled = (np.add.reduceat(np.add.reduceat(chroma, edges, axis=2), edges, axis=1)
-              / 64.0).reshape(n, -1)                                           # N×48
+    pooled = (
+        np.add.reduceat(np.add.reduceat(chroma, edges, axis=2), edges, axis=1) / 64.0
+    ).reshape(n, -1)  # N×48
     return np.concatenate([h, pooled], 1).astype(np.float32)
 
 
@@ -76,8 +87,9 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     spins up its own threads for this size, measured to cost more CPU than it saves here."""
     import cv2
 
-    return cv2.gemm(np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32),
-                    1.0, None, 0.0)
+    return cv2.gemm(
+        np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32), 1.0, None, 0.0
+    )
 
 
 @dataclass
@@ -108,8 +120,12 @@ class Rejector:
         proposals otherwise allocates tens of MB of temporaries at once (RSS swings)."""
         if len(crops_rgb) <= chunk:
             return (features(crops_rgb) - self.mu) / self.sd
-        return np.concatenate([(features(crops_rgb[i:i + chunk]) - self.mu) / self.sd
-                               for i in range(0, len(crops_rgb), chunk)])
+        return np.concatenate(
+            [
+                (features(crops_rgb[i : i + chunk]) - self.mu) / self.sd
+                for i in range(0, len(crops_rgb), chunk)
+            ]
+        )
 
     def score_x(self, x: np.ndarray) -> np.ndarray:
         if len(x) == 0:
@@ -119,7 +135,11 @@ class Rejector:
         return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
     def score(self, crops_rgb: np.ndarray) -> np.ndarray:
-        return self.score_x(self.standardised(crops_rgb)) if len(crops_rgb) else np.zeros(0, np.float32)
+        return (
+            self.score_x(self.standardised(crops_rgb))
+            if len(crops_rgb)
+            else np.zeros(0, np.float32)
+        )
 
     @property
     def refines(self) -> bool:
@@ -140,18 +160,39 @@ class Rejector:
 
     def save(self, path: Path) -> None:
         """Write the weights as a compressed .npz (the package ships data/rejector.npz)."""
-        arrays = {k: getattr(self, k) for k in ("r_w1", "r_b1", "r_w2", "r_b2")
-                  if getattr(self, k) is not None}
-        np.savez_compressed(path, mu=self.mu, sd=self.sd, w1=self.w1, b1=self.b1, w2=self.w2,
-                            b2=np.float64(self.b2), threshold=np.float64(self.threshold),
-                            info=np.array(self.info), **arrays)
+        arrays = {
+            k: getattr(self, k)
+            for k in ("r_w1", "r_b1", "r_w2", "r_b2")
+            if getattr(self, k) is not None
+        }
+        np.savez_compressed(
+            path,
+            mu=self.mu,
+            sd=self.sd,
+            w1=self.w1,
+            b1=self.b1,
+            w2=self.w2,
+            b2=np.float64(self.b2),
+            threshold=np.float64(self.threshold),
+            info=np.array(self.info),
+            **arrays,
+        )
 
     @classmethod
     def load(cls, path: Path) -> Rejector:
         with np.load(path) as z:  # plain arrays only: allow_pickle stays off
             opt = {k: z[k] for k in ("r_w1", "r_b1", "r_w2", "r_b2") if k in z.files}
-            return cls(z["mu"], z["sd"], z["w1"], z["b1"], z["w2"], float(z["b2"]),
-                       float(z["threshold"]), str(z["info"]), **opt)
+            return cls(
+                z["mu"],
+                z["sd"],
+                z["w1"],
+                z["b1"],
+                z["w2"],
+                float(z["b2"]),
+                float(z["threshold"]),
+                str(z["info"]),
+                **opt,
+            )
 
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "data" / "rejector.npz"

@@ -47,9 +47,11 @@ def newest_build(root: str | Path = BUILDS_ROOT) -> Path:
     root = builds_root(root, lambda text: print(f"edgexai: {text}", file=sys.stderr))
     found = newest(root, "classifier")
     if found is None:
-        raise EdgexaiError(f"no classifier build folder under {root}/ (a folder with "
-                           f"{MANIFEST_NAME}); build one with `edgexai build` or name one with "
-                           "--model DIR")
+        raise EdgexaiError(
+            f"no classifier build folder under {root}/ (a folder with "
+            f"{MANIFEST_NAME}); build one with `edgexai build` or name one with "
+            "--model DIR"
+        )
     return found
 
 
@@ -59,15 +61,27 @@ def model_info(build_dir: str | Path, backend: str) -> ModelInfo:
 
     m = load(build_dir)
     if m.kind != "classifier":
-        raise EdgexaiError(f"--model {build_dir} is a {m.kind} build; --model takes a classifier "
-                           "(a detector goes to --detector)")
-    return ModelInfo(name=m.name, path=str(build_dir), input_size=m.input_size,
-                     mean=tuple(m.mean), std=tuple(m.std), classes=list(m.classes),
-                     backend=backend)
+        raise EdgexaiError(
+            f"--model {build_dir} is a {m.kind} build; --model takes a classifier "
+            "(a detector goes to --detector)"
+        )
+    return ModelInfo(
+        name=m.name,
+        path=str(build_dir),
+        input_size=m.input_size,
+        mean=tuple(m.mean),
+        std=tuple(m.std),
+        classes=list(m.classes),
+        backend=backend,
+    )
 
 
-def open_model(build_dir: str | Path, backend: str = "auto", threads: int | None = None,
-               precision: str = "fp32") -> tuple[InferenceSession, ModelInfo]:
+def open_model(
+    build_dir: str | Path,
+    backend: str = "auto",
+    threads: int | None = None,
+    precision: str = "fp32",
+) -> tuple[InferenceSession, ModelInfo]:
     """Open a classifier build with a backend. TensorRT sessions never build an engine here: a
     vehicle runs what `edgexai engine` built on it."""
     build_dir = Path(build_dir)
@@ -81,8 +95,12 @@ def open_model(build_dir: str | Path, backend: str = "auto", threads: int | None
     return session, info
 
 
-def open_detector(build_dir: str | Path, backend: str = "auto", precision: str = "fp32",
-                  threads: int | None = None) -> Any:
+def open_detector(
+    build_dir: str | Path,
+    backend: str = "auto",
+    precision: str = "fp32",
+    threads: int | None = None,
+) -> Any:
     """Open a detector build (a runtime Session: `run(frames) -> {boxes, scores, labels}`)."""
     from edgexai.manifest import load
 
@@ -101,8 +119,9 @@ def _open_runtime(build_dir: Path, backend: str, precision: str, threads: int | 
     try:
         from edgexai.runtime import open_session, resolve_backend
     except ImportError as exc:
-        raise EdgexaiError(f"edgexai.runtime cannot be imported ({exc}); it is needed to run a "
-                           "model") from None
+        raise EdgexaiError(
+            f"edgexai.runtime cannot be imported ({exc}); it is needed to run a model"
+        ) from None
     backend = resolve_backend(backend)
     options: dict = {}
     if backend == "ort":

@@ -33,7 +33,7 @@ LIVE_KINDS = {"v4l2", "csi", "rtsp", "gstreamer"}
 class SourceSpec:
     """A parsed source URI. `target` is what OpenCV opens (device index, path, URL, pipeline)."""
 
-    kind: str            # v4l2 | csi | rtsp | gstreamer | video | image | folder
+    kind: str  # v4l2 | csi | rtsp | gstreamer | video | image | folder
     target: str | int
     uri: str
     width: int | None = None
@@ -49,14 +49,18 @@ class SourceSpec:
 def csi_pipeline(sensor: int, width: int | None, height: int | None, rate: float | None) -> str:
     """The nvarguscamerasrc pipeline jetson-inference builds for csi://N (BGR out to appsink)."""
     w, h, r = width or 1280, height or 720, int(rate or 30)
-    return (f"nvarguscamerasrc sensor-id={sensor} ! "
-            f"video/x-raw(memory:NVMM), width=(int){w}, height=(int){h}, "
-            f"framerate=(fraction){r}/1, format=(string)NV12 ! "
-            "nvvidconv flip-method=0 ! video/x-raw, format=(string)BGRx ! "
-            "videoconvert ! video/x-raw, format=(string)BGR ! appsink drop=true max-buffers=1")
+    return (
+        f"nvarguscamerasrc sensor-id={sensor} ! "
+        f"video/x-raw(memory:NVMM), width=(int){w}, height=(int){h}, "
+        f"framerate=(fraction){r}/1, format=(string)NV12 ! "
+        "nvvidconv flip-method=0 ! video/x-raw, format=(string)BGRx ! "
+        "videoconvert ! video/x-raw, format=(string)BGR ! appsink drop=true max-buffers=1"
+    )
 
 
-STREAM_FIX = "name the stream in full: rtsp://HOST[:PORT]/PATH (user:password@ before HOST if needed)"
+STREAM_FIX = (
+    "name the stream in full: rtsp://HOST[:PORT]/PATH (user:password@ before HOST if needed)"
+)
 
 
 def stream_host(uri: str) -> str:
@@ -74,8 +78,13 @@ def stream_host(uri: str) -> str:
     return f"{parts.hostname}:{port}" if port else parts.hostname
 
 
-def parse_uri(uri: str | int, width: int | None = None, height: int | None = None,
-              rate: float | None = None, loop: bool = False) -> SourceSpec:
+def parse_uri(
+    uri: str | int,
+    width: int | None = None,
+    height: int | None = None,
+    rate: float | None = None,
+    loop: bool = False,
+) -> SourceSpec:
     """Map a source URI to a SourceSpec, as jetson-inference's videoSource does.
 
     `0` / `/dev/video0` / `v4l2:///dev/video0` → V4L2; `csi://0` → nvarguscamerasrc pipeline;
@@ -85,18 +94,20 @@ def parse_uri(uri: str | int, width: int | None = None, height: int | None = Non
     kw = {"width": width, "height": height, "rate": rate, "loop": loop}
     s = str(uri).strip()
     if not s:
-        raise EdgexaiError("empty --source: give a camera index, /dev/videoN, csi://N, a file, a "
-                           "folder of images, rtsp://… or a GStreamer pipeline")
+        raise EdgexaiError(
+            "empty --source: give a camera index, /dev/videoN, csi://N, a file, a "
+            "folder of images, rtsp://… or a GStreamer pipeline"
+        )
     if s.isdigit():
         return SourceSpec("v4l2", int(s), s, **kw)
     if s.startswith("v4l2://"):
-        s2 = s[len("v4l2://"):]
+        s2 = s[len("v4l2://") :]
         s = s2 if s2.startswith("/dev/") else "/dev/" + s2.lstrip("/")
     if s.startswith("/dev/video"):
-        num = s[len("/dev/video"):]
+        num = s[len("/dev/video") :]
         return SourceSpec("v4l2", int(num) if num.isdigit() else s, str(uri), **kw)
     if s.startswith("csi://"):
-        num = s[len("csi://"):]
+        num = s[len("csi://") :]
         if not num.isdigit():
             raise EdgexaiError(f"bad CSI source {s!r}: expected csi://N with N the sensor id")
         return SourceSpec("csi", csi_pipeline(int(num), width, height, rate), s, **kw)
@@ -106,12 +117,14 @@ def parse_uri(uri: str | int, width: int | None = None, height: int | None = Non
     if " ! " in s or s.startswith(("gst://", "gst:")):
         pipe = s.split(":", 1)[1].lstrip("/") if s.startswith("gst") else s
         return SourceSpec("gstreamer", pipe, s, **kw)
-    path = Path(s[len("file://"):] if s.startswith("file://") else s).expanduser()
+    path = Path(s[len("file://") :] if s.startswith("file://") else s).expanduser()
     if path.is_dir():
         return SourceSpec("folder", str(path), s, **kw)
     if not path.exists():
-        raise EdgexaiError(f"source {s!r} not found (not a file, folder, device, csi://, rtsp:// "
-                           "or GStreamer pipeline)")
+        raise EdgexaiError(
+            f"source {s!r} not found (not a file, folder, device, csi://, rtsp:// "
+            "or GStreamer pipeline)"
+        )
     if path.suffix.lower() in IMAGE_EXTS:
         return SourceSpec("image", str(path), s, **kw)
     return SourceSpec("video", str(path), s, **kw)
@@ -123,12 +136,12 @@ class Frame:
 
     index: int
     image: np.ndarray
-    name: str | None          # the image file name for image/folder sources
-    t_capture: float          # wall time when it was read
-    capture_ms: float         # read + decode time in the capture thread
-    work: Any = None          # what the capture thread's `work` callable returned for it
-    work_ms: float = 0.0      # and how long it took
-    cpu_ms: float = 0.0       # CPU time the capture thread spent on it (read + decode + work)
+    name: str | None  # the image file name for image/folder sources
+    t_capture: float  # wall time when it was read
+    capture_ms: float  # read + decode time in the capture thread
+    work: Any = None  # what the capture thread's `work` callable returned for it
+    work_ms: float = 0.0  # and how long it took
+    cpu_ms: float = 0.0  # CPU time the capture thread spent on it (read + decode + work)
 
 
 class EndOfStream(Exception):
@@ -162,7 +175,9 @@ class FolderReader:
         if p.is_dir():
             self.files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTS)
             if not self.files:
-                raise EdgexaiError(f"folder source {p} holds no images ({', '.join(sorted(IMAGE_EXTS))})")
+                raise EdgexaiError(
+                    f"folder source {p} holds no images ({', '.join(sorted(IMAGE_EXTS))})"
+                )
         else:
             self.files = [p]
         self.loop, self.size = spec.loop, (spec.width, spec.height)
@@ -178,8 +193,10 @@ class FolderReader:
             if not self.loop:
                 raise EndOfStream
             if not self.decoded_in_pass:  # looping over nothing would spin and flood the log
-                raise EdgexaiError(f"none of the {len(self.files)} image files of {self.folder} "
-                                   "decodes (or they are gone); nothing to loop over")
+                raise EdgexaiError(
+                    f"none of the {len(self.files)} image files of {self.folder} "
+                    "decodes (or they are gone); nothing to loop over"
+                )
             self.pos = self.decoded_in_pass = 0
         f = self.files[self.pos]
         self.pos += 1
@@ -204,8 +221,10 @@ class CaptureReader:
             api = cv2.CAP_GSTREAMER
             info = cv2.getBuildInformation()
             if "GStreamer:" in info and "GStreamer:                   NO" in info:
-                raise EdgexaiError(f"{spec.uri!r} needs OpenCV built with GStreamer (this OpenCV "
-                                   "has none; on a Jetson use JetPack's OpenCV)")
+                raise EdgexaiError(
+                    f"{spec.uri!r} needs OpenCV built with GStreamer (this OpenCV "
+                    "has none; on a Jetson use JetPack's OpenCV)"
+                )
         elif spec.kind == "v4l2":
             api = cv2.CAP_V4L2 if os.name == "posix" else cv2.CAP_ANY
         elif spec.kind in ("rtsp", "video"):
@@ -218,10 +237,11 @@ class CaptureReader:
         _quiet_opencv()
         self.cap = cv2.VideoCapture(spec.target, api, params)
         if not self.cap.isOpened():
-            what = {"v4l2": f"V4L2 camera {spec.target} (is it connected? see v4l2-ctl "
-                            "--list-devices)",
-                    "rtsp": "the stream (unreachable, or not a stream OpenCV's FFMPEG reads)",
-                    "video": "the video file (not a format OpenCV's FFMPEG decodes)"}
+            what = {
+                "v4l2": f"V4L2 camera {spec.target} (is it connected? see v4l2-ctl --list-devices)",
+                "rtsp": "the stream (unreachable, or not a stream OpenCV's FFMPEG reads)",
+                "video": "the video file (not a format OpenCV's FFMPEG decodes)",
+            }
             raise OSError(f"could not open {what.get(spec.kind, spec.kind)}")
         if spec.kind == "v4l2":
             if spec.width and spec.height:
@@ -296,11 +316,19 @@ class FrameSource:
     sign proposer there, so proposing frame n+1 overlaps classifying frame n on a second core).
     """
 
-    def __init__(self, spec: SourceSpec, *, opener: Callable[[SourceSpec], Reader] = open_reader,
-                 queue_size: int = 2, live: bool | None = None, backoff_s: float = 0.25,
-                 backoff_max_s: float = 8.0, max_reconnect_s: float | None = None,
-                 on_event: Callable[[dict], None] | None = None,
-                 work: Callable[[np.ndarray], Any] | None = None) -> None:
+    def __init__(
+        self,
+        spec: SourceSpec,
+        *,
+        opener: Callable[[SourceSpec], Reader] = open_reader,
+        queue_size: int = 2,
+        live: bool | None = None,
+        backoff_s: float = 0.25,
+        backoff_max_s: float = 8.0,
+        max_reconnect_s: float | None = None,
+        on_event: Callable[[dict], None] | None = None,
+        work: Callable[[np.ndarray], Any] | None = None,
+    ) -> None:
         self.spec, self.opener = spec, opener
         self.live = spec.live if live is None else live
         self.q: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
@@ -362,8 +390,9 @@ class FrameSource:
         delay, attempts = self.backoff_s, 0
         while not self._stop.is_set():
             if self.max_reconnect_s is not None and time.time() - t_lost > self.max_reconnect_s:
-                self._event(event="stream_gave_up", gap_s=round(time.time() - t_lost, 3),
-                            attempts=attempts)
+                self._event(
+                    event="stream_gave_up", gap_s=round(time.time() - t_lost, 3), attempts=attempts
+                )
                 return False
             self._stop.wait(delay)
             attempts += 1

@@ -47,8 +47,8 @@ class FrameWork:
     candidates: Candidates | None = None
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
     sign_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    padded: np.ndarray | None = None   # crop boxes (frame px, int)
-    batch: np.ndarray | None = None    # the classifier's input
+    padded: np.ndarray | None = None  # crop boxes (frame px, int)
+    batch: np.ndarray | None = None  # the classifier's input
     logits: np.ndarray | None = None
     cams: np.ndarray | None = None
     detections: list[dict[str, Any]] = field(default_factory=list)
@@ -83,8 +83,9 @@ class ClassifyStage:
         t = time.perf_counter()
         size = self.info.input_size
         w.padded = pad_boxes(w.boxes, w.frame.image.shape)
-        w.batch = make_batch(extract_crops(w.frame.image, w.padded, size), self.info.mean,
-                             self.info.std)
+        w.batch = make_batch(
+            extract_crops(w.frame.image, w.padded, size), self.info.mean, self.info.std
+        )
         t1 = time.perf_counter()
         w.ms["preprocess"] = w.ms.get("preprocess", 0.0) + (t1 - t) * 1000
         if len(w.batch):
@@ -112,16 +113,24 @@ class DecideStage:
             ok = np.where(self.decision.accepts(w.sign_scores, conf, score))[0]
             if len(ok):
                 w.kept = ok[nms(w.boxes[ok], score[ok].astype(np.float32), self.nms_iou)]
-                w.detections = [self._detection(w, int(j), int(cls[j]), conf[j], score[j], g)
-                                for j, g in zip(w.kept, _gini(w.cams[w.kept]), strict=True)]
+                w.detections = [
+                    self._detection(w, int(j), int(cls[j]), conf[j], score[j], g)
+                    for j, g in zip(w.kept, _gini(w.cams[w.kept]), strict=True)
+                ]
         w.ms["post"] = _ms_since(t)
 
-    def _detection(self, w: FrameWork, j: int, k: int, conf: float, score: float,
-                   gini: float) -> dict[str, Any]:
-        return {"box": [round(float(v), 1) for v in w.boxes[j]], "class_id": k,
-                "class_name": self.classes[k], "confidence": round(float(conf), 4),
-                "sign_score": round(float(w.sign_scores[j]), 4), "score": round(float(score), 4),
-                "gini": round(float(gini), 4)}
+    def _detection(
+        self, w: FrameWork, j: int, k: int, conf: float, score: float, gini: float
+    ) -> dict[str, Any]:
+        return {
+            "box": [round(float(v), 1) for v in w.boxes[j]],
+            "class_id": k,
+            "class_name": self.classes[k],
+            "confidence": round(float(conf), 4),
+            "sign_score": round(float(w.sign_scores[j]), 4),
+            "score": round(float(score), 4),
+            "gini": round(float(gini), 4),
+        }
 
 
 def _gini(cams: np.ndarray) -> np.ndarray:
@@ -130,9 +139,16 @@ def _gini(cams: np.ndarray) -> np.ndarray:
     return np.atleast_1d(np.asarray(gini(cams), np.float64))
 
 
-def probe(session: InferenceSession, batch: np.ndarray, cams: np.ndarray, classes: np.ndarray,
-          conf: np.ndarray, top_pct: float, seed: int,
-          max_batch: int | None = None) -> list[dict[str, float]]:
+def probe(
+    session: InferenceSession,
+    batch: np.ndarray,
+    cams: np.ndarray,
+    classes: np.ndarray,
+    conf: np.ndarray,
+    top_pct: float,
+    seed: int,
+    max_batch: int | None = None,
+) -> list[dict[str, float]]:
     """On-device faithfulness probe: remove each crop's top-k % CAM pixels (fill = the dataset
     mean, i.e. 0 after normalisation) and, as a control, the same number of random pixels; one
     engine call for all copies; report the confidence drop of the predicted class for both.
@@ -146,30 +162,44 @@ def probe(session: InferenceSession, batch: np.ndarray, cams: np.ndarray, classe
     rand = keep_mask(np.argsort(rng.random((n, h * w)), 1), k, "morf", (h, w))
     copies = np.concatenate([batch * morf[:, None], batch * rand[:, None]]).astype(np.float32)
     step = max_batch or len(copies)  # one call, unless the engine's profile is smaller
-    logits = np.concatenate([np.asarray(session.infer(copies[i:i + step])[0])
-                             for i in range(0, len(copies), step)])
+    logits = np.concatenate(
+        [np.asarray(session.infer(copies[i : i + step])[0]) for i in range(0, len(copies), step)]
+    )
     p = softmax(np.asarray(logits, np.float64))
     idx = np.concatenate([classes, classes])
     pc = p[np.arange(2 * n), idx]
-    return [{"top_pct": top_pct, "conf_removed": round(float(pc[i]), 4),
-             "drop": round(float(conf[i] - pc[i]), 4),
-             "drop_random": round(float(conf[i] - pc[n + i]), 4)} for i in range(n)]
+    return [
+        {
+            "top_pct": top_pct,
+            "conf_removed": round(float(pc[i]), 4),
+            "drop": round(float(conf[i] - pc[i]), 4),
+            "drop_random": round(float(conf[i] - pc[n + i]), 4),
+        }
+        for i in range(n)
+    ]
 
 
 class ProbeStage:
     """Every `every`-th frame: the faithfulness probe on the frame's detections (off at 0)."""
 
-    def __init__(self, session: InferenceSession, every: int, top_pct: float,
-                 max_batch: int | None) -> None:
+    def __init__(
+        self, session: InferenceSession, every: int, top_pct: float, max_batch: int | None
+    ) -> None:
         self.session, self.every, self.top_pct, self.max_batch = session, every, top_pct, max_batch
 
     def __call__(self, w: FrameWork) -> None:
         t = time.perf_counter()
         if self.every > 0 and w.frame.index % self.every == 0 and len(w.kept):
-            res = probe(self.session, w.batch[w.kept], w.cams[w.kept],
-                        np.array([d["class_id"] for d in w.detections]),
-                        np.array([d["confidence"] for d in w.detections]), self.top_pct,
-                        seed=w.frame.index, max_batch=self.max_batch)
+            res = probe(
+                self.session,
+                w.batch[w.kept],
+                w.cams[w.kept],
+                np.array([d["class_id"] for d in w.detections]),
+                np.array([d["confidence"] for d in w.detections]),
+                self.top_pct,
+                seed=w.frame.index,
+                max_batch=self.max_batch,
+            )
             for d, r in zip(w.detections, res, strict=True):
                 d["probe"] = r
         w.ms["probe"] = _ms_since(t)
@@ -186,8 +216,12 @@ class RenderStage:
         t = time.perf_counter()
         shown = True
         if self.display.active:
-            image = draw(w.frame.image, w.detections, [w.cams[j] for j in w.kept],
-                         [tuple(int(v) for v in w.padded[j]) for j in w.kept])
+            image = draw(
+                w.frame.image,
+                w.detections,
+                [w.cams[j] for j in w.kept],
+                [tuple(int(v) for v in w.padded[j]) for j in w.kept],
+            )
             shown = self.display.show(image)
         w.ms["render"] = _ms_since(t)
         return shown
@@ -201,8 +235,11 @@ class LogStage:
 
     def __call__(self, w: FrameWork) -> None:
         t = time.perf_counter()
-        rec: dict[str, Any] = {"time": round(time.time(), 4), "frame": w.frame.index,
-                               "source": self.uri}
+        rec: dict[str, Any] = {
+            "time": round(time.time(), 4),
+            "frame": w.frame.index,
+            "source": self.uri,
+        }
         if w.frame.name is not None:
             rec["file"] = w.frame.name
         rec["ms"] = {k: round(v, 3) for k, v in w.ms.items()}
@@ -212,7 +249,12 @@ class LogStage:
         self.log.write(rec)
         w.ms["log"] = _ms_since(t)
         frame_ms = _ms_since(w.t_start) + w.frame.capture_ms + w.frame.work_ms
-        self.summary.add(w.ms, frame_ms, [d["class_name"] for d in w.detections],
-                         w.candidates.proposals, len(w.boxes),
-                         cpu_main=(time.thread_time() - w.cpu_start) * 1000,
-                         cpu_capture=w.frame.cpu_ms)
+        self.summary.add(
+            w.ms,
+            frame_ms,
+            [d["class_name"] for d in w.detections],
+            w.candidates.proposals,
+            len(w.boxes),
+            cpu_main=(time.thread_time() - w.cpu_start) * 1000,
+            cpu_capture=w.frame.cpu_ms,
+        )

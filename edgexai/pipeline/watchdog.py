@@ -123,9 +123,14 @@ def _progress_token(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def supervise(command: list[str], progress_file: Path | None, stall_s: float,
-              grace_s: float = 120.0, notifier: Notifier | None = None,
-              poll_s: float = 0.5) -> int:
+def supervise(
+    command: list[str],
+    progress_file: Path | None,
+    stall_s: float,
+    grace_s: float = 120.0,
+    notifier: Notifier | None = None,
+    poll_s: float = 0.5,
+) -> int:
     """Run `command`; ping the watchdog while `progress_file` changes; return the child's code.
 
     Until the file first changes, pings continue for `grace_s` (loading a model and opening a
@@ -160,8 +165,10 @@ def supervise(command: list[str], progress_file: Path | None, stall_s: float,
             if alive:
                 wd.ping()
             else:
-                wd.status(f"no progress in {progress_file} for {now - last_change:.0f} s; "
-                          "watchdog pings stopped")
+                wd.status(
+                    f"no progress in {progress_file} for {now - last_change:.0f} s; "
+                    "watchdog pings stopped"
+                )
         time.sleep(poll_s)
 
 
@@ -169,14 +176,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m edgexai.pipeline.watchdog",
         description="Run a command under systemd's watchdog: READY=1 once started, WATCHDOG=1 "
-                    "while the progress file keeps changing.")
-    parser.add_argument("--progress-file", type=Path, default=None,
-                        help="file whose growth proves liveness (the per-frame JSON Lines log)")
-    parser.add_argument("--stall-s", type=float, default=None,
-                        help="seconds without progress before pings stop (default: the watchdog "
-                             "interval, else 30)")
-    parser.add_argument("--grace-s", type=float, default=120.0,
-                        help="seconds allowed for start-up before the file first changes")
+        "while the progress file keeps changing.",
+    )
+    parser.add_argument(
+        "--progress-file",
+        type=Path,
+        default=None,
+        help="file whose growth proves liveness (the per-frame JSON Lines log)",
+    )
+    parser.add_argument(
+        "--stall-s",
+        type=float,
+        default=None,
+        help="seconds without progress before pings stop (default: the watchdog interval, else 30)",
+    )
+    parser.add_argument(
+        "--grace-s",
+        type=float,
+        default=120.0,
+        help="seconds allowed for start-up before the file first changes",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND ARGS...")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

@@ -27,8 +27,10 @@ class Adversarial(Regime):
 
     @classmethod
     def timing_error(cls, timing: Timing) -> str:
-        return (f"--timing {timing} does not apply to adversarial; use none (train from scratch) "
-                "or tuned (fine-tune the natural parent adversarially)")
+        return (
+            f"--timing {timing} does not apply to adversarial; use none (train from scratch) "
+            "or tuned (fine-tune the natural parent adversarially)"
+        )
 
     def attack(self) -> PGDConfig:
         """The training attack from the build settings."""
@@ -43,8 +45,11 @@ class Adversarial(Regime):
         return adversarial_loss(mean, std, self.attack(), self.settings.adv_fraction, seed)
 
     def record(self) -> dict[str, Any]:
-        return {"attack": self.attack().as_dict(), "adv_fraction": self.settings.adv_fraction,
-                "start": "natural parent" if self.from_parent else "random init"}
+        return {
+            "attack": self.attack().as_dict(),
+            "adv_fraction": self.settings.adv_fraction,
+            "start": "natural parent" if self.from_parent else "random init",
+        }
 
     @classmethod
     def matrix_order(cls, timing: Timing) -> tuple[int, float]:

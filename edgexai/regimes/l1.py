@@ -26,5 +26,8 @@ class L1(PruningRegime):
         from edgexai.regimes.unstructured import L1_CONV_AMOUNT, L1_LINEAR_AMOUNT, prune_l1
 
         s = self.settings
-        return prune_l1(model, L1_CONV_AMOUNT if s.amount is None else s.amount,
-                        L1_LINEAR_AMOUNT if s.amount_linear is None else s.amount_linear)
+        return prune_l1(
+            model,
+            L1_CONV_AMOUNT if s.amount is None else s.amount,
+            L1_LINEAR_AMOUNT if s.amount_linear is None else s.amount_linear,
+        )

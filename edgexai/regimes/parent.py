@@ -27,16 +27,20 @@ def parent_name(arch: str, seed: int) -> str:
     return f"{arch}-natural-s{seed}"
 
 
-def _mismatch(manifest: dict[str, Any], opts: BuildOptions, arch: str,
-              source: DataSource) -> str | None:
+def _mismatch(
+    manifest: dict[str, Any], opts: BuildOptions, arch: str, source: DataSource
+) -> str | None:
     data = manifest.get("data", {})
-    checks = [("regime", manifest.get("regime"), "natural"), ("arch", manifest.get("arch"), arch),
-              ("seed", manifest.get("seed"), opts.seed),
-              ("preset", manifest.get("preset"), opts.preset),
-              ("data digest", data.get("digest"), source.digest),
-              ("roi crop", data.get("roi_crop"), opts.roi),
-              ("limit per class", data.get("limit_per_class"), opts.limit_per_class),
-              ("validation fraction", data.get("val_split", {}).get("fraction"), opts.val_fraction)]
+    checks = [
+        ("regime", manifest.get("regime"), "natural"),
+        ("arch", manifest.get("arch"), arch),
+        ("seed", manifest.get("seed"), opts.seed),
+        ("preset", manifest.get("preset"), opts.preset),
+        ("data digest", data.get("digest"), source.digest),
+        ("roi crop", data.get("roi_crop"), opts.roi),
+        ("limit per class", data.get("limit_per_class"), opts.limit_per_class),
+        ("validation fraction", data.get("val_split", {}).get("fraction"), opts.val_fraction),
+    ]
     for what, have, want in checks:
         if have != want:
             return f"{what} is {have!r}, this build needs {want!r}"
@@ -52,8 +56,9 @@ def _parent_resume(opts: BuildOptions, folder: Path) -> str | None:
     return "auto" if opts.resume and staged.is_file() else None
 
 
-def find_or_build_parent(opts: BuildOptions, arch: str, source: DataSource,
-                         build: Callable[[BuildOptions], Any]) -> Path:
+def find_or_build_parent(
+    opts: BuildOptions, arch: str, source: DataSource, build: Callable[[BuildOptions], Any]
+) -> Path:
     """The parent's build folder under opts.out, made first with `build` when absent (the build
     passes itself down, so this module never imports it). That build goes through the same
     staging folder, lock and swap as any other."""
@@ -62,19 +67,34 @@ def find_or_build_parent(opts: BuildOptions, arch: str, source: DataSource,
     folder = Path(opts.out).expanduser() / parent_name(arch, opts.seed)
     if not (folder / MANIFEST_NAME).is_file():
         if folder.exists() and any(folder.iterdir()):
-            raise EdgexaiError(f"the natural parent {folder} exists but has no manifest (an "
-                               "unfinished build?); finish it with --resume or remove it")
+            raise EdgexaiError(
+                f"the natural parent {folder} exists but has no manifest (an "
+                "unfinished build?); finish it with --resume or remove it"
+            )
         if dist_env().world > 1:
-            raise EdgexaiError(f"no natural parent at {folder}; build it first (edgexai build "
-                               f"--regime natural --arch {arch} --seed {opts.seed} --out {opts.out})")
-        build(replace(opts, regime="natural", timing=None, name=None,
-                      resume=_parent_resume(opts, folder), force=False,
-                      epochs=opts.parent_epochs, lr=None))
+            raise EdgexaiError(
+                f"no natural parent at {folder}; build it first (edgexai build "
+                f"--regime natural --arch {arch} --seed {opts.seed} --out {opts.out})"
+            )
+        build(
+            replace(
+                opts,
+                regime="natural",
+                timing=None,
+                name=None,
+                resume=_parent_resume(opts, folder),
+                force=False,
+                epochs=opts.parent_epochs,
+                lr=None,
+            )
+        )
     manifest = read_manifest(folder)
     problem = _mismatch(manifest, opts, arch, source)
     if problem:
-        raise EdgexaiError(f"the natural parent {folder} does not fit this build ({problem}); "
-                           "use another --out or rebuild the parent there")
+        raise EdgexaiError(
+            f"the natural parent {folder} does not fit this build ({problem}); "
+            "use another --out or rebuild the parent there"
+        )
     return folder
 
 
@@ -86,8 +106,9 @@ def load_parent(folder: Path):
     return load_model(verify_file(folder, manifest, "model"), classes=manifest["classes"]), manifest
 
 
-def parent_robustness(folder: Path, manifest: dict[str, Any], model, test, mean, std, cfg,
-                      device) -> dict:
+def parent_robustness(
+    folder: Path, manifest: dict[str, Any], model, test, mean, std, cfg, device
+) -> dict:
     """The parent's robust accuracy at `cfg`: from its manifest when it used the same settings,
     else computed once and cached beside it (robustness-<key>.json, outside the manifest)."""
     from edgexai.attacks import robust_accuracy
@@ -114,8 +135,13 @@ def parent_robustness(folder: Path, manifest: dict[str, Any], model, test, mean,
 def parent_record(folder: Path, manifest: dict[str, Any], robust: dict | None) -> dict[str, Any]:
     """The manifest's `parent` entry."""
     metrics = manifest.get("metrics", {})
-    return {"name": manifest["name"], "path": str(folder.resolve()),
-            "model_sha256": manifest["files"]["model"]["sha256"],
-            "regime": manifest["regime"], "params": manifest.get("params"),
-            "macs": manifest.get("macs"), "test_accuracy": metrics.get("test_accuracy"),
-            "robust_accuracy": None if robust is None else robust["robust_accuracy"]}
+    return {
+        "name": manifest["name"],
+        "path": str(folder.resolve()),
+        "model_sha256": manifest["files"]["model"]["sha256"],
+        "regime": manifest["regime"],
+        "params": manifest.get("params"),
+        "macs": manifest.get("macs"),
+        "test_accuracy": metrics.get("test_accuracy"),
+        "robust_accuracy": None if robust is None else robust["robust_accuracy"],
+    }

@@ -110,7 +110,10 @@ def matrix_cells() -> dict[str, tuple[type[Regime], Timing]]:
 def default_matrix() -> tuple[str, ...]:
     """`--cells all`: each regime's matrix timings, the parent first, then cheapest first."""
     order = regimes()
-    chosen = [(cls, t) for cls in order
-              for t in (cls.matrix_timings if cls.matrix_timings is not None else cls.timings)]
+    chosen = [
+        (cls, t)
+        for cls in order
+        for t in (cls.matrix_timings if cls.matrix_timings is not None else cls.timings)
+    ]
     chosen.sort(key=lambda c: (*c[0].matrix_order(c[1]), order.index(c[0])))
     return tuple(cls.stem(t) for cls, t in chosen)

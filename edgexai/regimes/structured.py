@@ -57,7 +57,9 @@ class LayeredConfig:
         if not 0 <= self.ratio < 1:
             raise EdgexaiError(f"--amount must be in [0, 1) (got {self.ratio})")
         if not 0 < self.max_layer_amount < 1:
-            raise EdgexaiError(f"--max-layer-amount must be in (0, 1) (got {self.max_layer_amount})")
+            raise EdgexaiError(
+                f"--max-layer-amount must be in (0, 1) (got {self.max_layer_amount})"
+            )
         if self.round_to < 1 or self.steps < 1:
             raise EdgexaiError("--round-to and --prune-steps must be at least 1")
         if self.importance not in IMPORTANCES:
@@ -65,8 +67,15 @@ class LayeredConfig:
 
 
 def layered_config(s: RegimeSettings) -> LayeredConfig:
-    return LayeredConfig(s.layered_mode, s.amount, s.layered_scope, s.max_layer_amount,
-                         s.round_to, s.importance, s.prune_steps)
+    return LayeredConfig(
+        s.layered_mode,
+        s.amount,
+        s.layered_scope,
+        s.max_layer_amount,
+        s.round_to,
+        s.importance,
+        s.prune_steps,
+    )
 
 
 def make_importance(kind: str):
@@ -82,8 +91,9 @@ def dependency_groups(model: nn.Module, input_size: int) -> list:
     import torch_pruning as tp
 
     dg = tp.DependencyGraph().build_dependency(model, torch.zeros(1, 3, input_size, input_size))
-    return list(dg.get_all_groups(ignored_layers=[model.fc],
-                                  root_module_types=[nn.Conv2d, nn.Linear]))
+    return list(
+        dg.get_all_groups(ignored_layers=[model.fc], root_module_types=[nn.Conv2d, nn.Linear])
+    )
 
 
 def prune_channels(model: nn.Module, arch: str, input_size: int, cfg: LayeredConfig) -> dict:
@@ -96,10 +106,16 @@ def prune_channels(model: nn.Module, arch: str, input_size: int, cfg: LayeredCon
     model.eval()
     groups = dependency_groups(model, input_size)
     pruner = tp.pruner.MetaPruner(
-        model, torch.zeros(1, 3, input_size, input_size), importance=make_importance(cfg.importance),
-        pruning_ratio=cfg.ratio, global_pruning=cfg.scope == "global",
+        model,
+        torch.zeros(1, 3, input_size, input_size),
+        importance=make_importance(cfg.importance),
+        pruning_ratio=cfg.ratio,
+        global_pruning=cfg.scope == "global",
         max_pruning_ratio=cfg.max_layer_amount if cfg.scope == "global" else 1.0,
-        iterative_steps=cfg.steps, ignored_layers=[model.fc], round_to=cfg.round_to)
+        iterative_steps=cfg.steps,
+        ignored_layers=[model.fc],
+        round_to=cfg.round_to,
+    )
     capped = 0
     for _ in range(cfg.steps):
         for group in pruner.step(interactive=True):
@@ -110,13 +126,21 @@ def prune_channels(model: nn.Module, arch: str, input_size: int, cfg: LayeredCon
     model.train(was_training)
     widths = model.widths()
     check_rebuilds(model, arch, widths)
-    return {"method": "torch_pruning MetaPruner (channels removed)", "mode": "remove",
-            "amount": cfg.ratio, "scope": cfg.scope,
-            "max_layer_amount": cfg.max_layer_amount if cfg.scope == "global" else None,
-            "round_to": cfg.round_to, "importance": f"magnitude {cfg.importance}, group mean, mean-normalised",
-            "steps": cfg.steps, "dependency_groups": len(groups), "ignored": ["fc"],
-            "groups_capped": capped if cfg.scope == "global" else None,
-            "widths_before": before, "widths_after": widths}
+    return {
+        "method": "torch_pruning MetaPruner (channels removed)",
+        "mode": "remove",
+        "amount": cfg.ratio,
+        "scope": cfg.scope,
+        "max_layer_amount": cfg.max_layer_amount if cfg.scope == "global" else None,
+        "round_to": cfg.round_to,
+        "importance": f"magnitude {cfg.importance}, group mean, mean-normalised",
+        "steps": cfg.steps,
+        "dependency_groups": len(groups),
+        "ignored": ["fc"],
+        "groups_capped": capped if cfg.scope == "global" else None,
+        "widths_before": before,
+        "widths_after": widths,
+    }
 
 
 def _prune_capped(pruner, group, cfg: LayeredConfig) -> int:
@@ -158,8 +182,12 @@ def mask_filters(model: nn.Module, cfg: LayeredConfig) -> dict:
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     for m in convs:
         prune.ln_structured(m, "weight", amount=cfg.ratio, n=2, dim=0)
-    return {"method": "torch.nn.utils.prune.ln_structured(n=2, dim=0) per conv (masks)",
-            "mode": "mask", "amount": cfg.ratio, "layers": len(convs)}
+    return {
+        "method": "torch.nn.utils.prune.ln_structured(n=2, dim=0) per conv (masks)",
+        "mode": "mask",
+        "amount": cfg.ratio,
+        "layers": len(convs),
+    }
 
 
 def apply_layered(model: nn.Module, arch: str, input_size: int, cfg: LayeredConfig) -> dict:

@@ -79,14 +79,24 @@ def cross_entropy_loss(label_smoothing: float = 0.0) -> LossFn:
     def loss_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
         logits = model(x)
         return F.cross_entropy(logits, y, label_smoothing=label_smoothing), logits
+
     return loss_fn
 
 
 class Trainer:
     """Trains `model` on in-memory arrays; writes checkpoint.pt and train_log.jsonl to `out_dir`."""
 
-    def __init__(self, model: torch.nn.Module, arch: str, cfg: TrainConfig, mean, std,
-                 out_dir: Path, loss_fn: LossFn | None = None, progress: bool = True) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        arch: str,
+        cfg: TrainConfig,
+        mean,
+        std,
+        out_dir: Path,
+        loss_fn: LossFn | None = None,
+        progress: bool = True,
+    ) -> None:
         self.env = dist_env()
         self.cfg = cfg
         self.arch = arch
@@ -102,8 +112,13 @@ class Trainer:
         self.channels_last = cfg.channels_last and channels_last_for(self.model, self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                                         weight_decay=cfg.weight_decay, nesterov=True)
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(),
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            weight_decay=cfg.weight_decay,
+            nesterov=True,
+        )
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.start_epoch = 0
@@ -122,12 +137,20 @@ class Trainer:
         if not self.env.is_main:
             return
         payload = {
-            "format": CHECKPOINT_FORMAT, "arch": self.arch, "widths": self._widths(),
-            "epoch": epoch, "config": asdict(self.cfg),
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(), "generator": self.gen.get_state(),
-            "torch_rng": torch.get_rng_state(), "best_val": self.best_val,
-            "best_epoch": self.best_epoch, "best_state": self.best_state, "history": self.history,
+            "format": CHECKPOINT_FORMAT,
+            "arch": self.arch,
+            "widths": self._widths(),
+            "epoch": epoch,
+            "config": asdict(self.cfg),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "generator": self.gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "best_val": self.best_val,
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+            "history": self.history,
         }
         tmp = self.checkpoint_path.with_suffix(".pt.tmp")
         torch.save(payload, tmp)
@@ -139,9 +162,11 @@ class Trainer:
 
         ck = read_weights_only(path, CHECKPOINT_FORMAT, "training checkpoint (--resume)")
         if ck["arch"] != self.arch or ck["widths"] != self._widths():
-            raise EdgexaiError(f"--resume: {path} is a checkpoint of arch {ck['arch']!r}, "
-                               f"not {self.arch!r} (or of other widths); use a matching --arch "
-                               "or another --out")
+            raise EdgexaiError(
+                f"--resume: {path} is a checkpoint of arch {ck['arch']!r}, "
+                f"not {self.arch!r} (or of other widths); use a matching --arch "
+                "or another --out"
+            )
         self.model.load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scaler.load_state_dict(ck["scaler"])
@@ -159,9 +184,9 @@ class Trainer:
         """This epoch's batches of indices (each rank its own equal share of one permutation)."""
         perm = torch.randperm(n, generator=self.gen)
         per_rank = self._per_rank(n)
-        perm = perm[self.env.rank * per_rank:(self.env.rank + 1) * per_rank]
+        perm = perm[self.env.rank * per_rank : (self.env.rank + 1) * per_rank]
         bs = self.cfg.batch_size
-        return [perm[i:i + bs] for i in range(0, len(perm), bs)]
+        return [perm[i : i + bs] for i in range(0, len(perm), bs)]
 
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         x = images.permute(0, 3, 1, 2).float().div_(255)
@@ -177,7 +202,8 @@ class Trainer:
         net = self.model
         if self.env.world > 1:
             net = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
         images = torch.from_numpy(train.images)
         labels = torch.from_numpy(train.labels)
         steps_per_epoch = math.ceil(self._per_rank(len(train)) / cfg.batch_size)
@@ -188,8 +214,13 @@ class Trainer:
         for epoch in range(self.start_epoch, cfg.epochs):
             net.train()
             batches = self._batches(len(train))
-            bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not self.progress,
-                       leave=False, dynamic_ncols=True)
+            bar = tqdm(
+                batches,
+                desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                disable=not self.progress,
+                leave=False,
+                dynamic_ncols=True,
+            )
             loss_sum, correct, seen = 0.0, 0, 0
             for i, idx in enumerate(bar):
                 lr = lr_at(epoch * steps_per_epoch + i, total, cfg)
@@ -206,41 +237,59 @@ class Trainer:
                 loss_sum += float(loss.detach()) * len(idx)
                 correct += int((logits.detach().argmax(1) == y).sum())
                 seen += len(idx)
-                bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
-                                lr=f"{lr:.3g}")
+                bar.set_postfix(
+                    loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", lr=f"{lr:.3g}"
+                )
             self._end_epoch(epoch, val, loss_sum / seen, correct / seen, lr, time.time() - t0)
         if self.env.world > 1:
             torch.distributed.barrier()
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
-        return TrainResult(self.best_epoch, self.best_val, cfg.epochs, time.time() - t0,
-                           self.history)
+        return TrainResult(
+            self.best_epoch, self.best_val, cfg.epochs, time.time() - t0, self.history
+        )
 
-    def _end_epoch(self, epoch: int, val: ArraySplit | None, loss: float, acc: float, lr: float,
-                   elapsed: float) -> None:
+    def _end_epoch(
+        self, epoch: int, val: ArraySplit | None, loss: float, acc: float, lr: float, elapsed: float
+    ) -> None:
         if not self.env.is_main:
             return
         val_acc = float("nan")
         if val is not None and len(val):
-            val_acc = accuracy(self.model, val.images, val.labels, self.mean, self.std,
-                               self.cfg.eval_batch, self.device)
+            val_acc = accuracy(
+                self.model,
+                val.images,
+                val.labels,
+                self.mean,
+                self.std,
+                self.cfg.eval_batch,
+                self.device,
+            )
         # Selection on validation; without a validation set the last epoch is kept.
         score = val_acc if not math.isnan(val_acc) else float(epoch)
         if score >= self.best_val:
             self.best_val, self.best_epoch = score, epoch
-            self.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in
-                                             self.model.state_dict().items()})
-        row = {"epoch": epoch + 1, "train_loss": round(loss, 5), "train_accuracy": round(acc, 5),
-               "val_accuracy": None if math.isnan(val_acc) else round(val_acc, 5),
-               "lr": lr, "elapsed_s": round(elapsed, 1)}
+            self.best_state = copy.deepcopy(
+                {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+            )
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": round(loss, 5),
+            "train_accuracy": round(acc, 5),
+            "val_accuracy": None if math.isnan(val_acc) else round(val_acc, 5),
+            "lr": lr,
+            "elapsed_s": round(elapsed, 1),
+        }
         self.history.append(row)
         with open(self.log_path, "a") as f:
             f.write(json.dumps(row) + "\n")
         if self.progress:
             from tqdm import tqdm
 
-            tqdm.write(f"epoch {epoch + 1}/{self.cfg.epochs}  loss {loss:.4f}  train acc {acc:.4f}"
-                       f"  val acc {val_acc:.4f}  ({elapsed:.0f} s)")
+            tqdm.write(
+                f"epoch {epoch + 1}/{self.cfg.epochs}  loss {loss:.4f}  train acc {acc:.4f}"
+                f"  val acc {val_acc:.4f}  ({elapsed:.0f} s)"
+            )
         self.save_checkpoint(epoch)
 
 

@@ -28,7 +28,9 @@ def check_amount(flag: str, amount: float) -> None:
 def check_amounts(settings: RegimeSettings) -> None:
     """--amount and --amount-linear in [0, 1) (None: the regime's default, which is)."""
     check_amount("--amount", 0.0 if settings.amount is None else settings.amount)
-    check_amount("--amount-linear", 0.0 if settings.amount_linear is None else settings.amount_linear)
+    check_amount(
+        "--amount-linear", 0.0 if settings.amount_linear is None else settings.amount_linear
+    )
 
 
 def expected_zeros(n: int, amount: float) -> int:
@@ -36,8 +38,9 @@ def expected_zeros(n: int, amount: float) -> int:
     return round(amount * n)
 
 
-def prune_l1(model: nn.Module, conv_amount: float = L1_CONV_AMOUNT,
-             linear_amount: float = L1_LINEAR_AMOUNT) -> dict:
+def prune_l1(
+    model: nn.Module, conv_amount: float = L1_CONV_AMOUNT, linear_amount: float = L1_LINEAR_AMOUNT
+) -> dict:
     """Zero the smallest-|w| fraction of every conv and linear layer separately."""
     check_amount("--amount", conv_amount)
     check_amount("--amount-linear", linear_amount)
@@ -47,9 +50,12 @@ def prune_l1(model: nn.Module, conv_amount: float = L1_CONV_AMOUNT,
         prune.l1_unstructured(m, "weight", amount=amount)
         target += expected_zeros(m.weight.numel(), amount)
         total += m.weight.numel()
-    return {"method": "torch.nn.utils.prune.l1_unstructured per layer",
-            "amount_conv": conv_amount, "amount_linear": linear_amount,
-            "requested_sparsity": round(target / max(1, total), 6)}
+    return {
+        "method": "torch.nn.utils.prune.l1_unstructured per layer",
+        "amount_conv": conv_amount,
+        "amount_linear": linear_amount,
+        "requested_sparsity": round(target / max(1, total), 6),
+    }
 
 
 def prune_global(model: nn.Module, amount: float = GLOBAL_AMOUNT) -> dict:
@@ -57,8 +63,11 @@ def prune_global(model: nn.Module, amount: float = GLOBAL_AMOUNT) -> dict:
     check_amount("--amount", amount)
     params = [(m, "weight") for _, m in prunable_layers(model)]
     prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=amount)
-    return {"method": "torch.nn.utils.prune.global_unstructured(L1Unstructured) over conv+linear",
-            "amount": amount, "requested_sparsity": amount}
+    return {
+        "method": "torch.nn.utils.prune.global_unstructured(L1Unstructured) over conv+linear",
+        "amount": amount,
+        "requested_sparsity": amount,
+    }
 
 
 def make_permanent(model: nn.Module) -> nn.Module:

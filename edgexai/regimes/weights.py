@@ -27,7 +27,10 @@ def weight_sparsity(model: nn.Module) -> dict[str, float | int]:
             zeros[kind] += int((w == 0).sum())
             total[kind] += w.numel()
     all_total = max(1, sum(total.values()))
-    return {"weights": round(sum(zeros.values()) / all_total, 6),
-            "conv": round(zeros["conv"] / max(1, total["conv"]), 6),
-            "linear": round(zeros["linear"] / max(1, total["linear"]), 6),
-            "zeros": sum(zeros.values()), "total": sum(total.values())}
+    return {
+        "weights": round(sum(zeros.values()) / all_total, 6),
+        "conv": round(zeros["conv"] / max(1, total["conv"]), 6),
+        "linear": round(zeros["linear"] / max(1, total["linear"]), 6),
+        "zeros": sum(zeros.values()),
+        "total": sum(total.values()),
+    }

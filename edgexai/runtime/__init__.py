@@ -7,5 +7,12 @@ from edgexai.manifest import PRECISIONS
 from edgexai.runtime.base import Session, TensorInfo
 from edgexai.runtime.factory import BACKEND_CHOICES, BACKENDS, open_session, resolve_backend
 
-__all__ = ["BACKENDS", "BACKEND_CHOICES", "PRECISIONS", "Session", "TensorInfo", "open_session",
-           "resolve_backend"]
+__all__ = [
+    "BACKENDS",
+    "BACKEND_CHOICES",
+    "PRECISIONS",
+    "Session",
+    "TensorInfo",
+    "open_session",
+    "resolve_backend",
+]

@@ -44,7 +44,9 @@ class TensorInfo:
 def variant_for(kind: str, precision: str, cam: bool = True) -> str:
     """Which ONNX variant a (precision, cam) pair reads for a build of `kind`."""
     if precision not in PRECISIONS:
-        raise EdgexaiError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        raise EdgexaiError(
+            f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}"
+        )
     if not cam:
         if kind != "classifier":
             raise EdgexaiError("only classifiers have a no-CAM variant")
@@ -57,9 +59,11 @@ def variant_for(kind: str, precision: str, cam: bool = True) -> str:
 def make_hint(build_dir: Path, variant: str) -> str:
     precision = "fp32" if variant == "nocam" else variant
     extra = " --no-cam" if variant == "nocam" else ""
-    return (f"make it on the training machine with `edgexai engine --model {build_dir} "
-            f"--precision {precision}{extra} --backend ort` (it needs onnx, and GTSRB for "
-            "INT8 calibration), then copy the build folder again")
+    return (
+        f"make it on the training machine with `edgexai engine --model {build_dir} "
+        f"--precision {precision}{extra} --backend ort` (it needs onnx, and GTSRB for "
+        "INT8 calibration), then copy the build folder again"
+    )
 
 
 class Session:
@@ -80,7 +84,9 @@ class Session:
         outputs = [TensorInfo(t.name, tuple(t.shape), t.dtype) for t in meta.outputs]
         self.outputs = outputs if cam else [t for t in outputs if t.name == "logits"]
         if len(self.inputs) != 1:
-            raise EdgexaiError(f"expected one input in {self.build_dir}'s ONNX, found {len(self.inputs)}")
+            raise EdgexaiError(
+                f"expected one input in {self.build_dir}'s ONNX, found {len(self.inputs)}"
+            )
         self.input = self.inputs[0]
         self.max_batch: int | None = None
         if isinstance(self.info, ClassifierManifest):
@@ -88,8 +94,10 @@ class Session:
             self.mean, self.std = tuple(self.info.mean), tuple(self.info.std)
             # (the manifest's own logits shape agrees with `classes`: edgexai.manifest.parse)
             if cam and not any(t.name == "cam" for t in outputs):
-                raise EdgexaiError(f"{self.build_dir} has no in-graph CAM (its head is not "
-                                   "GAP→linear); open it with cam=False")
+                raise EdgexaiError(
+                    f"{self.build_dir} has no in-graph CAM (its head is not "
+                    "GAP→linear); open it with cam=False"
+                )
         if self.variant not in BUILD_VARIANTS[self.kind]:
             raise EdgexaiError(f"a {self.kind} build has no {self.variant} variant")
 
@@ -107,8 +115,11 @@ class Session:
 
     def file_path(self, role: str) -> Path:
         """Where the `role` file is: inside the build folder, or ManifestError."""
-        return build_path(self.build_dir, self.file_entry(role)["path"],
-                          f"{self.build_dir}/{MANIFEST_NAME}: files.{role}.path")
+        return build_path(
+            self.build_dir,
+            self.file_entry(role)["path"],
+            f"{self.build_dir}/{MANIFEST_NAME}: files.{role}.path",
+        )
 
     def read_verified(self, role: str) -> bytes:
         """The file's bytes, after checking their sha256 against the manifest (before any parse)."""
@@ -117,14 +128,16 @@ class Session:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise EdgexaiError(f"{path} (the '{role}' file of this build) cannot be read "
-                               f"({exc.strerror or exc})") from None
+            raise EdgexaiError(
+                f"{path} (the '{role}' file of this build) cannot be read ({exc.strerror or exc})"
+            ) from None
         actual = hashlib.sha256(data).hexdigest()
         if actual != entry["sha256"]:
             raise EdgexaiError(
                 f"{path} does not match its manifest digest (sha256 {actual[:12]}… != "
                 f"{entry['sha256'][:12]}…): the file was changed, truncated or corrupted; "
-                "rebuild it or copy the build folder again")
+                "rebuild it or copy the build folder again"
+            )
         return data
 
     def check_classes(self, n_out: int | None, model: str | Path) -> None:
@@ -132,9 +145,11 @@ class Session:
         classes; else every label would be shifted. n_out None: the model does not say."""
         if self.kind != "classifier" or n_out is None or n_out == len(self.classes):
             return
-        raise EdgexaiError(f"{model} outputs {n_out} classes but {self.build_dir}/{MANIFEST_NAME} "
-                           f"names {len(self.classes)}: every label would be wrong; rebuild the "
-                           "folder or copy it again")
+        raise EdgexaiError(
+            f"{model} outputs {n_out} classes but {self.build_dir}/{MANIFEST_NAME} "
+            f"names {len(self.classes)}: every label would be wrong; rebuild the "
+            "folder or copy it again"
+        )
 
     def check_graph_classes(self, data: bytes, path: str | Path) -> None:
         """check_classes against the `logits` width the ONNX graph (`data`) declares."""
@@ -156,25 +171,41 @@ class Session:
         want = tuple(self.input.shape[1:])
         shape = "×".join(map(str, want))
         if batch.ndim == len(want) and tuple(batch.shape) == want:
-            raise EdgexaiError(f"the session takes a batch N×{shape}; got one item "
-                               f"{tuple(batch.shape)} (use batch[None])")
+            raise EdgexaiError(
+                f"the session takes a batch N×{shape}; got one item "
+                f"{tuple(batch.shape)} (use batch[None])"
+            )
         if batch.ndim != len(want) + 1 or tuple(batch.shape[1:]) != want:
-            layout = ("normalised, channels first" if self.kind == "classifier"
-                      else "BGR frames at the detector's input size, channels last")
-            raise EdgexaiError(f"input '{self.input.name}' must be N×{shape} ({layout}); got "
-                               f"shape {tuple(batch.shape)}")
+            layout = (
+                "normalised, channels first"
+                if self.kind == "classifier"
+                else "BGR frames at the detector's input size, channels last"
+            )
+            raise EdgexaiError(
+                f"input '{self.input.name}' must be N×{shape} ({layout}); got "
+                f"shape {tuple(batch.shape)}"
+            )
         if batch.dtype != np.dtype(self.input.dtype):
-            hint = (" — uint8 pixels must be scaled and normalised first "
-                    "(edgexai.preprocess.normalise)") if batch.dtype == np.uint8 else ""
-            raise EdgexaiError(f"input '{self.input.name}' must be {self.input.dtype}; got "
-                               f"{batch.dtype}{hint}")
+            hint = (
+                (
+                    " — uint8 pixels must be scaled and normalised first "
+                    "(edgexai.preprocess.normalise)"
+                )
+                if batch.dtype == np.uint8
+                else ""
+            )
+            raise EdgexaiError(
+                f"input '{self.input.name}' must be {self.input.dtype}; got {batch.dtype}{hint}"
+            )
         n = batch.shape[0]
         if n < 1:
             raise EdgexaiError("the session needs at least one item per call")
         if self.max_batch is not None and n > self.max_batch:
-            raise EdgexaiError(f"batch of {n} exceeds this session's maximum batch {self.max_batch} "
-                               "(the engine's optimisation profile); split it or rebuild with a "
-                               "larger --max-batch")
+            raise EdgexaiError(
+                f"batch of {n} exceeds this session's maximum batch {self.max_batch} "
+                "(the engine's optimisation profile); split it or rebuild with a "
+                "larger --max-batch"
+            )
         return np.ascontiguousarray(batch)
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
@@ -193,9 +224,16 @@ class Session:
 
     def describe(self) -> dict[str, Any]:
         """What this session runs: backend, precision, file, I/O (for logs and `engine`)."""
-        return {"backend": self.backend, "kind": self.kind, "precision": self.precision,
-                "cam": self.cam, "variant": self.variant, "input": self.input.__dict__,
-                "outputs": [o.__dict__ for o in self.outputs], "max_batch": self.max_batch}
+        return {
+            "backend": self.backend,
+            "kind": self.kind,
+            "precision": self.precision,
+            "cam": self.cam,
+            "variant": self.variant,
+            "input": self.input.__dict__,
+            "outputs": [o.__dict__ for o in self.outputs],
+            "max_batch": self.max_batch,
+        }
 
     def close(self) -> None:
         """Release backend resources (device memory); safe to call twice."""

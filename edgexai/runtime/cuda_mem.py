@@ -20,12 +20,16 @@ import numpy as np
 from edgexai.errors import EdgexaiError
 
 # JetPack 6.x runs a CUDA 12.6 driver: a cuda-python whose runtime is newer fails there.
-CUDA_PYTHON_HINT = ("pip install -c jetson/constraints-jetpack6.txt 'edgexai[jetson]' (on "
-                    "JetPack 6: cuda-python 12.6.2.post1, whose runtime matches the CUDA 12.6 "
-                    "driver); elsewhere a cuda-python < 13 for a CUDA 12 driver")
-DRIVER_HINT = ("on a Jetson: JetPack 6 provides the driver — run as a user in the 'video' and "
-               "'render' groups, in containers pass --runtime nvidia; elsewhere install the "
-               "NVIDIA driver")
+CUDA_PYTHON_HINT = (
+    "pip install -c jetson/constraints-jetpack6.txt 'edgexai[jetson]' (on "
+    "JetPack 6: cuda-python 12.6.2.post1, whose runtime matches the CUDA 12.6 "
+    "driver); elsewhere a cuda-python < 13 for a CUDA 12 driver"
+)
+DRIVER_HINT = (
+    "on a Jetson: JetPack 6 provides the driver — run as a user in the 'video' and "
+    "'render' groups, in containers pass --runtime nvidia; elsewhere install the "
+    "NVIDIA driver"
+)
 
 
 class DeviceMemoryError(EdgexaiError):
@@ -77,15 +81,32 @@ class DeviceMemory:
 
     name = "none"
 
-    def info(self) -> GpuInfo: raise NotImplementedError
-    def malloc(self, nbytes: int) -> int: raise NotImplementedError
-    def free(self, ptr: int) -> None: raise NotImplementedError
-    def stream(self) -> Any: raise NotImplementedError
-    def destroy_stream(self, stream: Any) -> None: """Release a stream (default: nothing)."""
-    def stream_handle(self, stream: Any) -> int: return int(stream)
-    def h2d(self, ptr: int, host: np.ndarray, stream: Any) -> None: raise NotImplementedError
-    def d2h(self, host: np.ndarray, ptr: int, stream: Any) -> None: raise NotImplementedError
-    def sync(self, stream: Any) -> None: raise NotImplementedError
+    def info(self) -> GpuInfo:
+        raise NotImplementedError
+
+    def malloc(self, nbytes: int) -> int:
+        raise NotImplementedError
+
+    def free(self, ptr: int) -> None:
+        raise NotImplementedError
+
+    def stream(self) -> Any:
+        raise NotImplementedError
+
+    def destroy_stream(self, stream: Any) -> None:
+        """Release a stream (default: nothing)."""
+
+    def stream_handle(self, stream: Any) -> int:
+        return int(stream)
+
+    def h2d(self, ptr: int, host: np.ndarray, stream: Any) -> None:
+        raise NotImplementedError
+
+    def d2h(self, host: np.ndarray, ptr: int, stream: Any) -> None:
+        raise NotImplementedError
+
+    def sync(self, stream: Any) -> None:
+        raise NotImplementedError
 
 
 class CudaPythonMemory(DeviceMemory):
@@ -107,8 +128,10 @@ class CudaPythonMemory(DeviceMemory):
                 if driver is None:
                     problem += ": no NVIDIA driver is loaded"
                 else:
-                    problem += (f": its CUDA runtime {runtime or '?'} is newer than the driver's "
-                                f"CUDA {driver}")
+                    problem += (
+                        f": its CUDA runtime {runtime or '?'} is newer than the driver's "
+                        f"CUDA {driver}"
+                    )
                     fix = CUDA_PYTHON_HINT
             raise DeviceMemoryError(problem, fix)
         return rest[0] if len(rest) == 1 else rest
@@ -132,9 +155,15 @@ class CudaPythonMemory(DeviceMemory):
             if isinstance(name, bytes):
                 name = name.split(b"\0", 1)[0].decode(errors="replace")
             runtime, driver = self._versions()
-            self._info = GpuInfo(str(name).rstrip("\0").strip(), f"{p.major}.{p.minor}",
-                                 int(p.multiProcessorCount), _gib(p.totalGlobalMem),
-                                 f"cuda-python ({self.module})", runtime, driver)
+            self._info = GpuInfo(
+                str(name).rstrip("\0").strip(),
+                f"{p.major}.{p.minor}",
+                int(p.multiProcessorCount),
+                _gib(p.totalGlobalMem),
+                f"cuda-python ({self.module})",
+                runtime,
+                driver,
+            )
         return self._info
 
     def malloc(self, nbytes: int) -> int:
@@ -151,13 +180,17 @@ class CudaPythonMemory(DeviceMemory):
 
     def h2d(self, ptr: int, host: np.ndarray, stream: Any) -> None:
         kind = self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice
-        self._call(self.rt.cudaMemcpyAsync(ptr, host.ctypes.data, host.nbytes, kind, stream),
-                   "cudaMemcpyAsync")
+        self._call(
+            self.rt.cudaMemcpyAsync(ptr, host.ctypes.data, host.nbytes, kind, stream),
+            "cudaMemcpyAsync",
+        )
 
     def d2h(self, host: np.ndarray, ptr: int, stream: Any) -> None:
         kind = self.rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        self._call(self.rt.cudaMemcpyAsync(host.ctypes.data, ptr, host.nbytes, kind, stream),
-                   "cudaMemcpyAsync")
+        self._call(
+            self.rt.cudaMemcpyAsync(host.ctypes.data, ptr, host.nbytes, kind, stream),
+            "cudaMemcpyAsync",
+        )
 
     def sync(self, stream: Any) -> None:
         self._call(self.rt.cudaStreamSynchronize(stream), "cudaStreamSynchronize")
@@ -175,8 +208,15 @@ class PyCudaMemory(DeviceMemory):
         major, minor = dev.compute_capability()
         sms = dev.get_attribute(self.cuda.device_attribute.MULTIPROCESSOR_COUNT)
         version = getattr(self.cuda, "get_driver_version", lambda: None)()
-        return GpuInfo(str(dev.name()).strip(), f"{major}.{minor}", int(sms),
-                       _gib(dev.total_memory()), "pycuda", None, _cuda_version(version))
+        return GpuInfo(
+            str(dev.name()).strip(),
+            f"{major}.{minor}",
+            int(sms),
+            _gib(dev.total_memory()),
+            "pycuda",
+            None,
+            _cuda_version(version),
+        )
 
     def malloc(self, nbytes: int) -> int:
         alloc = self.cuda.mem_alloc(max(1, nbytes))
@@ -218,8 +258,10 @@ def cuda_python_runtime() -> tuple[Any, str] | tuple[None, None]:
         except ImportError:
             continue
         except Exception as exc:
-            raise DeviceMemoryError(f"cuda-python ({module}) fails to import "
-                                    f"({type(exc).__name__}: {exc})", CUDA_PYTHON_HINT) from None
+            raise DeviceMemoryError(
+                f"cuda-python ({module}) fails to import ({type(exc).__name__}: {exc})",
+                CUDA_PYTHON_HINT,
+            ) from None
     return None, None
 
 
@@ -237,23 +279,29 @@ def load_device_memory() -> DeviceMemory:
         try:
             import pycuda.driver as driver
         except ImportError:
-            raise MemoryBackendMissing("neither cuda-python nor pycuda is importable, and the "
-                                       "trt backend needs one for device memory",
-                                       CUDA_PYTHON_HINT) from None
+            raise MemoryBackendMissing(
+                "neither cuda-python nor pycuda is importable, and the "
+                "trt backend needs one for device memory",
+                CUDA_PYTHON_HINT,
+            ) from None
         except Exception as exc:  # a pycuda built against another CUDA: OSError, ...
-            raise DeviceMemoryError(f"pycuda does not load ({type(exc).__name__}: {exc})",
-                                    CUDA_PYTHON_HINT) from None
+            raise DeviceMemoryError(
+                f"pycuda does not load ({type(exc).__name__}: {exc})", CUDA_PYTHON_HINT
+            ) from None
         try:
             import pycuda.autoinit  # noqa: F401  (creates the context; raises without a device)
         except Exception as exc:  # pycuda raises its own driver errors here, not ImportError
-            raise DeviceMemoryError(f"pycuda cannot open the CUDA device "
-                                    f"({type(exc).__name__}: {exc})", DRIVER_HINT) from None
+            raise DeviceMemoryError(
+                f"pycuda cannot open the CUDA device ({type(exc).__name__}: {exc})", DRIVER_HINT
+            ) from None
         mem = PyCudaMemory(driver)
     try:
         mem.info()
     except EdgexaiError:
         raise
     except Exception as exc:  # a broken binding (no libcuda, ABI mismatch) raises anything
-        raise DeviceMemoryError(f"{mem.name} cannot query the CUDA device "
-                                f"({type(exc).__name__}: {exc})", CUDA_PYTHON_HINT) from None
+        raise DeviceMemoryError(
+            f"{mem.name} cannot query the CUDA device ({type(exc).__name__}: {exc})",
+            CUDA_PYTHON_HINT,
+        ) from None
     return mem

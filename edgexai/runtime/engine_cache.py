@@ -56,8 +56,12 @@ SIDECAR_FIELDS = tuple(f.name for f in fields(EngineSidecar) if f.name != "forma
 def sidecar_schema() -> dict[str, Any]:
     from edgexai.typed_json import document_schema
 
-    return document_schema({"sidecar": EngineSidecar}, "edgexai TensorRT engine sidecar",
-                           "engine.schema.json", {"sidecar": {"format": FORMAT}})
+    return document_schema(
+        {"sidecar": EngineSidecar},
+        "edgexai TensorRT engine sidecar",
+        "engine.schema.json",
+        {"sidecar": {"format": FORMAT}},
+    )
 
 
 class EngineMismatch(EdgexaiError):
@@ -81,18 +85,28 @@ def engine_profile(max_batch: int, opt_batch: int | None = None) -> dict[str, in
     return {"min": 1, "opt": min(opt_batch or max(1, max_batch // 2), max_batch), "max": max_batch}
 
 
-def engine_target(onnx_sha256: str, gpu: Any, trt_version: str, precision: str,
-                  profile: dict[str, int]) -> dict[str, Any]:
+def engine_target(
+    onnx_sha256: str, gpu: Any, trt_version: str, precision: str, profile: dict[str, int]
+) -> dict[str, Any]:
     """The KEY_FIELDS of the engine for an ONNX on this GPU (a cuda_mem.GpuInfo): TrtSession
     looks it up, `edgexai doctor` checks for exactly it."""
-    return {"onnx_sha256": onnx_sha256, **device_target(gpu), "trt_version": trt_version,
-            "precision": precision, "profile": profile}
+    return {
+        "onnx_sha256": onnx_sha256,
+        **device_target(gpu),
+        "trt_version": trt_version,
+        "precision": precision,
+        "profile": profile,
+    }
 
 
 def device_target(info: Any) -> dict[str, Any]:
     """The DEVICE_FIELDS of an engine target from a cuda_mem.GpuInfo."""
-    return {"gpu_name": info.name, "compute_capability": info.compute_capability,
-            "sm_count": info.sm_count, "memory_gib": info.memory_gib}
+    return {
+        "gpu_name": info.name,
+        "compute_capability": info.compute_capability,
+        "sm_count": info.sm_count,
+        "memory_gib": info.memory_gib,
+    }
 
 
 def timing_cache_name(target: dict[str, Any]) -> str:
@@ -100,14 +114,21 @@ def timing_cache_name(target: dict[str, Any]) -> str:
     offered to every TensorRT and GPU that sees the folder (a build folder is rsync'ed from the
     desktop to the Jetson), and TensorRT rejects or misreads a foreign one."""
     gpu = re.sub(r"[^a-z0-9]+", "-", str(target["gpu_name"]).lower()).strip("-") or "gpu"
-    parts = (f"trt{target['trt_version']}", gpu, f"cc{target['compute_capability']}",
-             f"{target['sm_count']}sm", f"{target['memory_gib']}gib")
+    parts = (
+        f"trt{target['trt_version']}",
+        gpu,
+        f"cc{target['compute_capability']}",
+        f"{target['sm_count']}sm",
+        f"{target['memory_gib']}gib",
+    )
     return "timing-" + "-".join(re.sub(r"[^A-Za-z0-9.]+", "_", str(p)) for p in parts) + ".cache"
 
 
 def write_hint(build_dir: Path, precision: str) -> str:
-    return (f"run `edgexai engine --model {build_dir} --precision {precision} --backend trt` as "
-            "a user who can write it (the folder's owner), or make it writable for this user")
+    return (
+        f"run `edgexai engine --model {build_dir} --precision {precision} --backend trt` as "
+        "a user who can write it (the folder's owner), or make it writable for this user"
+    )
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -156,7 +177,9 @@ class EngineCache:
         if not sidecar.exists():
             raise EngineMismatch(f"{engine} has no sidecar {sidecar.name}: its origin is unknown")
         side = self.read_sidecar(sidecar)
-        diffs = [f"{f} {side.get(f)!r} != {target[f]!r}" for f in KEY_FIELDS if side.get(f) != target[f]]
+        diffs = [
+            f"{f} {side.get(f)!r} != {target[f]!r}" for f in KEY_FIELDS if side.get(f) != target[f]
+        ]
         if diffs:
             raise EngineMismatch(f"{sidecar} does not describe this target: {'; '.join(diffs)}")
         try:
@@ -165,14 +188,18 @@ class EngineCache:
             raise EngineMismatch(f"{engine} is missing or unreadable") from None
         actual = hashlib.sha256(data).hexdigest()
         if actual != side["engine_sha256"]:
-            raise EngineMismatch(f"{engine} does not match its sidecar digest (sha256 {actual[:12]}… "
-                                 f"!= {side['engine_sha256'][:12]}…): truncated or corrupted")
+            raise EngineMismatch(
+                f"{engine} does not match its sidecar digest (sha256 {actual[:12]}… "
+                f"!= {side['engine_sha256'][:12]}…): truncated or corrupted"
+            )
         return data
 
     def _unwritable(self, target: dict[str, Any], exc: OSError | None = None) -> EdgexaiError:
         why = f" ({exc.strerror or exc})" if exc is not None else ""
-        return EdgexaiError(f"cannot write TensorRT engines to {self.dir}{why}: "
-                            + write_hint(self.dir.parent, str(target.get("precision", "fp16"))))
+        return EdgexaiError(
+            f"cannot write TensorRT engines to {self.dir}{why}: "
+            + write_hint(self.dir.parent, str(target.get("precision", "fp16")))
+        )
 
     def check_writable(self, target: dict[str, Any]) -> None:
         """Fail before a build of minutes, not after it, when the engine could not be stored:
@@ -190,9 +217,12 @@ class EngineCache:
         """Write engine then sidecar (the sidecar last: a crash leaves no valid-looking pair)."""
         key = engine_key(target)
         engine, sidecar = self.paths(key)
-        side = {"format": FORMAT, **{f: target[f] for f in KEY_FIELDS},
-                "engine_sha256": hashlib.sha256(data).hexdigest(),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        side = {
+            "format": FORMAT,
+            **{f: target[f] for f in KEY_FIELDS},
+            "engine_sha256": hashlib.sha256(data).hexdigest(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             atomic_write(engine, data)

@@ -18,9 +18,11 @@ from edgexai.runtime.base import Session
 # backend → the module and Session class that implement it, imported only when chosen. The torch
 # reference lives on the training side (edgexai.torch_reference): a vehicle image has no torch,
 # and the deployment side never imports training code; naming it here is the whole coupling.
-BACKEND_SESSIONS = {"ort": ("edgexai.runtime.ort", "OrtSession"),
-                    "trt": ("edgexai.runtime.trt", "TrtSession"),
-                    "torch": ("edgexai.torch_reference", "TorchSession")}
+BACKEND_SESSIONS = {
+    "ort": ("edgexai.runtime.ort", "OrtSession"),
+    "trt": ("edgexai.runtime.trt", "TrtSession"),
+    "torch": ("edgexai.torch_reference", "TorchSession"),
+}
 BACKENDS = tuple(BACKEND_SESSIONS)
 BACKEND_CHOICES = ("auto", *BACKENDS)
 
@@ -30,12 +32,19 @@ def resolve_backend(choice: str) -> str:
     if choice == "auto":
         return "trt" if importlib.util.find_spec("tensorrt") is not None else "ort"
     if choice not in BACKENDS:
-        raise EdgexaiError(f"unknown backend {choice!r}; choose one of {', '.join(BACKEND_CHOICES)}")
+        raise EdgexaiError(
+            f"unknown backend {choice!r}; choose one of {', '.join(BACKEND_CHOICES)}"
+        )
     return choice
 
 
-def open_session(build_dir: str | Path, backend: str = "auto", precision: str = "fp32",
-                 cam: bool = True, **options: Any) -> Session:
+def open_session(
+    build_dir: str | Path,
+    backend: str = "auto",
+    precision: str = "fp32",
+    cam: bool = True,
+    **options: Any,
+) -> Session:
     """Open a build folder (classifier or detector) with a backend."""
     module, cls = BACKEND_SESSIONS[resolve_backend(backend)]
     session: type[Session] = getattr(importlib.import_module(module), cls)

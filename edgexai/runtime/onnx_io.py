@@ -84,8 +84,9 @@ def _value_info(buf: memoryview) -> tuple[str, tuple[Dim, ...] | None]:
     return name, shape
 
 
-def graph_io(data: bytes) -> tuple[dict[str, tuple[Dim, ...] | None],
-                                   dict[str, tuple[Dim, ...] | None]]:
+def graph_io(
+    data: bytes,
+) -> tuple[dict[str, tuple[Dim, ...] | None], dict[str, tuple[Dim, ...] | None]]:
     """({input name: shape}, {output name: shape}) as the graph declares them (shape None where
     the graph declares none). OnnxFormatError for bytes that are not an ONNX model."""
     buf = memoryview(data)

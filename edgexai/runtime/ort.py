@@ -10,18 +10,20 @@ import numpy as np
 from edgexai.errors import EdgexaiError
 from edgexai.runtime.base import Session
 
-PROVIDERS = {"cpu": ["CPUExecutionProvider"],
-             "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
-             "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider",
-                          "CPUExecutionProvider"]}
+PROVIDERS = {
+    "cpu": ["CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+}
 
 
 def import_ort():
     try:
         import onnxruntime
     except ModuleNotFoundError:
-        raise EdgexaiError("the ort backend needs onnxruntime (pip install 'edgexai[ort]', or "
-                           "onnxruntime-gpu)") from None
+        raise EdgexaiError(
+            "the ort backend needs onnxruntime (pip install 'edgexai[ort]', or onnxruntime-gpu)"
+        ) from None
     return onnxruntime
 
 
@@ -34,8 +36,10 @@ def choose_providers(provider: str, available: list[str]) -> list[str]:
     if provider not in PROVIDERS:
         raise EdgexaiError(f"unknown ORT provider {provider!r}; choose cpu, cuda, tensorrt or auto")
     if PROVIDERS[provider][0] not in available:
-        raise EdgexaiError(f"this onnxruntime has no {PROVIDERS[provider][0]} (available: "
-                           f"{', '.join(available)}); use provider='cpu' or install onnxruntime-gpu")
+        raise EdgexaiError(
+            f"this onnxruntime has no {PROVIDERS[provider][0]} (available: "
+            f"{', '.join(available)}); use provider='cpu' or install onnxruntime-gpu"
+        )
     return [p for p in PROVIDERS[provider] if p in available]
 
 
@@ -44,9 +48,15 @@ class OrtSession(Session):
 
     backend = "ort"
 
-    def __init__(self, build_dir: str | Path, precision: str = "fp32", cam: bool = True,
-                 provider: str = "cpu", threads: int | None = None,
-                 spinning: bool | None = None) -> None:
+    def __init__(
+        self,
+        build_dir: str | Path,
+        precision: str = "fp32",
+        cam: bool = True,
+        provider: str = "cpu",
+        threads: int | None = None,
+        spinning: bool | None = None,
+    ) -> None:
         """`threads`: intra-op threads (None: ORT's default, all cores). `spinning`: whether idle
         pool threads spin-wait (ORT's default, fastest for one session alone); switch it off when
         several sessions share a process, or their spinning threads take each other's cores."""
@@ -60,24 +70,30 @@ class OrtSession(Session):
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
         if spinning is not None:
-            options.add_session_config_entry("session.intra_op.allow_spinning",
-                                             "1" if spinning else "0")
+            options.add_session_config_entry(
+                "session.intra_op.allow_spinning", "1" if spinning else "0"
+            )
         self.providers = choose_providers(provider, ort.get_available_providers())
         path = self.file_path(role)
         self.check_graph_classes(data, path)
         try:
-            self._session = ort.InferenceSession(data, sess_options=options,
-                                                 providers=self.providers)
+            self._session = ort.InferenceSession(
+                data, sess_options=options, providers=self.providers
+            )
         except Exception as exc:  # ORT raises its own exception types for bad graphs
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-            raise EdgexaiError(f"{path} is not a loadable ONNX graph ({type(exc).__name__}: "
-                               f"{first}); re-export the build") from None
+            raise EdgexaiError(
+                f"{path} is not a loadable ONNX graph ({type(exc).__name__}: "
+                f"{first}); re-export the build"
+            ) from None
         names = [i.name for i in self._session.get_inputs()]
         outs = [o.name for o in self._session.get_outputs()]
         want = [o.name for o in self.outputs]
         if names != [self.input.name] or any(n not in outs for n in want):
-            raise EdgexaiError(f"{path} has inputs {names} and outputs {outs}, but the manifest "
-                               f"says {[self.input.name]} → {want}")
+            raise EdgexaiError(
+                f"{path} has inputs {names} and outputs {outs}, but the manifest "
+                f"says {[self.input.name]} → {want}"
+            )
         self._out_names = want
 
     def _run(self, x: np.ndarray) -> dict[str, np.ndarray]:

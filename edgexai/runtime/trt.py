@@ -45,9 +45,11 @@ def import_tensorrt():
     try:
         import tensorrt
     except ImportError:
-        raise EdgexaiError("the trt backend needs TensorRT's Python package (JetPack, or "
-                           "pip install tensorrt from NVIDIA's index); use --backend ort "
-                           "where TensorRT is absent") from None
+        raise EdgexaiError(
+            "the trt backend needs TensorRT's Python package (JetPack, or "
+            "pip install tensorrt from NVIDIA's index); use --backend ort "
+            "where TensorRT is absent"
+        ) from None
     return tensorrt
 
 
@@ -80,9 +82,16 @@ class TensorRT:
             return 1 << int(self.trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
         return 0  # TensorRT 11: always strongly typed (the flag is deprecated and ignored)
 
-    def build(self, onnx: bytes, precision: str, input_name: str, chw: tuple[int, ...],
-              profile: dict[str, int], timing_cache: Path | None = None,
-              workspace_mb: int = 1024) -> bytes:
+    def build(
+        self,
+        onnx: bytes,
+        precision: str,
+        input_name: str,
+        chw: tuple[int, ...],
+        profile: dict[str, int],
+        timing_cache: Path | None = None,
+        workspace_mb: int = 1024,
+    ) -> bytes:
         """Parse the ONNX and build a serialised engine for the batch profile."""
         trt = self.trt
         builder = trt.Builder(self.logger)
@@ -100,8 +109,9 @@ class TensorRT:
             elif qdq and not self.has_strongly_typed:
                 config.set_flag(trt.BuilderFlag.INT8)
         opt = builder.create_optimization_profile()
-        opt.set_shape(input_name, (profile["min"], *chw), (profile["opt"], *chw),
-                      (profile["max"], *chw))
+        opt.set_shape(
+            input_name, (profile["min"], *chw), (profile["opt"], *chw), (profile["max"], *chw)
+        )
         config.add_optimization_profile(opt)
         self._attach_timing_cache(config, timing_cache)
         serialized = builder.build_serialized_network(network, config)
@@ -142,9 +152,11 @@ class TensorRT:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, bytes(memoryview(config.get_timing_cache().serialize())))
         except OSError as exc:
-            print(f"edgexai: warning: TensorRT timing cache not saved to {path} "
-                  f"({exc.strerror or exc}); the next build times its kernels again",
-                  file=sys.stderr)
+            print(
+                f"edgexai: warning: TensorRT timing cache not saved to {path} "
+                f"({exc.strerror or exc}); the next build times its kernels again",
+                file=sys.stderr,
+            )
 
     def deserialize(self, data: bytes) -> Any | None:
         """The engine, or None when TensorRT cannot deserialise these bytes (the binding
@@ -171,10 +183,18 @@ class TrtSession(Session):
 
     backend = "trt"
 
-    def __init__(self, build_dir: str | Path, precision: str = "fp32", cam: bool = True,
-                 max_batch: int | None = None, opt_batch: int | None = None,
-                 rebuild: str = "auto", workspace_mb: int = 1024, trt_module: Any = None,
-                 memory: Any = None) -> None:
+    def __init__(
+        self,
+        build_dir: str | Path,
+        precision: str = "fp32",
+        cam: bool = True,
+        max_batch: int | None = None,
+        opt_batch: int | None = None,
+        rebuild: str = "auto",
+        workspace_mb: int = 1024,
+        trt_module: Any = None,
+        memory: Any = None,
+    ) -> None:
         """`max_batch` None: the kind's default (DEFAULT_MAX_BATCH), what `run` asks for."""
         super().__init__(build_dir, precision, cam)
         if rebuild not in REBUILD:
@@ -191,11 +211,18 @@ class TrtSession(Session):
         self.onnx_variant = "nocam" if not cam else self.rt.onnx_variant(precision)
         role = VARIANT_ROLES[self.onnx_variant]
         if role not in self.manifest.get("files", {}):
-            raise EdgexaiError(f"TensorRT {self.rt.generation} builds {precision} from the "
-                               f"'{role}' ONNX, which this build lacks; "
-                               f"{make_hint(self.build_dir, self.onnx_variant)}")
-        self.target = engine_target(self.file_entry(role)["sha256"], self.mem.info(),
-                                    self.rt.version, precision, self.profile)
+            raise EdgexaiError(
+                f"TensorRT {self.rt.generation} builds {precision} from the "
+                f"'{role}' ONNX, which this build lacks; "
+                f"{make_hint(self.build_dir, self.onnx_variant)}"
+            )
+        self.target = engine_target(
+            self.file_entry(role)["sha256"],
+            self.mem.info(),
+            self.rt.version,
+            precision,
+            self.profile,
+        )
         self.cache = EngineCache(self.build_dir)
         self.built = False
         self._stream: Any = None
@@ -213,10 +240,12 @@ class TrtSession(Session):
             data = self._build(role, workspace_mb)  # intact bytes TensorRT refuses: rebuild
             engine = self.rt.deserialize(data)
         if engine is None:
-            raise EdgexaiError(f"TensorRT could not deserialise {self.engine_path} (corrupt, or "
-                               "built by another TensorRT version); rebuild it with `edgexai "
-                               f"engine --model {self.build_dir} --precision {self.precision} "
-                               "--backend trt --rebuild`")
+            raise EdgexaiError(
+                f"TensorRT could not deserialise {self.engine_path} (corrupt, or "
+                "built by another TensorRT version); rebuild it with `edgexai "
+                f"engine --model {self.build_dir} --precision {self.precision} "
+                "--backend trt --rebuild`"
+            )
         self.engine_sha256 = hashlib.sha256(data).hexdigest()
         return engine
 
@@ -232,9 +261,11 @@ class TrtSession(Session):
         if data is None and rebuild == "never":
             others = self.cache.others(self.target)
             why = f" (cached engines do not fit: {'; '.join(others)})" if others else ""
-            raise EdgexaiError(f"no engine for this GPU/TensorRT/precision in "
-                               f"{self.cache.dir}{why}; run `edgexai engine --model "
-                               f"{self.build_dir} --precision {self.precision}` on this device")
+            raise EdgexaiError(
+                f"no engine for this GPU/TensorRT/precision in "
+                f"{self.cache.dir}{why}; run `edgexai engine --model "
+                f"{self.build_dir} --precision {self.precision}` on this device"
+            )
         if data is None:
             return self._build(role, workspace_mb)
         self.engine_path = self.cache.paths(engine_key(self.target))[0]
@@ -246,9 +277,15 @@ class TrtSession(Session):
         onnx = self.read_verified(role)  # digest checked before TensorRT parses it
         self.check_graph_classes(onnx, self.file_path(role))  # before minutes of building
         chw = tuple(int(d) for d in self.input.shape[1:])
-        data = self.rt.build(onnx, self.precision, self.input.name, chw, self.profile,
-                             timing_cache=self.cache.dir / timing_cache_name(self.target),
-                             workspace_mb=workspace_mb)
+        data = self.rt.build(
+            onnx,
+            self.precision,
+            self.input.name,
+            chw,
+            self.profile,
+            timing_cache=self.cache.dir / timing_cache_name(self.target),
+            workspace_mb=workspace_mb,
+        )
         self.engine_path = self.cache.store(self.target, data)
         self.built = True
         return data
@@ -256,16 +293,20 @@ class TrtSession(Session):
     def _check_engine_classes(self) -> None:
         """A classifier engine's logits width is the manifest's class count — checked at open,
         before any buffer is sized from the manifest's shapes."""
-        if self.kind != "classifier" or "logits" not in {n for n, _, _ in
-                                                         self.rt.io_tensors(self.engine)}:
+        if self.kind != "classifier" or "logits" not in {
+            n for n, _, _ in self.rt.io_tensors(self.engine)
+        }:
             return  # (a missing output is named by _setup_buffers)
         chw = tuple(int(d) for d in self.input.shape[1:])
         if not self.context.set_input_shape(self.input.name, (self.profile["min"], *chw)):
-            raise EdgexaiError(f"{self.engine_path} refuses input shape "
-                               f"{(self.profile['min'], *chw)}; rebuild it with `edgexai engine`")
+            raise EdgexaiError(
+                f"{self.engine_path} refuses input shape "
+                f"{(self.profile['min'], *chw)}; rebuild it with `edgexai engine`"
+            )
         shape = tuple(self.context.get_tensor_shape("logits"))
-        self.check_classes(int(shape[-1]) if shape and int(shape[-1]) >= 0 else None,
-                           self.engine_path)
+        self.check_classes(
+            int(shape[-1]) if shape and int(shape[-1]) >= 0 else None, self.engine_path
+        )
 
     # -- buffers and inference ---------------------------------------------------------------
     def _setup_buffers(self) -> None:
@@ -313,9 +354,15 @@ class TrtSession(Session):
         return out
 
     def describe(self) -> dict:
-        return {**super().describe(), "trt_version": self.rt.version,
-                "api": self.rt.generation, "onnx_variant": self.onnx_variant,
-                "engine": str(self.engine_path), "built_now": self.built, **self.target}
+        return {
+            **super().describe(),
+            "trt_version": self.rt.version,
+            "api": self.rt.generation,
+            "onnx_variant": self.onnx_variant,
+            "engine": str(self.engine_path),
+            "built_now": self.built,
+            **self.target,
+        }
 
     def close(self) -> None:
         """Free the device buffers and destroy the stream; safe to call twice."""

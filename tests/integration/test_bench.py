@@ -20,19 +20,38 @@ from edgexai.build import BuildOptions, run_build
 from edgexai.errors import EdgexaiError
 from edgexai.regimes import RegimeSettings
 
-SMALL = dict(images=8, accuracy_images=40, targets="all", ig_steps=4, sg_samples=3, rounds=2,
-             per_round=2, warmup=1, progress=False)
+SMALL = dict(
+    images=8,
+    accuracy_images=40,
+    targets="all",
+    ig_steps=4,
+    sg_samples=3,
+    rounds=2,
+    per_round=2,
+    warmup=1,
+    progress=False,
+)
 
 
 @pytest.fixture(scope="module")
 def builds(fake_gtsrb, tmp_path_factory) -> Path:
     """natural + layered-tuned (its child) on the fake data, in one root."""
     root = tmp_path_factory.mktemp("bench-builds")
-    common = dict(data_root=str(fake_gtsrb), out=str(root), limit_per_class=4, device="cpu",
-                  progress=False, robust_images=32, robust_steps=2)
+    common = dict(
+        data_root=str(fake_gtsrb),
+        out=str(root),
+        limit_per_class=4,
+        device="cpu",
+        progress=False,
+        robust_images=32,
+        robust_steps=2,
+    )
     run_build(BuildOptions(epochs=1, **common))
-    run_build(BuildOptions(regime="layered", timing="tuned", epochs=1,
-                           settings=RegimeSettings(), **common))
+    run_build(
+        BuildOptions(
+            regime="layered", timing="tuned", epochs=1, settings=RegimeSettings(), **common
+        )
+    )
     return root
 
 
@@ -41,9 +60,15 @@ def bench(builds, fake_gtsrb, tmp_path_factory):
     from edgexai.bench.run import BenchOptions, run_bench
 
     report = tmp_path_factory.mktemp("bench-report")
-    opts = BenchOptions(cells=("natural", "layered-tuned"), root=str(builds),
-                        data_root=str(fake_gtsrb), report=str(report), batches=(1, 2),
-                        backends=("ort", "torch"), **SMALL)
+    opts = BenchOptions(
+        cells=("natural", "layered-tuned"),
+        root=str(builds),
+        data_root=str(fake_gtsrb),
+        report=str(report),
+        batches=(1, 2),
+        backends=("ort", "torch"),
+        **SMALL,
+    )
     return run_bench(opts)
 
 
@@ -93,8 +118,10 @@ def test_multithread_ort_sessions_sharing_the_bench_process_do_not_spin(builds, 
 
 
 def test_seeds_give_mean_and_std_and_ratios_divide_by_natural():
-    models = [{"cell": "natural", "seed": s, "name": f"n{s}", "figures": {"a": {"x": v}}}
-              for s, v in ((0, 1.0), (1, 3.0))]
+    models = [
+        {"cell": "natural", "seed": s, "name": f"n{s}", "figures": {"a": {"x": v}}}
+        for s, v in ((0, 1.0), (1, 3.0))
+    ]
     models += [{"cell": "layered-tuned", "seed": 0, "name": "l0", "figures": {"a": {"x": 1.0}}}]
     stats = aggregate.cell_stats(models)
     aggregate.add_ratios(stats)
@@ -104,26 +131,40 @@ def test_seeds_give_mean_and_std_and_ratios_divide_by_natural():
 
 
 def _stats(morf: dict[str, dict[str, float]]) -> dict:
-    return {cell: {"mean": {f"explain.{m}.road_morf_mean": v for m, v in per.items()}}
-            for cell, per in morf.items()}
+    return {
+        cell: {"mean": {f"explain.{m}.road_morf_mean": v for m, v in per.items()}}
+        for cell, per in morf.items()
+    }
 
 
 def test_paper_verdicts_follow_the_measured_numbers():
-    agree = _stats({"natural": {"vg": .3, "ig": .4, "sg": .2},
-                    "adversarial": {"vg": .5, "ig": .5, "sg": .4},
-                    "global-tuned": {"vg": .31, "ig": .41, "sg": .21},
-                    "layered-tuned": {"vg": .29, "ig": .38, "sg": .22}})
+    agree = _stats(
+        {
+            "natural": {"vg": 0.3, "ig": 0.4, "sg": 0.2},
+            "adversarial": {"vg": 0.5, "ig": 0.5, "sg": 0.4},
+            "global-tuned": {"vg": 0.31, "ig": 0.41, "sg": 0.21},
+            "layered-tuned": {"vg": 0.29, "ig": 0.38, "sg": 0.22},
+        }
+    )
     verdicts = [f["verdict"] for f in paper.findings(agree)]
     assert verdicts == ["agree", "agree", "agree"]
-    disagree = _stats({"natural": {"vg": .3, "ig": .4, "sg": .5},
-                       "adversarial": {"vg": .2, "ig": .3, "sg": .4},
-                       "global-tuned": {"vg": .5, "ig": .6, "sg": .7},
-                       "layered-tuned": {"vg": .1, "ig": .2, "sg": .3}})
+    disagree = _stats(
+        {
+            "natural": {"vg": 0.3, "ig": 0.4, "sg": 0.5},
+            "adversarial": {"vg": 0.2, "ig": 0.3, "sg": 0.4},
+            "global-tuned": {"vg": 0.5, "ig": 0.6, "sg": 0.7},
+            "layered-tuned": {"vg": 0.1, "ig": 0.2, "sg": 0.3},
+        }
+    )
     verdicts = [f["verdict"] for f in paper.findings(disagree)]
     assert verdicts == ["disagree", "disagree", "disagree"]
     assert [f["verdict"] for f in paper.findings({})] == ["not measured"] * 3
-    barely = _stats({"natural": {"vg": .3, "ig": .4, "sg": .2},
-                     "adversarial": {"vg": .5, "ig": .41, "sg": .204}})
+    barely = _stats(
+        {
+            "natural": {"vg": 0.3, "ig": 0.4, "sg": 0.2},
+            "adversarial": {"vg": 0.5, "ig": 0.41, "sg": 0.204},
+        }
+    )
     assert paper.findings(barely)[0]["verdict"] == "partly"  # +0.01 and +0.004 are not "clearly"
 
 
@@ -132,8 +173,17 @@ def test_bench_writes_every_report_file_with_ratios_to_natural(bench):
     for name in ("report.md", "report.html", "results.json", "results.csv"):
         assert (out / name).stat().st_size > 0
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert pngs == sorted(["grid_vg.png", "grid_ig.png", "grid_sg.png", "grid_gradcam.png",
-                           "road_curves.png", "latency.png", "tradeoff.png"])
+    assert pngs == sorted(
+        [
+            "grid_vg.png",
+            "grid_ig.png",
+            "grid_sg.png",
+            "grid_gradcam.png",
+            "road_curves.png",
+            "latency.png",
+            "tradeoff.png",
+        ]
+    )
     cells = results["cells"]
     assert set(cells) == {"natural", "layered-tuned"}
     assert cells["natural"]["ratio"]["size.params"] == 1.0
@@ -158,12 +208,12 @@ def test_bench_writes_every_report_file_with_ratios_to_natural(bench):
     md = (out / "report.md").read_text()
     assert "## Beside the paper" in md and "figures/road_curves.png" in md
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == len(pngs) and "src=\"figures/" not in html
+    assert html.count("data:image/png;base64,") == len(pngs) and 'src="figures/' not in html
 
 
-def test_a_second_bench_reuses_the_explanations_and_gives_the_same_metrics(bench, builds,
-                                                                            fake_gtsrb,
-                                                                            monkeypatch):
+def test_a_second_bench_reuses_the_explanations_and_gives_the_same_metrics(
+    bench, builds, fake_gtsrb, monkeypatch
+):
     import edgexai.explain.run as explain_run
     from edgexai.bench.run import BenchOptions, run_bench
 
@@ -173,9 +223,16 @@ def test_a_second_bench_reuses_the_explanations_and_gives_the_same_metrics(bench
         raise AssertionError("explained again despite a matching cache")
 
     monkeypatch.setattr(explain_run, "explain_model", boom)
-    _, second = run_bench(BenchOptions(cells=("natural", "layered-tuned"), root=str(builds),
-                                       data_root=str(fake_gtsrb), report=str(out),
-                                       batches=(1,), **SMALL))
+    _, second = run_bench(
+        BenchOptions(
+            cells=("natural", "layered-tuned"),
+            root=str(builds),
+            data_root=str(fake_gtsrb),
+            report=str(out),
+            batches=(1,),
+            **SMALL,
+        )
+    )
     for cell in ("natural", "layered-tuned"):
         a = {k: v for k, v in first["cells"][cell]["mean"].items() if k.startswith("explain")}
         b = {k: v for k, v in second["cells"][cell]["mean"].items() if k.startswith("explain")}
@@ -223,8 +280,21 @@ def test_demo_builds_runs_the_pipeline_and_writes_the_report(fake_gtsrb, tmp_pat
         cv2.imwrite(str(frames / f"{i:05d}.jpg"), rng.integers(0, 255, (400, 680, 3), np.uint8))
     (frames / "gt.txt").write_text("00000.ppm;10;10;40;40;1\n")
     out = tmp_path / "demo"
-    r = run_cli("demo", "--out", str(out), "--data-root", str(data), "--limit-per-class", "4",
-                "--frames", "3", "--images", "8", "--no-progress", timeout=600)
+    r = run_cli(
+        "demo",
+        "--out",
+        str(out),
+        "--data-root",
+        str(data),
+        "--limit-per-class",
+        "4",
+        "--frames",
+        "3",
+        "--images",
+        "8",
+        "--no-progress",
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert (out / "builds" / "resnet20-natural-s0" / "manifest.json").is_file()
     assert (out / "builds" / "resnet20-layered-tuned-s0" / "manifest.json").is_file()
@@ -239,9 +309,15 @@ def test_demo_builds_runs_the_pipeline_and_writes_the_report(fake_gtsrb, tmp_pat
 
 def _run(p50: dict[str, float]) -> dict:
     base = p50["natural"]
-    return {"cells": {c: {"mean": {"latency.ort_fp32_b1.p50_ms": v},
-                          "ratio": {"latency.ort_fp32_b1.p50_ms": v / base}}
-                      for c, v in p50.items()}}
+    return {
+        "cells": {
+            c: {
+                "mean": {"latency.ort_fp32_b1.p50_ms": v},
+                "ratio": {"latency.ort_fp32_b1.p50_ms": v / base},
+            }
+            for c, v in p50.items()
+        }
+    }
 
 
 def test_two_runs_compare_by_order_beyond_ties_and_ratio_tolerance():
@@ -284,18 +360,42 @@ def test_bench_flags_come_from_bench_options_with_its_defaults(monkeypatch):
 
     opts = _bench_opts("--models", "a", "b", monkeypatch=monkeypatch)
     assert opts == replace(BenchOptions(models=["a", "b"]), command=opts.command)
-    opts = _bench_opts("--regimes", "natural", "--batch", "1,4", "--no-road", "--fresh",
-                       "--no-progress", "--pipeline-summary", "x.json", "--pipeline-summary",
-                       "y.json", "--seeds", "0,2", "--threads", "0", "--warmup", "0",
-                       monkeypatch=monkeypatch)
+    opts = _bench_opts(
+        "--regimes",
+        "natural",
+        "--batch",
+        "1,4",
+        "--no-road",
+        "--fresh",
+        "--no-progress",
+        "--pipeline-summary",
+        "x.json",
+        "--pipeline-summary",
+        "y.json",
+        "--seeds",
+        "0,2",
+        "--threads",
+        "0",
+        "--warmup",
+        "0",
+        monkeypatch=monkeypatch,
+    )
     assert opts.cells == ("natural",) and opts.models == [] and opts.batches == (1, 4)
     assert not opts.road and opts.fresh and not opts.progress and opts.seeds == (0, 2)
     assert opts.pipeline_summaries == ["x.json", "y.json"] and opts.threads == opts.warmup == 0
 
 
-@pytest.mark.parametrize("flag, value", [("--grid-images", "-1"), ("--warmup", "-1"),
-                                         ("--images", "0"), ("--rounds", "0"),
-                                         ("--threads", "-2"), ("--accuracy-images", "x")])
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--grid-images", "-1"),
+        ("--warmup", "-1"),
+        ("--images", "0"),
+        ("--rounds", "0"),
+        ("--threads", "-2"),
+        ("--accuracy-images", "x"),
+    ],
+)
 def test_bench_numbers_are_refused_while_parsing(flag, value, capsys):
     from edgexai.cli import main
 
@@ -339,7 +439,9 @@ def test_bench_and_explain_import_one_way():
     """report takes the job's results and never imports the job; explain knows nothing of bench;
     the options modules stay light (the CLI imports them to build --help)."""
     pkg = REPO / "edgexai"
-    assert not {n for n in _imports(pkg / "bench" / "report.py") if n.startswith("edgexai.bench.run")}
+    assert not {
+        n for n in _imports(pkg / "bench" / "report.py") if n.startswith("edgexai.bench.run")
+    }
     for path in (pkg / "explain").glob("*.py"):
         assert not {n for n in _imports(path) if n.startswith("edgexai.bench")}, path
     for path in (pkg / "bench" / "options.py", pkg / "explain" / "options.py"):

@@ -10,13 +10,30 @@ from edgexai.build import BuildOptions, run_build
 from edgexai.manifest import read_manifest, verify_file
 from edgexai.models.checkpoint import load_model
 
-REQUIRED_KEYS = {"name", "regime", "timing", "arch", "input_size", "mean", "std", "classes", "seed",
-                 "params", "macs", "metrics", "parent", "files", "versions", "git"}
+REQUIRED_KEYS = {
+    "name",
+    "regime",
+    "timing",
+    "arch",
+    "input_size",
+    "mean",
+    "std",
+    "classes",
+    "seed",
+    "params",
+    "macs",
+    "metrics",
+    "parent",
+    "files",
+    "versions",
+    "git",
+}
 
 
 def _opts(data, out, **kw):
-    base = dict(data_root=str(data), out=str(out), epochs=2, limit_per_class=4, device="cpu",
-                progress=False)
+    base = dict(
+        data_root=str(data), out=str(out), epochs=2, limit_per_class=4, device="cpu", progress=False
+    )
     return BuildOptions(**{**base, **kw})
 
 
@@ -89,18 +106,35 @@ def _assert_one_line_error(proc, pattern):
 def test_bad_input_gives_one_line_errors(fake_gtsrb, tmp_path):
     corrupt = tmp_path / "gtsrb.tar.gz"
     corrupt.write_bytes(b"garbage" * 100)
-    common = ["build", "--epochs", "1", "--limit-per-class", "2", "--no-progress", "--device", "cpu"]
-    _assert_one_line_error(run_cli(*common, "--data-root", str(corrupt), "--out", str(tmp_path / "o")),
-                           "not a tar archive")
-    _assert_one_line_error(run_cli(*common, "--data-root", str(tmp_path / "missing"),
-                                   "--out", str(tmp_path / "o")), "does not exist")
+    common = [
+        "build",
+        "--epochs",
+        "1",
+        "--limit-per-class",
+        "2",
+        "--no-progress",
+        "--device",
+        "cpu",
+    ]
+    _assert_one_line_error(
+        run_cli(*common, "--data-root", str(corrupt), "--out", str(tmp_path / "o")),
+        "not a tar archive",
+    )
+    _assert_one_line_error(
+        run_cli(*common, "--data-root", str(tmp_path / "missing"), "--out", str(tmp_path / "o")),
+        "does not exist",
+    )
     _assert_one_line_error(run_cli(*common, "--regime", "bogus"), "invalid choice: 'bogus'")
     _assert_one_line_error(run_cli(*common, "--arch", "resnet99"), "invalid choice: 'resnet99'")
-    _assert_one_line_error(run_cli(*common, "--regime", "natural", "--timing", "pre"), "natural takes none")
+    _assert_one_line_error(
+        run_cli(*common, "--regime", "natural", "--timing", "pre"), "natural takes none"
+    )
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    _assert_one_line_error(run_cli(*common, "--data-root", str(fake_gtsrb), "--out", str(blocker)),
-                           "cannot write there")
+    _assert_one_line_error(
+        run_cli(*common, "--data-root", str(fake_gtsrb), "--out", str(blocker)),
+        "cannot write there",
+    )
     _assert_one_line_error(run_cli(*common, "--epochs", "0"), "--epochs must be at least 1")
 
 
@@ -109,12 +143,32 @@ def test_resume_with_a_checkpoint_of_another_arch_is_refused(fake_gtsrb, tmp_pat
     from edgexai.regimes.train import TrainConfig, Trainer
 
     spec = get_spec("resnet18")
-    trainer = Trainer(spec.build(), "resnet18", TrainConfig(epochs=1), spec.mean, spec.std,
-                      tmp_path, progress=False)
+    trainer = Trainer(
+        spec.build(),
+        "resnet18",
+        TrainConfig(epochs=1),
+        spec.mean,
+        spec.std,
+        tmp_path,
+        progress=False,
+    )
     trainer.save_checkpoint(0)
-    proc = run_cli("build", "--epochs", "1", "--limit-per-class", "2", "--no-progress",
-                   "--device", "cpu", "--data-root", str(fake_gtsrb), "--out", str(tmp_path / "o"),
-                   "--resume", str(tmp_path / "checkpoint.pt"))
+    proc = run_cli(
+        "build",
+        "--epochs",
+        "1",
+        "--limit-per-class",
+        "2",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--data-root",
+        str(fake_gtsrb),
+        "--out",
+        str(tmp_path / "o"),
+        "--resume",
+        str(tmp_path / "checkpoint.pt"),
+    )
     _assert_one_line_error(proc, "checkpoint of arch 'resnet18', not 'resnet20'")
 
 
@@ -131,11 +185,31 @@ def test_build_flags_give_build_options_with_their_defaults_written_once():
         return options_from_args(parser.parse_args(list(argv)))
 
     assert parse() == BuildOptions()
-    opts = parse("--regime", "layered", "--timing", "pre", "--no-progress", "--no-robust",
-                 "--no-random-start", "--resume", "--roi", "--amount", "0.3", "--epochs", "2")
-    assert opts == BuildOptions(regime="layered", timing="pre", progress=False, robust=False,
-                                resume="auto", roi=True, epochs=2,
-                                settings=RegimeSettings(random_start=False, amount=0.3))
+    opts = parse(
+        "--regime",
+        "layered",
+        "--timing",
+        "pre",
+        "--no-progress",
+        "--no-robust",
+        "--no-random-start",
+        "--resume",
+        "--roi",
+        "--amount",
+        "0.3",
+        "--epochs",
+        "2",
+    )
+    assert opts == BuildOptions(
+        regime="layered",
+        timing="pre",
+        progress=False,
+        robust=False,
+        resume="auto",
+        roi=True,
+        epochs=2,
+        settings=RegimeSettings(random_start=False, amount=0.3),
+    )
     assert parse("--resume", "x.pt").resume == "x.pt"
 
 
@@ -143,9 +217,12 @@ def test_build_help_keeps_its_flags_groups_and_switch_defaults():
     proc = run_cli("build", "--help")
     out = " ".join(proc.stdout.split())
     assert proc.returncode == 0
-    for text in ("--regime {natural,adversarial,l1,global,layered} training regime (default: "
-                 "natural)", "--no-progress no progress bars --parent-epochs",
-                 "--resume [CHECKPOINT]", "pruning (l1, global, layered):",
-                 "adversarial training and robust evaluation (PGD, L-infinity):",
-                 "--robust-steps ROBUST_STEPS robust accuracy: PGD steps (default: 20)"):
+    for text in (
+        "--regime {natural,adversarial,l1,global,layered} training regime (default: natural)",
+        "--no-progress no progress bars --parent-epochs",
+        "--resume [CHECKPOINT]",
+        "pruning (l1, global, layered):",
+        "adversarial training and robust evaluation (PGD, L-infinity):",
+        "--robust-steps ROBUST_STEPS robust accuracy: PGD steps (default: 20)",
+    ):
         assert text in out, text

@@ -28,7 +28,9 @@ def _validator(name: str):
 def test_published_schemas_are_the_ones_the_code_derives():
     for name, make in SCHEMAS.items():
         committed = (REPO / "docs" / "schemas" / name).read_text()
-        assert committed == render(make), f"docs/schemas/{name} is stale: run tools/write_schemas.py"
+        assert committed == render(make), (
+            f"docs/schemas/{name} is stale: run tools/write_schemas.py"
+        )
 
 
 def test_classifier_and_detector_builds_validate(tiny_build, tmp_path):
@@ -54,10 +56,24 @@ def test_the_detector_build_of_the_detector_tests_validates(tmp_path):
     from edgexai.detector.job import DetectorBuildOptions, build_detector
 
     frames = write_gt_frames(tmp_path / "f", 6)
-    build = build_detector(DetectorBuildOptions(
-        out=str(tmp_path / "out"), frames=str(frames), train=(0, 4), calibrate=None,
-        heldout=(4, 6), synthetic=False, steps=2, batch=2, crop=64, eval_every=2, input_w=96,
-        input_h=64, progress=False, threads=1))
+    build = build_detector(
+        DetectorBuildOptions(
+            out=str(tmp_path / "out"),
+            frames=str(frames),
+            train=(0, 4),
+            calibrate=None,
+            heldout=(4, 6),
+            synthetic=False,
+            steps=2,
+            batch=2,
+            crop=64,
+            eval_every=2,
+            input_w=96,
+            input_h=64,
+            progress=False,
+            threads=1,
+        )
+    )
     manifest = json.loads((build / "manifest.json").read_text())
     assert not list(_validator("manifest.schema.json").iter_errors(manifest))
     assert manifest["kind"] == "detector"
@@ -68,8 +84,9 @@ def test_engine_sidecars_validate():
     from edgexai.runtime.engine_cache import EngineCache, engine_profile, engine_target
 
     def store(tmp: Path) -> Path:
-        target = engine_target("ab" * 32, GpuInfo("Orin", "8.7", 16, 61, "test"), "10.3.0",
-                               "fp16", engine_profile(32))
+        target = engine_target(
+            "ab" * 32, GpuInfo("Orin", "8.7", 16, 61, "test"), "10.3.0", "fp16", engine_profile(32)
+        )
         return EngineCache(tmp).store(target, b"engine").with_suffix(".json")
 
     import tempfile
@@ -98,8 +115,18 @@ def test_a_manifest_missing_a_field_is_one_line_naming_it(tiny_build, tmp_path, 
     proc = run_cli("doctor", "--model", str(build), "--proposer", "colour", "--json")
     check = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}["build"]
     assert check["status"] == "fail" and f"'{drop}'" in check["detail"]
-    proc = run_cli("run", "--source", str(tmp_path), "--model", str(build), "--headless",
-                   "--proposer", "colour", "--log", str(tmp_path / "l.jsonl"))
+    proc = run_cli(
+        "run",
+        "--source",
+        str(tmp_path),
+        "--model",
+        str(build),
+        "--headless",
+        "--proposer",
+        "colour",
+        "--log",
+        str(tmp_path / "l.jsonl"),
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"'{drop}'" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
@@ -109,8 +136,7 @@ def test_wrong_types_and_paths_leaving_the_folder_are_refused(tiny_build):
     bad = {**manifest, "input_size": "32"}
     with pytest.raises(ManifestError, match="input_size must be an integer"):
         parse(bad)
-    bad = {**manifest, "files": {**manifest["files"], "onnx": {"path": "../x.onnx",
-                                                                "sha256": "0"}}}
+    bad = {**manifest, "files": {**manifest["files"], "onnx": {"path": "../x.onnx", "sha256": "0"}}}
     with pytest.raises(ManifestError, match="inside its build folder"):
         parse(bad)
     with pytest.raises(ManifestError, match="edgexai-manifest/1"):

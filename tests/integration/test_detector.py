@@ -23,9 +23,22 @@ SMALL = {"input_w": 160, "input_h": 96}
 def _options(tmp_path: Path, frames: Path, **kw):
     from edgexai.detector.job import DetectorBuildOptions
 
-    base = dict(out=str(tmp_path / "out"), frames=str(frames), train=(0, 8), calibrate=(4, 3),
-                heldout=(8, 10), synthetic=False, steps=4, batch=2, crop=64, eval_every=2,
-                input_w=SMALL["input_w"], input_h=SMALL["input_h"], progress=False, threads=1)
+    base = dict(
+        out=str(tmp_path / "out"),
+        frames=str(frames),
+        train=(0, 8),
+        calibrate=(4, 3),
+        heldout=(8, 10),
+        synthetic=False,
+        steps=4,
+        batch=2,
+        crop=64,
+        eval_every=2,
+        input_w=SMALL["input_w"],
+        input_h=SMALL["input_h"],
+        progress=False,
+        threads=1,
+    )
     base.update(kw)
     return DetectorBuildOptions(**base)
 
@@ -67,14 +80,19 @@ def test_in_graph_decoding_equals_the_numpy_reference_on_synthetic_maps(tmp_path
     heat = rng.uniform(-8, -4, (1, 1, h, w)).astype(np.float32)
     grid = [(3 * i + 1, 3 * j + 1) for i in range(h // 3) for j in range(w // 3 - 1)]
     for k, g in enumerate(rng.choice(len(grid), 9, replace=False)):
-        y, x = grid[g]                             # cells 3 apart: windows never overlap
-        heat[0, 0, y, x] = 3.0 - 0.37 * k          # well-separated peaks
+        y, x = grid[g]  # cells 3 apart: windows never overlap
+        heat[0, 0, y, x] = 3.0 - 0.37 * k  # well-separated peaks
         if x + 1 < w:
             heat[0, 0, y, x + 1] = 2.0 - 0.37 * k  # a neighbour that is not a peak
     reg = rng.normal(1.0, 0.4, (1, 4, h, w)).astype(np.float32)
     model = DecodedDetector(_FixedHead(heat, reg, cfg))  # type: ignore[arg-type]
-    path = export_graph(model.eval(), torch.zeros(1, cfg.input_h, cfg.input_w, 3, dtype=torch.uint8),
-                        "frames", ["boxes", "scores", "labels"], tmp_path / "decode.onnx")
+    path = export_graph(
+        model.eval(),
+        torch.zeros(1, cfg.input_h, cfg.input_w, 3, dtype=torch.uint8),
+        "frames",
+        ["boxes", "scores", "labels"],
+        tmp_path / "decode.onnx",
+    )
     check_onnx(path)  # every decoding op is on TensorRT's parser list
     frames = np.zeros((1, cfg.input_h, cfg.input_w, 3), np.uint8)
     boxes, scores, labels = ort.InferenceSession(str(path)).run(None, {"frames": frames})
@@ -104,13 +122,19 @@ def test_tiny_training_exports_every_variant_and_the_manifest_validates(detector
         path = detector_build / VARIANT_FILES[variant]
         check_onnx(path)
         role = m.onnx.variants[variant]["file_role"]
-        assert verify_file(detector_build, json.loads((detector_build / "manifest.json")
-                                                      .read_text()), role) == path
+        assert (
+            verify_file(
+                detector_build, json.loads((detector_build / "manifest.json").read_text()), role
+            )
+            == path
+        )
     assert m.metrics["heldout"]["frames"] == 2 and m.data["counts"]["calibrate"]["frames"] == 2
     assert m.data["counts"]["train"]["frames"] == 6
     assert not (detector_build / "checkpoint.pt").exists()
     assert not any(p.name.endswith(".partial") for p in detector_build.parent.iterdir())
-    log = [json.loads(line) for line in (detector_build / "train_log.jsonl").read_text().splitlines()]
+    log = [
+        json.loads(line) for line in (detector_build / "train_log.jsonl").read_text().splitlines()
+    ]
     assert [r["step"] for r in log] == [2, 4] and all("ap" in r for r in log)
 
 
@@ -124,11 +148,13 @@ def test_onnx_runtime_equals_pytorch_and_variants_run(detector_build, gt_frames,
     from edgexai.preprocess import resize_frame
     from edgexai.runtime import open_session
 
-    frames = np.stack([resize_frame(cv2.imread(str(gt_frames / f"{i:05d}.jpg")), 160, 96)
-                       for i in range(3)])
+    frames = np.stack(
+        [resize_frame(cv2.imread(str(gt_frames / f"{i:05d}.jpg")), 160, 96) for i in range(3)]
+    )
     net = load_detector(detector_build / "model.pt")
-    raw = export_graph(net, torch.from_numpy(frames[:2]), "frames", ["heat", "reg"],
-                       tmp_path / "raw.onnx")
+    raw = export_graph(
+        net, torch.from_numpy(frames[:2]), "frames", ["heat", "reg"], tmp_path / "raw.onnx"
+    )
     heat, reg = ort.InferenceSession(str(raw)).run(None, {"frames": frames})
     with torch.no_grad():
         ref_heat, ref_reg = (t.numpy() for t in net(torch.from_numpy(frames)))
@@ -168,7 +194,9 @@ def test_resume_continues_to_the_same_weights(gt_frames, tmp_path):
     finally:
         train_mod.DetectorTrainer._checkpoint = original
     partial = tmp_path / "b" / "out" / "detector-s0.partial"
-    assert (partial / "checkpoint.pt").is_file() and not (tmp_path / "b" / "out" / "detector-s0").exists()
+    assert (partial / "checkpoint.pt").is_file() and not (
+        tmp_path / "b" / "out" / "detector-s0"
+    ).exists()
     resumed = build_detector(_options(tmp_path / "b", gt_frames, steps=4, resume=True))
     a, b = load_detector(straight / "model.pt"), load_detector(resumed / "model.pt")
     for (k, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
@@ -188,8 +216,18 @@ def test_a_finished_build_is_not_overwritten_without_force(detector_build, gt_fr
 def test_bad_options_are_one_line_errors(gt_frames, tmp_path):
     from support import run_cli
 
-    proc = run_cli("detector", "train", "--frames", str(gt_frames), "--train", "0:8",
-                   "--heldout", "4:10", "--out", str(tmp_path))
+    proc = run_cli(
+        "detector",
+        "train",
+        "--frames",
+        str(gt_frames),
+        "--train",
+        "0:8",
+        "--heldout",
+        "4:10",
+        "--out",
+        str(tmp_path),
+    )
     assert proc.returncode == 1 and "overlap" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("detector", "train", "--frames", str(tmp_path), "--out", str(tmp_path))
     assert proc.returncode == 1 and "gt.txt" in proc.stderr
@@ -202,7 +240,9 @@ def test_samples_are_a_function_of_the_step(gt_frames):
     from edgexai.detector.data import DataConfig, SampleMaker, load_frames, real_sign_patches
 
     fs = load_frames(frame_files(gt_frames)[:4], read_gt(gt_frames))
-    maker = SampleMaker(fs, [], real_sign_patches(fs), DataConfig(crop=64, batch=3), (160, 96), 4, 7)
+    maker = SampleMaker(
+        fs, [], real_sign_patches(fs), DataConfig(crop=64, batch=3), (160, 96), 4, 7
+    )
     a, ta = maker.batch(5)
     b, tb = maker.batch(5)
     c, _ = maker.batch(6)
@@ -213,9 +253,14 @@ def test_samples_are_a_function_of_the_step(gt_frames):
 
 def test_scoring_rules():
     gt = {"a": [(10, 10, 40, 40, 1), (100, 100, 110, 110, 2)], "b": []}
-    dets = {"a": FrameDets(np.array([[11, 11, 40, 40], [100, 100, 110, 110], [200, 0, 230, 30]],
-                                    np.float32), np.array([0.9, 0.8, 0.7]), np.array([1, 2, 1])),
-            "b": FrameDets(np.array([[0, 0, 30, 30]], np.float32), np.array([0.6]), np.array([3]))}
+    dets = {
+        "a": FrameDets(
+            np.array([[11, 11, 40, 40], [100, 100, 110, 110], [200, 0, 230, 30]], np.float32),
+            np.array([0.9, 0.8, 0.7]),
+            np.array([1, 2, 1]),
+        ),
+        "b": FrameDets(np.array([[0, 0, 30, 30]], np.float32), np.array([0.6]), np.array([3])),
+    }
     out = match_frames(dets, gt, min_size=20)
     # one big sign (recall base), found at 0.9; the 10-px sign's hit is neither TP nor FP for AP
     assert out.sign_big.sum() == 1 and ap(out) == pytest.approx(1.0)
@@ -224,5 +269,5 @@ def test_scoring_rules():
     assert r["false_alarms_per_empty_frame"] == 0.0
     assert at_threshold(out, 0.5)["false_alarms_per_empty_frame"] == 1.0
     wrong = {"a": FrameDets(dets["a"].boxes[:1], np.array([0.9]), np.array([5]))}
-    assert ap(match_frames(wrong, gt)) == 0.0                        # class-aware: wrong class
+    assert ap(match_frames(wrong, gt)) == 0.0  # class-aware: wrong class
     assert ap(match_frames(wrong, gt, class_aware=False)) == pytest.approx(1.0)

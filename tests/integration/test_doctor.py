@@ -35,17 +35,21 @@ def make_build(root: Path, with_onnx: bool = True) -> Path:
 
     def add_files(m):
         m["files"] = files
-        m["onnx"]["variants"] = {v: {"file_role": VARIANT_ROLES[v]} for v in
-                                 (("fp32", "fp16", "int8") if with_onnx else ())}
+        m["onnx"]["variants"] = {
+            v: {"file_role": VARIANT_ROLES[v]}
+            for v in (("fp32", "fp16", "int8") if with_onnx else ())
+        }
 
     update_manifest(build, add_files)
     return build
 
 
-ORIN_GPU = GpuInfo(name="Orin", compute_capability="8.7", sm_count=16, memory_gib=61,
-                   backend="test")
-ORIN = doctor.Device(name="Orin", compute_capability="8.7", source="test", sm_count=16,
-                     memory_gib=61, gpu=ORIN_GPU)
+ORIN_GPU = GpuInfo(
+    name="Orin", compute_capability="8.7", sm_count=16, memory_gib=61, backend="test"
+)
+ORIN = doctor.Device(
+    name="Orin", compute_capability="8.7", source="test", sm_count=16, memory_gib=61, gpu=ORIN_GPU
+)
 TRT10 = "10.3.0"
 
 
@@ -55,26 +59,45 @@ def fake_trt10():
     return make_fake_trt(10, FakeMemory(), [])
 
 
-def add_engine(build: Path, precision: str = "fp16", max_batch: int = 32, gpu=ORIN_GPU,
-               trt_version: str = TRT10, onnx_role: str = "onnx",
-               onnx_sha256: str | None = None) -> Path:
+def add_engine(
+    build: Path,
+    precision: str = "fp16",
+    max_batch: int = 32,
+    gpu=ORIN_GPU,
+    trt_version: str = TRT10,
+    onnx_role: str = "onnx",
+    onnx_sha256: str | None = None,
+) -> Path:
     """An engine and its sidecar exactly as `edgexai engine` stores them (key from the target)."""
     from edgexai.runtime.engine_cache import EngineCache, engine_profile, engine_target
 
     manifest = json.loads((build / "manifest.json").read_text())
-    target = engine_target(onnx_sha256 or manifest["files"][onnx_role]["sha256"], gpu,
-                           trt_version, precision, engine_profile(max_batch))
+    target = engine_target(
+        onnx_sha256 or manifest["files"][onnx_role]["sha256"],
+        gpu,
+        trt_version,
+        precision,
+        engine_profile(max_batch),
+    )
     return EngineCache(build).store(target, b"serialized-engine")
 
 
 def run_doctor(*args: str) -> subprocess.CompletedProcess:
     """`edgexai doctor ARGS` in a subprocess where torch cannot be imported (as on a Jetson)."""
     env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}"}
-    code = ("import blocktorch, sys\nfrom edgexai.cli import main\n"
-            "rc = main(sys.argv[1:])\n"
-            "assert 'torch' not in sys.modules, 'doctor imported torch'\nsys.exit(rc)\n")
-    return subprocess.run([sys.executable, "-c", code, "doctor", *args], capture_output=True,
-                          text=True, env=env, timeout=120, cwd=REPO)
+    code = (
+        "import blocktorch, sys\nfrom edgexai.cli import main\n"
+        "rc = main(sys.argv[1:])\n"
+        "assert 'torch' not in sys.modules, 'doctor imported torch'\nsys.exit(rc)\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, "doctor", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=REPO,
+    )
 
 
 def _importable(name: str) -> bool:
@@ -90,13 +113,17 @@ def _machine_lacks() -> list[str]:
     lacks = []
     if not _importable("tensorrt"):
         lacks.append("tensorrt")
-    no_gpu = not Path("/dev/nvidiactl").exists() and not Path("/dev/nvhost-ctrl-gpu").exists() \
+    no_gpu = (
+        not Path("/dev/nvidiactl").exists()
+        and not Path("/dev/nvhost-ctrl-gpu").exists()
         and shutil.which("nvidia-smi") is None
+    )
     if no_gpu:
         lacks.append("cuda")
     # Doctor tries the memory backend for real: without a GPU an installed one fails too.
-    if no_gpu or not any(_importable(m) for m in ("cuda.bindings.runtime", "cuda.cudart",
-                                                  "pycuda.driver")):
+    if no_gpu or not any(
+        _importable(m) for m in ("cuda.bindings.runtime", "cuda.cudart", "pycuda.driver")
+    ):
         lacks.append("cuda-python")
     cv2 = pytest.importorskip("cv2")
     gst = [line for line in cv2.getBuildInformation().splitlines() if "GStreamer:" in line]
@@ -158,19 +185,22 @@ def test_doctor_is_ready_for_onnx_runtime_on_a_file_source(tiny_build, tmp_path)
     assert checks["build-ort"]["status"] == checks["detector-ort"]["status"] == "ok"
     assert checks["source"]["status"] == "ok" and "64×48" in checks["source"]["detail"]
     for precision in ("fp16", "int8"):
-        proc = run_doctor("--model", str(tiny_build), "--source", str(frames), "--precision",
-                          precision, "--json")
+        proc = run_doctor(
+            "--model", str(tiny_build), "--source", str(frames), "--precision", precision, "--json"
+        )
         assert proc.returncode == 0, proc.stdout
-    proc = run_doctor("--model", str(tiny_build), "--source", str(frames), "--backend", "trt",
-                      "--json")
+    proc = run_doctor(
+        "--model", str(tiny_build), "--source", str(frames), "--backend", "trt", "--json"
+    )
     report = json.loads(proc.stdout)
     assert proc.returncode == 1 and "tensorrt" in report["problems"]
 
 
 def test_auto_backend_follows_tensorrt(tmp_path):
     build = make_build(tmp_path)
-    proc = run_doctor("--model", str(build), "--backend", "auto", "--source", str(tmp_path),
-                      "--json")
+    proc = run_doctor(
+        "--model", str(build), "--backend", "auto", "--source", str(tmp_path), "--json"
+    )
     report = json.loads(proc.stdout)
     assert report["backend"] == ("trt" if _importable("tensorrt") else "ort")
 
@@ -215,29 +245,36 @@ def test_engine_matching_exactly_what_run_opens(tmp_path):
     assert ok.status == "ok" and "fp16, batch 1–32" in ok.detail, ok.detail
     # the same engine does not serve another precision or batch profile: run would not open it
     for precision, batch in (("fp32", None), ("fp16", 8)):
-        check = doctor.check_engine(build, manifest, precision, batch, TRT10, ORIN,
-                                    trt_module=trt)
+        check = doctor.check_engine(build, manifest, precision, batch, TRT10, ORIN, trt_module=trt)
         assert check.status == "fail", check.detail
         assert f"--precision {precision} --backend trt" in check.hint
-    assert "--max-batch 8" in doctor.check_engine(build, manifest, "fp16", 8, TRT10, ORIN,
-                                                  trt_module=trt).hint
-    assert doctor.check_engine(build, manifest, "fp16", None, None, doctor.Device(),
-                               trt_module=trt).status == "skip"
+    assert (
+        "--max-batch 8"
+        in doctor.check_engine(build, manifest, "fp16", 8, TRT10, ORIN, trt_module=trt).hint
+    )
+    assert (
+        doctor.check_engine(
+            build, manifest, "fp16", None, None, doctor.Device(), trt_module=trt
+        ).status
+        == "skip"
+    )
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"trt_version": "10.1.0"}, "TensorRT 10.1.0"),
-    ({"gpu": GpuInfo("NVIDIA GeForce RTX 4090", "8.9", 128, 24, "test")}, "built on GPU"),
-    ({"gpu": GpuInfo("Orin", "8.7", 8, 15, "test")}, "8 SMs"),
-    ({"onnx_sha256": "0" * 64}, "stale"),
-    ({"precision": "int8", "onnx_role": "onnx_int8"}, "fits another precision"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"trt_version": "10.1.0"}, "TensorRT 10.1.0"),
+        ({"gpu": GpuInfo("NVIDIA GeForce RTX 4090", "8.9", 128, 24, "test")}, "built on GPU"),
+        ({"gpu": GpuInfo("Orin", "8.7", 8, 15, "test")}, "8 SMs"),
+        ({"onnx_sha256": "0" * 64}, "stale"),
+        ({"precision": "int8", "onnx_role": "onnx_int8"}, "fits another precision"),
+    ],
+)
 def test_engines_that_do_not_fit_are_named_with_a_rebuild_hint(tmp_path, kwargs, words):
     build = make_build(tmp_path)
     add_engine(build, **kwargs)
     _, manifest = doctor.check_build(build)
-    check = doctor.check_engine(build, manifest, "fp16", None, TRT10, ORIN,
-                                trt_module=fake_trt10())
+    check = doctor.check_engine(build, manifest, "fp16", None, TRT10, ORIN, trt_module=fake_trt10())
     assert check.status == "fail" and words in check.detail, check.detail
     assert f"edgexai engine --model {build} --precision fp16 --backend trt" in check.hint
 
@@ -246,8 +283,7 @@ def test_a_damaged_engine_is_refused_before_deserialising(tmp_path):
     build = make_build(tmp_path)
     add_engine(build).write_bytes(b"truncated")
     _, manifest = doctor.check_build(build)
-    check = doctor.check_engine(build, manifest, "fp16", None, TRT10, ORIN,
-                                trt_module=fake_trt10())
+    check = doctor.check_engine(build, manifest, "fp16", None, TRT10, ORIN, trt_module=fake_trt10())
     assert check.status == "fail" and "sidecar digest" in check.detail
 
 
@@ -260,13 +296,23 @@ def test_a_jetson_with_everything_is_ready(tmp_path, monkeypatch):
     monkeypatch.setattr(doctor, "cuda_device", lambda: ORIN)
     monkeypatch.setattr(doctor, "video_devices", lambda pattern="": ["/dev/video0"])
     monkeypatch.setattr(doctor, "opencv_gstreamer", lambda info: (True, "GStreamer: YES (1.20.3)"))
-    monkeypatch.setattr(doctor, "check_cuda_python",
-                        lambda required: doctor.Check("cuda-python", "ok", "fake"))
-    monkeypatch.setattr(doctor, "check_tensorrt",
-                        lambda required: doctor.Check("tensorrt", "ok", f"TensorRT {TRT10}"))
+    monkeypatch.setattr(
+        doctor, "check_cuda_python", lambda required: doctor.Check("cuda-python", "ok", "fake")
+    )
+    monkeypatch.setattr(
+        doctor,
+        "check_tensorrt",
+        lambda required: doctor.Check("tensorrt", "ok", f"TensorRT {TRT10}"),
+    )
     pytest.importorskip("cv2")
-    report = doctor.diagnose(model=str(build), backend="trt", source="csi://0",
-                             precision="fp16", proposer="colour", trt_module=trt)
+    report = doctor.diagnose(
+        model=str(build),
+        backend="trt",
+        source="csi://0",
+        precision="fp16",
+        proposer="colour",
+        trt_module=trt,
+    )
     assert report.ready, doctor.format_report(report)
     assert doctor.format_report(report).splitlines()[-1] == "ready"
 
@@ -286,8 +332,10 @@ def test_parsers():
 
 def test_jetson_release_is_read(tmp_path):
     rel = tmp_path / "nv_tegra_release"
-    rel.write_text("# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, "
-                   "EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n")
+    rel.write_text(
+        "# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, "
+        "EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n"
+    )
     assert doctor.jetson_release(str(rel)) == ("36.4.3", "6.2")
     assert doctor.check_jetpack(str(rel)).status == "ok"
     rel.write_text("# R35 (release), REVISION: 5.0, GCID: 1\n")

@@ -33,8 +33,11 @@ def test_analytic_cam_equals_captum_layer_gradcam(arch):
     top2 = score.topk(2, dim=1).indices
     targets = top2[:, 0].clone()
     targets[1] = top2[1, 1]  # not only the predicted class
-    reference = LayerGradCam(model, getattr(model, spec.cam_layer)).attribute(
-        x, target=targets, relu_attributions=True).detach()
+    reference = (
+        LayerGradCam(model, getattr(model, spec.cam_layer))
+        .attribute(x, target=targets, relu_attributions=True)
+        .detach()
+    )
     reference = LayerAttribution.interpolate(reference, (spec.input_size,) * 2, "bilinear")[:, 0]
     with torch.no_grad():
         _, cam = analytic_gradcam(model, x, targets, size=spec.input_size)
@@ -105,10 +108,14 @@ def test_fused_copy_gives_the_same_logits_and_input_gradients():
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
     x = torch.randn(4, 3, 32, 32)
     with torch.no_grad():
-        assert torch.allclose(fast(x.contiguous(memory_format=torch.channels_last)), model(x),
-                              atol=1e-4, rtol=1e-4)
+        assert torch.allclose(
+            fast(x.contiguous(memory_format=torch.channels_last)), model(x), atol=1e-4, rtol=1e-4
+        )
     t = torch.tensor([1, 2, 3, 4])
-    a, b = explain(model, x, t, "vg"), explain(fast, x.contiguous(memory_format=torch.channels_last), t, "vg")
+    a, b = (
+        explain(model, x, t, "vg"),
+        explain(fast, x.contiguous(memory_format=torch.channels_last), t, "vg"),
+    )
     # Not bit-equal: float32 rounding flips a few ReLU gates whose input is ~0, which moves
     # single gradient pixels (the float32 original differs from float64 just as much).
     assert float((a - b).norm() / a.norm()) < 2e-2
@@ -121,8 +128,12 @@ def _spearman_per_image(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
 
     with warnings.catch_warnings():  # an all-zero CAM has no ranking: nan, counted as 0 below
         warnings.simplefilter("ignore")
-        return np.array([spearmanr(p.flatten().numpy(), q.flatten().numpy())[0]
-                         for p, q in zip(a, b, strict=True)])
+        return np.array(
+            [
+                spearmanr(p.flatten().numpy(), q.flatten().numpy())[0]
+                for p, q in zip(a, b, strict=True)
+            ]
+        )
 
 
 def test_randomised_weights_change_the_maps(tiny_build, fake_gtsrb):
@@ -140,13 +151,15 @@ def test_randomised_weights_change_the_maps(tiny_build, fake_gtsrb):
     x = to_input(test.images[idx], manifest["mean"], manifest["std"])
     targets = torch.as_tensor(test.labels[idx])
     for method in ("gradcam", "vg"):
-        rho = _spearman_per_image(explain(trained, x, targets, method),
-                                  explain(randomised, x, targets, method))
+        rho = _spearman_per_image(
+            explain(trained, x, targets, method), explain(randomised, x, targets, method)
+        )
         rho = np.nan_to_num(rho, nan=0.0)
         assert rho.mean() < 0.5, (method, rho.mean())
         # and the same model twice gives the same maps (the test could not pass by noise alone)
-        again = _spearman_per_image(explain(trained, x, targets, method),
-                                    explain(trained, x, targets, method))
+        again = _spearman_per_image(
+            explain(trained, x, targets, method), explain(trained, x, targets, method)
+        )
         assert np.nanmin(again) > 0.999
 
 
@@ -154,11 +167,34 @@ def test_explain_command_writes_metrics_plots_and_manifest(tiny_build, fake_gtsr
     model_dir = tmp_path / tiny_build.name
     shutil.copytree(tiny_build, model_dir)  # the fixture is shared: never write into it
     out = tmp_path / "report"
-    proc = run_cli("explain", "--model", str(model_dir), "--data-root", str(fake_gtsrb),
-                   "--limit", "30", "--targets", "all", "--methods", "vg,ig,sg,gradcam,cam",
-                   "--ig-steps", "4", "--sg-samples", "2", "--percentages", "10,50,90",
-                   "--deletion-steps", "4", "--workers", "0", "--seed", "3", "--no-progress",
-                   "--out", str(out))
+    proc = run_cli(
+        "explain",
+        "--model",
+        str(model_dir),
+        "--data-root",
+        str(fake_gtsrb),
+        "--limit",
+        "30",
+        "--targets",
+        "all",
+        "--methods",
+        "vg,ig,sg,gradcam,cam",
+        "--ig-steps",
+        "4",
+        "--sg-samples",
+        "2",
+        "--percentages",
+        "10,50,90",
+        "--deletion-steps",
+        "4",
+        "--workers",
+        "0",
+        "--seed",
+        "3",
+        "--no-progress",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "gradcam" in proc.stdout and "ROAD morf" in proc.stdout
     for name in ("metrics.json", "metrics.csv", "road_curves.csv", "grid.png", "road.png"):
@@ -189,7 +225,10 @@ def test_explain_command_writes_metrics_plots_and_manifest(tiny_build, fake_gtsr
     assert set(merged["methods"]) == {"vg", "ig", "sg", "gradcam", "cam"}
     assert merged["seed"] == 3 and merged["n_explained"] == 30
     assert "road_morf_mean" in merged["methods"]["vg"]
-    assert manifest["metrics"]["test_accuracy"] == read_manifest(tiny_build)["metrics"]["test_accuracy"]
+    assert (
+        manifest["metrics"]["test_accuracy"]
+        == read_manifest(tiny_build)["metrics"]["test_accuracy"]
+    )
     verify_file(model_dir, manifest, "model")  # the merge leaves the file digests valid
 
 
@@ -197,10 +236,11 @@ def test_explain_command_bad_input_is_one_line(tiny_build, tmp_path, capsys):
     from edgexai.cli import main
 
     for args, pattern in (
-            (["--model", str(tmp_path / "nope")], "not a build folder"),
-            (["--model", str(tiny_build), "--methods", "vg,lime"], "unknown method 'lime'"),
-            (["--model", str(tiny_build), "--limit", "some"], "expected a number or 'all'"),
-            (["--model", str(tiny_build), "--percentages", "0,50"], "strictly between 0 and 100")):
+        (["--model", str(tmp_path / "nope")], "not a build folder"),
+        (["--model", str(tiny_build), "--methods", "vg,lime"], "unknown method 'lime'"),
+        (["--model", str(tiny_build), "--limit", "some"], "expected a number or 'all'"),
+        (["--model", str(tiny_build), "--percentages", "0,50"], "strictly between 0 and 100"),
+    ):
         try:
             code = main(["explain", *args, "--no-progress", "--out", str(tmp_path / "o")])
         except SystemExit as exc:  # argparse's usage errors
@@ -235,12 +275,30 @@ def test_explain_flags_come_from_explain_options(monkeypatch, capsys):
         main(["explain", "--model", "a", "--model", "b"])
     assert got[0] == ExplainOptions(models=["a", "b"])
     with pytest.raises(KeyError):
-        main(["explain", "--model", "a", "--limit", "all", "--no-road", "--no-manifest",
-              "--workers", "0", "--percentages", "10,50"])
+        main(
+            [
+                "explain",
+                "--model",
+                "a",
+                "--limit",
+                "all",
+                "--no-road",
+                "--no-manifest",
+                "--workers",
+                "0",
+                "--percentages",
+                "10,50",
+            ]
+        )
     assert got[1].limit is None and not got[1].road and not got[1].update_manifest
     assert got[1].workers == 0 and got[1].percentages == (10.0, 50.0)
-    for args in (["--limit", "0"], ["--workers", "-1"], ["--deletion-steps", "-1"],
-                 ["--ig-steps", "0"], ["--grid-images", "-1"]):
+    for args in (
+        ["--limit", "0"],
+        ["--workers", "-1"],
+        ["--deletion-steps", "-1"],
+        ["--ig-steps", "0"],
+        ["--grid-images", "-1"],
+    ):
         with pytest.raises(SystemExit) as exc:
             main(["explain", "--model", "a", *args])
         err = capsys.readouterr().err.strip().splitlines()

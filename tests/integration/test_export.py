@@ -41,7 +41,9 @@ def _real_test_images(root, n: int = 8) -> tuple[np.ndarray, np.ndarray]:
             elif "Final_Test/Images/" in m.name and m.name.endswith(".ppm") and len(images) < n:
                 buf = np.frombuffer(tar.extractfile(m).read(), np.uint8)
                 img = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-                images[m.name.rsplit("/", 1)[1]] = cv2.resize(img, (32, 32), interpolation=cv2.INTER_AREA)
+                images[m.name.rsplit("/", 1)[1]] = cv2.resize(
+                    img, (32, 32), interpolation=cv2.INTER_AREA
+                )
             if labels and len(images) >= n:
                 break
     names = sorted(images)
@@ -54,8 +56,11 @@ def exported(tiny_build, tmp_path_factory):
     d = tmp_path_factory.mktemp("exported") / tiny_build.name
     shutil.copytree(tiny_build, d)
     model = load_model(d / "model.pt")
-    x = normalise(np.random.default_rng(0).integers(0, 255, (16, 32, 32, 3), dtype=np.uint8),
-                  (0.45, 0.4, 0.39), (0.23, 0.21, 0.22))
+    x = normalise(
+        np.random.default_rng(0).integers(0, 255, (16, 32, 32, 3), dtype=np.uint8),
+        (0.45, 0.4, 0.39),
+        (0.23, 0.21, 0.22),
+    )
     make_nocam(d / "model.onnx", d / "model_nocam.onnx")
     make_fp16(d / "model.onnx", d / "model_fp16.onnx")
     make_int8(d / "model.onnx", d / "model_int8.onnx", x)
@@ -107,7 +112,9 @@ def test_all_zero_cam_stays_zero_not_nan(tmp_path):
     with torch.no_grad():
         model.fc.weight.copy_(-model.fc.weight.abs() - 0.01)  # features ≥ 0 ⇒ CAM ≡ 0
     path = export_onnx(model, 32, tmp_path / "m.onnx")
-    _, cam = _ort(path).run(None, {"images": np.random.default_rng(1).normal(size=(2, 3, 32, 32)).astype(np.float32)})
+    _, cam = _ort(path).run(
+        None, {"images": np.random.default_rng(1).normal(size=(2, 3, 32, 32)).astype(np.float32)}
+    )
     assert np.isfinite(cam).all() and cam.max() == 0
 
 
@@ -142,8 +149,14 @@ def test_int8_is_symmetric_qdq_with_float_cam_head(exported):
 def _uneven_resnet20():
     """A channel-pruned-style ResNet-20 (layered regime): uneven per-block widths."""
     spec = get_spec("resnet20")
-    widths = {"stem": 16, "stages": [[[8, 16], [16, 16], [8, 16]], [[24, 32], [16, 32], [32, 32]],
-                                     [[40, 64], [64, 64], [48, 64]]]}
+    widths = {
+        "stem": 16,
+        "stages": [
+            [[8, 16], [16, 16], [8, 16]],
+            [[24, 32], [16, 32], [32, 32]],
+            [[40, 64], [64, 64], [48, 64]],
+        ],
+    }
     return spec.build(widths).eval()
 
 
@@ -165,15 +178,26 @@ def test_every_graph_and_precision_passes_the_tensorrt_ops_check(exported, kind,
     if kind == "layered":
         model = _uneven_resnet20()
     elif kind in ("unstructured", "masked"):
-        model = _unstructured(load_model(exported[0] / "model.pt"), permanent=kind == "unstructured")
+        model = _unstructured(
+            load_model(exported[0] / "model.pt"), permanent=kind == "unstructured"
+        )
     else:
         model = get_spec("resnet18").build().eval()
     src = export_onnx(model, 32, tmp_path / "model.onnx")
     x = np.random.default_rng(3).normal(size=(4, 3, 32, 32)).astype(np.float32)
-    paths = [src, make_nocam(src, tmp_path / "nocam.onnx"), make_fp16(src, tmp_path / "fp16.onnx"),
-             make_int8(src, tmp_path / "int8.onnx", x)]
+    paths = [
+        src,
+        make_nocam(src, tmp_path / "nocam.onnx"),
+        make_fp16(src, tmp_path / "fp16.onnx"),
+        make_int8(src, tmp_path / "int8.onnx", x),
+    ]
     d = exported[0]
-    paths += [d / "model.onnx", d / "model_nocam.onnx", d / "model_fp16.onnx", d / "model_int8.onnx"]
+    paths += [
+        d / "model.onnx",
+        d / "model_nocam.onnx",
+        d / "model_fp16.onnx",
+        d / "model_int8.onnx",
+    ]
     for p in paths:
         proto = onnx.load(str(p))
         assert check_graph(proto) == [], p.name
@@ -189,20 +213,34 @@ def _graph(nodes, inits, opset=18, inputs=None, out_type=TensorProto.FLOAT):
 
 def test_ops_check_names_what_tensorrt_would_reject():
     f32 = lambda name, v: numpy_helper.from_array(np.asarray(v, np.float32), name)  # noqa: E731
-    asym = _graph([helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"]),
-                   helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"])],
-                  [f32("s", 0.1), numpy_helper.from_array(np.array(3, np.int8), "zp")])
+    asym = _graph(
+        [
+            helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"]),
+            helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"]),
+        ],
+        [f32("s", 0.1), numpy_helper.from_array(np.array(3, np.int8), "zp")],
+    )
     assert any("zero point is not 0" in p for p in check_graph(asym))
-    uint8 = _graph([helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"]),
-                    helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"])],
-                   [f32("s", 0.1), numpy_helper.from_array(np.array(0, np.uint8), "zp")])
+    uint8 = _graph(
+        [
+            helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"]),
+            helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"]),
+        ],
+        [f32("s", 0.1), numpy_helper.from_array(np.array(0, np.uint8), "zp")],
+    )
     assert any("UINT8" in p for p in check_graph(uint8))
-    axes_input = _graph([helper.make_node("ReduceMax", ["x", "axes"], ["y"])], [],
-                        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4]),
-                                helper.make_tensor_value_info("axes", TensorProto.INT64, [1])])
+    axes_input = _graph(
+        [helper.make_node("ReduceMax", ["x", "axes"], ["y"])],
+        [],
+        inputs=[
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4]),
+            helper.make_tensor_value_info("axes", TensorProto.INT64, [1]),
+        ],
+    )
     assert any("`axes` is not an initializer" in p for p in check_graph(axes_input))
-    cubic = _graph([helper.make_node("Resize", ["x", "", "sc"], ["y"], mode="cubic")],
-                   [f32("sc", [1, 2])])
+    cubic = _graph(
+        [helper.make_node("Resize", ["x", "", "sc"], ["y"], mode="cubic")], [f32("sc", [1, 2])]
+    )
     assert any("mode 'cubic'" in p for p in check_graph(cubic))
     custom = _graph([helper.make_node("FusedGemm", ["x"], ["y"], domain="com.microsoft")], [])
     custom.opset_import.append(helper.make_opsetid("com.microsoft", 1))
@@ -211,7 +249,10 @@ def test_ops_check_names_what_tensorrt_would_reject():
     assert unsupported
     bad_op = _graph([helper.make_node(unsupported[0], ["x"], ["y"])], [])
     assert any("not supported" in p for p in check_graph(bad_op))
-    assert any("opset 21" in p for p in check_graph(_graph([helper.make_node("Relu", ["x"], ["y"])], [], opset=21)))
+    assert any(
+        "opset 21" in p
+        for p in check_graph(_graph([helper.make_node("Relu", ["x"], ["y"])], [], opset=21))
+    )
     with pytest.raises(EdgexaiError, match="would not parse in TensorRT 10"):
         check_onnx(asym)
 
@@ -222,13 +263,23 @@ def test_asymmetric_quantisation_is_caught(exported, tmp_path):
 
     class Reader:
         def __init__(self):
-            self.it = iter([{"images": np.random.default_rng(4).normal(size=(4, 3, 32, 32)).astype(np.float32)}])
+            self.it = iter(
+                [
+                    {
+                        "images": np.random.default_rng(4)
+                        .normal(size=(4, 3, 32, 32))
+                        .astype(np.float32)
+                    }
+                ]
+            )
 
         def get_next(self):
             return next(self.it, None)
 
     out = tmp_path / "asym.onnx"
-    quantize_static(str(exported[0] / "model.onnx"), str(out), Reader(), quant_format=QuantFormat.QDQ)
+    quantize_static(
+        str(exported[0] / "model.onnx"), str(out), Reader(), quant_format=QuantFormat.QDQ
+    )
     problems = check_graph(onnx.load(str(out)))
     assert any("zero point is not 0" in p or "UINT8" in p for p in problems)
 
@@ -239,11 +290,15 @@ def test_committed_calibration_list_is_class_balanced_training_images():
     assert 200 <= len(entries) <= 1000 and len({e.path for e in entries}) == len(entries)
     counts = np.bincount([e.label for e in entries], minlength=43)
     assert len(counts) == 43 and counts.min() == counts.max()
-    assert all(e.path.startswith("gtsrb/GTSRB/Training/") and e.path.endswith(".ppm") for e in entries)
+    assert all(
+        e.path.startswith("gtsrb/GTSRB/Training/") and e.path.endswith(".ppm") for e in entries
+    )
     assert all(f"/{e.label:05d}/" in e.path for e in entries)
 
 
-def test_calibration_list_draw_is_deterministic_and_int8_variant_is_recorded(exported, fake_gtsrb, tmp_path):
+def test_calibration_list_draw_is_deterministic_and_int8_variant_is_recorded(
+    exported, fake_gtsrb, tmp_path
+):
     from edgexai.data.locate import locate_gtsrb
 
     source = locate_gtsrb(str(fake_gtsrb))
@@ -268,8 +323,9 @@ def test_calibration_list_draw_is_deterministic_and_int8_variant_is_recorded(exp
         load_images(a[:1], tmp_path, 32)  # a data root that is not the list's GTSRB
 
 
-def test_every_derived_graph_goes_through_the_tensorrt_operator_check(exported, tmp_path,
-                                                                       monkeypatch):
+def test_every_derived_graph_goes_through_the_tensorrt_operator_check(
+    exported, tmp_path, monkeypatch
+):
     """Issue 13 #8: a variant TensorRT's parser would refuse fails where it is made (on the
     training machine), not on the vehicle."""
     import onnx

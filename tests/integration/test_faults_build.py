@@ -28,13 +28,26 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run_cli(*args: str, timeout: int = 300):
     """`python -m edgexai ARGS` in a subprocess, from the repository root."""
-    return subprocess.run([sys.executable, "-m", "edgexai", *args], capture_output=True,
-                          text=True, timeout=timeout, env=dict(os.environ), cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "edgexai", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+        cwd=REPO,
+    )
 
 
 def _opts(data, out, **kw):
-    base = dict(data_root=str(data), out=str(out), epochs=1, limit_per_class=2, device="cpu",
-                progress=False, robust=False)
+    base = dict(
+        data_root=str(data),
+        out=str(out),
+        epochs=1,
+        limit_per_class=2,
+        device="cpu",
+        progress=False,
+        robust=False,
+    )
     return BuildOptions(**{**base, **kw})
 
 
@@ -62,6 +75,7 @@ def _one_line(proc) -> str:
 
 # -- item 3: a rebuild never destroys the finished build ---------------------------------------
 
+
 def test_a_finished_build_is_refused_without_force_and_left_untouched(fake_gtsrb, tmp_path):
     first = run_build(_opts(fake_gtsrb, tmp_path))
     before = {p.name: p.read_bytes() for p in first.iterdir() if p.is_file()}
@@ -69,14 +83,29 @@ def test_a_finished_build_is_refused_without_force_and_left_untouched(fake_gtsrb
         run_build(_opts(fake_gtsrb, tmp_path))
     after = {p.name: p.read_bytes() for p in first.iterdir() if p.is_file()}
     assert after == before and _digests_hold(first)
-    line = _one_line(run_cli("build", "--data-root", str(fake_gtsrb), "--out", str(tmp_path),
-                             "--epochs", "1", "--limit-per-class", "2", "--device", "cpu",
-                             "--no-progress", "--no-robust"))
+    line = _one_line(
+        run_cli(
+            "build",
+            "--data-root",
+            str(fake_gtsrb),
+            "--out",
+            str(tmp_path),
+            "--epochs",
+            "1",
+            "--limit-per-class",
+            "2",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--no-robust",
+        )
+    )
     assert "already holds a finished build" in line
 
 
-def test_an_interrupted_forced_rebuild_keeps_the_old_build_then_resumes(fake_gtsrb, tmp_path,
-                                                                        monkeypatch):
+def test_an_interrupted_forced_rebuild_keeps_the_old_build_then_resumes(
+    fake_gtsrb, tmp_path, monkeypatch
+):
     """Killed mid-training, a --force rebuild leaves the finished build whole (digests match,
     no stray checkpoint); --resume continues the staged checkpoint to the same weights."""
     from edgexai.regimes.train import Trainer
@@ -125,8 +154,8 @@ def test_the_matrix_resumes_a_staged_checkpoint(tmp_path, monkeypatch):
 
 # -- item 4: one build per folder at a time ------------------------------------------------------
 
-def test_a_second_build_of_the_same_folder_refuses_in_one_line(fake_gtsrb, tmp_path,
-                                                               monkeypatch):
+
+def test_a_second_build_of_the_same_folder_refuses_in_one_line(fake_gtsrb, tmp_path, monkeypatch):
     """The first build is held after its first epoch; a second `edgexai build` to the same
     --out meanwhile refuses, and the first ends with its own log only."""
     from edgexai.regimes.train import Trainer
@@ -153,9 +182,21 @@ def test_a_second_build_of_the_same_folder_refuses_in_one_line(fake_gtsrb, tmp_p
     worker.start()
     try:
         assert paused.wait(300), outcome
-        second = run_cli("build", "--data-root", str(fake_gtsrb), "--out", str(tmp_path),
-                         "--epochs", "1", "--limit-per-class", "2", "--device", "cpu",
-                         "--no-progress", "--no-robust")
+        second = run_cli(
+            "build",
+            "--data-root",
+            str(fake_gtsrb),
+            "--out",
+            str(tmp_path),
+            "--epochs",
+            "1",
+            "--limit-per-class",
+            "2",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--no-robust",
+        )
     finally:
         release.set()
         worker.join(300)
@@ -171,15 +212,34 @@ def test_a_lock_left_by_a_killed_build_does_not_block_the_next(fake_gtsrb, tmp_p
     """flock, not a pid file: the kernel drops the lock of a process killed with -9."""
     lock = tmp_path / f".{NAME}.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys, time\n"
-         f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
-         "fcntl.flock(fd, fcntl.LOCK_EX)\nos.write(fd, b'%d' % os.getpid())\n"
-         "print('locked', flush=True)\ntime.sleep(600)\n"], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\nos.write(fd, b'%d' % os.getpid())\n"
+            "print('locked', flush=True)\ntime.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        held = run_cli("build", "--data-root", str(fake_gtsrb), "--out", str(tmp_path),
-                       "--epochs", "1", "--limit-per-class", "2", "--device", "cpu",
-                       "--no-progress", "--no-robust")
+        held = run_cli(
+            "build",
+            "--data-root",
+            str(fake_gtsrb),
+            "--out",
+            str(tmp_path),
+            "--epochs",
+            "1",
+            "--limit-per-class",
+            "2",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--no-robust",
+        )
         assert f"another build (pid {holder.pid})" in _one_line(held)
     finally:
         holder.kill()  # SIGKILL: no chance to clean up
@@ -190,18 +250,49 @@ def test_a_lock_left_by_a_killed_build_does_not_block_the_next(fake_gtsrb, tmp_p
 
 # -- item 10: checks before writing; what a refusal says ------------------------------------------
 
+
 def test_build_and_demo_check_data_and_device_before_creating_the_output(fake_gtsrb, tmp_path):
     common = ["--epochs", "1", "--limit-per-class", "2", "--no-progress"]
     missing = str(tmp_path / "no-data")
-    line = _one_line(run_cli("build", *common, "--device", "cpu", "--data-root", missing,
-                             "--out", str(tmp_path / "o1")))
+    line = _one_line(
+        run_cli(
+            "build",
+            *common,
+            "--device",
+            "cpu",
+            "--data-root",
+            missing,
+            "--out",
+            str(tmp_path / "o1"),
+        )
+    )
     assert "does not exist" in line and not (tmp_path / "o1").exists()
     if not torch.cuda.is_available():
-        line = _one_line(run_cli("build", *common, "--device", "cuda", "--data-root",
-                                 str(fake_gtsrb), "--out", str(tmp_path / "o2")))
+        line = _one_line(
+            run_cli(
+                "build",
+                *common,
+                "--device",
+                "cuda",
+                "--data-root",
+                str(fake_gtsrb),
+                "--out",
+                str(tmp_path / "o2"),
+            )
+        )
         assert "no CUDA device" in line and not (tmp_path / "o2").exists()
-    line = _one_line(run_cli("demo", "--out", str(tmp_path / "d"), "--data-root", missing,
-                             "--limit-per-class", "2", "--no-progress"))
+    line = _one_line(
+        run_cli(
+            "demo",
+            "--out",
+            str(tmp_path / "d"),
+            "--data-root",
+            missing,
+            "--limit-per-class",
+            "2",
+            "--no-progress",
+        )
+    )
     assert "does not exist" in line and not (tmp_path / "d").exists()
 
 
@@ -217,8 +308,13 @@ def test_bench_checks_pipeline_summaries_before_loading_any_model(tmp_path, monk
     bad.write_text("{not json")
     for path in (tmp_path / "missing.json", bad):
         with pytest.raises(EdgexaiError, match="pipeline.summary"):
-            run_bench(BenchOptions(models=[str(tmp_path / "m")], pipeline_summaries=[str(path)],
-                                   report=str(tmp_path / "r")))
+            run_bench(
+                BenchOptions(
+                    models=[str(tmp_path / "m")],
+                    pipeline_summaries=[str(path)],
+                    report=str(tmp_path / "r"),
+                )
+            )
 
 
 def test_a_malicious_archive_is_refused_as_such_not_as_corrupt(tmp_path):

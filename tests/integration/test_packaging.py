@@ -11,8 +11,14 @@ from support import REPO, SUPPORT, run_cli
 
 def _python_without_torch(code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}"}
-    return subprocess.run([sys.executable, "-c", "import blocktorch\n" + code],
-                          capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-c", "import blocktorch\n" + code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=REPO,
+    )
 
 
 def test_import_and_help_work_without_torch():
@@ -20,14 +26,16 @@ def test_import_and_help_work_without_torch():
         "import sys, edgexai, edgexai.cli\n"
         "try:\n    import torch\nexcept ModuleNotFoundError:\n    pass\n"
         "else:\n    sys.exit('torch was importable')\n"
-        "edgexai.cli.main(['--help'])\n")
+        "edgexai.cli.main(['--help'])\n"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "build" in proc.stdout
 
 
 def test_training_command_without_torch_says_what_to_install():
-    proc = _python_without_torch("import sys, edgexai.cli\n"
-                                 "sys.exit(edgexai.cli.main(['build', '--epochs', '1']))\n")
+    proc = _python_without_torch(
+        "import sys, edgexai.cli\nsys.exit(edgexai.cli.main(['build', '--epochs', '1']))\n"
+    )
     assert proc.returncode == 1
     assert "pip install 'edgexai[train]'" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -35,8 +43,18 @@ def test_training_command_without_torch_says_what_to_install():
 def test_help_lists_every_build_option():
     proc = run_cli("build", "--help")
     assert proc.returncode == 0
-    for flag in ("--regime", "--arch", "--preset", "--epochs", "--seed", "--data-root", "--out",
-                 "--device", "--limit-per-class", "--resume"):
+    for flag in (
+        "--regime",
+        "--arch",
+        "--preset",
+        "--epochs",
+        "--seed",
+        "--data-root",
+        "--out",
+        "--device",
+        "--limit-per-class",
+        "--resume",
+    ):
         assert flag in proc.stdout
 
 
@@ -45,10 +63,33 @@ def test_two_process_ddp_step_with_gloo(fake_gtsrb, tmp_path):
     """torchrun with two CPU processes (gloo) trains one step and writes one build folder."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "edgexai", "build", "--epochs", "1", "--limit-per-class", "2", "--device", "cpu",
-         "--no-progress", "--data-root", str(fake_gtsrb), "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "edgexai",
+            "build",
+            "--epochs",
+            "1",
+            "--limit-per-class",
+            "2",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--data-root",
+            str(fake_gtsrb),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     import json
 
@@ -58,6 +99,7 @@ def test_two_process_ddp_step_with_gloo(fake_gtsrb, tmp_path):
 
 
 # -- issue 13, item 12: what the wheel declares and ships -------------------------------------
+
 
 def _pyproject() -> dict:
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11; the tests' venv has it
@@ -87,8 +129,14 @@ NOT_FROM_PYPI = {
     "pycuda": "the older device-memory backend, used only where someone installed it",
 }
 # import name → distribution, where they differ and this venv's metadata cannot tell.
-DIST_OF = {"cv2": "opencv-python-headless", "cuda": "cuda-python", "torch_pruning": "torch-pruning",
-           "sklearn": "scikit-learn", "PIL": "pillow", "yaml": "pyyaml"}
+DIST_OF = {
+    "cv2": "opencv-python-headless",
+    "cuda": "cuda-python",
+    "torch_pruning": "torch-pruning",
+    "sklearn": "scikit-learn",
+    "PIL": "pillow",
+    "yaml": "pyyaml",
+}
 
 
 def _third_party_imports() -> dict[str, list[str]]:
@@ -121,8 +169,11 @@ def test_every_third_party_import_is_declared():
     for module, files in _third_party_imports().items():
         if module in NOT_FROM_PYPI:
             continue
-        dists = {DIST_OF[module]} if module in DIST_OF else {
-            d.lower().replace("_", "-") for d in installed.get(module, [module])}
+        dists = (
+            {DIST_OF[module]}
+            if module in DIST_OF
+            else {d.lower().replace("_", "-") for d in installed.get(module, [module])}
+        )
         if not dists & set(declared):
             missing[module] = files[:3]
     assert not missing, f"imported but not declared in pyproject.toml: {missing}"
@@ -134,7 +185,9 @@ def test_extras_by_target():
     # INT8 variants are made with ONNX Runtime's quantiser: the training extra brings it.
     assert "onnxruntime" in extras["train"] and "onnx-ir" in extras["train"]
     # A desktop with a display gets OpenCV's GUI build; servers and CI the headless one.
-    assert "opencv-python" in extras["desktop"] and "opencv-python-headless" not in extras["desktop"]
+    assert (
+        "opencv-python" in extras["desktop"] and "opencv-python-headless" not in extras["desktop"]
+    )
     assert "opencv-python-headless" in extras["deploy"]
     # The Jetson extra: what jetson/setup.sh needs, and no OpenCV wheel to shadow JetPack's cv2.
     assert {"cuda-python", "onnxruntime", "tqdm"} <= set(extras["jetson"])

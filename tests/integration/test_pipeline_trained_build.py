@@ -18,9 +18,25 @@ def test_run_with_onnx_runtime_on_a_real_build_without_torch(tiny_build, tmp_pat
     if not (tiny_build / "model.onnx").exists():
         pytest.skip("this build has no model.onnx (export not available)")
     log = tmp_path / "ort.jsonl"
-    proc = start_run(["--source", str(frames), "--model", str(tiny_build), "--backend", "ort",
-                 "--headless", "--log", str(log), "--probe-every", "1", "--min-score", "0",
-                 "--sign-threshold", "0"])
+    proc = start_run(
+        [
+            "--source",
+            str(frames),
+            "--model",
+            str(tiny_build),
+            "--backend",
+            "ort",
+            "--headless",
+            "--log",
+            str(log),
+            "--probe-every",
+            "1",
+            "--min-score",
+            "0",
+            "--sign-threshold",
+            "0",
+        ]
+    )
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     records, bad = read_jsonl(log)

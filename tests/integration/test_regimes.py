@@ -27,12 +27,22 @@ EPS = 8 / 255
 
 
 def _opts(data, out, **kw) -> BuildOptions:
-    base = dict(data_root=str(data), out=str(out), epochs=1, limit_per_class=4, device="cpu",
-                progress=False, parent_epochs=2, robust_images=64, robust_steps=3)
+    base = dict(
+        data_root=str(data),
+        out=str(out),
+        epochs=1,
+        limit_per_class=4,
+        device="cpu",
+        progress=False,
+        parent_epochs=2,
+        robust_images=64,
+        robust_steps=3,
+    )
     return BuildOptions(**{**base, **kw})
 
 
 # -- PGD -------------------------------------------------------------------------------------
+
 
 def test_pgd_respects_epsilon_and_pixel_range_and_raises_the_loss():
     torch.manual_seed(0)
@@ -54,6 +64,7 @@ def test_pgd_respects_epsilon_and_pixel_range_and_raises_the_loss():
 
 
 # -- unstructured ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("arch", ["resnet20", "resnet18"])
 def test_unstructured_sparsity_equals_the_requested_amount(arch):
@@ -77,6 +88,7 @@ def test_unstructured_sparsity_equals_the_requested_amount(arch):
 
 # -- structured ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("arch", ["resnet20", "resnet18"])
 def test_layered_half_channels_is_smaller_and_rebuilds_from_widths(arch):
     torch.manual_seed(0)
@@ -96,8 +108,9 @@ def test_layered_global_scope_respects_the_layer_cap():
     torch.manual_seed(0)
     model = create_model("resnet20")
     before = model.widths()
-    apply_layered(model, "resnet20", 32, LayeredConfig(amount=0.5, scope="global",
-                                                       max_layer_amount=0.5))
+    apply_layered(
+        model, "resnet20", 32, LayeredConfig(amount=0.5, scope="global", max_layer_amount=0.5)
+    )
     after = model.widths()
     for s0, s1 in zip(before["stages"], after["stages"], strict=True):
         for b0, b1 in zip(s0, s1, strict=True):
@@ -118,6 +131,7 @@ def test_layered_mask_mode_zeroes_whole_filters_without_removing_them():
 
 
 # -- builds end to end -----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def regime_out(fake_gtsrb, tmp_path_factory):
@@ -142,34 +156,51 @@ def _maybe_skip_export(monkeypatch, regime: str, timing: str | None, extra: dict
         """The I/O the export would record, with no file: the manifest stays valid."""
         n = model.fc.out_features
         manifest["onnx"] = {
-            "opset": onnx_export.OPSET, "exporter": "skipped in tests/test_regimes.py",
-            "backbone_outputs": ["logits"], "variants": {},
-            "inputs": [{"name": "images", "shape": ["N", 3, input_size, input_size],
-                        "dtype": "float32"}],
-            "outputs": [{"name": "logits", "shape": ["N", n], "dtype": "float32"},
-                        {"name": "cam", "shape": ["N", input_size, input_size],
-                         "dtype": "float32"}]}
+            "opset": onnx_export.OPSET,
+            "exporter": "skipped in tests/test_regimes.py",
+            "backbone_outputs": ["logits"],
+            "variants": {},
+            "inputs": [
+                {"name": "images", "shape": ["N", 3, input_size, input_size], "dtype": "float32"}
+            ],
+            "outputs": [
+                {"name": "logits", "shape": ["N", n], "dtype": "float32"},
+                {"name": "cam", "shape": ["N", input_size, input_size], "dtype": "float32"},
+            ],
+        }
 
     monkeypatch.setattr(onnx_export, "export_build", record_no_graph)
     monkeypatch.setattr(precision, "make_build_variants", lambda *args, **kwargs: None)
 
 
-CELLS = [("adversarial", None, {}), ("adversarial", "tuned", {"adv_fraction": 0.5}),
-         ("l1", "pre", {}), ("l1", "post", {}), ("l1", "tuned", {}),
-         ("global", "pre", {}), ("global", "post", {}), ("global", "tuned", {}),
-         ("layered", "pre", {}), ("layered", "post", {}), ("layered", "tuned", {}),
-         ("layered", "tuned", {"layered_mode": "mask"})]
+CELLS = [
+    ("adversarial", None, {}),
+    ("adversarial", "tuned", {"adv_fraction": 0.5}),
+    ("l1", "pre", {}),
+    ("l1", "post", {}),
+    ("l1", "tuned", {}),
+    ("global", "pre", {}),
+    ("global", "post", {}),
+    ("global", "tuned", {}),
+    ("layered", "pre", {}),
+    ("layered", "post", {}),
+    ("layered", "tuned", {}),
+    ("layered", "tuned", {"layered_mode": "mask"}),
+]
 
 
-@pytest.mark.parametrize("regime,timing,extra", CELLS,
-                         ids=["-".join(map(str, [r, t, *e.values()])) for r, t, e in CELLS])
-def test_each_regime_builds_loads_and_evaluates(fake_gtsrb, regime_out, regime, timing, extra,
-                                                monkeypatch):
+@pytest.mark.parametrize(
+    "regime,timing,extra", CELLS, ids=["-".join(map(str, [r, t, *e.values()])) for r, t, e in CELLS]
+)
+def test_each_regime_builds_loads_and_evaluates(
+    fake_gtsrb, regime_out, regime, timing, extra, monkeypatch
+):
     _maybe_skip_export(monkeypatch, regime, timing, extra)
     settings = RegimeSettings(pgd_steps=2, **extra)
     name = "-".join(filter(None, [regime, timing, *map(str, extra.values())]))
-    out_dir = run_build(_opts(fake_gtsrb, regime_out, regime=regime, timing=timing,
-                              settings=settings, name=name))
+    out_dir = run_build(
+        _opts(fake_gtsrb, regime_out, regime=regime, timing=timing, settings=settings, name=name)
+    )
     m = read_manifest(out_dir)
     payload = torch.load(verify_file(out_dir, m, "model"), weights_only=True)
     assert not any(k.endswith(("_orig", "_mask")) for k in payload["state_dict"])
@@ -177,7 +208,8 @@ def test_each_regime_builds_loads_and_evaluates(fake_gtsrb, regime_out, regime, 
     spec = get_spec("resnet20")
     _, _, _, test = load_data(_opts(fake_gtsrb, regime_out), spec.input_size)
     assert accuracy(model, test.images, test.labels, spec.mean, spec.std) == pytest.approx(
-        m["metrics"]["test_accuracy"], abs=1e-6)
+        m["metrics"]["test_accuracy"], abs=1e-6
+    )
 
     metrics = m["metrics"]
     assert 0 <= metrics["robust_accuracy"] <= 1 and metrics["robust"]["steps"] == 3
@@ -232,14 +264,20 @@ def test_a_parent_trained_on_other_data_is_refused(fake_gtsrb, regime_out, tmp_p
         run_build(_opts(fake_gtsrb, tmp_path, regime="l1", timing="post", limit_per_class=3))
 
 
-@pytest.mark.parametrize("kw,message", [
-    (dict(regime="natural", timing="post"), "natural takes none"),
-    (dict(regime="adversarial", timing="pre"), "does not apply to adversarial"),
-    (dict(regime="l1", settings=RegimeSettings(amount=1.5)), "--amount must be in [0, 1)"),
-    (dict(regime="adversarial", settings=RegimeSettings(epsilon=8)), "--epsilon must be in (0, 1]"),
-    (dict(regime="layered", settings=RegimeSettings(max_layer_amount=1)), "--max-layer-amount"),
-    (dict(regime="layered", settings=RegimeSettings(layered_mode="bogus")), "--layered-mode"),
-])
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        (dict(regime="natural", timing="post"), "natural takes none"),
+        (dict(regime="adversarial", timing="pre"), "does not apply to adversarial"),
+        (dict(regime="l1", settings=RegimeSettings(amount=1.5)), "--amount must be in [0, 1)"),
+        (
+            dict(regime="adversarial", settings=RegimeSettings(epsilon=8)),
+            "--epsilon must be in (0, 1]",
+        ),
+        (dict(regime="layered", settings=RegimeSettings(max_layer_amount=1)), "--max-layer-amount"),
+        (dict(regime="layered", settings=RegimeSettings(layered_mode="bogus")), "--layered-mode"),
+    ],
+)
 def test_bad_regime_options_are_refused_before_any_work(tmp_path, kw, message):
     with pytest.raises(EdgexaiError, match=re.escape(message)):
         run_build(_opts(tmp_path / "missing-data", tmp_path / "out", **kw))
@@ -247,10 +285,21 @@ def test_bad_regime_options_are_refused_before_any_work(tmp_path, kw, message):
 
 
 def test_bad_regime_option_is_one_line_on_the_command_line(tmp_path):
-    proc = run_cli("build", "--regime", "l1", "--amount", "1.5", "--out", str(tmp_path),
-                   "--data-root", str(tmp_path / "missing"))
+    proc = run_cli(
+        "build",
+        "--regime",
+        "l1",
+        "--amount",
+        "1.5",
+        "--out",
+        str(tmp_path),
+        "--data-root",
+        str(tmp_path / "missing"),
+    )
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert proc.returncode != 0 and len(lines) == 1 and "--amount must be in" in lines[0], proc.stderr
+    assert proc.returncode != 0 and len(lines) == 1 and "--amount must be in" in lines[0], (
+        proc.stderr
+    )
 
 
 # -- regimes as plug-ins ---------------------------------------------------------------------
@@ -266,8 +315,19 @@ from edgexai.regimes.registry import (  # noqa: E402
     unregister_regime,
 )
 
-PAPER_CELLS = ("natural", "adversarial", "l1-pre", "l1-post", "l1-tuned", "global-pre",
-               "global-post", "global-tuned", "layered-pre", "layered-post", "layered-tuned")
+PAPER_CELLS = (
+    "natural",
+    "adversarial",
+    "l1-pre",
+    "l1-post",
+    "l1-tuned",
+    "global-pre",
+    "global-post",
+    "global-tuned",
+    "layered-pre",
+    "layered-post",
+    "layered-tuned",
+)
 
 
 class HalveClassifier(Regime):
@@ -316,7 +376,8 @@ def test_a_regime_name_is_registered_once():
 
 
 def test_a_new_regime_in_one_module_builds_end_to_end_and_is_listed_everywhere(
-        toy_regime, fake_gtsrb, regime_out, monkeypatch, capsys):
+    toy_regime, fake_gtsrb, regime_out, monkeypatch, capsys
+):
     """Adding a regime touches one module: the class above, registered; nothing else names it."""
     from edgexai.bench.select import cell_of, parse_cells
     from edgexai.cli import main, make_parser
@@ -337,8 +398,12 @@ def test_a_new_regime_in_one_module_builds_end_to_end_and_is_listed_everywhere(
     out_dir = run_build(_opts(fake_gtsrb, regime_out, regime="toy-halve", robust=False))
     m = read_manifest(out_dir)
     assert out_dir.name == "resnet20-toy-halve-post-s0" and m["timing"] == "post"
-    assert m["regime_params"] == {"regime": "toy-halve", "timing": "post", "toy": True,
-                                  "pruning": {"method": "classifier weights halved"}}
+    assert m["regime_params"] == {
+        "regime": "toy-halve",
+        "timing": "post",
+        "toy": True,
+        "pruning": {"method": "classifier weights halved"},
+    }
     assert cell_of(m) == "toy-halve-post" and m["train_config"] is None
     parent = load_model(regime_out / "resnet20-natural-s0" / "model.pt")
     assert torch.equal(load_model(out_dir / "model.pt").fc.weight, 0.5 * parent.fc.weight)
@@ -364,8 +429,12 @@ def test_regime_code_imports_one_way():
     for path in (pkg / "regimes").glob("*.py"):
         assert not imports(path) & {"edgexai.build", "edgexai.matrix"}, path
     for path in (pkg / "metrics").glob("*.py"):
-        bad = {n for n in imports(path) if n.split(".")[0] == "torch"
-               or n.startswith(("edgexai.regimes", "edgexai.attacks", "edgexai.build"))}
+        bad = {
+            n
+            for n in imports(path)
+            if n.split(".")[0] == "torch"
+            or n.startswith(("edgexai.regimes", "edgexai.attacks", "edgexai.build"))
+        }
         assert not bad, (path, bad)
 
 
@@ -375,42 +444,78 @@ def test_options_registry_and_matrix_plan_need_no_torch():
     import sys
 
     from support import SUPPORT as tests
-    code = ("import blocktorch, sys\n"
-            "from edgexai.build_options import BuildOptions\n"
-            "from edgexai.regimes.registry import regime_names, cells\n"
-            "from edgexai.matrix import MatrixOptions, plan\n"
-            "import edgexai.metrics.robustness\n"
-            "assert len(cells()) == 11 and len(plan(MatrixOptions())) == 11\n"
-            "assert 'torch' not in sys.modules\n")
+
+    code = (
+        "import blocktorch, sys\n"
+        "from edgexai.build_options import BuildOptions\n"
+        "from edgexai.regimes.registry import regime_names, cells\n"
+        "from edgexai.matrix import MatrixOptions, plan\n"
+        "import edgexai.metrics.robustness\n"
+        "assert len(cells()) == 11 and len(plan(MatrixOptions())) == 11\n"
+        "assert 'torch' not in sys.modules\n"
+    )
     env = {**os.environ, "PYTHONPATH": f"{tests}{os.pathsep}{REPO}"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=tests.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tests.parent,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 # -- the regime matrix -----------------------------------------------------------------------
+
 
 def test_the_matrix_builds_the_parent_first_then_cheapest_first_with_its_epochs():
     from edgexai.matrix import MatrixOptions, plan
 
     cells_ = plan(MatrixOptions(out="/tmp/m", tune_epochs=2, build_args=("--seed", "1")))
     assert [c.stem for c in cells_] == [
-        "natural", "layered-tuned", "l1-tuned", "global-tuned", "adversarial-tuned",
-        "l1-post", "global-post", "layered-post", "layered-pre", "l1-pre", "global-pre"]
+        "natural",
+        "layered-tuned",
+        "l1-tuned",
+        "global-tuned",
+        "adversarial-tuned",
+        "l1-post",
+        "global-post",
+        "layered-post",
+        "layered-pre",
+        "l1-pre",
+        "global-pre",
+    ]
     flags = {c.stem: c.argv for c in cells_}
-    assert flags["adversarial-tuned"] == ("--out", "/tmp/m", "--no-progress", "--regime",
-                                          "adversarial", "--timing", "tuned", "--epochs", "2",
-                                          "--pgd-steps", "3", "--seed", "1")
+    assert flags["adversarial-tuned"] == (
+        "--out",
+        "/tmp/m",
+        "--no-progress",
+        "--regime",
+        "adversarial",
+        "--timing",
+        "tuned",
+        "--epochs",
+        "2",
+        "--pgd-steps",
+        "3",
+        "--seed",
+        "1",
+    )
     assert flags["l1-pre"][-4:-2] == ("--epochs", "6") and "--epochs" not in flags["l1-post"]
     assert flags["layered-tuned"][-4:-2] == ("--epochs", "2") and "--epochs" not in flags["natural"]
     assert cells_[0].folder.name == "resnet20-natural-s1"
     assert [c.stem for c in plan(MatrixOptions(cells=("l1-post", "adversarial")))] == [
-        "l1-post", "adversarial"]
-    for bad, message in ((dict(cells=("l1-later",)), "unknown matrix cell"),
-                         (dict(build_args=("--regime", "l1")), "sets --regime and --timing"),
-                         (dict(build_args=("--epochs", "0")), "--epochs must be at least 1"),
-                         (dict(pre_epochs=0), "--pre-epochs must be at least 1"),
-                         (dict(build_args=("--bogus",)), "unrecognized arguments: --bogus")):
+        "l1-post",
+        "adversarial",
+    ]
+    for bad, message in (
+        (dict(cells=("l1-later",)), "unknown matrix cell"),
+        (dict(build_args=("--regime", "l1")), "sets --regime and --timing"),
+        (dict(build_args=("--epochs", "0")), "--epochs must be at least 1"),
+        (dict(pre_epochs=0), "--pre-epochs must be at least 1"),
+        (dict(build_args=("--bogus",)), "unrecognized arguments: --bogus"),
+    ):
         with pytest.raises(EdgexaiError, match=re.escape(message)):
             plan(MatrixOptions(**bad))
 
@@ -420,8 +525,9 @@ def test_the_matrix_skips_built_cells_and_resumes_checkpoints(tmp_path, monkeypa
 
     from edgexai.matrix import MatrixOptions, plan, run_cell
 
-    natural, l1_post, l1_pre = plan(MatrixOptions(out=str(tmp_path),
-                                                  cells=("natural", "l1-post", "l1-pre")))
+    natural, l1_post, l1_pre = plan(
+        MatrixOptions(out=str(tmp_path), cells=("natural", "l1-post", "l1-pre"))
+    )
     for cell, name in ((natural, "manifest.json"), (l1_post, "checkpoint.pt")):
         cell.folder.mkdir(parents=True)
         (cell.folder / name).write_text("{}")
@@ -445,9 +551,26 @@ def test_the_matrix_skips_built_cells_and_resumes_checkpoints(tmp_path, monkeypa
 
 def test_the_matrix_command_builds_skips_and_tabulates(fake_gtsrb, tmp_path):
     """Two cells through `edgexai matrix` (a process per build), then again: both skipped."""
-    argv = ["matrix", "--out", str(tmp_path), "--cells", "natural", "l1-post", "--nice", "0",
-            "--", "--epochs", "1", "--limit-per-class", "3", "--device", "cpu", "--no-robust",
-            "--data-root", str(fake_gtsrb)]
+    argv = [
+        "matrix",
+        "--out",
+        str(tmp_path),
+        "--cells",
+        "natural",
+        "l1-post",
+        "--nice",
+        "0",
+        "--",
+        "--epochs",
+        "1",
+        "--limit-per-class",
+        "3",
+        "--device",
+        "cpu",
+        "--no-robust",
+        "--data-root",
+        str(fake_gtsrb),
+    ]
     proc = run_cli(*argv)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "FAILED" not in proc.stdout and "== " in (tmp_path / "logs" / "matrix.log").read_text()

@@ -63,15 +63,18 @@ def test_ort_threads_and_spinning_are_applied_and_change_no_result(tiny_build):
     assert np.abs(logits - ref_logits).max() <= 1e-5 and np.abs(cam - ref_cam).max() <= 1e-5
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.zeros((3, 32, 32), np.float32), "got one item"),
-    (np.zeros((2, 3, 28, 28), np.float32), "must be N×3×32×32"),
-    (np.zeros((2, 32, 32, 3), np.float32), "channels first"),
-    (np.zeros((2, 3, 32, 32), np.uint8), "normalised first"),
-    (np.zeros((2, 3, 32, 32), np.float64), "must be float32"),
-    ([[0.0]], "numpy array"),
-    (np.zeros((0, 3, 32, 32), np.float32), "at least one item"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros((3, 32, 32), np.float32), "got one item"),
+        (np.zeros((2, 3, 28, 28), np.float32), "must be N×3×32×32"),
+        (np.zeros((2, 32, 32, 3), np.float32), "channels first"),
+        (np.zeros((2, 3, 32, 32), np.uint8), "normalised first"),
+        (np.zeros((2, 3, 32, 32), np.float64), "must be float32"),
+        ([[0.0]], "numpy array"),
+        (np.zeros((0, 3, 32, 32), np.float32), "at least one item"),
+    ],
+)
 def test_wrong_inputs_get_clear_errors(tiny_build, bad, match):
     with open_session(tiny_build, "ort") as s, pytest.raises(EdgexaiError, match=match):
         s.infer(bad)
@@ -139,6 +142,7 @@ def test_engine_command_without_tensorrt_says_so(build):
     pytest.importorskip("onnx")
     try:
         import tensorrt  # noqa: F401
+
         pytest.skip("tensorrt is installed here")
     except ImportError:
         pass
@@ -148,18 +152,26 @@ def test_engine_command_without_tensorrt_says_so(build):
 
 def test_ort_runtime_imports_and_runs_where_torch_cannot_be_imported(tiny_build):
     """Acceptance 6: the deployment side needs numpy + onnxruntime only."""
-    code = ("import blocktorch, sys, numpy as np\n"
-            "from edgexai.runtime import open_session\n"
-            f"s = open_session({str(tiny_build)!r}, 'ort')\n"
-            "logits, cam = s.infer(np.zeros((2, 3, 32, 32), np.float32))\n"
-            "assert logits.shape == (2, 43) and cam.shape == (2, 32, 32)\n"
-            "assert not any(m == 'torch' or m.startswith('torch.') for m in sys.modules)\n"
-            "try:\n    open_session(sys.argv[1], 'torch')\n"
-            "except Exception as e:\n    print(type(e).__name__, e)\n"
-            "print('ok')\n")
+    code = (
+        "import blocktorch, sys, numpy as np\n"
+        "from edgexai.runtime import open_session\n"
+        f"s = open_session({str(tiny_build)!r}, 'ort')\n"
+        "logits, cam = s.infer(np.zeros((2, 3, 32, 32), np.float32))\n"
+        "assert logits.shape == (2, 43) and cam.shape == (2, 32, 32)\n"
+        "assert not any(m == 'torch' or m.startswith('torch.') for m in sys.modules)\n"
+        "try:\n    open_session(sys.argv[1], 'torch')\n"
+        "except Exception as e:\n    print(type(e).__name__, e)\n"
+        "print('ok')\n"
+    )
     env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}"}
-    proc = subprocess.run([sys.executable, "-c", code, str(tiny_build)], capture_output=True,
-                          text=True, env=env, timeout=120, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tiny_build)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ok")
     assert "EdgexaiError" in proc.stdout and "edgexai[train]" in proc.stdout

@@ -31,8 +31,11 @@ def variants_build(tiny_build, tmp_path_factory) -> Path:
     make_int8(d / "model.onnx", d / "model_int8.onnx", x)
     make_nocam(d / "model.onnx", d / "model_nocam.onnx")
     m = read_manifest(d)
-    for role, name in (("onnx_fp16", "model_fp16.onnx"), ("onnx_int8", "model_int8.onnx"),
-                       ("onnx_nocam", "model_nocam.onnx")):
+    for role, name in (
+        ("onnx_fp16", "model_fp16.onnx"),
+        ("onnx_int8", "model_int8.onnx"),
+        ("onnx_nocam", "model_nocam.onnx"),
+    ):
         m["files"][role] = file_entry(d, d / name)
     write_manifest(d, {k: v for k, v in m.items() if k != "format"})
     return d
@@ -60,16 +63,20 @@ def _parsed_sha(build: Path, session: TrtSession) -> str:
     return session.target["onnx_sha256"]
 
 
-@pytest.mark.parametrize("generation, precision, onnx_role, network_flags, flags", [
-    (10, "fp32", "onnx", 0, []),
-    (10, "fp16", "onnx", 0, [0]),            # FP16 by builder flag on the fp32 graph
-    (10, "int8", "onnx_int8", 1 << 1, []),   # Q/DQ graph, STRONGLY_TYPED, no precision flag
-    (11, "fp32", "onnx", 0, []),
-    (11, "fp16", "onnx_fp16", 0, []),        # no flags exist: the FP16 graph
-    (11, "int8", "onnx_int8", 0, []),
-])
-def test_which_tensorrt_calls_happen_on_10_and_11(build, generation, precision, onnx_role,
-                                                  network_flags, flags):
+@pytest.mark.parametrize(
+    "generation, precision, onnx_role, network_flags, flags",
+    [
+        (10, "fp32", "onnx", 0, []),
+        (10, "fp16", "onnx", 0, [0]),  # FP16 by builder flag on the fp32 graph
+        (10, "int8", "onnx_int8", 1 << 1, []),  # Q/DQ graph, STRONGLY_TYPED, no precision flag
+        (11, "fp32", "onnx", 0, []),
+        (11, "fp16", "onnx_fp16", 0, []),  # no flags exist: the FP16 graph
+        (11, "int8", "onnx_int8", 0, []),
+    ],
+)
+def test_which_tensorrt_calls_happen_on_10_and_11(
+    build, generation, precision, onnx_role, network_flags, flags
+):
     s, calls = _session(build, generation, precision)
     m = read_manifest(build)
     assert s.target["onnx_sha256"] == m["files"][onnx_role]["sha256"]
@@ -78,8 +85,14 @@ def test_which_tensorrt_calls_happen_on_10_and_11(build, generation, precision, 
     assert ("set_memory_pool_limit", 0, 1024 << 20) in calls
     assert ("set_shape", "images", (1, 3, 32, 32), (4, 3, 32, 32), (8, 3, 32, 32)) in calls
     names = _names(calls)
-    for call in ("add_optimization_profile", "create_timing_cache", "set_timing_cache",
-                 "build_serialized_network", "deserialize_cuda_engine", "create_execution_context"):
+    for call in (
+        "add_optimization_profile",
+        "create_timing_cache",
+        "set_timing_cache",
+        "build_serialized_network",
+        "deserialize_cuda_engine",
+        "create_execution_context",
+    ):
         assert call in names
     assert [c[1] for c in calls if c[0] == "set_tensor_address"] == ["images", "logits", "cam"]
     logits, cam = s.infer(np.zeros((3, 3, 32, 32), np.float32))
@@ -176,22 +189,30 @@ def test_variant_missing_for_tensorrt11_fp16_names_the_fix(tiny_build, tmp_path)
     d = tmp_path / "b"
     shutil.copytree(tiny_build, d)
     drop_variant(d, "fp16")
-    with pytest.raises(EdgexaiError, match="'onnx_fp16' ONNX, which this build lacks.*--precision fp16"):
+    with pytest.raises(
+        EdgexaiError, match="'onnx_fp16' ONNX, which this build lacks.*--precision fp16"
+    ):
         _session(d, 11, "fp16")
 
 
 def test_nocam_engine_returns_no_cam(build):
     memory = FakeMemory()
-    s = TrtSession(build, "fp32", cam=False, trt_module=make_fake_trt(10, memory, []),
-                   memory=memory, max_batch=2)
+    s = TrtSession(
+        build,
+        "fp32",
+        cam=False,
+        trt_module=make_fake_trt(10, memory, []),
+        memory=memory,
+        max_batch=2,
+    )
     logits, cam = s.infer(np.zeros((2, 3, 32, 32), np.float32))
     assert cam is None and logits.shape == (2, 43)
 
 
 # -- issue 13: the fake behaves as TensorRT does where the code depends on it (item 9) ----------
 
-def _tiny_onnx(op_type: str = "Relu", domain: str = "", logits: tuple = ("N", 3, 32, 32)
-               ) -> bytes:
+
+def _tiny_onnx(op_type: str = "Relu", domain: str = "", logits: tuple = ("N", 3, 32, 32)) -> bytes:
     from onnx import TensorProto, helper
 
     x = helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, 32, 32])
@@ -240,6 +261,7 @@ def test_onnx_that_tensorrt_cannot_parse_is_one_clear_error(build):
 
 # -- issue 13 item 4: the timing cache ---------------------------------------------------------
 
+
 def _corrupt_timing_caches(build: Path) -> list[Path]:
     caches = list((build / "engines").glob("timing*.cache"))
     for c in caches:
@@ -286,8 +308,12 @@ def test_timing_cache_is_kept_per_tensorrt_version_and_gpu(build):
     """One cache per TensorRT version and device: a desktop's never reaches the Jetson's build."""
     _session(build, 10, "fp16")
     _session(build, 11, "fp32")
-    _session(build, 10, "fp16", memory=FakeMemory(gpu="NVIDIA GeForce RTX 4090", cc="8.9",
-                                                   sm_count=128, memory_gib=24))
+    _session(
+        build,
+        10,
+        "fp16",
+        memory=FakeMemory(gpu="NVIDIA GeForce RTX 4090", cc="8.9", sm_count=128, memory_gib=24),
+    )
     names = sorted(p.name for p in (build / "engines").glob("timing*.cache"))
     assert len(names) == 3, names
     assert any("10.3.0" in n and "cc8.7" in n for n in names)
@@ -296,6 +322,7 @@ def test_timing_cache_is_kept_per_tensorrt_version_and_gpu(build):
 
 
 # -- issue 13 item 5: unwritable engines folder -----------------------------------------------
+
 
 def _deny_writes(monkeypatch, build: Path, names=lambda n: True):
     """Writes into <build>/engines fail as on a folder owned by someone else (tests run as root,
@@ -356,6 +383,7 @@ def test_engine_command_on_an_unwritable_folder_exits_1_with_one_line(build, mon
 
 # -- issue 13 item 10: which Orin, the stream, undeserialisable engines -------------------------
 
+
 def test_engine_key_tells_agx_nx_and_nano_orin_apart(build):
     agx = FakeMemory(gpu="Orin", sm_count=16, memory_gib=61)
     nx = FakeMemory(gpu="Orin", sm_count=8, memory_gib=15)
@@ -406,8 +434,9 @@ def test_intact_engine_that_tensorrt_refuses_is_rebuilt_with_auto(build):
     assert logits.shape == (1, 43)
 
 
-def test_engine_command_makes_the_fp16_graph_then_builds_and_reuses(tiny_build, tmp_path,
-                                                                   monkeypatch, capsys):
+def test_engine_command_makes_the_fp16_graph_then_builds_and_reuses(
+    tiny_build, tmp_path, monkeypatch, capsys
+):
     """`edgexai engine --backend trt` on TensorRT 11: FP16 graph made on demand, engine built,
     then reused; --no-rebuild refuses on another GPU."""
     import sys
@@ -420,13 +449,25 @@ def test_engine_command_makes_the_fp16_graph_then_builds_and_reuses(tiny_build, 
     memory, calls = FakeMemory(), []
     monkeypatch.setitem(sys.modules, "tensorrt", make_fake_trt(11, memory, calls))
     monkeypatch.setattr("edgexai.runtime.cuda_mem.load_device_memory", lambda: memory)
-    args = ["engine", "--model", str(d), "--precision", "fp16", "--backend", "trt", "--max-batch", "4"]
+    args = [
+        "engine",
+        "--model",
+        str(d),
+        "--precision",
+        "fp16",
+        "--backend",
+        "trt",
+        "--max-batch",
+        "4",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "made" in out and "model_fp16.onnx" in out and "(built, TensorRT 11.1.0" in out
     assert main(args + ["--no-rebuild"]) == 0
     assert "(cached" in capsys.readouterr().out
-    monkeypatch.setattr("edgexai.runtime.cuda_mem.load_device_memory", lambda: FakeMemory(gpu="Other"))
+    monkeypatch.setattr(
+        "edgexai.runtime.cuda_mem.load_device_memory", lambda: FakeMemory(gpu="Other")
+    )
     assert main(args + ["--no-rebuild"]) == 1
     assert "gpu_name 'Orin (fake)'" in capsys.readouterr().err
 
@@ -443,8 +484,9 @@ def _fake_device(monkeypatch, generation=10):
     return calls
 
 
-def test_run_opens_the_engines_engine_built_and_builds_nothing(tiny_build, tmp_path, monkeypatch,
-                                                               capsys):
+def test_run_opens_the_engines_engine_built_and_builds_nothing(
+    tiny_build, tmp_path, monkeypatch, capsys
+):
     from support.pipeline import write_frames
 
     from edgexai.cli import main
@@ -455,14 +497,31 @@ def test_run_opens_the_engines_engine_built_and_builds_nothing(tiny_build, tmp_p
     frames = write_frames(tmp_path / "frames", 3)
     calls = _fake_device(monkeypatch)
     for build in (model, detector):
-        assert main(["engine", "--model", str(build), "--precision", "fp16", "--backend",
-                     "trt"]) == 0
+        assert (
+            main(["engine", "--model", str(build), "--precision", "fp16", "--backend", "trt"]) == 0
+        )
     built = _names(calls).count("build_serialized_network")
     assert built == 2
     log = tmp_path / "run.jsonl"
-    rc = main(["run", "--source", str(frames), "--model", str(model), "--detector", str(detector),
-               "--backend", "trt", "--precision", "fp16", "--headless", "--quiet", "--log",
-               str(log)])
+    rc = main(
+        [
+            "run",
+            "--source",
+            str(frames),
+            "--model",
+            str(model),
+            "--detector",
+            str(detector),
+            "--backend",
+            "trt",
+            "--precision",
+            "fp16",
+            "--headless",
+            "--quiet",
+            "--log",
+            str(log),
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     assert _names(calls).count("build_serialized_network") == built  # nothing built by run
     summary = json.loads((tmp_path / "run.jsonl.summary.json").read_text())
@@ -471,8 +530,9 @@ def test_run_opens_the_engines_engine_built_and_builds_nothing(tiny_build, tmp_p
     assert start["detector_backend"] == "trt" and start["finder"] == "detector"
 
 
-def test_run_without_the_engine_says_which_engine_command_to_run(tiny_build, tmp_path,
-                                                                monkeypatch, capsys):
+def test_run_without_the_engine_says_which_engine_command_to_run(
+    tiny_build, tmp_path, monkeypatch, capsys
+):
     from support.pipeline import write_frames
 
     from edgexai.cli import main
@@ -485,9 +545,24 @@ def test_run_without_the_engine_says_which_engine_command_to_run(tiny_build, tmp
     (model / "engines").chmod(0o555)  # read-only: run must not try to write an engine
     try:
         capsys.readouterr()
-        rc = main(["run", "--source", str(frames), "--model", str(model), "--backend", "trt",
-                   "--precision", "fp32", "--proposer", "colour", "--headless", "--log",
-                   str(tmp_path / "l.jsonl")])
+        rc = main(
+            [
+                "run",
+                "--source",
+                str(frames),
+                "--model",
+                str(model),
+                "--backend",
+                "trt",
+                "--precision",
+                "fp32",
+                "--proposer",
+                "colour",
+                "--headless",
+                "--log",
+                str(tmp_path / "l.jsonl"),
+            ]
+        )
     finally:
         (model / "engines").chmod(0o755)
     err = capsys.readouterr().err

@@ -20,8 +20,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 300):
     import subprocess
 
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "edgexai", *args], capture_output=True, text=True,
-                          timeout=timeout, env=full_env, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "edgexai", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=REPO,
+    )
 
 
 def drop_variant(build: Path, variant: str) -> None:

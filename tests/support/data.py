@@ -27,8 +27,9 @@ def _sign(rng: np.random.Generator, label: int, size: int) -> np.ndarray:
     return np.clip(img + rng.normal(0, 8, img.shape), 0, 255)
 
 
-def make_fake_gtsrb(root: Path, tracks: int = 2, per_track: int = 3, test_per_class: int = 3,
-                    seed: int = 0) -> Path:
+def make_fake_gtsrb(
+    root: Path, tracks: int = 2, per_track: int = 3, test_per_class: int = 3, seed: int = 0
+) -> Path:
     """Write root/gtsrb/... with `tracks`×`per_track` train images and some test images per class."""
     rng = np.random.default_rng(seed)
     base = root / "gtsrb"

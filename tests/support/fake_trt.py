@@ -37,8 +37,9 @@ MAGIC = b"FAKE-TRT-ENGINE\n"
 class FakeMemory(DeviceMemory):
     name = "fake"
 
-    def __init__(self, gpu: str = "Orin (fake)", cc: str = "8.7", sm_count: int = 16,
-                 memory_gib: int = 61) -> None:
+    def __init__(
+        self, gpu: str = "Orin (fake)", cc: str = "8.7", sm_count: int = 16, memory_gib: int = 61
+    ) -> None:
         self.gpu, self.cc, self.sm_count, self.memory_gib = gpu, cc, sm_count, memory_gib
         self.buffers: dict[int, bytearray] = {}
         self.freed: list[int] = []
@@ -74,10 +75,12 @@ class FakeMemory(DeviceMemory):
         self.destroyed_streams.append(stream)
 
     def h2d(self, ptr: int, host: np.ndarray, stream: Any) -> None:
-        self.buffers[ptr][:host.nbytes] = host.tobytes()
+        self.buffers[ptr][: host.nbytes] = host.tobytes()
 
     def d2h(self, host: np.ndarray, ptr: int, stream: Any) -> None:
-        host[...] = np.frombuffer(bytes(self.buffers[ptr][:host.nbytes]), host.dtype).reshape(host.shape)
+        host[...] = np.frombuffer(bytes(self.buffers[ptr][: host.nbytes]), host.dtype).reshape(
+            host.shape
+        )
 
     def sync(self, stream: Any) -> None:
         pass
@@ -87,11 +90,12 @@ class FakeMemory(DeviceMemory):
         return np.frombuffer(bytes(self.buffers[ptr][:n]), dtype).reshape(shape)
 
     def write(self, ptr: int, arr: np.ndarray) -> None:
-        self.buffers[ptr][:arr.nbytes] = np.ascontiguousarray(arr).tobytes()
+        self.buffers[ptr][: arr.nbytes] = np.ascontiguousarray(arr).tobytes()
 
 
-def make_fake_trt(generation: int, memory: FakeMemory, calls: list,
-                  strongly_typed_flag: bool = True) -> types.ModuleType:
+def make_fake_trt(
+    generation: int, memory: FakeMemory, calls: list, strongly_typed_flag: bool = True
+) -> types.ModuleType:
     """A module object standing in for `tensorrt` (10.x or 11.x)."""
     trt = types.ModuleType("tensorrt")
     trt.__version__ = "10.3.0" if generation == 10 else "11.1.0"
@@ -147,8 +151,10 @@ def make_fake_trt(generation: int, memory: FakeMemory, calls: list,
             for i, node in enumerate(model.graph.node):
                 spec = table.get(node.op_type)
                 if node.domain not in ("", "ai.onnx") or spec is None or not spec.supported:
-                    self.errors.append(f"In node {i} (importNode): UNSUPPORTED_NODE: No importer "
-                                       f"registered for op: {node.op_type}")
+                    self.errors.append(
+                        f"In node {i} (importNode): UNSUPPORTED_NODE: No importer "
+                        f"registered for op: {node.op_type}"
+                    )
             if self.errors:
                 return False
             self.network.onnx = bytes(data)
@@ -231,8 +237,11 @@ def make_fake_trt(generation: int, memory: FakeMemory, calls: list,
             rec("build_serialized_network")
             if network.onnx is None or not config.profiles:
                 return None
-            header = {"flags": config.flags, "network_flags": network.flags,
-                      "profile": {k: v for p in config.profiles for k, v in p.shapes.items()}}
+            header = {
+                "flags": config.flags,
+                "network_flags": network.flags,
+                "profile": {k: v for p in config.profiles for k, v in p.shapes.items()},
+            }
             return MAGIC + json.dumps(header).encode() + b"\n" + network.onnx
 
     class Context:
@@ -275,8 +284,12 @@ def make_fake_trt(generation: int, memory: FakeMemory, calls: list,
             self.session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
             self.profile = {k: tuple(map(tuple, v)) for k, v in profile.items()}
             self.io: dict[str, dict] = {}
-            types_ = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
-                      "tensor(uint8)": np.uint8, "tensor(int32)": np.int32}
+            types_ = {
+                "tensor(float)": np.float32,
+                "tensor(float16)": np.float16,
+                "tensor(uint8)": np.uint8,
+                "tensor(int32)": np.int32,
+            }
             for v in self.session.get_inputs() + self.session.get_outputs():
                 self.io[v.name] = {"shape": v.shape, "dtype": types_[v.type]}
             self.input_name = self.session.get_inputs()[0].name
@@ -309,7 +322,7 @@ def make_fake_trt(generation: int, memory: FakeMemory, calls: list,
             data = bytes(data)
             if not data.startswith(MAGIC):
                 return None
-            header, onnx_bytes = data[len(MAGIC):].split(b"\n", 1)
+            header, onnx_bytes = data[len(MAGIC) :].split(b"\n", 1)
             try:
                 return Engine(onnx_bytes, json.loads(header)["profile"])
             except Exception:

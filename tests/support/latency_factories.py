@@ -9,9 +9,11 @@ from collections.abc import Callable
 
 def sleeper(seconds: float) -> Callable[[], int]:
     """Each call sleeps `seconds` and returns the worker's pid (so a test can tell workers apart)."""
+
     def call() -> int:
         time.sleep(seconds)
         return os.getpid()
+
     return call
 
 
@@ -22,4 +24,5 @@ def broken_factory() -> Callable[[], None]:
 def fails_on_call() -> Callable[[], None]:
     def call() -> None:
         raise ValueError("bad input shape")
+
     return call

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 
-def road_frame_and_signs(seed: int, w: int = 320, h: int = 200, signs: int = 2
-                         ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+def road_frame_and_signs(
+    seed: int, w: int = 320, h: int = 200, signs: int = 2
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """A grey-green BGR frame with a few red-ring discs (sign-like) at seeded places, and their
     boxes (x1, y1, x2, y2, inclusive, as in GTSDB's gt.txt)."""
     import cv2
@@ -92,7 +93,9 @@ class FakeSession:
         cam = np.abs(x - x.mean((2, 3), keepdims=True)).sum(1)
         lo = cam.reshape(n, -1).min(1)[:, None, None]
         hi = cam.reshape(n, -1).max(1)[:, None, None]
-        return logits.astype(np.float32), ((cam - lo) / np.maximum(hi - lo, 1e-6)).astype(np.float32)
+        return logits.astype(np.float32), ((cam - lo) / np.maximum(hi - lo, 1e-6)).astype(
+            np.float32
+        )
 
 
 def _tiny_classifier_onnx(n_classes: int, size: int, seed: int) -> bytes:
@@ -121,18 +124,21 @@ def _tiny_classifier_onnx(n_classes: int, size: int, seed: int) -> bytes:
         helper.make_node("Div", ["num", "den"], ["cam"]),
     ]
     graph = helper.make_graph(
-        nodes, "tiny", [helper.make_tensor_value_info("images", TensorProto.FLOAT,
-                                                       ["N", 3, size, size])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_classes]),
-         helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", size, size])],
-        [w, fc, axes, hw, eps])
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, size, size])],
+        [
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_classes]),
+            helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", size, size]),
+        ],
+        [w, fc, axes, hw, eps],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 8
     return model.SerializeToString()
 
 
-def write_onnx_build(folder, input_size: int = 32, classes: list[str] | None = None,
-                     seed: int = 0):
+def write_onnx_build(folder, input_size: int = 32, classes: list[str] | None = None, seed: int = 0):
     """A real classifier build folder that ONNX Runtime opens, made without torch: a tiny graph
     with the outputs of a real export (logits, in-graph CAM), its digest, a valid manifest."""
     import hashlib
@@ -147,24 +153,55 @@ def write_onnx_build(folder, input_size: int = 32, classes: list[str] | None = N
     n = len(names)
     data = _tiny_classifier_onnx(n, input_size, seed)
     (folder / "model.onnx").write_bytes(data)
-    write_manifest(folder, {
-        "kind": "classifier", "name": folder.name, "seed": seed,
-        "files": {"onnx": {"path": "model.onnx", "sha256": hashlib.sha256(data).hexdigest()}},
-        "onnx": {"opset": 18, "exporter": "onnx.helper (test build)",
-                 "backbone_outputs": ["logits"],
-                 "inputs": [{"name": "images", "shape": ["N", 3, input_size, input_size],
-                             "dtype": "float32"}],
-                 "outputs": [{"name": "logits", "shape": ["N", n], "dtype": "float32"},
-                             {"name": "cam", "shape": ["N", input_size, input_size],
-                              "dtype": "float32"}],
-                 "variants": {}},
-        "params": 24 + 8 * n, "metrics": {}, "data": {}, "train_config": None, "timing_s": {},
-        "versions": {}, "git": "unknown", "created": "", "host": {},
-        "arch": "tiny-onnx", "arch_description": "a hand-made ONNX graph for tests",
-        "widths": {}, "input_size": input_size, "mean": [0.34, 0.31, 0.32],
-        "std": [0.27, 0.26, 0.27], "cam_layer": None, "classes": names,
-        "regime": "natural", "timing": None, "preset": None, "regime_params": {}, "macs": 0,
-        "parent": None})
+    write_manifest(
+        folder,
+        {
+            "kind": "classifier",
+            "name": folder.name,
+            "seed": seed,
+            "files": {"onnx": {"path": "model.onnx", "sha256": hashlib.sha256(data).hexdigest()}},
+            "onnx": {
+                "opset": 18,
+                "exporter": "onnx.helper (test build)",
+                "backbone_outputs": ["logits"],
+                "inputs": [
+                    {
+                        "name": "images",
+                        "shape": ["N", 3, input_size, input_size],
+                        "dtype": "float32",
+                    }
+                ],
+                "outputs": [
+                    {"name": "logits", "shape": ["N", n], "dtype": "float32"},
+                    {"name": "cam", "shape": ["N", input_size, input_size], "dtype": "float32"},
+                ],
+                "variants": {},
+            },
+            "params": 24 + 8 * n,
+            "metrics": {},
+            "data": {},
+            "train_config": None,
+            "timing_s": {},
+            "versions": {},
+            "git": "unknown",
+            "created": "",
+            "host": {},
+            "arch": "tiny-onnx",
+            "arch_description": "a hand-made ONNX graph for tests",
+            "widths": {},
+            "input_size": input_size,
+            "mean": [0.34, 0.31, 0.32],
+            "std": [0.27, 0.26, 0.27],
+            "cam_layer": None,
+            "classes": names,
+            "regime": "natural",
+            "timing": None,
+            "preset": None,
+            "regime_params": {},
+            "macs": 0,
+            "parent": None,
+        },
+    )
     return folder
 
 
@@ -179,6 +216,13 @@ def start_run(args: list[str], block_torch: bool = True):
 
     env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}", "OMP_NUM_THREADS": "1"}
     code = ("import blocktorch\n" if block_torch else "") + (
-        "import sys, edgexai.cli\nsys.exit(edgexai.cli.main(sys.argv[1:]))\n")
-    return subprocess.Popen([sys.executable, "-c", code, "run", *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        "import sys, edgexai.cli\nsys.exit(edgexai.cli.main(sys.argv[1:]))\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "run", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

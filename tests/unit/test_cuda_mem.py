@@ -26,9 +26,14 @@ class CudaError(enum.IntEnum):
     cudaErrorNoDevice = 100
 
 
-def fake_cudart(fail: CudaError | None = None, sms: int = 8, mem_bytes: int = 15 * 2**30,
-                calls: list | None = None, runtime: int = 12060,
-                driver: int = 12060) -> types.ModuleType:
+def fake_cudart(
+    fail: CudaError | None = None,
+    sms: int = 8,
+    mem_bytes: int = 15 * 2**30,
+    calls: list | None = None,
+    runtime: int = 12060,
+    driver: int = 12060,
+) -> types.ModuleType:
     """A cuda-python runtime module; with `fail`, every call but the two version queries answers
     that error (as cuda-python 12.9's statically linked CUDA 12.9 runtime does on JetPack 6's
     CUDA 12.6 driver; cudaDriverGetVersion reports 0 where no driver is loaded)."""
@@ -44,10 +49,12 @@ def fake_cudart(fail: CudaError | None = None, sms: int = 8, mem_bytes: int = 15
             if fail is not None and not name.endswith("GetVersion"):
                 return (fail, *([None] * len(values))) if values else (fail,)
             return (ok, *values) if values else (ok,)
+
         return f
 
-    props = types.SimpleNamespace(name=b"Orin\0\0\0", major=8, minor=7, multiProcessorCount=sms,
-                                  totalGlobalMem=mem_bytes)
+    props = types.SimpleNamespace(
+        name=b"Orin\0\0\0", major=8, minor=7, multiProcessorCount=sms, totalGlobalMem=mem_bytes
+    )
     rt.cudaGetDevice = call("cudaGetDevice", 0)
     rt.cudaGetDeviceProperties = call("cudaGetDeviceProperties", props)
     rt.cudaRuntimeGetVersion = call("cudaRuntimeGetVersion", runtime)
@@ -65,8 +72,12 @@ def fake_pycuda(monkeypatch) -> None:
     """A working pycuda: if anything picks it while cuda-python is installed, tests notice."""
     pkg = types.ModuleType("pycuda")
     driver = types.ModuleType("pycuda.driver")
-    dev = types.SimpleNamespace(name=lambda: "Orin", compute_capability=lambda: (8, 7),
-                                get_attribute=lambda a: 16, total_memory=lambda: 61 * 2**30)
+    dev = types.SimpleNamespace(
+        name=lambda: "Orin",
+        compute_capability=lambda: (8, 7),
+        get_attribute=lambda a: 16,
+        total_memory=lambda: 61 * 2**30,
+    )
     driver.Context = types.SimpleNamespace(get_device=lambda: dev)
     driver.device_attribute = types.SimpleNamespace(MULTIPROCESSOR_COUNT="sms")
     driver.init = lambda: None
@@ -101,8 +112,12 @@ def test_working_cuda_python_on_either_import_path(monkeypatch, layout):
     mem = cuda_mem.load_device_memory()
     assert isinstance(mem, cuda_mem.CudaPythonMemory)
     info = mem.info()
-    assert (info.name, info.compute_capability, info.sm_count, info.memory_gib) == ("Orin", "8.7",
-                                                                                     8, 15)
+    assert (info.name, info.compute_capability, info.sm_count, info.memory_gib) == (
+        "Orin",
+        "8.7",
+        8,
+        15,
+    )
     assert info.runtime_version == "12.6" and info.driver_version == "12.6"
     assert ("cuda.bindings.runtime" if layout == "new" else "cuda.cudart") in info.backend
     stream = mem.stream()
@@ -125,8 +140,9 @@ def test_cuda_python_that_imports_but_fails_is_an_error_not_a_fallback(monkeypat
 
 
 def test_no_driver_is_told_apart_from_an_old_one(monkeypatch):
-    install_cuda_python(monkeypatch, fake_cudart(fail=CudaError.cudaErrorInsufficientDriver,
-                                                 driver=0))
+    install_cuda_python(
+        monkeypatch, fake_cudart(fail=CudaError.cudaErrorInsufficientDriver, driver=0)
+    )
     with pytest.raises(cuda_mem.DeviceMemoryError) as err:
         cuda_mem.load_device_memory()
     assert "no NVIDIA driver is loaded" in err.value.problem and "video" in err.value.fix

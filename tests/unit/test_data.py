@@ -77,8 +77,9 @@ def test_limit_per_class(fake_gtsrb):
     assert limit_per_class(data, None) is data
 
 
-def test_gtsdb_frames_are_found_as_a_folder_or_an_archive_and_never_downloaded(tmp_path,
-                                                                             monkeypatch):
+def test_gtsdb_frames_are_found_as_a_folder_or_an_archive_and_never_downloaded(
+    tmp_path, monkeypatch
+):
     import tarfile
 
     from edgexai.data.gtsdb import locate_gtsdb

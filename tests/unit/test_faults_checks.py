@@ -51,11 +51,15 @@ def _classifier_onnx(n_classes: int = N_CLASSES, size: int = 32, seed: int = 0) 
         helper.make_node("Div", ["num", "den"], ["cam"]),
     ]
     graph = helper.make_graph(
-        nodes, "tiny", [helper.make_tensor_value_info("images", TensorProto.FLOAT,
-                                                       ["N", 3, size, size])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_classes]),
-         helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", size, size])],
-        [w, fc, axes, hw, eps])
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, size, size])],
+        [
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_classes]),
+            helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", size, size]),
+        ],
+        [w, fc, axes, hw, eps],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 8
     return model.SerializeToString()
@@ -68,23 +72,49 @@ def make_build(folder: Path, n_classes: int = N_CLASSES, size: int = 32) -> Path
     folder.mkdir(parents=True, exist_ok=True)
     data = _classifier_onnx(n_classes, size)
     (folder / "model.onnx").write_bytes(data)
-    write_manifest(folder, {
-        "kind": "classifier", "name": folder.name, "seed": 0,
-        "files": {"onnx": {"path": "model.onnx", "sha256": hashlib.sha256(data).hexdigest()}},
-        "onnx": {"opset": 18, "exporter": "onnx.helper (test build)",
-                 "backbone_outputs": ["logits"],
-                 "inputs": [{"name": "images", "shape": ["N", 3, size, size],
-                             "dtype": "float32"}],
-                 "outputs": [{"name": "logits", "shape": ["N", n_classes], "dtype": "float32"},
-                             {"name": "cam", "shape": ["N", size, size], "dtype": "float32"}],
-                 "variants": {}},
-        "params": 24 + 8 * n_classes, "metrics": {}, "data": {}, "train_config": None,
-        "timing_s": {}, "versions": {}, "git": "unknown", "created": "", "host": {},
-        "arch": "tiny-onnx", "arch_description": "a hand-made ONNX graph for tests",
-        "widths": {}, "input_size": size, "mean": [0.34, 0.31, 0.32],
-        "std": [0.27, 0.26, 0.27], "cam_layer": None, "classes": NAMES[:n_classes],
-        "regime": "natural", "timing": None, "preset": None, "regime_params": {}, "macs": 0,
-        "parent": None})
+    write_manifest(
+        folder,
+        {
+            "kind": "classifier",
+            "name": folder.name,
+            "seed": 0,
+            "files": {"onnx": {"path": "model.onnx", "sha256": hashlib.sha256(data).hexdigest()}},
+            "onnx": {
+                "opset": 18,
+                "exporter": "onnx.helper (test build)",
+                "backbone_outputs": ["logits"],
+                "inputs": [{"name": "images", "shape": ["N", 3, size, size], "dtype": "float32"}],
+                "outputs": [
+                    {"name": "logits", "shape": ["N", n_classes], "dtype": "float32"},
+                    {"name": "cam", "shape": ["N", size, size], "dtype": "float32"},
+                ],
+                "variants": {},
+            },
+            "params": 24 + 8 * n_classes,
+            "metrics": {},
+            "data": {},
+            "train_config": None,
+            "timing_s": {},
+            "versions": {},
+            "git": "unknown",
+            "created": "",
+            "host": {},
+            "arch": "tiny-onnx",
+            "arch_description": "a hand-made ONNX graph for tests",
+            "widths": {},
+            "input_size": size,
+            "mean": [0.34, 0.31, 0.32],
+            "std": [0.27, 0.26, 0.27],
+            "cam_layer": None,
+            "classes": NAMES[:n_classes],
+            "regime": "natural",
+            "timing": None,
+            "preset": None,
+            "regime_params": {},
+            "macs": 0,
+            "parent": None,
+        },
+    )
     return folder
 
 
@@ -203,8 +233,9 @@ def test_item5_doctor_not_ready_for_42_names(tmp_path, capsys, edit):
     pytest.importorskip("onnxruntime")
     build = make_build(tmp_path / "b")
     edit_manifest(build, edit)
-    rc, checks = doctor(capsys, "--model", str(build), "--source",
-                        str(an_image(tmp_path / "f.png")))
+    rc, checks = doctor(
+        capsys, "--model", str(build), "--source", str(an_image(tmp_path / "f.png"))
+    )
     assert rc == 1
     assert failed(checks, "42", "43"), checks
 
@@ -212,25 +243,28 @@ def test_item5_doctor_not_ready_for_42_names(tmp_path, capsys, edit):
 # --- item 6: every number option of engine, doctor and detector train, at parse time --------
 
 
-@pytest.mark.parametrize("argv, option", [
-    (["engine", "--model", "m", "--max-batch", "0"], "--max-batch"),
-    (["engine", "--model", "m", "--max-batch", "-3"], "--max-batch"),
-    (["engine", "--model", "m", "--max-batch", "nan"], "--max-batch"),
-    (["doctor", "--max-batch", "0"], "--max-batch"),
-    (["doctor", "--max-batch", "inf"], "--max-batch"),
-    (["detector", "train", "--steps", "0"], "--steps"),
-    (["detector", "train", "--batch", "-1"], "--batch"),
-    (["detector", "train", "--crop", "100"], "--crop"),
-    (["detector", "train", "--lr", "nan"], "--lr"),
-    (["detector", "train", "--eval-every", "0"], "--eval-every"),
-    (["detector", "train", "--threads", "0"], "--threads"),
-    (["detector", "train", "--seed", "-1"], "--seed"),
-    (["detector", "train", "--input-size", "abc"], "--input-size"),
-    (["detector", "train", "--input-size", "1344x801"], "--input-size"),
-    (["detector", "train", "--input-size", "nanx640"], "--input-size"),
-    (["detector", "train", "--train", "5:2"], "--train"),
-    (["detector", "train", "--calibrate", "4:9"], "--calibrate"),
-])
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["engine", "--model", "m", "--max-batch", "0"], "--max-batch"),
+        (["engine", "--model", "m", "--max-batch", "-3"], "--max-batch"),
+        (["engine", "--model", "m", "--max-batch", "nan"], "--max-batch"),
+        (["doctor", "--max-batch", "0"], "--max-batch"),
+        (["doctor", "--max-batch", "inf"], "--max-batch"),
+        (["detector", "train", "--steps", "0"], "--steps"),
+        (["detector", "train", "--batch", "-1"], "--batch"),
+        (["detector", "train", "--crop", "100"], "--crop"),
+        (["detector", "train", "--lr", "nan"], "--lr"),
+        (["detector", "train", "--eval-every", "0"], "--eval-every"),
+        (["detector", "train", "--threads", "0"], "--threads"),
+        (["detector", "train", "--seed", "-1"], "--seed"),
+        (["detector", "train", "--input-size", "abc"], "--input-size"),
+        (["detector", "train", "--input-size", "1344x801"], "--input-size"),
+        (["detector", "train", "--input-size", "nanx640"], "--input-size"),
+        (["detector", "train", "--train", "5:2"], "--train"),
+        (["detector", "train", "--calibrate", "4:9"], "--calibrate"),
+    ],
+)
 def test_item6_number_options_refused_at_parse(argv, option, capsys):
     from edgexai.cli import make_parser
 
@@ -245,8 +279,9 @@ def test_item6_number_options_refused_at_parse(argv, option, capsys):
 def test_item6_good_numbers_still_parse():
     from edgexai.cli import make_parser
 
-    args = make_parser().parse_args(["detector", "train", "--input-size", "640x320", "--crop",
-                                     "128", "--seed", "0"])
+    args = make_parser().parse_args(
+        ["detector", "train", "--input-size", "640x320", "--crop", "128", "--seed", "0"]
+    )
     assert (args.input_size, args.crop, args.seed) == ((640, 320), 128, 0)
     assert make_parser().parse_args(["engine", "--model", "m", "--max-batch", "8"]).max_batch == 8
 
@@ -292,8 +327,9 @@ def test_item9_doctor_decodes_a_frame_of_a_file_source(tmp_path, capsys, name):
     rc, checks = doctor(capsys, "--model", str(build), "--source", str(fake))
     assert rc == 1
     assert failed(checks, str(fake)), checks
-    rc, checks = doctor(capsys, "--model", str(build), "--source",
-                        str(an_image(tmp_path / "good" / "f.png")))
+    rc, checks = doctor(
+        capsys, "--model", str(build), "--source", str(an_image(tmp_path / "good" / "f.png"))
+    )
     source = [c for c in checks if c["name"] == "source"]
     assert source and source[0]["status"] == "ok", checks
 
@@ -311,8 +347,9 @@ def test_item9_doctor_not_ready_for_input_size_abc(tmp_path, capsys):
     pytest.importorskip("onnxruntime")
     build = make_build(tmp_path / "b")
     edit_manifest(build, _abc)
-    rc, checks = doctor(capsys, "--model", str(build), "--source",
-                        str(an_image(tmp_path / "f.png")))
+    rc, checks = doctor(
+        capsys, "--model", str(build), "--source", str(an_image(tmp_path / "f.png"))
+    )
     assert rc == 1
     assert failed(checks, "input_size"), checks
 
@@ -337,8 +374,9 @@ def test_item9_manifest_paths_that_leave_the_build_folder_are_refused(tmp_path, 
     from edgexai.runtime.ort import OrtSession
 
     build = _outside(tmp_path, how)
-    rc, checks = doctor(capsys, "--model", str(build), "--source",
-                        str(an_image(tmp_path / "f.png")))
+    rc, checks = doctor(
+        capsys, "--model", str(build), "--source", str(an_image(tmp_path / "f.png"))
+    )
     assert rc == 1
     assert failed(checks, "build folder"), checks
     with pytest.raises(EdgexaiError, match="build folder"):

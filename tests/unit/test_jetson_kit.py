@@ -36,8 +36,14 @@ def _env() -> dict[str, str]:
 
 
 def static(check: str, **env: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["bash", str(SCRIPT), check], capture_output=True, text=True,
-                          env={**_env(), **env}, timeout=120, cwd=REPO)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), check],
+        capture_output=True,
+        text=True,
+        env={**_env(), **env},
+        timeout=120,
+        cwd=REPO,
+    )
     if proc.returncode == 3:
         if check in PIP_TOOLS and platform.machine() == "x86_64":
             pytest.fail(f"{check}: tool missing — pip install -e '.[dev]'\n{proc.stdout}")
@@ -79,8 +85,12 @@ def test_vermin_flags_code_newer_than_python_310(tmp_path):
         pytest.fail("vermin missing — pip install -e '.[dev]'")
     src = tmp_path / "new.py"
     src.write_text("import tomllib\n")
-    proc = subprocess.run([vermin, "--target=3.10-", "--no-tips", "--violations", str(src)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [vermin, "--target=3.10-", "--no-tips", "--violations", str(src)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0 and "tomllib" in proc.stdout
 
 
@@ -113,14 +123,20 @@ def test_doctor_before_start_checks_exactly_what_run_opens():
 
     def options(line: str) -> dict[str, str]:
         words = line.split()
-        return {w: words[i + 1] for i, w in enumerate(words[:-1]) if w.startswith("--")
-                and not words[i + 1].startswith("--")}
+        return {
+            w: words[i + 1]
+            for i, w in enumerate(words[:-1])
+            if w.startswith("--") and not words[i + 1].startswith("--")
+        }
 
     run_opts, doctor_opts = options(svc["ExecStart"]), options(svc["ExecStartPre"])
     for flag in ("--model", "--detector", "--source", "--backend", "--precision"):
         assert run_opts[flag] == doctor_opts[flag], flag
-    env = dict(line.split("=", 1) for line in (JETSON / "edgexai.env").read_text().splitlines()
-               if line and not line.startswith("#"))
+    env = dict(
+        line.split("=", 1)
+        for line in (JETSON / "edgexai.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     assert env["EDGEXAI_PRECISION"] in ("fp32", "fp16", "int8")
     assert "--precision fp16" in (JETSON / "setup.sh").read_text()
 
@@ -135,9 +151,28 @@ def test_edgexai_run_speaks_sd_notify(notify_socket, tmp_path):
     env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"}
     env.pop("WATCHDOG_PID", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "edgexai", "run", "--model", str(build), "--backend", "ort",
-         "--source", str(frames), "--headless", "--quiet", "--log", str(tmp_path / "f.jsonl")],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "edgexai",
+            "run",
+            "--model",
+            str(build),
+            "--backend",
+            "ort",
+            "--source",
+            str(frames),
+            "--headless",
+            "--quiet",
+            "--log",
+            str(tmp_path / "f.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     msgs = _drain(sock)
     assert msgs and msgs[0].startswith("READY=1"), msgs
@@ -146,8 +181,11 @@ def test_edgexai_run_speaks_sd_notify(notify_socket, tmp_path):
 
 def test_env_template_sets_what_the_unit_uses():
     unit_vars = set(re.findall(r"\$\{?(EDGEXAI_[A-Z_]+)", (JETSON / "edgexai.service").read_text()))
-    env_vars = {line.split("=", 1)[0] for line in (JETSON / "edgexai.env").read_text().splitlines()
-                if line and not line.startswith("#")}
+    env_vars = {
+        line.split("=", 1)[0]
+        for line in (JETSON / "edgexai.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert unit_vars and unit_vars <= env_vars
 
 
@@ -175,34 +213,57 @@ def test_jetpack6_versions_are_pinned_and_stated_in_the_readme():
     cuda = tuple(int(p) for p in pins["cuda-python"].split(".")[:2])
     assert (12, 6) <= cuda < (12, 9), pins["cuda-python"]
     readme = (JETSON / "README.md").read_text()
-    section = readme[readme.index("### Versions on JetPack 6.2"):]
-    section = section[:section.index("\n## ")]
+    section = readme[readme.index("### Versions on JetPack 6.2") :]
+    section = section[: section.index("\n## ")]
     for name in ("cuda-python", "onnxruntime", "numpy"):
         assert re.search(rf"`{name}` \| \*\*{re.escape(pins[name])}\*\* \| \S", section), name
     for installer in ("setup.sh", "Dockerfile"):
-        installs = [ln for ln in (JETSON / installer).read_text().splitlines()
-                    if "pip install" in ln and " -c " in ln]
+        installs = [
+            ln
+            for ln in (JETSON / installer).read_text().splitlines()
+            if "pip install" in ln and " -c " in ln
+        ]
         assert installs and all("[jetson]" in ln for ln in installs), (installer, installs)
 
 
 def test_dockerfile_installs_no_l4t_package():
     """nvidia-l4t-* packages pull nvidia-l4t-core, whose preinst fails under `docker build`; the
     NVIDIA runtime mounts the host's camera and GStreamer plugins."""
-    lines = [ln for ln in (JETSON / "Dockerfile").read_text().splitlines()
-             if not ln.lstrip().startswith("#")]
+    lines = [
+        ln
+        for ln in (JETSON / "Dockerfile").read_text().splitlines()
+        if not ln.lstrip().startswith("#")
+    ]
     assert not re.search(r"\bnvidia-l4t-[a-z-]+", "\n".join(lines))
 
 
 def test_readme_covers_the_path_and_says_what_was_not_verified():
     readme = (JETSON / "README.md").read_text()
-    for needle in ("git clone", "jetson/setup.sh", "python3-libnvinfer", "--system-site-packages",
-                   "edgexai engine", "--precision int8", "csi://0", "/dev/video0", "nvpmodel",
-                   "jetson_clocks", "trtexec", "--useCudaGraph", "--noDataTransfers",
-                   "--stronglyTyped", "--fp16", "systemctl", "edgexai doctor", "logrotate",
-                   "Not verified on real hardware"):
+    for needle in (
+        "git clone",
+        "jetson/setup.sh",
+        "python3-libnvinfer",
+        "--system-site-packages",
+        "edgexai engine",
+        "--precision int8",
+        "csi://0",
+        "/dev/video0",
+        "nvpmodel",
+        "jetson_clocks",
+        "trtexec",
+        "--useCudaGraph",
+        "--noDataTransfers",
+        "--stronglyTyped",
+        "--fp16",
+        "systemctl",
+        "edgexai doctor",
+        "logrotate",
+        "Not verified on real hardware",
+    ):
         assert needle in readme, needle
-    for ref in re.findall(r"jetson/[\w.-]+\.(?:sh|md|conf|service|env|txt)|jetson/Dockerfile",
-                          readme):
+    for ref in re.findall(
+        r"jetson/[\w.-]+\.(?:sh|md|conf|service|env|txt)|jetson/Dockerfile", readme
+    ):
         assert (REPO / ref).exists(), ref
 
 
@@ -232,16 +293,16 @@ def _drain(sock: socket.socket, seconds: float = 0.0) -> list[str]:
 def test_notifier_speaks_sd_notify(notify_socket):
     sock, path = notify_socket
     now = [100.0]
-    wd = watchdog.Notifier(env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "4000000"},
-                           clock=lambda: now[0])
+    wd = watchdog.Notifier(
+        env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "4000000"}, clock=lambda: now[0]
+    )
     assert wd.min_gap_s == 2.0
     assert wd.ready(status="camera open")
     assert wd.ping() and not wd.ping()  # rate-limited to half the watchdog interval
     now[0] += 2.5
     assert wd.ping()
     assert wd.stopping()
-    assert _drain(sock) == ["READY=1\nSTATUS=camera open", "WATCHDOG=1", "WATCHDOG=1",
-                            "STOPPING=1"]
+    assert _drain(sock) == ["READY=1\nSTATUS=camera open", "WATCHDOG=1", "WATCHDOG=1", "STOPPING=1"]
 
 
 def test_notifier_is_a_no_op_outside_systemd():
@@ -255,15 +316,33 @@ def test_supervisor_pings_only_while_the_log_grows(notify_socket, tmp_path):
     """A child that logs 4 lines then hangs: pings stop after the stall window, not before."""
     sock, path = notify_socket
     log = tmp_path / "frames.jsonl"
-    child = ("import sys, time\n"
-             "for i in range(4):\n"
-             "    open(sys.argv[1], 'a').write('{}\\n'); time.sleep(0.3)\n"
-             "time.sleep(3)\nsys.exit(7)\n")
+    child = (
+        "import sys, time\n"
+        "for i in range(4):\n"
+        "    open(sys.argv[1], 'a').write('{}\\n'); time.sleep(0.3)\n"
+        "time.sleep(3)\nsys.exit(7)\n"
+    )
     env = {**os.environ, "NOTIFY_SOCKET": path, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "edgexai.pipeline.watchdog", "--progress-file", str(log),
-         "--stall-s", "0.8", "--grace-s", "5", "--", sys.executable, "-c", child, str(log)],
-        env=env, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "edgexai.pipeline.watchdog",
+            "--progress-file",
+            str(log),
+            "--stall-s",
+            "0.8",
+            "--grace-s",
+            "5",
+            "--",
+            sys.executable,
+            "-c",
+            child,
+            str(log),
+        ],
+        env=env,
+        cwd=REPO,
+    )
     msgs, t0 = [], time.monotonic()
     while proc.poll() is None and time.monotonic() - t0 < 20:
         msgs.extend(_drain(sock))
@@ -277,10 +356,19 @@ def test_supervisor_pings_only_while_the_log_grows(notify_socket, tmp_path):
 
 def test_supervisor_forwards_sigterm(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "edgexai.pipeline.watchdog", "--", sys.executable, "-c",
-         "import signal, sys, time\n"
-         "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\ntime.sleep(30)\n"],
-        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "edgexai.pipeline.watchdog",
+            "--",
+            sys.executable,
+            "-c",
+            "import signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\ntime.sleep(30)\n",
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
+    )
     time.sleep(1.0)
     proc.terminate()
     assert proc.wait(timeout=10) == 0  # the child stopped cleanly and its status came back

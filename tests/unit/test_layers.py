@@ -16,9 +16,20 @@ from support import REPO
 PACKAGE = REPO / "edgexai"
 
 # Modules (or packages, by prefix) that the deployment side may import: stdlib-and-numpy code.
-SHARED = ("edgexai", "edgexai.errors", "edgexai.digest", "edgexai.typed_json", "edgexai.strict_json",
-          "edgexai.manifest", "edgexai.options", "edgexai.arg_types", "edgexai.preprocess",
-          "edgexai.data.classes", "edgexai.detect", "edgexai.metrics")
+SHARED = (
+    "edgexai",
+    "edgexai.errors",
+    "edgexai.digest",
+    "edgexai.typed_json",
+    "edgexai.strict_json",
+    "edgexai.manifest",
+    "edgexai.options",
+    "edgexai.arg_types",
+    "edgexai.preprocess",
+    "edgexai.data.classes",
+    "edgexai.detect",
+    "edgexai.metrics",
+)
 DEPLOYMENT = ("edgexai.runtime", "edgexai.pipeline", "edgexai.commands.run")
 TOP = ("edgexai.bench", "edgexai.commands", "edgexai.cli", "edgexai.__main__", "edgexai.doctor")
 HEAVY = ("torch", "torchvision", "captum", "torch_pruning")
@@ -51,8 +62,9 @@ def _imports(name: str, path: Path, mods: dict[str, Path]) -> tuple[set[str], se
             if node.level:
                 up = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(up + ([node.module] if node.module else []))
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base
-                       for a in node.names]
+            targets = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base for a in node.names
+            ]
         for t in targets:
             if t.split(".")[0] == "edgexai":
                 while t not in mods and "." in t:

@@ -39,16 +39,18 @@ print("survived", cl)
 
 
 def test_pruned_resnet20_trains_and_explains_on_two_threads_at_odd_batch_sizes():
-    r = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                       timeout=300, cwd=REPO)
+    r = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
     assert r.returncode == 0, (r.returncode, r.stderr[-1500:])
     assert "survived False" in r.stdout
 
 
 def test_unpruned_models_keep_channels_last_on_cpu_and_cuda_always_does():
     assert cpu_channels_last_ok(create_model("resnet20"))
-    narrow = create_model("resnet20", {"stem": 8, "stages": [[[8, 8]] * 3, [[16, 16]] * 3,
-                                                              [[32, 32]] * 3]})
+    narrow = create_model(
+        "resnet20", {"stem": 8, "stages": [[[8, 8]] * 3, [[16, 16]] * 3, [[32, 32]] * 3]}
+    )
     assert not cpu_channels_last_ok(narrow)
     assert not channels_last_for(narrow, "cpu")
     assert channels_last_for(narrow, "cuda")  # a device name only: no GPU needed

@@ -23,6 +23,7 @@ from edgexai.metrics.sparsity import EPS, gini, to_map
 
 # ---------------------------------------------------------------- Gini
 
+
 def _gini_direct(m: np.ndarray) -> float:
     """The definition, written out literally (Hurley & Rickard 2009 / Quantus Sparseness)."""
     a = np.abs(m.astype(np.float64))
@@ -57,8 +58,13 @@ def test_gini_uniform_is_zero(value):
 
 def test_gini_matches_the_definition_on_random_maps():
     rng = np.random.default_rng(0)
-    maps = np.concatenate([rng.random((4, 16, 16)), rng.normal(size=(4, 16, 16)),
-                           rng.exponential(size=(4, 16, 16)) ** 4])
+    maps = np.concatenate(
+        [
+            rng.random((4, 16, 16)),
+            rng.normal(size=(4, 16, 16)),
+            rng.exponential(size=(4, 16, 16)) ** 4,
+        ]
+    )
     batch = gini(maps)
     assert batch.shape == (12,)
     for m, g in zip(maps, batch, strict=True):
@@ -72,14 +78,15 @@ def test_gini_channel_sum_and_invariances():
     maps = to_map(attr, channel_axis=1)
     assert maps.shape == (3, 8, 8)
     assert np.allclose(gini(maps), [_gini_direct(np.abs(a).sum(0)) for a in attr], atol=1e-9)
-    assert np.allclose(gini(maps), gini(7.5 * maps), atol=1e-12)       # scale invariant
-    assert np.allclose(gini(maps), gini(-maps), atol=1e-12)            # |map|
+    assert np.allclose(gini(maps), gini(7.5 * maps), atol=1e-12)  # scale invariant
+    assert np.allclose(gini(maps), gini(-maps), atol=1e-12)  # |map|
     sparse, dense = np.zeros((8, 8)), np.ones((8, 8))
     sparse[:2, :2] = 1
     assert gini(sparse) > gini(dense)
 
 
 # ---------------------------------------------------------------- imputation
+
 
 def _neighbour_mean(img: np.ndarray, y: int, x: int) -> np.ndarray:
     h, w = img.shape[1:]
@@ -113,8 +120,9 @@ def test_noise_free_imputation_is_the_8_neighbour_weighted_mean(fraction):
             expected = _neighbour_mean(filled[i].astype(np.float64), y, x)
             worst = max(worst, float(np.abs(filled[i, :, y, x] - expected).max()))
             if 0 < y < 11 and 0 < x < 9:  # interior: the weights sum to 1, no renormalising
-                plain = sum(w * filled[i, :, y + dy, x + dx].astype(np.float64)
-                            for dy, dx, w in NEIGHBOURS)
+                plain = sum(
+                    w * filled[i, :, y + dy, x + dx].astype(np.float64) for dy, dx, w in NEIGHBOURS
+                )
                 assert np.abs(filled[i, :, y, x] - plain).max() < 1e-6
     assert worst < 1e-6
 
@@ -125,8 +133,9 @@ def test_batched_system_equals_one_image_at_a_time():
     keep = rng.random((5, 9, 9)) > 0.6
     batched = solve_linear_fill(images, keep)
     for i in range(5):
-        assert np.allclose(batched[i], solve_linear_fill(images[i:i + 1], keep[i:i + 1])[0],
-                           atol=1e-12)
+        assert np.allclose(
+            batched[i], solve_linear_fill(images[i : i + 1], keep[i : i + 1])[0], atol=1e-12
+        )
     assert np.allclose(batched, solve_linear_fill(images, keep, permc_spec="COLAMD"), atol=1e-10)
 
 
@@ -157,6 +166,7 @@ def test_noise_is_seeded_per_image_and_lands_only_on_removed_pixels():
 
 
 # ---------------------------------------------------------------- perturbation and ROAD
+
 
 def test_morf_removes_the_top_and_lerf_the_bottom():
     maps = np.arange(16, dtype=float).reshape(1, 4, 4)
@@ -203,7 +213,8 @@ def test_road_separates_a_faithful_map_from_its_reverse():
     assert bad_r.accuracy["morf"][-1] == 1.0
     assert good_r.summary["morf"]["mean"] < bad_r.summary["morf"]["mean"]
     assert good_r.summary["gap"]["mean"] == pytest.approx(
-        good_r.summary["lerf"]["mean"] - good_r.summary["morf"]["mean"])
+        good_r.summary["lerf"]["mean"] - good_r.summary["morf"]["mean"]
+    )
     assert good_r.summary["gap"]["mean"] > 0 > bad_r.summary["gap"]["mean"]
 
 
@@ -234,6 +245,7 @@ def test_road_rejects_bad_settings():
 
 # ---------------------------------------------------------------- deletion / insertion
 
+
 def test_perturbation_stack_endpoints_and_monotone_counts():
     rng = np.random.default_rng(6)
     img, base = rng.normal(size=(3, 6, 6)), np.zeros((3, 6, 6))
@@ -248,8 +260,12 @@ def test_perturbation_stack_endpoints_and_monotone_counts():
     top_half = np.zeros(36, bool)
     top_half[ranking[:18]] = True
     top_half = top_half.reshape(6, 6)
-    assert np.allclose(dele[2][:, top_half], 0) and np.allclose(dele[2][:, ~top_half], img[:, ~top_half])
-    assert np.allclose(ins[2][:, top_half], img[:, top_half]) and np.allclose(ins[2][:, ~top_half], 0)
+    assert np.allclose(dele[2][:, top_half], 0) and np.allclose(
+        dele[2][:, ~top_half], img[:, ~top_half]
+    )
+    assert np.allclose(ins[2][:, top_half], img[:, top_half]) and np.allclose(
+        ins[2][:, ~top_half], 0
+    )
 
 
 def test_auc_and_blur():
@@ -270,16 +286,20 @@ def test_deletion_and_insertion_rank_a_faithful_map_first():
 
 # ---------------------------------------------------------------- the deployment side's floor
 
+
 def test_metrics_import_without_torch():
     env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}"}
-    code = ("import blocktorch, sys\n"
-            "import edgexai.metrics.sparsity, edgexai.metrics.deletion\n"
-            "import edgexai.metrics.perturbation, edgexai.metrics.imputation, "
-            "edgexai.metrics.road\n"
-            "assert 'torch' not in sys.modules\n"
-            "import numpy as np\n"
-            "print(edgexai.metrics.sparsity.gini(np.eye(4)))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=REPO)
+    code = (
+        "import blocktorch, sys\n"
+        "import edgexai.metrics.sparsity, edgexai.metrics.deletion\n"
+        "import edgexai.metrics.perturbation, edgexai.metrics.imputation, "
+        "edgexai.metrics.road\n"
+        "assert 'torch' not in sys.modules\n"
+        "import numpy as np\n"
+        "print(edgexai.metrics.sparsity.gini(np.eye(4)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, cwd=REPO
+    )
     assert proc.returncode == 0, proc.stderr
     assert float(proc.stdout) == pytest.approx(gini(np.eye(4)))

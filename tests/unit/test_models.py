@@ -32,8 +32,14 @@ def test_resnet20_size_matches_the_literature():
 
 
 def test_pruned_widths_round_trip_with_weights_only(tmp_path):
-    widths = {"stem": 8, "stages": [[[8, 8], [4, 8], [8, 8]], [[16, 24], [8, 24], [16, 24]],
-                                    [[32, 40], [16, 40], [24, 40]]]}
+    widths = {
+        "stem": 8,
+        "stages": [
+            [[8, 8], [4, 8], [8, 8]],
+            [[16, 24], [8, 24], [16, 24]],
+            [[32, 40], [16, 40], [24, 40]],
+        ],
+    }
     model = create_model("resnet20", widths).eval()
     path = tmp_path / "model.pt"
     save_model(model, "resnet20", path)

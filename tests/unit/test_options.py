@@ -31,16 +31,24 @@ def test_defaults_round_trip():
 
 
 def test_flags_and_values():
-    t = from_args(Toy, parse("--images", "5", "--methods", "ig,sg", "--no-road", "--fresh",
-                             "--mode", "b"), internal="x")
+    t = from_args(
+        Toy,
+        parse("--images", "5", "--methods", "ig,sg", "--no-road", "--fresh", "--mode", "b"),
+        internal="x",
+    )
     assert t == Toy(images=5, methods=("ig", "sg"), road=False, fresh=True, mode="b", internal="x")
     assert isinstance(t.methods, tuple)
 
 
 def test_generated_names_and_groups():
     names = {f.name: flag_for(f) for f in cli_fields(Toy)}
-    assert names == {"images": "--images", "methods": "--methods", "road": "--no-road",
-                     "fresh": "--fresh", "mode": "--mode"}
+    assert names == {
+        "images": "--images",
+        "methods": "--methods",
+        "road": "--no-road",
+        "fresh": "--fresh",
+        "mode": "--mode",
+    }
     with pytest.raises(SystemExit):
         parse("--mode", "c")
 

@@ -28,10 +28,25 @@ def model(tmp_path_factory) -> Path:
 
 
 def run_cmd(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgexai", "run", "--backend", "ort",
-                           "--headless", "--proposer", "colour", *args],
-                          capture_output=True, text=True, cwd=REPO, timeout=timeout,
-                          env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edgexai",
+            "run",
+            "--backend",
+            "ort",
+            "--headless",
+            "--proposer",
+            "colour",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+        env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
+    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess) -> str:
@@ -49,8 +64,18 @@ def test_loop_over_a_folder_where_nothing_decodes_stops_at_once(model, tmp_path)
     (bad / "a.jpg").write_text("not an image")
     (bad / "b.png").write_bytes(b"")
     t = time.monotonic()
-    proc = run_cmd("--source", str(bad), "--model", str(model), "--loop", "--max-frames", "5",
-                   "--log", str(tmp_path / "x.jsonl"), timeout=30)
+    proc = run_cmd(
+        "--source",
+        str(bad),
+        "--model",
+        str(model),
+        "--loop",
+        "--max-frames",
+        "5",
+        "--log",
+        str(tmp_path / "x.jsonl"),
+        timeout=30,
+    )
     assert time.monotonic() - t < 25
     assert "decodes" in one_line_error(proc)
     assert (tmp_path / "x.jsonl").stat().st_size < 10_000
@@ -72,14 +97,34 @@ def test_loop_over_a_folder_deleted_during_the_run_stops(model, tmp_path):
     import shutil
 
     frames = write_frames(tmp_path / "f", 3)
-    proc = subprocess.Popen([sys.executable, "-m", "edgexai", "run", "--backend", "ort",
-                             "--headless", "--proposer", "colour", "--source", str(frames),
-                             "--model", str(model), "--loop", "--log", str(tmp_path / "l.jsonl")],
-                            cwd=REPO, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edgexai",
+            "run",
+            "--backend",
+            "ort",
+            "--headless",
+            "--proposer",
+            "colour",
+            "--source",
+            str(frames),
+            "--model",
+            str(model),
+            "--loop",
+            "--log",
+            str(tmp_path / "l.jsonl"),
+        ],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
+    )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not (tmp_path / "l.jsonl").exists()
-                                           or (tmp_path / "l.jsonl").stat().st_size < 2000):
+    while time.monotonic() < deadline and (
+        not (tmp_path / "l.jsonl").exists() or (tmp_path / "l.jsonl").stat().st_size < 2000
+    ):
         time.sleep(0.1)
     shutil.rmtree(frames)
     _, err = proc.communicate(timeout=30)
@@ -89,8 +134,9 @@ def test_loop_over_a_folder_deleted_during_the_run_stops(model, tmp_path):
 
 def _mount_tmpfs(path: Path, size: str) -> None:
     path.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip("mounting a tmpfs needs root")
 
@@ -103,10 +149,24 @@ def test_a_full_disk_under_the_log_keeps_the_summary(model, tmp_path):
     _mount_tmpfs(small, "64k")
     try:
         frames = write_frames(tmp_path / "f", 4)
-        proc = run_cmd("--source", str(frames), "--model", str(model), "--loop",
-                       "--min-score", "0", "--sign-threshold", "0",
-                       "--log", str(small / "run.jsonl"), "--log-max-mb", "100",
-                       "--summary", str(tmp_path / "summary.json"), timeout=120)
+        proc = run_cmd(
+            "--source",
+            str(frames),
+            "--model",
+            str(model),
+            "--loop",
+            "--min-score",
+            "0",
+            "--sign-threshold",
+            "0",
+            "--log",
+            str(small / "run.jsonl"),
+            "--log-max-mb",
+            "100",
+            "--summary",
+            str(tmp_path / "summary.json"),
+            timeout=120,
+        )
         assert "No space left" in one_line_error(proc)
         summary = json.loads((tmp_path / "summary.json").read_text())
         assert summary["frames"] > 0 and "No space left" in summary["log_error"]
@@ -119,20 +179,23 @@ def test_a_full_disk_under_the_log_keeps_the_summary(model, tmp_path):
         subprocess.run(["umount", str(small)], check=False)
 
 
-@pytest.mark.parametrize("case", ["log-under-file", "log-is-dir", "summary-missing-dir",
-                                  "summary-is-dir", "output-under-file"])
-def test_outputs_that_cannot_be_written_are_refused_before_the_first_frame(model, tmp_path,
-                                                                           case):
+@pytest.mark.parametrize(
+    "case",
+    ["log-under-file", "log-is-dir", "summary-missing-dir", "summary-is-dir", "output-under-file"],
+)
+def test_outputs_that_cannot_be_written_are_refused_before_the_first_frame(model, tmp_path, case):
     """Item 7: tracebacks, the summary ones only after every frame was processed."""
     frames = write_frames(tmp_path / "f", 2)
     a_file = tmp_path / "file"
     a_file.write_text("x")
     (tmp_path / "adir").mkdir()
-    args = {"log-under-file": ["--log", str(a_file / "x.jsonl")],
-            "log-is-dir": ["--log", str(tmp_path / "adir")],
-            "summary-missing-dir": ["--summary", str(a_file / "s.json")],
-            "summary-is-dir": ["--summary", str(tmp_path / "adir")],
-            "output-under-file": ["--output", str(a_file / "v.mp4")]}[case]
+    args = {
+        "log-under-file": ["--log", str(a_file / "x.jsonl")],
+        "log-is-dir": ["--log", str(tmp_path / "adir")],
+        "summary-missing-dir": ["--summary", str(a_file / "s.json")],
+        "summary-is-dir": ["--summary", str(tmp_path / "adir")],
+        "output-under-file": ["--output", str(a_file / "v.mp4")],
+    }[case]
     if "--log" not in args:
         args += ["--log", str(tmp_path / "ok.jsonl")]
     line = one_line_error(run_cmd("--source", str(frames), "--model", str(model), *args))
@@ -154,8 +217,9 @@ def test_read_only_log_folder_is_one_line(model, tmp_path):
         ro.chmod(0o555)
     try:
         frames = write_frames(tmp_path / "f", 2)
-        line = one_line_error(run_cmd("--source", str(frames), "--model", str(model),
-                                      "--log", str(ro / "x.jsonl")))
+        line = one_line_error(
+            run_cmd("--source", str(frames), "--model", str(model), "--log", str(ro / "x.jsonl"))
+        )
         assert "--log" in line
     finally:
         if os.geteuid() == 0:

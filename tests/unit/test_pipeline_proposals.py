@@ -46,7 +46,7 @@ def test_proposer_finds_a_red_ring_disc():
 
 def test_crops_are_padded_like_gtsrb_and_batched():
     frame = np.zeros((100, 200, 3), np.uint8)
-    frame[40:60, 90:110] = (0, 0, 255)   # BGR red square
+    frame[40:60, 90:110] = (0, 0, 255)  # BGR red square
     padded = pad_boxes(np.array([[90, 40, 110, 60], [-5, -5, 3, 3]], np.float32), frame.shape)
     assert padded[0].tolist() == [88, 38, 112, 62] and padded[1].tolist() == [0, 0, 5, 5]
     crops = extract_crops(frame, padded, 32)
@@ -70,8 +70,9 @@ def test_shipped_rejector_loads_and_scores():
     rej = default_rejector()
     if rej is None:
         pytest.skip("rejector not trained yet")
-    crops = np.stack([extract_crops(road_frame(i), np.array([[10, 10, 60, 60]]), 32)[0]
-                      for i in range(4)])
+    crops = np.stack(
+        [extract_crops(road_frame(i), np.array([[10, 10, 60, 60]]), 32)[0] for i in range(4)]
+    )
     s = rej.score(crops)
     assert s.shape == (4,) and ((s >= 0) & (s <= 1)).all() and 0 < rej.threshold < 1
     assert "GTSDB frames 0-399" in rej.info
@@ -80,20 +81,46 @@ def test_shipped_rejector_loads_and_scores():
 def test_scorer_on_a_synthetic_log(tmp_path):
     gt = tmp_path / "gt"
     gt.mkdir()
-    (gt / "gt.txt").write_text("00400.ppm;100;100;139;139;1\n00400.ppm;300;100;309;109;2\n"
-                               "00401.ppm;10;10;49;49;14\n")
-    recs = [{"frame": 0, "file": "00400.jpg", "detections": [
+    (gt / "gt.txt").write_text(
+        "00400.ppm;100;100;139;139;1\n00400.ppm;300;100;309;109;2\n00401.ppm;10;10;49;49;14\n"
+    )
+    recs = [
+        {
+            "frame": 0,
+            "file": "00400.jpg",
+            "detections": [
                 {"box": [101, 101, 140, 140], "class_id": 1, "score": 0.9},
                 {"box": [300, 100, 310, 110], "class_id": 2, "score": 0.8},
-                {"box": [500, 500, 540, 540], "class_id": 3, "score": 0.7}]},
-            {"frame": 1, "file": "00401.jpg", "detections": [
-                {"box": [10, 10, 50, 50], "class_id": 13, "score": 0.6}]},
-            {"event": "summary"}]
+                {"box": [500, 500, 540, 540], "class_id": 3, "score": 0.7},
+            ],
+        },
+        {
+            "frame": 1,
+            "file": "00401.jpg",
+            "detections": [{"box": [10, 10, 50, 50], "class_id": 13, "score": 0.6}],
+        },
+        {"event": "summary"},
+    ]
     log = tmp_path / "run.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    proc = subprocess.run([sys.executable, "-m", "edgexai", "score", "--log", str(log),
-                           "--gt", str(gt), "--frames", "400:600", "--json"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edgexai",
+            "score",
+            "--log",
+            str(log),
+            "--gt",
+            str(gt),
+            "--frames",
+            "400:600",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     # 2 signs ≥ 20 px; class-aware only the first is found (the stop sign is called "yield");

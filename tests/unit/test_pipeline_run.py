@@ -46,8 +46,15 @@ class CountingSession(FakeSession):
 
 def test_one_engine_call_per_frame_probe_and_log_fields(frames, fake_model, tmp_path):
     sess = CountingSession()
-    cfg = RunConfig(source=str(frames), finder="colour", log=str(tmp_path / "run.jsonl"), probe_every=2,
-                    min_score=0.0, sign_threshold=0.0, quiet=True)
+    cfg = RunConfig(
+        source=str(frames),
+        finder="colour",
+        log=str(tmp_path / "run.jsonl"),
+        probe_every=2,
+        min_score=0.0,
+        sign_threshold=0.0,
+        quiet=True,
+    )
     result = run(cfg, session=sess, info=model_info(fake_model, "test"))
     records, bad = read_jsonl(tmp_path / "run.jsonl")
     assert bad == 0
@@ -81,9 +88,19 @@ def test_overlay_video_written(frames, fake_model, tmp_path):
     import cv2
 
     out = tmp_path / "overlay.avi"
-    run(RunConfig(source=str(frames), finder="colour", output=str(out), log=str(tmp_path / "r.jsonl"),
-                  min_score=0.0, sign_threshold=0.0, quiet=True),
-        session=FakeSession(), info=model_info(fake_model, "test"))
+    run(
+        RunConfig(
+            source=str(frames),
+            finder="colour",
+            output=str(out),
+            log=str(tmp_path / "r.jsonl"),
+            min_score=0.0,
+            sign_threshold=0.0,
+            quiet=True,
+        ),
+        session=FakeSession(),
+        info=model_info(fake_model, "test"),
+    )
     cap = cv2.VideoCapture(str(out))
     n = 0
     while cap.read()[0]:
@@ -120,8 +137,22 @@ def _wait_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 60)
 
 def test_run_command_without_torch_and_sigterm_writes_summary(frames, fake_model, tmp_path):
     log = tmp_path / "run.jsonl"
-    proc = start_run(["--source", str(frames), "--model", str(fake_model), "--backend", "ort",
-                 "--headless", "--loop", "--log", str(log), "--min-score", "0"])
+    proc = start_run(
+        [
+            "--source",
+            str(frames),
+            "--model",
+            str(fake_model),
+            "--backend",
+            "ort",
+            "--headless",
+            "--loop",
+            "--log",
+            str(log),
+            "--min-score",
+            "0",
+        ]
+    )
     _wait_lines(log, 6, proc)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
@@ -136,9 +167,26 @@ def test_run_command_without_torch_and_sigterm_writes_summary(frames, fake_model
 
 def test_kill_9_then_every_complete_line_parses(frames, fake_model, tmp_path):
     log = tmp_path / "run.jsonl"
-    proc = start_run(["--source", str(frames), "--model", str(fake_model), "--backend", "ort",
-                 "--headless", "--loop", "--log", str(log), "--min-score", "0",
-                 "--log-max-mb", "0.01", "--log-backups", "50"])
+    proc = start_run(
+        [
+            "--source",
+            str(frames),
+            "--model",
+            str(fake_model),
+            "--backend",
+            "ort",
+            "--headless",
+            "--loop",
+            "--log",
+            str(log),
+            "--min-score",
+            "0",
+            "--log-max-mb",
+            "0.01",
+            "--log-backups",
+            "50",
+        ]
+    )
     _wait_lines(log, 3, proc)
     time.sleep(1.0)
     proc.kill()
@@ -151,21 +199,43 @@ def test_kill_9_then_every_complete_line_parses(frames, fake_model, tmp_path):
         for line in complete.splitlines():
             json.loads(line)  # every complete line parses
             total += 1
-    assert total >= 3 and len(parts) >= 2   # it also rotated on the way
+    assert total >= 3 and len(parts) >= 2  # it also rotated on the way
     assert not (tmp_path / "run.jsonl.summary.json").exists()
 
 
 def test_run_command_errors_are_one_line(fake_model, tmp_path):
-    proc = start_run(["--source", str(tmp_path / "missing.mp4"), "--model", str(fake_model),
-                 "--backend", "ort", "--headless", "--log", str(tmp_path / "l.jsonl")])
+    proc = start_run(
+        [
+            "--source",
+            str(tmp_path / "missing.mp4"),
+            "--model",
+            str(fake_model),
+            "--backend",
+            "ort",
+            "--headless",
+            "--log",
+            str(tmp_path / "l.jsonl"),
+        ]
+    )
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "not found" in err and "Traceback" not in err
     frames_dir = write_frames(tmp_path / "fr", 1)
-    proc = start_run(["--source", str(frames_dir), "--model", str(tmp_path / "nomodel"),
-                 "--headless", "--log", str(tmp_path / "l.jsonl")])
+    proc = start_run(
+        [
+            "--source",
+            str(frames_dir),
+            "--model",
+            str(tmp_path / "nomodel"),
+            "--headless",
+            "--log",
+            str(tmp_path / "l.jsonl"),
+        ]
+    )
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "not a build folder" in err and "Traceback" not in err
-    proc = start_run(["--source", str(frames_dir), "--builds", str(tmp_path / "none"), "--headless"])
+    proc = start_run(
+        ["--source", str(frames_dir), "--builds", str(tmp_path / "none"), "--headless"]
+    )
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "no classifier build folder" in err
 
@@ -179,8 +249,19 @@ def test_newest_build_is_chosen_and_named(fake_model, tmp_path):
     shutil.copytree(fake_model, engines / "new")
     os.utime(engines / "new" / "manifest.json")
     frames_dir = write_frames(tmp_path / "fr", 2)
-    proc = start_run(["--source", str(frames_dir), "--builds", str(engines), "--backend", "ort",
-                 "--headless", "--log", str(tmp_path / "l.jsonl")])
+    proc = start_run(
+        [
+            "--source",
+            str(frames_dir),
+            "--builds",
+            str(engines),
+            "--backend",
+            "ort",
+            "--headless",
+            "--log",
+            str(tmp_path / "l.jsonl"),
+        ]
+    )
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert f"using the newest build, {engines / 'new'}" in err
@@ -188,8 +269,21 @@ def test_newest_build_is_chosen_and_named(fake_model, tmp_path):
 
 def test_video_file_source_through_the_command(fake_model, tmp_path):
     video = write_video(tmp_path / "v.avi", 5)
-    proc = start_run(["--source", f"file://{video}", "--model", str(fake_model), "--backend", "ort",
-                 "--headless", "--log", str(tmp_path / "l.jsonl"), "--max-frames", "3"])
+    proc = start_run(
+        [
+            "--source",
+            f"file://{video}",
+            "--model",
+            str(fake_model),
+            "--backend",
+            "ort",
+            "--headless",
+            "--log",
+            str(tmp_path / "l.jsonl"),
+            "--max-frames",
+            "3",
+        ]
+    )
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     s = json.loads((tmp_path / "l.jsonl.summary.json").read_text())
@@ -200,24 +294,40 @@ def test_proposing_in_the_capture_thread_changes_nothing_but_timing(frames, fake
     out = []
     for in_capture in (True, False):
         log = tmp_path / f"p{in_capture}.jsonl"
-        run(RunConfig(source=str(frames), finder="colour", log=str(log), min_score=0.0, sign_threshold=0.0,
-                      prepare_in_capture=in_capture, quiet=True),
-            session=FakeSession(), info=model_info(fake_model, "test"))
+        run(
+            RunConfig(
+                source=str(frames),
+                finder="colour",
+                log=str(log),
+                min_score=0.0,
+                sign_threshold=0.0,
+                prepare_in_capture=in_capture,
+                quiet=True,
+            ),
+            session=FakeSession(),
+            info=model_info(fake_model, "test"),
+        )
         recs, _ = read_jsonl(log)
         out.append([(r["proposals"], r["detections"]) for r in recs if "frame" in r])
     assert out[0] == out[1] and any(d for _, d in out[0])
 
 
-def test_a_failing_proposer_in_the_capture_thread_is_an_error_not_an_end(frames, fake_model,
-                                                                          tmp_path):
+def test_a_failing_proposer_in_the_capture_thread_is_an_error_not_an_end(
+    frames, fake_model, tmp_path
+):
     class Broken:
         def propose(self, frame):
             raise RuntimeError("proposer bug")
 
     with pytest.raises(RuntimeError, match="proposer bug"):
-        run(RunConfig(source=str(frames), finder="colour", log=str(tmp_path / "e.jsonl"), quiet=True),
-            session=FakeSession(), info=model_info(fake_model, "test"),
-            finder=ColourFinder(proposer=Broken()))
+        run(
+            RunConfig(
+                source=str(frames), finder="colour", log=str(tmp_path / "e.jsonl"), quiet=True
+            ),
+            session=FakeSession(),
+            info=model_info(fake_model, "test"),
+            finder=ColourFinder(proposer=Broken()),
+        )
     s = json.loads((tmp_path / "e.jsonl.summary.json").read_text())
     assert s["reason"].startswith("error: RuntimeError")
 
@@ -233,7 +343,7 @@ def test_probe_is_one_call_and_respects_an_engine_batch_limit():
     p /= p.sum(1, keepdims=True)
     cls = p.argmax(1)
     res = probe(sess, batch, cams, cls, p.max(1), 20.0, seed=0)
-    assert sess.batch_sizes == [3, 6] and len(res) == 3   # MoRF + random copies, one call
+    assert sess.batch_sizes == [3, 6] and len(res) == 3  # MoRF + random copies, one call
     assert all(-1 <= r["drop"] <= 1 and -1 <= r["drop_random"] <= 1 for r in res)
     probe(sess, batch, cams, cls, p.max(1), 20.0, seed=0, max_batch=4)
     assert sess.batch_sizes[2:] == [4, 2]

@@ -26,7 +26,9 @@ def test_uri_parsing(tmp_path):
     assert parse_uri("v4l2:///dev/video1").target == 1
     csi = parse_uri("csi://1", width=1920, height=1080, rate=30)
     assert csi.kind == "csi" and "nvarguscamerasrc sensor-id=1" in csi.target
-    assert "width=(int)1920" in csi.target and csi.target.endswith("appsink drop=true max-buffers=1")
+    assert "width=(int)1920" in csi.target and csi.target.endswith(
+        "appsink drop=true max-buffers=1"
+    )
     assert parse_uri("rtsp://cam.local:8554/stream").kind == "rtsp"
     gst = parse_uri("videotestsrc ! videoconvert ! appsink")
     assert gst.kind == "gstreamer" and gst.target.startswith("videotestsrc")
@@ -70,7 +72,10 @@ def test_folder_skips_and_counts_corrupt_frames_and_loops(tmp_path):
     assert [f.name for f in frames] == ["00000.jpg", "00001.jpg", "00003.jpg", "00005.jpg"]
     assert [f.index for f in frames] == [0, 1, 2, 3]
     assert src.stats.corrupt == 2 and src.stats.read == 4
-    assert [e["name"] for e in events if e["event"] == "corrupt_frame"] == ["00002.jpg", "00004.jpg"]
+    assert [e["name"] for e in events if e["event"] == "corrupt_frame"] == [
+        "00002.jpg",
+        "00004.jpg",
+    ]
     looped = FrameSource(parse_uri(str(folder), loop=True)).start()
     names = [looped.get(timeout=5).name for _ in range(9)]
     looped.stop()
@@ -124,12 +129,13 @@ def test_live_source_that_stops_and_resumes_reconnects_with_backoff(tmp_path):
     cam = FlakyCamera(video, die_after=5, refuse=2)
     events = []
     spec = parse_uri("/dev/video7")
-    src = FrameSource(spec, opener=cam.open, backoff_s=0.05, on_event=events.append,
-                      queue_size=64).start()
+    src = FrameSource(
+        spec, opener=cam.open, backoff_s=0.05, on_event=events.append, queue_size=64
+    ).start()
     frames = [src.get(timeout=10) for _ in range(12)]
     src.stop()
     assert all(f is not None for f in frames)
-    assert [f.index for f in frames] == list(range(12))   # indices continue across the gap
+    assert [f.index for f in frames] == list(range(12))  # indices continue across the gap
     kinds = [e["event"] for e in events]
     assert kinds[:2] == ["stream_lost", "reconnected"]
     rec = events[1]

@@ -11,28 +11,81 @@ import pytest
 
 from edgexai.cli import main
 
-GT = ("00400.ppm;100;100;139;139;1\n00400.ppm;300;100;309;109;2\n00401.ppm;10;10;49;49;14\n"
-      "00403.ppm;200;200;260;260;33\n")
+GT = (
+    "00400.ppm;100;100;139;139;1\n00400.ppm;300;100;309;109;2\n00401.ppm;10;10;49;49;14\n"
+    "00403.ppm;200;200;260;260;33\n"
+)
 RECORDS = [
     {"event": "start"},
-    {"frame": 0, "file": "00400.jpg", "detections": [
-        {"box": [101, 101, 140, 140], "class_id": 1, "score": 0.9, "confidence": 0.95,
-         "sign_score": 0.947},
-        {"box": [300, 100, 310, 110], "class_id": 2, "score": 0.8, "confidence": 0.9,
-         "sign_score": 0.889},
-        {"box": [500, 500, 540, 540], "class_id": 3, "score": 0.7, "confidence": 0.8,
-         "sign_score": 0.875}]},
-    {"frame": 1, "file": "00401.jpg", "detections": [
-        {"box": [10, 10, 50, 50], "class_id": 13, "score": 0.6, "confidence": 0.7,
-         "sign_score": 0.857}]},
-    {"frame": 2, "file": "00402.jpg", "detections": [
-        {"box": [5, 5, 45, 45], "class_id": 1, "score": 0.3, "confidence": 0.5,
-         "sign_score": 0.6}]},
-    {"frame": 3, "file": "00403.jpg", "detections": [
-        {"box": [201, 199, 262, 259], "class_id": 33, "score": 0.55, "confidence": 0.6,
-         "sign_score": 0.917}]},
+    {
+        "frame": 0,
+        "file": "00400.jpg",
+        "detections": [
+            {
+                "box": [101, 101, 140, 140],
+                "class_id": 1,
+                "score": 0.9,
+                "confidence": 0.95,
+                "sign_score": 0.947,
+            },
+            {
+                "box": [300, 100, 310, 110],
+                "class_id": 2,
+                "score": 0.8,
+                "confidence": 0.9,
+                "sign_score": 0.889,
+            },
+            {
+                "box": [500, 500, 540, 540],
+                "class_id": 3,
+                "score": 0.7,
+                "confidence": 0.8,
+                "sign_score": 0.875,
+            },
+        ],
+    },
+    {
+        "frame": 1,
+        "file": "00401.jpg",
+        "detections": [
+            {
+                "box": [10, 10, 50, 50],
+                "class_id": 13,
+                "score": 0.6,
+                "confidence": 0.7,
+                "sign_score": 0.857,
+            }
+        ],
+    },
+    {
+        "frame": 2,
+        "file": "00402.jpg",
+        "detections": [
+            {
+                "box": [5, 5, 45, 45],
+                "class_id": 1,
+                "score": 0.3,
+                "confidence": 0.5,
+                "sign_score": 0.6,
+            }
+        ],
+    },
+    {
+        "frame": 3,
+        "file": "00403.jpg",
+        "detections": [
+            {
+                "box": [201, 199, 262, 259],
+                "class_id": 33,
+                "score": 0.55,
+                "confidence": 0.6,
+                "sign_score": 0.917,
+            }
+        ],
+    },
     {"frame": 4, "file": "00700.jpg", "detections": []},
-    {"event": "summary"}]
+    {"event": "summary"},
+]
 
 # tools/score_gtsdb.py's exact stdout on this log (git fb89f84, before the logic moved into the
 # package), byte for byte: the command must keep both the numbers and the format
@@ -66,13 +119,15 @@ TOOL_JSON_MOD = (
     '1.0, "danger": NaN, "mandatory": NaN}, "at_threshold": {"threshold": 0.5, "recall": 1.0, '
     '"precision": 0.6667, "detections": 3, "false_alarms_per_frame": 0.5, '
     '"false_alarms_per_empty_frame": 0.0}, "class_agnostic": {"ap": 1.0, "recall": 1.0, '
-    '"precision": 0.6667}}\n')
+    '"precision": 0.6667}}\n'
+)
 TOOL_JSON_MIN_SIZE = (
     '{"frames": 4, "signs": 4, "empty_frames": 1, "ap": 0.65, "ap_per_category": {"prohibitory": '
     '1.0, "danger": NaN, "mandatory": 1.0}, "at_threshold": {"threshold": 0.0, "recall": 0.75, '
     '"precision": 0.5, "detections": 6, "false_alarms_per_frame": 0.75, '
     '"false_alarms_per_empty_frame": 1.0}, "class_agnostic": {"ap": 0.9, "recall": 1.0, '
-    '"precision": 0.6667}}\n')
+    '"precision": 0.6667}}\n'
+)
 
 
 @pytest.fixture
@@ -94,11 +149,14 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
     return rc, out.out, out.err
 
 
-@pytest.mark.parametrize("extra, expected", [
-    ((), TOOL_DEFAULT),
-    (("--json", "--threshold", "0.5", "--mod", "2:0"), TOOL_JSON_MOD),
-    (("--json", "--frames", "400:404", "--min-size", "5"), TOOL_JSON_MIN_SIZE),
-])
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ((), TOOL_DEFAULT),
+        (("--json", "--threshold", "0.5", "--mod", "2:0"), TOOL_JSON_MOD),
+        (("--json", "--frames", "400:404", "--min-size", "5"), TOOL_JSON_MIN_SIZE),
+    ],
+)
 def test_score_prints_what_the_tool_printed(scored, capsys, extra, expected):
     log, gt = scored
     argv = ["score", "--log", str(log), "--gt", str(gt)]
@@ -109,8 +167,9 @@ def test_score_prints_what_the_tool_printed(scored, capsys, extra, expected):
     assert out == expected
 
 
-def test_score_reads_rotated_parts_and_finds_gtsdb_from_the_data_root(scored, capsys,
-                                                                      monkeypatch, tmp_path):
+def test_score_reads_rotated_parts_and_finds_gtsdb_from_the_data_root(
+    scored, capsys, monkeypatch, tmp_path
+):
     log, gt = scored
     lines = log.read_text().splitlines(keepends=True)
     (tmp_path / "run.jsonl.1").write_text("".join(lines[:3]))  # the older part: frames 400, 401
@@ -125,8 +184,20 @@ def test_score_reads_rotated_parts_and_finds_gtsdb_from_the_data_root(scored, ca
 
 def test_score_calibrate_sweeps_the_decision(scored, capsys):
     log, gt = scored
-    rc, out, err = cli(capsys, "score", "--log", str(log), "--gt", str(gt), "--frames",
-                       "400:600", "--calibrate", "--target-precision", "0.6", "--json")
+    rc, out, err = cli(
+        capsys,
+        "score",
+        "--log",
+        str(log),
+        "--gt",
+        str(gt),
+        "--frames",
+        "400:600",
+        "--calibrate",
+        "--target-precision",
+        "0.6",
+        "--json",
+    )
     assert rc == 0, err
     r = json.loads(out)
     assert r["frames"] == 4 and r["target_precision"] == 0.6
@@ -135,13 +206,16 @@ def test_score_calibrate_sweeps_the_decision(scored, capsys):
     assert {"min_score", "min_sign_score", "recall", "precision"} <= set(r["product"])
 
 
-@pytest.mark.parametrize("argv, rc, text", [
-    (("--frames", "600:400"), 2, "expected 0 ≤ START < STOP"),
-    (("--mod", "4:4"), 2, "expected 0 ≤ R < M"),
-    (("--threshold", "1.5"), 2, "expected a value in [0, 1]"),
-    (("--min-size", "0"), 2, "expected a positive number"),
-    (("--frames", "0:100"), 1, "no frame numbered in 0:100"),
-])
+@pytest.mark.parametrize(
+    "argv, rc, text",
+    [
+        (("--frames", "600:400"), 2, "expected 0 ≤ START < STOP"),
+        (("--mod", "4:4"), 2, "expected 0 ≤ R < M"),
+        (("--threshold", "1.5"), 2, "expected a value in [0, 1]"),
+        (("--min-size", "0"), 2, "expected a positive number"),
+        (("--frames", "0:100"), 1, "no frame numbered in 0:100"),
+    ],
+)
 def test_score_refuses_in_one_line(scored, capsys, argv, rc, text):
     log, gt = scored
     code, out, err = cli(capsys, "score", "--log", str(log), "--gt", str(gt), *argv)
@@ -196,16 +270,28 @@ def test_gtsdb_command_prints_the_folder_or_links_one_split(tmp_path, capsys, mo
     rc, out, err = cli(capsys, "gtsdb", "--data-root", str(tmp_path / "data"))
     assert rc == 0 and out.strip() == str(folder), err
     for _ in range(2):  # a second call keeps the links
-        rc, out, err = cli(capsys, "gtsdb", "--data-root", str(tmp_path / "data"), "--split",
-                           "tuneval")
+        rc, out, err = cli(
+            capsys, "gtsdb", "--data-root", str(tmp_path / "data"), "--split", "tuneval"
+        )
         part = Path(out.strip())
         assert rc == 0 and part == tmp_path / "cache" / "gtsdb-dev-tuneval", err
         assert sorted(p.name for p in part.iterdir()) == ["00003.jpg", "00007.jpg"]
         assert (part / "00003.jpg").resolve() == (folder / "00003.jpg").resolve()
-    rc, out, err = cli(capsys, "gtsdb", "--data-root", str(tmp_path / "data"), "--split",
-                       "heldout", "--dest", str(tmp_path / "held"))
-    assert rc == 0 and Path(out.strip()) == tmp_path / "held" and not any(part.parent.glob(
-        "gtsdb-dev-heldout"))
+    rc, out, err = cli(
+        capsys,
+        "gtsdb",
+        "--data-root",
+        str(tmp_path / "data"),
+        "--split",
+        "heldout",
+        "--dest",
+        str(tmp_path / "held"),
+    )
+    assert (
+        rc == 0
+        and Path(out.strip()) == tmp_path / "held"
+        and not any(part.parent.glob("gtsdb-dev-heldout"))
+    )
     assert list((tmp_path / "held").iterdir()) == []  # no frame 400–599 in this folder
     rc, _, err = cli(capsys, "gtsdb", "--dest", str(tmp_path / "x"))
     assert rc == 1 and "--dest needs --split" in err
@@ -214,8 +300,9 @@ def test_gtsdb_command_prints_the_folder_or_links_one_split(tmp_path, capsys, mo
 def test_rejector_train_needs_out_and_gtsdb(tmp_path, capsys, monkeypatch):
     rc, _, err = cli(capsys, "rejector", "train")
     assert rc == 2 and "--out" in err
-    rc, _, err = cli(capsys, "rejector", "train", "--out", str(tmp_path / "r.npz"),
-                     "--target-recall", "2")
+    rc, _, err = cli(
+        capsys, "rejector", "train", "--out", str(tmp_path / "r.npz"), "--target-recall", "2"
+    )
     assert rc == 2 and "expected a value in [0, 1]" in err
     monkeypatch.delenv("EDGEXAI_DATA", raising=False)
     rc, _, err = cli(capsys, "rejector", "train", "--out", str(tmp_path / "r.npz"))

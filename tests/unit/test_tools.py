@@ -35,8 +35,12 @@ def offences(path: Path, siblings: set[str] = SIBLINGS) -> list[str]:
             top = name.split(".")[0]
             if name == "sys.path" or name.startswith(".") or top in siblings:
                 out.append((node.lineno, f"imports {name}"))
-        if (isinstance(node, ast.Attribute) and node.attr == "path"
-                and isinstance(node.value, ast.Name) and node.value.id == "sys"):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "path"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "sys"
+        ):
             out.append((node.lineno, "uses sys.path"))
         if isinstance(node, ast.Attribute) and node.attr in PATH_HOOKS:
             out.append((node.lineno, f"loads code by path ({node.attr})"))
@@ -45,11 +49,14 @@ def offences(path: Path, siblings: set[str] = SIBLINGS) -> list[str]:
 
 def test_the_checker_catches_what_it_looks_for(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("import sys\nsys.path.insert(0, 'x')\nfrom sys import path\nimport gtsdb\n"
-                   "from .x import y\nimport importlib.util as u\nu.spec_from_file_location\n")
+    bad.write_text(
+        "import sys\nsys.path.insert(0, 'x')\nfrom sys import path\nimport gtsdb\n"
+        "from .x import y\nimport importlib.util as u\nu.spec_from_file_location\n"
+    )
     found = offences(bad, siblings={"gtsdb"})
-    assert [f.split(":")[0] for f in found] == [
-        "line 2", "line 3", "line 4", "line 5", "line 7"], found
+    assert [f.split(":")[0] for f in found] == ["line 2", "line 3", "line 4", "line 5", "line 7"], (
+        found
+    )
     ok = tmp_path / "ok.py"
     ok.write_text("import sys\nimport numpy\nfrom edgexai.cli import main\nsys.exit(main())\n")
     assert offences(ok) == []
@@ -65,7 +72,12 @@ def test_every_tool_answers_help(tool, tmp_path):
     # -P: the script's own folder is not put on sys.path either, so only the installed edgexai
     # (and third-party libraries) can be imported; run from elsewhere than the checkout
     flags = ["-P"] if sys.version_info >= (3, 11) else []
-    proc = subprocess.run([sys.executable, *flags, str(tool), "--help"], capture_output=True,
-                          text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, *flags, str(tool), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "usage:" in proc.stdout and "Traceback" not in proc.stderr
