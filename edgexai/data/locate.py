@@ -103,9 +103,9 @@ def unpack_archive(archive: Path) -> DataSource:
 
 def _download(root: Path) -> DataSource:
     """Fetch GTSRB with torchvision's downloader (needs a network)."""
-    try:
-        from torchvision.datasets import GTSRB
+    from torchvision.datasets import GTSRB  # absent: the CLI says which extra to install
 
+    try:
         GTSRB(str(root), split="train", download=True)
         GTSRB(str(root), split="test", download=True)
     except Exception as exc:  # network errors come in many types; all mean the same here
