@@ -3,8 +3,10 @@
 Every file of `<out>/<name>/` is first written to `<out>/<name>.partial/` (the training checkpoint
 too, so `--resume` continues it there). When the manifest is written the staging folder replaces
 `<out>/<name>/` by a rename; an older build there is removed only after that, so a crash or a
-kill leaves either the old build or the new one, never a mixture. A finished build is not
-replaced without `--force`.
+kill leaves whole builds, never a mixture (in the instant between the two renames of a --force
+rebuild, the old build sits at `<out>/.<name>.old-PID/` and the new one at `<name>.partial/`;
+stdlib Python has no atomic exchange of two folders). A finished build is not replaced without
+`--force`.
 
 The lock is `<out>/.<name>.lock`, held with flock(2) from before the staging folder is touched
 until after the swap: a second build of the same folder refuses at once, in one line. The kernel
