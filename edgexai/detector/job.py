@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from edgexai.build_staging import swap_in
 from edgexai.data.gtsdb import CALIBRATION_MOD, DEVELOPMENT, HELDOUT
 from edgexai.errors import EdgexaiError
 from edgexai.manifest import BUILDS_ROOT
@@ -142,17 +143,6 @@ def _prepare_dirs(o: DetectorBuildOptions, name: str) -> tuple[Path, Path]:
     except OSError as exc:
         raise EdgexaiError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
     return final, partial
-
-
-def _swap_in(partial: Path, final: Path) -> None:
-    """Move the finished folder into place; an older build there goes only after that."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-    os.replace(partial, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def save_detector(net, path: Path) -> None:
@@ -343,5 +333,5 @@ def build_detector(o: DetectorBuildOptions) -> Path:
     make_build_variants(work, manifest, calibration_frames(train, cfg, o.seed))
     write_manifest(work, manifest)
     (work / "checkpoint.pt").unlink(missing_ok=True)
-    _swap_in(work, final)
+    swap_in(work, final)
     return final

@@ -98,7 +98,7 @@ class FakeSession:
         )
 
 
-def _tiny_classifier_onnx(n_classes: int, size: int, seed: int) -> bytes:
+def tiny_classifier_onnx(n_classes: int, size: int, seed: int = 0) -> bytes:
     """images N×3×S×S → logits N×C and a min-max normalised CAM N×S×S, from a 1×1 conv, global
     average pooling and a linear layer: the outputs' names, shapes and ranges of a real build."""
     from onnx import TensorProto, helper, numpy_helper
@@ -151,7 +151,7 @@ def write_onnx_build(folder, input_size: int = 32, classes: list[str] | None = N
     folder.mkdir(parents=True, exist_ok=True)
     names = list(classes or GTSRB_CLASSES)
     n = len(names)
-    data = _tiny_classifier_onnx(n, input_size, seed)
+    data = tiny_classifier_onnx(n, input_size, seed)
     (folder / "model.onnx").write_bytes(data)
     write_manifest(
         folder,

@@ -1,19 +1,18 @@
 """Issue 17, items 5, 6 (engine, doctor, detector train), 8 (the manifest) and 9: wrong labels,
 late number checks, manifest tracebacks and a doctor that said "ready" when `run` would fail.
 
-Self-contained on purpose (a tiny ONNX build made here with `onnx.helper`, manifests written with
-edgexai.manifest.write_manifest and then edited as text), so that each test also runs against
-git 27c6b1b, where every one of them fails.
+The builds are support.pipeline's hand-made ONNX classifier, their manifests edited as text. (Each
+test was checked failing on git 27c6b1b with a self-contained copy of that builder.)
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.pipeline import tiny_classifier_onnx, write_onnx_build
 
 from edgexai.errors import EdgexaiError
 
@@ -26,96 +25,9 @@ NAMES = [f"class {i}" for i in range(N_CLASSES)]
 # --- a tiny classifier build, made without torch -------------------------------------------
 
 
-def _classifier_onnx(n_classes: int = N_CLASSES, size: int = 32, seed: int = 0) -> bytes:
-    """images N×3×S×S → logits N×C and a CAM N×S×S (1×1 conv, GAP, linear)."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(seed)
-    w = numpy_helper.from_array(rng.normal(0, 1, (8, 3, 1, 1)).astype(np.float32), "w")
-    fc = numpy_helper.from_array(rng.normal(0, 3, (8, n_classes)).astype(np.float32), "fc")
-    axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
-    hw = numpy_helper.from_array(np.array([1, 2], np.int64), "hw")
-    eps = numpy_helper.from_array(np.array(1e-6, np.float32), "eps")
-    nodes = [
-        helper.make_node("Conv", ["images", "w"], ["f0"]),
-        helper.make_node("Relu", ["f0"], ["f"]),
-        helper.make_node("GlobalAveragePool", ["f"], ["g"]),
-        helper.make_node("Flatten", ["g"], ["gf"]),
-        helper.make_node("MatMul", ["gf", "fc"], ["logits"]),
-        helper.make_node("ReduceMean", ["f", "axes"], ["m"], keepdims=0),
-        helper.make_node("ReduceMin", ["m", "hw"], ["lo"], keepdims=1),
-        helper.make_node("ReduceMax", ["m", "hw"], ["hi"], keepdims=1),
-        helper.make_node("Sub", ["m", "lo"], ["num"]),
-        helper.make_node("Sub", ["hi", "lo"], ["den0"]),
-        helper.make_node("Max", ["den0", "eps"], ["den"]),
-        helper.make_node("Div", ["num", "den"], ["cam"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "tiny",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, size, size])],
-        [
-            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_classes]),
-            helper.make_tensor_value_info("cam", TensorProto.FLOAT, ["N", size, size]),
-        ],
-        [w, fc, axes, hw, eps],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 8
-    return model.SerializeToString()
-
-
 def make_build(folder: Path, n_classes: int = N_CLASSES, size: int = 32) -> Path:
     """A classifier build folder ONNX Runtime opens (fp32 only), with a valid manifest."""
-    from edgexai.manifest import write_manifest
-
-    folder.mkdir(parents=True, exist_ok=True)
-    data = _classifier_onnx(n_classes, size)
-    (folder / "model.onnx").write_bytes(data)
-    write_manifest(
-        folder,
-        {
-            "kind": "classifier",
-            "name": folder.name,
-            "seed": 0,
-            "files": {"onnx": {"path": "model.onnx", "sha256": hashlib.sha256(data).hexdigest()}},
-            "onnx": {
-                "opset": 18,
-                "exporter": "onnx.helper (test build)",
-                "backbone_outputs": ["logits"],
-                "inputs": [{"name": "images", "shape": ["N", 3, size, size], "dtype": "float32"}],
-                "outputs": [
-                    {"name": "logits", "shape": ["N", n_classes], "dtype": "float32"},
-                    {"name": "cam", "shape": ["N", size, size], "dtype": "float32"},
-                ],
-                "variants": {},
-            },
-            "params": 24 + 8 * n_classes,
-            "metrics": {},
-            "data": {},
-            "train_config": None,
-            "timing_s": {},
-            "versions": {},
-            "git": "unknown",
-            "created": "",
-            "host": {},
-            "arch": "tiny-onnx",
-            "arch_description": "a hand-made ONNX graph for tests",
-            "widths": {},
-            "input_size": size,
-            "mean": [0.34, 0.31, 0.32],
-            "std": [0.27, 0.26, 0.27],
-            "cam_layer": None,
-            "classes": NAMES[:n_classes],
-            "regime": "natural",
-            "timing": None,
-            "preset": None,
-            "regime_params": {},
-            "macs": 0,
-            "parent": None,
-        },
-    )
-    return folder
+    return write_onnx_build(folder, input_size=size, classes=NAMES[:n_classes])
 
 
 def edit_manifest(folder: Path, change) -> None:
@@ -184,7 +96,7 @@ def test_item5_42_names_for_a_43_output_onnx_refused_at_open(tmp_path, edit):
 def test_item5_the_onnx_graph_is_read_without_onnxruntime():
     from edgexai.runtime.onnx_io import graph_io, output_width
 
-    data = _classifier_onnx(43, 32)
+    data = tiny_classifier_onnx(43, 32)
     inputs, outputs = graph_io(data)
     assert inputs == {"images": ("N", 3, 32, 32)}
     assert outputs == {"logits": ("N", 43), "cam": ("N", 32, 32)}
