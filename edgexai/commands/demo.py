@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from edgexai.errors import EdgexaiError
+from edgexai.options import HelpFormatter
 from edgexai.presets import PRESETS
 
 
@@ -24,7 +25,7 @@ def register(sub) -> None:
         "epochs (+1 fine-tuning) instead of 12 (+4): about 6 minutes on 2 cores "
         "(cold cache) instead of about 35, for 2–3 points of test accuracy; the "
         "bench explains 100 test images instead of 200. Rerunning reuses finished builds.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--out", default="demo", help="output folder (builds, pipeline log, report)")
     p.add_argument(

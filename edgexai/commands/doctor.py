@@ -7,6 +7,7 @@ import json
 
 from edgexai.arg_types import positive_int
 from edgexai.manifest import BUILDS_ROOT, PRECISIONS
+from edgexai.options import HelpFormatter
 from edgexai.pipeline.config import FINDERS
 
 
@@ -24,7 +25,7 @@ def register(sub) -> None:
         "batch profile) it opens; with ONNX Runtime, the precision's variant loaded "
         "and run once. Each problem comes with a fix. Exit code 0 = ready, 1 = not "
         "ready. Pass the options you pass to `edgexai run`.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--model",

@@ -14,6 +14,7 @@ import time
 
 from edgexai.arg_types import positive_int
 from edgexai.manifest import PRECISIONS
+from edgexai.options import HelpFormatter
 
 ENGINE_BACKENDS = ("auto", "trt", "ort")
 
@@ -29,7 +30,7 @@ def register(sub) -> None:
         "refused with --no-rebuild). ort: check that ONNX Runtime runs the "
         "precision's ONNX variant. Build the engine with the --precision and "
         "--max-batch that `edgexai run` will use.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--model",

@@ -10,6 +10,7 @@ when complete, so a crash never leaves a half-written build where a finished one
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import time
@@ -19,39 +20,89 @@ from typing import Any
 
 import numpy as np
 
+from edgexai.arg_types import (
+    frame_mod,
+    frame_range,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from edgexai.build_staging import swap_in
 from edgexai.data.gtsdb import CALIBRATION_MOD, DEVELOPMENT, HELDOUT
 from edgexai.errors import EdgexaiError
 from edgexai.manifest import BUILDS_ROOT
+from edgexai.options import opt
 
 MODEL_FORMAT = "edgexai-detector/1"
 INT8_CALIBRATION_FRAMES = 16
 
 
+def multiple_of_32(text: str) -> int:
+    """A size the detector's four stride-2 stages divide (strides 4 to 32): 64, 96, 128, …"""
+    v = positive_int(text)
+    if v < 64 or v % 32:
+        raise argparse.ArgumentTypeError(f"expected a multiple of 32, at least 64, got {text!r}")
+    return v
+
+
 @dataclass
 class DetectorBuildOptions:
-    out: str = BUILDS_ROOT
-    name: str | None = None  # default: detector-s<seed>
-    frames: str | None = None  # a folder of frames with gt.txt (default: GTSDB)
-    data_root: str | None = None  # where GTSDB (and GTSRB for pastes) are found
+    """What `edgexai detector train` decides; each field is also its command-line option
+    (edgexai.options), so the defaults and help live here once."""
+
+    out: str = opt(BUILDS_ROOT, "parent folder of build folders")
+    name: str | None = opt(None, "build folder name (default: detector-sSEED)")
+    frames: str | None = opt(
+        None, "frames + gt.txt (default: GTSDB from --data-root)", metavar="DIR"
+    )
+    data_root: str | None = opt(
+        None, "folder holding gtsdb/ or gtsdb-dev.tar and GTSRB (default: $EDGEXAI_DATA)"
+    )
     # The GTSDB splits of edgexai.data.gtsdb: frame positions used for training …
-    train: tuple[int, int] = (DEVELOPMENT.start, DEVELOPMENT.stop)
-    calibrate: tuple[int, int] | None = CALIBRATION_MOD  # … except those ≡ R mod M (calibration)
-    heldout: tuple[int, int] | None = (HELDOUT.start, HELDOUT.stop)  # scored once, never trained
-    synthetic: bool = True  # paste GTSRB crops (needs GTSRB)
-    steps: int = 14000  # the shipped detector's recipe (docs/RESULTS.md)
-    batch: int = 16
-    crop: int = 256
-    lr: float = 2e-3
-    seed: int = 0
-    input_w: int = 1344
+    train: tuple[int, int] = opt(
+        (DEVELOPMENT.start, DEVELOPMENT.stop),
+        "frame positions to train on (minus the calibration frames)",
+        type=frame_range,
+        metavar="START:STOP",
+    )
+    # … except those ≡ R mod M (calibration)
+    calibrate: tuple[int, int] | None = opt(
+        CALIBRATION_MOD,
+        "of the --train range, the frames at positions ≡ R mod M are kept out of training to "
+        "select the checkpoint and calibrate thresholds (none: no selection, the last step is "
+        "kept)",
+        type=frame_mod,
+        metavar="M:R",
+    )
+    heldout: tuple[int, int] | None = opt(
+        (HELDOUT.start, HELDOUT.stop),
+        "frame positions scored once at the end (never trained on)",
+        type=frame_range,
+        metavar="START:STOP",
+    )
+    synthetic: bool = opt(True, "no pasted GTSRB signs (then GTSRB is not needed)")
+    steps: int = opt(14000, "training steps", type=positive_int)  # the shipped recipe
+    batch: int = opt(16, "crops per step", type=positive_int)
+    crop: int = opt(
+        256, "training crop size (px; a multiple of 32, at least 64)", type=multiple_of_32
+    )
+    lr: float = opt(2e-3, "peak AdamW learning rate", type=positive_float)
+    seed: int = opt(0, "seed for init and sample draws", type=non_negative_int)
+    input_w: int = 1344  # --input-size WxH (the command parses the pair)
     input_h: int = 800
-    eval_every: int = 1000
-    bf16: str = "off"  # auto | on | off (auto: where the CPU has native bf16)
-    threads: int | None = None
-    resume: bool = False
-    force: bool = False
-    progress: bool = True
+    eval_every: int = opt(1000, "steps between evaluations and checkpoints", type=positive_int)
+    bf16: str = opt(
+        "off",
+        "bfloat16 autocast on CPU (auto: where the CPU has native bf16; off by default so a "
+        "build trains the same on every machine)",
+        choices=("auto", "on", "off"),
+    )
+    threads: int | None = opt(None, "torch threads", type=positive_int)
+    resume: bool = opt(False, "continue an interrupted run of the same options")
+    force: bool = opt(
+        False, "replace an existing build of that name (once the new one is complete)"
+    )
+    progress: bool = opt(True, "no progress bar")
 
 
 def _validate(o: DetectorBuildOptions) -> None:
