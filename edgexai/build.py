@@ -36,27 +36,30 @@ def validate(opts: BuildOptions) -> BuildOptions:
         raise EdgexaiError(f"--lr must be positive (got {opts.lr})")
     if not 0 <= opts.val_fraction < 1:
         raise EdgexaiError(f"--val-fraction must be in [0, 1) (got {opts.val_fraction})")
+    _validate_dataset(opts)
     return opts
 
 
-def load_data(opts: BuildOptions, input_size: int, source=None):
-    """Train/val by track, official test; all decoded at the model's input size (`source`: the
-    GTSRB already located, else located here)."""
-    from edgexai.data.gtsrb import load_split
-    from edgexai.data.locate import locate_gtsrb
-    from edgexai.data.split import limit_per_class, split_by_track
+def _validate_dataset(opts: BuildOptions) -> None:
+    """The dataset flags agree with each other (GTSRB's own flags refused with --dataset)."""
+    if opts.dataset is None:
+        if opts.test_dataset is not None:
+            raise EdgexaiError("--test-dataset needs --dataset (the GTSRB test set is official)")
+        return
+    if opts.roi:
+        raise EdgexaiError("--roi crops to GTSRB's CSV boxes; it cannot be used with --dataset")
+    if opts.test_dataset is None and not 0 < opts.test_fraction < 1:
+        raise EdgexaiError(f"--test-fraction must be in (0, 1) (got {opts.test_fraction})")
 
-    source = source if source is not None else locate_gtsrb(opts.data_root)
-    full = load_split(source, "train", input_size, opts.roi, opts.progress)
-    train, val = split_by_track(full, opts.val_fraction, seed=0)
-    train = limit_per_class(train, opts.limit_per_class, seed=0)
-    val = limit_per_class(val, opts.limit_per_class, seed=0)
-    test = limit_per_class(
-        load_split(source, "test", input_size, opts.roi, opts.progress),
-        opts.limit_per_class,
-        seed=0,
-    )
-    return source, train, val, test
+
+def load_data(opts: BuildOptions, input_size: int, source=None):
+    """(source, train, val, test), all decoded at the model's input size (`source`: the data
+    already located by edgexai.data.datasets.locate, else located here). GTSRB: train/val by
+    track, the official test set; --dataset: see edgexai.data.datasets."""
+    from edgexai.data import datasets
+
+    source = source if source is not None else datasets.locate(opts)
+    return (source, *datasets.load_splits(opts, input_size, source))
 
 
 def train_config(opts: BuildOptions, preset, fine_tune: bool):
@@ -132,34 +135,6 @@ def evaluate_build(
     return metrics, entry
 
 
-CALIBRATION_PER_CLASS = 8  # INT8 calibration images per class, drawn from the training split
-
-
-def training_calibration(train, spec, seed: int) -> tuple[Any, dict[str, Any]]:
-    """INT8 calibration input from the build's own training split (any dataset, no extra I/O): a
-    seeded class-balanced draw, normalised as the model's input."""
-    import numpy as np
-
-    from edgexai.preprocess import normalise
-
-    rng = np.random.default_rng(seed)
-    pick = np.sort(
-        np.concatenate(
-            [
-                rng.permutation(np.flatnonzero(train.labels == c))[:CALIBRATION_PER_CLASS]
-                for c in np.unique(train.labels)
-            ]
-        )
-    )
-    info = {
-        "source": "training split",
-        "images": int(len(pick)),
-        "per_class": CALIBRATION_PER_CLASS,
-        "seed": seed,
-    }
-    return normalise(train.images[pick], spec.mean, spec.std), info
-
-
 def run_build(opts: BuildOptions) -> Path:
     """Build one model; returns its build folder.
 
@@ -169,7 +144,7 @@ def run_build(opts: BuildOptions) -> Path:
     from contextlib import nullcontext
 
     from edgexai import build_staging as staging
-    from edgexai.data.locate import locate_gtsrb
+    from edgexai.data.datasets import locate
     from edgexai.distributed import dist_env, resolve_device
     from edgexai.models import get_spec
     from edgexai.regimes.registry import make_regime
@@ -183,7 +158,7 @@ def run_build(opts: BuildOptions) -> Path:
     name = build_name(opts, arch)
     final = Path(opts.out).expanduser() / name
     staging.check_target(final, opts.force, opts.resume)
-    source = locate_gtsrb(opts.data_root)
+    source = locate(opts)  # listed (and, for a folder, digested) before anything is written
     env = dist_env()
     resolve_device(opts.device, env)  # one line now, not after the data has loaded
     job = _Job(opts, regime, preset, arch, spec, name, source, env)
@@ -213,6 +188,7 @@ def _build_into(job: _Job, out_dir: Path, resume: Path | None) -> bool:
     a complete folder (the main one)."""
     import torch
 
+    from edgexai.data.datasets import class_names
     from edgexai.distributed import resolve_device
     from edgexai.regimes import parent as parents
     from edgexai.regimes.train import Trainer, seed_everything
@@ -235,7 +211,7 @@ def _build_into(job: _Job, out_dir: Path, resume: Path | None) -> bool:
         if parent_dir is not None:
             model, _ = parents.load_parent(parent_dir)
         else:
-            model = spec.build()
+            model = spec.build(num_classes=len(class_names(job.source)))
         prepared = regime.prepare(model, job.arch, spec.input_size)
         log = out_dir / "train_log.jsonl"
         result = None
@@ -277,7 +253,8 @@ def _finish(
     """Evaluate the final model and write model.pt, the ONNX files and the manifest."""
     import torch
 
-    from edgexai.data.classes import GTSRB_CLASSES
+    from edgexai.data.datasets import class_names, data_record
+    from edgexai.export.calibration import training_calibration
     from edgexai.export.onnx_export import export_build
     from edgexai.export.precision import make_build_variants
     from edgexai.models.checkpoint import save_model
@@ -306,7 +283,7 @@ def _finish(
         "mean": list(spec.mean),
         "std": list(spec.std),
         "cam_layer": spec.cam_layer,
-        "classes": list(GTSRB_CLASSES),
+        "classes": class_names(source),
         "seed": opts.seed,
         "preset": opts.preset,
         "regime_params": job.regime.parameters(prepared),
@@ -314,16 +291,7 @@ def _finish(
         "params": count_params(model),
         "macs": count_macs(model, spec.input_size),
         "metrics": metrics,
-        "data": {
-            "origin": source.origin,
-            "digest": source.digest,
-            "roi_crop": opts.roi,
-            "val_split": {"by": "track", "fraction": opts.val_fraction, "seed": 0},
-            "limit_per_class": opts.limit_per_class,
-            "train_images": len(train),
-            "val_images": len(val),
-            "test_images": len(test),
-        },
+        "data": data_record(source, opts, splits),
         "parent": parent_entry,
         "files": files,
         "timing_s": {
@@ -342,6 +310,7 @@ def _finish(
     }
     export_build(model, spec.input_size, out_dir, manifest)  # model.onnx + manifest["onnx"]
     # every variant is made here, on the training machine: a Jetson only builds engines
-    make_build_variants(out_dir, manifest, training_calibration(train, spec, opts.seed))
+    calibration = training_calibration(train, spec.mean, spec.std, opts.seed)
+    make_build_variants(out_dir, manifest, calibration)
     write_manifest(out_dir, manifest)
     (out_dir / "checkpoint.pt").unlink(missing_ok=True)  # model.pt now holds the result

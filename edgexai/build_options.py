@@ -53,6 +53,23 @@ class BuildOptions:
         "gtsrb.tar.gz, or the archive (default: $EDGEXAI_DATA, else the "
         "cache, else download)",
     )
+    dataset: str | None = opt(
+        None,
+        "your own data instead of GTSRB: a folder with one subfolder of images per class "
+        "(.ppm/.png/.jpg; optional labels.txt and groups.csv beside them, see below)",
+        metavar="PATH",
+    )
+    test_dataset: str | None = opt(
+        None,
+        "with --dataset: a test set in the same layout and classes (default: split off "
+        "--test-fraction of --dataset)",
+        metavar="PATH",
+    )
+    test_fraction: float = opt(
+        0.2,
+        "with --dataset and no --test-dataset: fraction of each class's groups (or images) held "
+        "out for testing, seeded, the same for every regime and seed",
+    )
     out: str = opt(BUILDS_ROOT, "parent folder of build folders")
     name: str | None = opt(None, "build folder name (default: arch-regime-sSEED)")
     device: str = opt("auto", "cpu, cuda, cuda:N or auto", type=device_name)
@@ -62,8 +79,10 @@ class BuildOptions:
         "(quick runs; the manifest records the counts)",
         type=int,
     )
-    roi: bool = opt(False, "crop each image to its CSV ROI box")
-    val_fraction: float = opt(0.1, "fraction of each class's tracks held out for validation")
+    roi: bool = opt(False, "GTSRB: crop each image to its CSV ROI box")
+    val_fraction: float = opt(
+        0.1, "fraction of each class's tracks (or groups, or images) held out for validation"
+    )
     resume: str | None = opt(
         None,
         "continue an interrupted build (default: its checkpoint, "
@@ -84,7 +103,7 @@ class BuildOptions:
     settings: RegimeSettings = field(default_factory=RegimeSettings)
     robust_images: int = opt(
         EVAL_IMAGES,
-        "robust accuracy: this many official test images (a fixed seeded sample)",
+        "robust accuracy: this many test images (a fixed seeded sample)",
         group=ADVERSARIAL_GROUP,
     )
     robust_steps: int = opt(EVAL_STEPS, "robust accuracy: PGD steps", group=ADVERSARIAL_GROUP)

@@ -10,9 +10,11 @@ import csv
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -21,6 +23,7 @@ from edgexai.errors import EdgexaiError
 from edgexai.preprocess import read_rgb, resize_square
 
 SPLITS = ("train", "test")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,42 @@ def _cache_key(source: DataSource, split: str, size: int, roi: bool) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+def cached_split(path: Path, make: Callable[[], ArraySplit]) -> ArraySplit:
+    """The split cached at `path`, else `make()` written there atomically (a damaged cache is
+    rebuilt, never trusted). Shared by every dataset kind, so each decodes once per digest."""
+    if path.is_file():
+        try:
+            with np.load(path) as z:
+                return ArraySplit(z["images"], z["labels"], z["tracks"])
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)
+    split_arrays = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(
+        tmp, images=split_arrays.images, labels=split_arrays.labels, tracks=split_arrays.tracks
+    )
+    os.replace(tmp, path)
+    return split_arrays
+
+
+def decode_all(decode: Callable[[T], np.ndarray], items: list[T], desc: str, progress: bool):
+    """`decode` over `items` on a thread pool (OpenCV releases the GIL), stacked, with a bar."""
+    from tqdm import tqdm
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        images = list(
+            tqdm(
+                pool.map(decode, items),
+                total=len(items),
+                desc=desc,
+                disable=not progress,
+                leave=False,
+            )
+        )
+    return np.stack(images)
+
+
 def load_split(
     source: DataSource, split: str, size: int, roi: bool = False, progress: bool = True
 ) -> ArraySplit:
@@ -113,34 +152,15 @@ def load_split(
         / "arrays"
         / f"gtsrb-{split}-{size}{'-roi' if roi else ''}-{_cache_key(source, split, size, roi)}.npz"
     )
-    if path.is_file():
-        try:
-            with np.load(path) as z:
-                return ArraySplit(z["images"], z["labels"], z["tracks"])
-        except (OSError, ValueError, KeyError):
-            path.unlink(missing_ok=True)  # a damaged cache is rebuilt, never trusted
-    samples = list_samples(source, split)
-    from tqdm import tqdm
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        images = list(
-            tqdm(
-                pool.map(lambda s: _decode(s, size, roi), samples),
-                total=len(samples),
-                desc=f"decoding GTSRB {split}",
-                disable=not progress,
-                leave=False,
-            )
+    def make() -> ArraySplit:
+        samples = list_samples(source, split)
+        return ArraySplit(
+            decode_all(
+                lambda s: _decode(s, size, roi), samples, f"decoding GTSRB {split}", progress
+            ),
+            np.array([s.label for s in samples], np.int64),
+            np.array([s.track for s in samples], np.int64),
         )
-    split_arrays = ArraySplit(
-        np.stack(images),
-        np.array([s.label for s in samples], np.int64),
-        np.array([s.track for s in samples], np.int64),
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(
-        tmp, images=split_arrays.images, labels=split_arrays.labels, tracks=split_arrays.tracks
-    )
-    os.replace(tmp, path)
-    return split_arrays
+
+    return cached_split(path, make)

@@ -1,7 +1,8 @@
-"""Validation split by track and per-class limits.
+"""Validation (and, for own datasets, test) split by track and per-class limits.
 
 GTSRB's training set holds 30 images of each physical sign (a track); splitting images at random
 puts near-duplicates on both sides and inflates validation accuracy. Whole tracks go to one side.
+An own dataset's groups.csv groups play the part of tracks (without it each image is its own).
 """
 
 from __future__ import annotations

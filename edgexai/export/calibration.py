@@ -1,4 +1,5 @@
-"""INT8 calibration image lists: versioned text files of GTSRB training images, not the images.
+"""INT8 calibration input: a build's own training images (every build now), or for older GTSRB
+builds a calibration image list: versioned text files of GTSRB training images, not the images.
 
 Format (`edgexai-calib/1`): '#' comment lines (format, provenance, how it was drawn), then one line
 per image, `relative/path.ppm;x1;y1;x2;y2;class`, the path relative to the folder that holds
@@ -20,6 +21,7 @@ import numpy as np
 from edgexai.errors import EdgexaiError
 
 FORMAT = "edgexai-calib/1"
+CALIBRATION_PER_CLASS = 8  # INT8 calibration images per class, drawn from the training split
 # A Traversable: a pathlib.Path for an installed or editable package (tools/make_calib_list.py
 # writes it there), a zip path inside a zipped install.
 DEFAULT_LIST = resources.files("edgexai.export") / "data" / "gtsrb_calib.txt"
@@ -112,3 +114,26 @@ def load_images(
             img = img[y1 : y2 + 1, x1 : x2 + 1]
         out.append(resize_square(img, size))
     return np.stack(out)
+
+
+def training_calibration(train, mean, std, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """INT8 calibration input from a build's own training split (any dataset, no extra I/O): a
+    seeded class-balanced draw, normalised as the model's input."""
+    from edgexai.preprocess import normalise
+
+    rng = np.random.default_rng(seed)
+    pick = np.sort(
+        np.concatenate(
+            [
+                rng.permutation(np.flatnonzero(train.labels == c))[:CALIBRATION_PER_CLASS]
+                for c in np.unique(train.labels)
+            ]
+        )
+    )
+    info = {
+        "source": "training split",
+        "images": int(len(pick)),
+        "per_class": CALIBRATION_PER_CLASS,
+        "seed": seed,
+    }
+    return normalise(train.images[pick], mean, std), info

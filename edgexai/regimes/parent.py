@@ -1,9 +1,10 @@
 """The natural parent of a post/tuned build: reused from <out>/ when it fits, else built.
 
-"Fits" means the same arch, seed, preset and data (digest, ROI crop, per-class limit, validation
-split): a parent trained on other data would make the child's comparison meaningless, so it is
-refused with a message rather than silently reused. The child's manifest names the parent by name
-and model sha256, and carries the parent's clean and robust accuracy at the child's ε.
+"Fits" means the same arch, seed, preset and data (dataset kind and digest, test set or split,
+ROI crop, per-class limit, validation split): a parent trained on other data would make the
+child's comparison meaningless, so it is refused with a message rather than silently reused. The
+child's manifest names the parent by name and model sha256, and carries the parent's clean and
+robust accuracy at the child's ε.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from edgexai.manifest import MANIFEST_NAME, read_manifest, verify_file
 
 if TYPE_CHECKING:
     from edgexai.build_options import BuildOptions
+    from edgexai.data.datasets import FolderSource
     from edgexai.data.locate import DataSource
 
 
@@ -28,15 +30,25 @@ def parent_name(arch: str, seed: int) -> str:
 
 
 def _mismatch(
-    manifest: dict[str, Any], opts: BuildOptions, arch: str, source: DataSource
+    manifest: dict[str, Any], opts: BuildOptions, arch: str, source: DataSource | FolderSource
 ) -> str | None:
+    from edgexai.data.datasets import FolderSource, dataset_kind
+
     data = manifest.get("data", {})
+    folder = source if isinstance(source, FolderSource) else None
     checks = [
         ("regime", manifest.get("regime"), "natural"),
         ("arch", manifest.get("arch"), arch),
         ("seed", manifest.get("seed"), opts.seed),
         ("preset", manifest.get("preset"), opts.preset),
+        ("dataset", dataset_kind(manifest), "folder" if folder else "gtsrb"),
         ("data digest", data.get("digest"), source.digest),
+        ("test data digest", data.get("test_digest"), folder and folder.test_digest),
+        (
+            "test fraction",
+            (data.get("test_split") or {}).get("fraction"),
+            folder.test_fraction if folder and folder.test is None else None,
+        ),
         ("roi crop", data.get("roi_crop"), opts.roi),
         ("limit per class", data.get("limit_per_class"), opts.limit_per_class),
         ("validation fraction", data.get("val_split", {}).get("fraction"), opts.val_fraction),
@@ -57,7 +69,10 @@ def _parent_resume(opts: BuildOptions, folder: Path) -> str | None:
 
 
 def find_or_build_parent(
-    opts: BuildOptions, arch: str, source: DataSource, build: Callable[[BuildOptions], Any]
+    opts: BuildOptions,
+    arch: str,
+    source: DataSource | FolderSource,
+    build: Callable[[BuildOptions], Any],
 ) -> Path:
     """The parent's build folder under opts.out, made first with `build` when absent (the build
     passes itself down, so this module never imports it). That build goes through the same

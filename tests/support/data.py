@@ -58,3 +58,53 @@ def make_fake_gtsrb(
             k += 1
     (base / "GT-final_test.csv").write_text("".join(test_rows))
     return root
+
+
+SHAPE_NAMES = ("red disc", "green square", "blue triangle", "yellow bar", "white ring")
+
+
+def _shape(rng: np.random.Generator, label: int, size: int) -> np.ndarray:
+    """A learnable coloured shape on noise, one shape and colour per class."""
+    yy, xx = np.mgrid[:size, :size]
+    c, r = size / 2, 0.35 * size
+    colours = ((220, 30, 30), (30, 200, 40), (40, 60, 230), (230, 220, 30), (240, 240, 240))
+    masks = (
+        (yy - c) ** 2 + (xx - c) ** 2 < r**2,
+        (abs(yy - c) < r) & (abs(xx - c) < r),
+        (yy > c - r) & (yy < c + r) & (abs(xx - c) < (yy - (c - r)) / 2),
+        (abs(yy - c) < r / 3) & (abs(xx - c) < r),
+        abs(np.hypot(yy - c, xx - c) - r) < r / 4,
+    )
+    img = rng.integers(40, 110, (size, size, 3)).astype(np.float32)
+    img[masks[label % 5]] = colours[label % 5]
+    return np.clip(img + rng.normal(0, 8, img.shape), 0, 255).astype(np.uint8)
+
+
+def make_image_folder(
+    root: Path,
+    names: tuple[str, ...] = SHAPE_NAMES,
+    per_class: int = 20,
+    labels_txt: bool = True,
+    folder_names: tuple[str, ...] | None = None,
+    seed: int = 0,
+) -> Path:
+    """Write an ImageFolder at root: one folder per class (named as `folder_names`, default the
+    zero-padded class ids when `labels_txt`, else the names), coloured shapes of 32–60 px, every
+    third image a .jpg and the rest .png; with `labels_txt`, root/labels.txt lists `names`."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    folders = folder_names or (
+        tuple(f"{i:05d}" for i in range(len(names))) if labels_txt else names
+    )
+    root.mkdir(parents=True, exist_ok=True)
+    for label, folder in enumerate(folders):
+        d = root / folder
+        d.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            img = _shape(rng, label, int(rng.integers(32, 61)))
+            ext = ".jpg" if i % 3 == 0 else ".png"
+            cv2.imwrite(str(d / f"{i:04d}{ext}"), img[:, :, ::-1])
+    if labels_txt:
+        (root / "labels.txt").write_text("\n".join(names) + "\n\n")
+    return root
