@@ -182,6 +182,7 @@ def parse(
             )
     if isinstance(typed, ClassifierManifest):
         _check_classifier(typed, where)
+        _check_cam(manifest, typed, where)
     return typed
 
 
@@ -207,6 +208,32 @@ def _check_classifier(m: ClassifierManifest, where: str) -> None:
             "outputs (onnx.outputs: logits): every label would be wrong; rebuild "
             "the folder"
         )
+
+
+NO_CAM_NOTE = "its head is not GAP→linear, so the exact Grad-CAM has no in-graph form"
+
+
+def has_cam(manifest: dict[str, Any]) -> bool:
+    """Whether a classifier build's graph has the in-graph Grad-CAM (`cam` output). The one
+    place that answers it: `manifest["cam"]` false marks a CAM-less build (absent: true, as for
+    every build made before CAM-less archs)."""
+    kind = manifest.get("kind", "classifier")
+    return kind == "classifier" and manifest.get("cam", True) is not False
+
+
+def no_cam_reason(manifest: dict[str, Any]) -> str:
+    """Why a CAM-less build has no in-graph CAM (the arch's own line, recorded at export)."""
+    arch = manifest.get("arch", "the model")
+    return str(manifest.get("cam_refusal") or f"{arch}: {NO_CAM_NOTE}")
+
+
+def _check_cam(manifest: dict[str, Any], m: ClassifierManifest, where: str) -> None:
+    """`cam` (optional, default true) is a bool, and a CAM-less build's graph has no `cam`."""
+    raw = manifest.get("cam", True)
+    if not isinstance(raw, bool):
+        raise ManifestError(f"{where}: cam must be true or false, not {type(raw).__name__}")
+    if raw is False and any(t.name == "cam" for t in m.onnx.outputs):
+        raise ManifestError(f"{where}: cam is false but onnx.outputs has a 'cam' output")
 
 
 def _inside(path: str, where: str) -> None:

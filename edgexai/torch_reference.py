@@ -22,7 +22,11 @@ class TorchSession(Session):
     backend = "torch"
 
     def __init__(
-        self, build_dir: str | Path, precision: str = "fp32", cam: bool = True, device: str = "cpu"
+        self,
+        build_dir: str | Path,
+        precision: str = "fp32",
+        cam: bool | None = None,
+        device: str = "cpu",
     ) -> None:
         super().__init__(build_dir, precision, cam)
         if precision != "fp32":
@@ -48,7 +52,9 @@ class TorchSession(Session):
             from edgexai.models.checkpoint import load_model
 
             model = load_model(path, classes=self.manifest["classes"]).to(self.device)
-            self._net = CamModel(model, int(self.manifest["input_size"])).eval() if cam else model
+            self._net = (
+                CamModel(model, int(self.manifest["input_size"])).eval() if self.cam else model
+            )
         self._names = [o.name for o in self.outputs]
 
     def _run(self, x: np.ndarray) -> dict[str, np.ndarray]:

@@ -89,20 +89,22 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from edgexai.errors import EdgexaiError
-    from edgexai.manifest import VARIANT_ROLES, load
+    from edgexai.manifest import VARIANT_ROLES, has_cam, load, read_manifest
     from edgexai.runtime import open_session, resolve_backend
     from edgexai.runtime.base import DEFAULT_MAX_BATCH, variant_for
 
     if args.rebuild and args.no_rebuild:
         raise EdgexaiError("--rebuild and --no-rebuild contradict each other")
     backend = resolve_backend(args.backend)
-    cam = not args.no_cam
     info = load(args.model)
-    variant = variant_for(info.kind, args.precision, cam)
+    # a CAM-less build (no in-graph CAM: VGG-16) has logits-only graphs at every precision
+    graph_cam = info.kind != "classifier" or has_cam(read_manifest(args.model))
+    cam = graph_cam and not args.no_cam
+    variant = variant_for(info.kind, args.precision, cam, graph_cam)
     if backend == "trt":
         from edgexai.runtime.trt import TensorRT
 
-        variant = "nocam" if not cam else TensorRT().onnx_variant(args.precision)
+        variant = "nocam" if variant == "nocam" else TensorRT().onnx_variant(args.precision)
     if VARIANT_ROLES[variant] not in info.files:
         from edgexai.export.precision import ensure_variant  # needs onnx (+ data for INT8)
 
@@ -132,7 +134,13 @@ def run(args: argparse.Namespace) -> int:
     )
     shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in outputs.items())
     print(
-        f"{args.model}: {info.kind} {args.precision}{'' if cam else ' no-CAM'} ready — {what}; "
+        f"{args.model}: {info.kind} {args.precision}{_cam_label(cam, graph_cam)} ready — {what}; "
         f"opened in {opened:.1f} s, one input → {shapes} in {ms:.1f} ms"
     )
     return 0
+
+
+def _cam_label(cam: bool, graph_cam: bool) -> str:
+    if not graph_cam:
+        return " (logits only: the model has no in-graph CAM)"
+    return "" if cam else " no-CAM"

@@ -81,6 +81,12 @@ def smoothgrad(model, x, targets, cfg: ExplainConfig) -> torch.Tensor:
 def cam_layer_of(model: nn.Module, cfg: ExplainConfig) -> nn.Module:
     name = cfg.cam_layer or (getattr(model, "stage_names", None) or [None])[-1]
     layer = getattr(model, name, None) if name else None
+    if name is None:
+        raise EdgexaiError(
+            f"Grad-CAM is refused for {type(model).__name__}: it names no CAM layer (its head "
+            "is not GAP→linear, so there is no exact Grad-CAM to compare with the in-graph "
+            "one); explain it with vg, ig or sg"
+        )
     if not isinstance(layer, nn.Module):
         raise EdgexaiError(
             f"{type(model).__name__} has no CAM layer {name!r}; Grad-CAM needs "
@@ -124,6 +130,30 @@ METHOD_NAMES = {
 
 
 PIXEL_METHODS = ("vg", "ig", "sg")  # gradients w.r.t. the input only: any equivalent net will do
+CAM_METHODS = ("gradcam", "cam")  # need the GAP→linear head (refused for CAM-less builds)
+
+
+def usable_methods(
+    methods: tuple[str, ...], manifests: list[dict], explicit: bool
+) -> tuple[tuple[str, ...], list[str]]:
+    """(methods to run, notes) for these builds: where one of them has no in-graph CAM
+    (edgexai.manifest.has_cam), Grad-CAM methods are dropped with a note when they came with
+    the default list, and refused on one line when the caller named them (`explicit`)."""
+    from edgexai.manifest import has_cam, no_cam_reason
+
+    camless = [m for m in manifests if not has_cam(m)]
+    asked = [x for x in methods if x in CAM_METHODS]
+    if not camless or not asked:
+        return methods, []
+    first = camless[0]
+    if explicit:
+        raise EdgexaiError(
+            f"{', '.join(asked)} refused for {first.get('name', first.get('arch'))}: "
+            f"{no_cam_reason(first)}"
+        )
+    kept = tuple(x for x in methods if x not in CAM_METHODS)
+    names = ", ".join(str(m.get("name", m.get("arch"))) for m in camless)
+    return kept, [f"{', '.join(asked)} left out for {names}: {no_cam_reason(first)}"]
 
 
 def fused_copy(model: nn.Module) -> nn.Module:

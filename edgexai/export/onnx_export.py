@@ -10,6 +10,7 @@ with a tolerance) and would turn an all-zero map into 0/0 = NaN.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,8 @@ def export_graph(
 def export_onnx(
     model, input_size: int, path: str | Path, cam: bool = True, opset: int = OPSET
 ) -> Path:
-    """Write `model` (a GAP→linear ResNet) as one ONNX file: images → logits (+ cam)."""
+    """Write `model` as one ONNX file: images → logits, + cam for a GAP→linear head (`cam`;
+    CamModel refuses any other head)."""
     import torch
 
     from edgexai.explain.cam import CamModel
@@ -167,11 +169,20 @@ def describe_io(path: str | Path) -> dict[str, Any]:
 
 def export_build(model, input_size: int, build_dir: Path, manifest: dict[str, Any]) -> None:
     """The build's export step: write model.onnx and record it (file digest, opset, I/O) in the
-    manifest dict before the manifest is written."""
+    manifest dict before the manifest is written.
+
+    An arch without an exact in-graph CAM (the registry's `cam_layer` None) exports logits only,
+    records `cam: false`, `cam_layer: null` and its reason (`cam_refusal`), and says so on one
+    line: the build succeeds, it is never given an approximate CAM."""
     from edgexai.export.ops_check import check_onnx
     from edgexai.manifest import file_entry
+    from edgexai.models.registry import get_spec
 
-    path = export_onnx(model, input_size, Path(build_dir) / ONNX_NAME)
+    spec = get_spec(manifest["arch"])
+    if not spec.has_cam:
+        manifest.update(cam=False, cam_layer=None, cam_refusal=spec.cam_refusal)
+        print(f"edgexai: note: {spec.cam_refusal}", file=sys.stderr)
+    path = export_onnx(model, input_size, Path(build_dir) / ONNX_NAME, cam=spec.has_cam)
     check_onnx(path)  # a graph TensorRT 10 would reject fails the build, not the vehicle
     manifest.setdefault("files", {})["onnx"] = file_entry(Path(build_dir), path)
     manifest["onnx"] = {

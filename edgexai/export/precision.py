@@ -8,21 +8,24 @@ so the vehicle only builds engines.
 The manifest names where each graph's backbone ends (`onnx.backbone_outputs`: the classifier's
 `logits`; the detector's head maps before decoding). The backbone is what FP16 and INT8 convert;
 the rest (the classifier's CAM head, the detector's decoding) stays float32:
-- no-CAM (classifiers): the same graph cut at `logits`, for measuring the CAM's cost.
+- no-CAM (classifiers): the same graph cut at `logits`, for measuring the CAM's cost; for a
+  CAM-less build (edgexai.manifest.has_cam) a copy of model.onnx, which has logits only.
 - FP16: backbone in float16, the head in float32 — the CAM's min-max normaliser adds 1e-8, which
   is 0 in float16; the detector's box corners keep sub-pixel resolution. I/O keeps its dtypes
   (Casts at the boundary), so callers feed the same arrays to every precision.
 - INT8: ONNX Runtime's static quantiser in QDQ format, int8 activations and weights, both
   symmetric (zero points 0, as TensorRT requires), weights per output channel, biases left float
   (TensorRT dequantises int8/fp8/int4 only). Only Conv and Gemm inputs (and residual Adds) of the
-  backbone are quantised. Classifiers calibrate on the packaged GTSRB list, detectors on frames
-  drawn from their own training frames.
+  backbone are quantised. Classifiers calibrate on their own training images (an older GTSRB
+  build made without its INT8 variant: on the packaged GTSRB list), detectors on frames drawn from
+  their own training frames.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -269,7 +272,19 @@ def calibration_batch(
     manifest: dict[str, Any], data: Any, list_path: str | Path | None = None
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """A classifier's calibration: the list's images, decoded and normalised as its inputs.
-    `data`: GTSRB as a located DataSource, or a --data-root (None: $EDGEXAI_DATA / the cache)."""
+    `data`: GTSRB as a located DataSource, or a --data-root (None: $EDGEXAI_DATA / the cache).
+    A build on its own dataset calibrates on its own training split, drawn as the build drew it."""
+    from edgexai.data import datasets
+
+    if not datasets.is_gtsrb(manifest):
+        if list_path:
+            raise EdgexaiError("--calib-list names GTSRB images; this build has its own dataset")
+        from edgexai.export.calibration import training_calibration
+
+        train = datasets.load_train_split(manifest, progress=False)
+        return training_calibration(
+            train, manifest["mean"], manifest["std"], int(manifest.get("seed", 0))
+        )
     from edgexai.data.locate import DataSource, locate_gtsrb
     from edgexai.digest import sha256_file
     from edgexai.export.calibration import DEFAULT_LIST, load_images, read_list
@@ -297,7 +312,7 @@ def make_variant(
 ) -> Path:
     """Write `variant` from the build's model.onnx and record it in `manifest` (a dict, changed
     in place; the caller writes it). INT8 needs `calibration`: (input batch, its description)."""
-    from edgexai.manifest import build_path, file_entry
+    from edgexai.manifest import build_path, file_entry, has_cam
 
     kind = manifest["kind"]
     if variant not in BUILD_VARIANTS[kind] or variant == "fp32":
@@ -309,7 +324,12 @@ def make_variant(
     dst = Path(build_dir) / VARIANT_FILES[variant]
     backbone = list(manifest["onnx"]["backbone_outputs"])
     meta: dict[str, Any] = {"file_role": VARIANT_ROLES[variant]}
-    if variant == "nocam":
+    if variant == "nocam" and not has_cam(manifest):
+        # a CAM-less build's graph is logits only already: the no-CAM variant is the same
+        # bytes (same digest, so a TensorRT engine cache shares their engine)
+        shutil.copyfile(src, dst)
+        meta["same_as"] = "fp32"
+    elif variant == "nocam":
         make_nocam(src, dst)
     elif variant == "fp16":
         make_fp16(src, dst, backbone)

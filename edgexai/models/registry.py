@@ -1,7 +1,13 @@
-"""A registry of model specs: builder, input size, normalisation and the CAM layer's name."""
+"""A registry of model specs: builder, input size, normalisation and the CAM layer's name.
+
+Stdlib only at import (the CLI lists the archs for `--help`); each family's module (torch) is
+imported when a model is built. An arch without an exact in-graph Grad-CAM has `cam_layer` None
+and says why in `cam_refusal`: its build exports logits only (edgexai.manifest.has_cam).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +19,22 @@ GTSRB_MEAN = (0.4563, 0.4076, 0.3895)
 GTSRB_STD = (0.2298, 0.2144, 0.2259)
 
 
+def _build_resnet(spec: ModelSpec, widths: dict[str, Any], num_classes: int):
+    from edgexai.models.resnet import ResNet
+
+    return ResNet(widths, list(spec.strides), num_classes)
+
+
+def _build_vgg(spec: ModelSpec, widths: dict[str, Any], num_classes: int):
+    from edgexai.models.vgg import VGG
+
+    return VGG(widths, num_classes)
+
+
+# family → builder(spec, widths, num_classes); a new family is one entry here
+_BUILDERS: dict[str, Callable[..., Any]] = {"resnet": _build_resnet, "vgg": _build_vgg}
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What the rest of the project needs to know about an architecture."""
@@ -21,15 +43,29 @@ class ModelSpec:
     default_widths: dict[str, Any]
     strides: tuple[int, ...]
     input_size: int
-    cam_layer: str
+    cam_layer: str | None
     description: str
     mean: tuple[float, float, float] = GTSRB_MEAN
     std: tuple[float, float, float] = GTSRB_STD
+    family: str = "resnet"
+    cam_refusal: str | None = None  # why there is no in-graph CAM (cam_layer None), one line
+    fixed_input: bool = False  # True: input_size is the only size the network takes
+
+    @property
+    def has_cam(self) -> bool:
+        """Whether the head is GAP → linear, so the exact Grad-CAM goes into the graph."""
+        return self.cam_layer is not None
+
+    def check_input_size(self, size: int) -> None:
+        """Refuse an input size the network cannot take (one line)."""
+        if self.fixed_input and size != self.input_size:
+            raise EdgexaiError(
+                f"{self.name} takes {self.input_size} px inputs only (got {size}): its "
+                f"classifier is sized for the {self.input_size} px feature map"
+            )
 
     def build(self, widths: dict[str, Any] | None = None, num_classes: int = NUM_CLASSES):
-        from edgexai.models.resnet import ResNet
-
-        return ResNet(widths or self.default_widths, list(self.strides), num_classes)
+        return _BUILDERS[self.family](self, widths or self.default_widths, num_classes)
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -51,6 +87,11 @@ def get_spec(name: str) -> ModelSpec:
         raise EdgexaiError(
             f"unknown arch {name!r}; choose one of: {', '.join(list_models())}"
         ) from None
+
+
+def cam_models() -> list[str]:
+    """The archs with an exact in-graph Grad-CAM."""
+    return [n for n in list_models() if _REGISTRY[n].has_cam]
 
 
 def create_model(name: str, widths: dict[str, Any] | None = None, num_classes: int = NUM_CLASSES):
@@ -94,5 +135,34 @@ register(
         cam_layer="layer4",
         description="ResNet-18 with a 3×3 stride-1 stem, no max-pool (11 M params), 32 px, last map "
         "4×4; the paper-scale model",
+    )
+)
+
+VGG16_NO_CAM = (
+    "vgg16 has no exact in-graph Grad-CAM: its last conv map is 1×1 at 32 px and its head is "
+    "not GAP→linear; model.onnx has logits only (VG/IG/SG still explain it)"
+)
+
+
+def _vgg16_widths() -> dict[str, Any]:
+    return {
+        "stages": [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]],
+        "hidden": [512, 512],
+    }
+
+
+register(
+    ModelSpec(
+        name="vgg16",
+        default_widths=_vgg16_widths(),
+        strides=(),
+        input_size=32,
+        cam_layer=None,
+        description="the paper's CIFAR-style VGG-16 (15 M params at 43 classes): 13 3×3 convs "
+        "64…512 each with BatchNorm + ReLU, 5 max-pools, last map 1×1 at 32 px, classifier "
+        "512-512-C with dropout 0.5; no in-graph CAM",
+        family="vgg",
+        cam_refusal=VGG16_NO_CAM,
+        fixed_input=True,
     )
 )

@@ -192,6 +192,11 @@ class FrameLoop:
             return
         self.source.stop()
         self.result = self.summary.result(self.reason, self.source.stats)
+        # what the run wrote, so a report can show a frame of it (the bench's pipeline section)
+        self.result["files"] = {
+            "log": str(Path(self.cfg.log).resolve()),
+            "output": str(Path(self.cfg.output).resolve()) if self.cfg.output else None,
+        }
         if self.log.failed:
             self.result["log_error"] = self.log.failed
         self.log.write(self.result)  # a no-op once the log has failed
@@ -247,6 +252,12 @@ def run_pipeline(
         if not cfg.model:
             raise EdgexaiError("no model: pass --model DIR")
         session, info = open_model(cfg.model, cfg.backend, cfg.engine_threads, cfg.precision)
+    if not info.cam and cfg.probe_every and not cfg.quiet:
+        print(
+            f"edgexai: note: {info.name} has no in-graph CAM: no heatmap, CAM Gini or "
+            "faithfulness probe (--probe-every is ignored)",
+            file=sys.stderr,
+        )
     finder = finder or make_finder(cfg)
     if cfg.cv_threads > 0:
         import cv2
@@ -273,6 +284,7 @@ def run_pipeline(
                     "model_path": info.path,
                     "backend": info.backend,
                     "input_size": info.input_size,
+                    "cam": info.cam,  # false: a CAM-less build (no heatmap, Gini or probe)
                     **finder.describe(),
                     "decision": stages.decide.decision.describe(),
                     "probe_every": cfg.probe_every,

@@ -15,7 +15,7 @@ from edgexai.errors import EdgexaiError
 def draw(
     frame_bgr: np.ndarray,
     detections: list[dict],
-    cams: list[np.ndarray],
+    cams: list[np.ndarray | None],
     crop_boxes: list[tuple[int, int, int, int]],
     alpha: float = 0.45,
 ) -> np.ndarray:

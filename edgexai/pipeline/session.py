@@ -19,9 +19,10 @@ from edgexai.manifest import BUILDS_ROOT, MANIFEST_NAME
 
 @runtime_checkable
 class InferenceSession(Protocol):
-    """One engine call: N×3×S×S float32 (normalised) → (logits N×C, cam N×S×S in [0, 1])."""
+    """One engine call: N×3×S×S float32 (normalised) → (logits N×C, cam N×S×S in [0, 1]);
+    cam is None for a CAM-less build (edgexai.manifest.has_cam)."""
 
-    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
 @dataclass
@@ -35,6 +36,7 @@ class ModelInfo:
     std: tuple[float, ...]
     classes: list[str]
     backend: str
+    cam: bool = True  # False: a CAM-less build (logits only: no heatmap, Gini or probe)
 
 
 def newest_build(root: str | Path = BUILDS_ROOT) -> Path:
@@ -57,9 +59,10 @@ def newest_build(root: str | Path = BUILDS_ROOT) -> Path:
 
 def model_info(build_dir: str | Path, backend: str) -> ModelInfo:
     """What the pipeline needs from a classifier build's manifest (validated: no defaults)."""
-    from edgexai.manifest import load
+    from edgexai.manifest import has_cam, parse, read_manifest
 
-    m = load(build_dir)
+    raw = read_manifest(build_dir)
+    m = parse(raw)
     if m.kind != "classifier":
         raise EdgexaiError(
             f"--model {build_dir} is a {m.kind} build; --model takes a classifier "
@@ -73,6 +76,7 @@ def model_info(build_dir: str | Path, backend: str) -> ModelInfo:
         std=tuple(m.std),
         classes=list(m.classes),
         backend=backend,
+        cam=has_cam(raw),
     )
 
 

@@ -90,10 +90,11 @@ class ClassifyStage:
         w.ms["preprocess"] = w.ms.get("preprocess", 0.0) + (t1 - t) * 1000
         if len(w.batch):
             logits, cams = self.session.infer(w.batch)
-            w.logits, w.cams = np.asarray(logits, np.float64), np.asarray(cams, np.float32)
+            w.logits = np.asarray(logits, np.float64)
+            w.cams = None if cams is None else np.asarray(cams, np.float32)
         else:
             w.logits = np.zeros((0, len(self.info.classes)))
-            w.cams = np.zeros((0, size, size), np.float32)
+            w.cams = np.zeros((0, size, size), np.float32) if self.info.cam else None
         w.ms["infer"] = _ms_since(t1)
 
 
@@ -115,12 +116,12 @@ class DecideStage:
                 w.kept = ok[nms(w.boxes[ok], score[ok].astype(np.float32), self.nms_iou)]
                 w.detections = [
                     self._detection(w, int(j), int(cls[j]), conf[j], score[j], g)
-                    for j, g in zip(w.kept, _gini(w.cams[w.kept]), strict=True)
+                    for j, g in zip(w.kept, _gini(w.cams, w.kept), strict=True)
                 ]
         w.ms["post"] = _ms_since(t)
 
     def _detection(
-        self, w: FrameWork, j: int, k: int, conf: float, score: float, gini: float
+        self, w: FrameWork, j: int, k: int, conf: float, score: float, gini: float | None
     ) -> dict[str, Any]:
         return {
             "box": [round(float(v), 1) for v in w.boxes[j]],
@@ -129,14 +130,17 @@ class DecideStage:
             "confidence": round(float(conf), 4),
             "sign_score": round(float(w.sign_scores[j]), 4),
             "score": round(float(score), 4),
-            "gini": round(float(gini), 4),
+            "gini": None if gini is None else round(float(gini), 4),
         }
 
 
-def _gini(cams: np.ndarray) -> np.ndarray:
+def _gini(cams: np.ndarray | None, rows: np.ndarray) -> list[float | None]:
+    """Each kept crop's CAM Gini; None for all without a CAM (a CAM-less build)."""
     from edgexai.metrics.sparsity import gini
 
-    return np.atleast_1d(np.asarray(gini(cams), np.float64))
+    if cams is None:
+        return [None] * len(rows)
+    return list(np.atleast_1d(np.asarray(gini(cams[rows]), np.float64)))
 
 
 def probe(
@@ -189,7 +193,9 @@ class ProbeStage:
 
     def __call__(self, w: FrameWork) -> None:
         t = time.perf_counter()
-        if self.every > 0 and w.frame.index % self.every == 0 and len(w.kept):
+        # the probe removes CAM pixels: nothing to probe without a CAM (a CAM-less build)
+        sampled = self.every > 0 and w.frame.index % self.every == 0
+        if sampled and len(w.kept) and w.cams is not None:
             res = probe(
                 self.session,
                 w.batch[w.kept],
@@ -219,7 +225,7 @@ class RenderStage:
             image = draw(
                 w.frame.image,
                 w.detections,
-                [w.cams[j] for j in w.kept],
+                [None if w.cams is None else w.cams[j] for j in w.kept],
                 [tuple(int(v) for v in w.padded[j]) for j in w.kept],
             )
             shown = self.display.show(image)

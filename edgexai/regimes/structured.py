@@ -6,7 +6,8 @@ Three separate parts, as Torch-Pruning keeps them:
   batch norms, the shortcut and the next stage's inputs form one group), traced from the model;
 - schedule: how much is removed, per layer (one ratio) or globally (ranked across layers, each
   layer capped), in one or several steps, rounded to multiples of `round_to`.
-The classifier (`fc`) is never pruned, so the head stays GAP → linear over 43 classes. After
+The output layer (`fc`) is never pruned, so the network keeps one logit per class (a ResNet's
+head stays GAP → linear; VGG-16's hidden linears are pruned like its convs). After
 pruning, `model.widths()` reads the new widths from the layers and `create_model(arch, widths)`
 rebuilds the same network (checked here, not assumed).
 

@@ -25,6 +25,8 @@ from edgexai.manifest import (
     ClassifierManifest,
     DetectorManifest,
     build_path,
+    has_cam,
+    no_cam_reason,
     parse,
     read_manifest,
 )
@@ -41,12 +43,16 @@ class TensorInfo:
     dtype: str
 
 
-def variant_for(kind: str, precision: str, cam: bool = True) -> str:
-    """Which ONNX variant a (precision, cam) pair reads for a build of `kind`."""
+def variant_for(kind: str, precision: str, cam: bool = True, graph_cam: bool = True) -> str:
+    """Which ONNX variant a (precision, cam) pair reads for a build of `kind`. `graph_cam`
+    False (a CAM-less build, manifest.has_cam): every precision's graph is logits only, so
+    cam=False reads the precision's own variant."""
     if precision not in PRECISIONS:
         raise EdgexaiError(
             f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}"
         )
+    if not cam and kind == "classifier" and not graph_cam:
+        return precision
     if not cam:
         if kind != "classifier":
             raise EdgexaiError("only classifiers have a no-CAM variant")
@@ -71,14 +77,25 @@ class Session:
 
     backend = "base"
 
-    def __init__(self, build_dir: str | Path, precision: str = "fp32", cam: bool = True) -> None:
+    def __init__(
+        self, build_dir: str | Path, precision: str = "fp32", cam: bool | None = None
+    ) -> None:
+        """`cam` None: the build's own answer (edgexai.manifest.has_cam) — a CAM-less build
+        opens logits only; True on a CAM-less build is refused, saying why."""
         self.build_dir = Path(build_dir)
         self.manifest = read_manifest(self.build_dir)
         self.info: ClassifierManifest | DetectorManifest = parse(self.manifest)
         self.kind = self.info.kind
         self.precision = precision
-        self.cam = cam
-        self.variant = variant_for(self.kind, precision, cam)
+        graph_cam = self.kind != "classifier" or has_cam(self.manifest)
+        if cam and not graph_cam:
+            raise EdgexaiError(
+                f"{self.build_dir} has no in-graph CAM ({no_cam_reason(self.manifest)}); "
+                "open it with cam=False"
+            )
+        self.cam = graph_cam if cam is None else cam
+        cam = self.cam
+        self.variant = variant_for(self.kind, precision, cam, graph_cam)
         meta = self.info.onnx
         self.inputs = [TensorInfo(t.name, tuple(t.shape), t.dtype) for t in meta.inputs]
         outputs = [TensorInfo(t.name, tuple(t.shape), t.dtype) for t in meta.outputs]

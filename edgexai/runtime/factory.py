@@ -42,10 +42,11 @@ def open_session(
     build_dir: str | Path,
     backend: str = "auto",
     precision: str = "fp32",
-    cam: bool = True,
+    cam: bool | None = None,
     **options: Any,
 ) -> Session:
-    """Open a build folder (classifier or detector) with a backend."""
+    """Open a build folder (classifier or detector) with a backend. `cam` None: as the build
+    has it (a CAM-less classifier opens logits only); True on a CAM-less build is refused."""
     module, cls = BACKEND_SESSIONS[resolve_backend(backend)]
     session: type[Session] = getattr(importlib.import_module(module), cls)
     return session(build_dir, precision, cam, **options)

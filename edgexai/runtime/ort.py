@@ -52,7 +52,7 @@ class OrtSession(Session):
         self,
         build_dir: str | Path,
         precision: str = "fp32",
-        cam: bool = True,
+        cam: bool | None = None,
         provider: str = "cpu",
         threads: int | None = None,
         spinning: bool | None = None,

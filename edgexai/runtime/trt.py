@@ -187,7 +187,7 @@ class TrtSession(Session):
         self,
         build_dir: str | Path,
         precision: str = "fp32",
-        cam: bool = True,
+        cam: bool | None = None,
         max_batch: int | None = None,
         opt_batch: int | None = None,
         rebuild: str = "auto",
@@ -208,7 +208,8 @@ class TrtSession(Session):
             memory = load_device_memory()
         self.mem = memory
         self.max_batch = max_batch
-        self.onnx_variant = "nocam" if not cam else self.rt.onnx_variant(precision)
+        # (a CAM-less build reads its precision's logits-only graph: self.variant says which)
+        self.onnx_variant = "nocam" if self.variant == "nocam" else self.rt.onnx_variant(precision)
         role = VARIANT_ROLES[self.onnx_variant]
         if role not in self.manifest.get("files", {}):
             raise EdgexaiError(
