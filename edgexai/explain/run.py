@@ -22,7 +22,6 @@ import numpy as np
 
 from edgexai.build_folder import (
     LoadedBuild,
-    data_root_for,
     draw_indices,
     indices_digest,
     load_build,
@@ -41,6 +40,10 @@ class ExplainItem(LoadedBuild):
     result: dict[str, Any] = field(default_factory=dict)
     maps: dict[str, np.ndarray] = field(default_factory=dict)
     ids: np.ndarray | None = None
+    index: np.ndarray | None = None  # positions of the explained images among those given
+    predicted: np.ndarray | None = None  # the model's class for every image given
+    gini: dict[str, np.ndarray] = field(default_factory=dict)  # method → Gini per image
+    road: dict[str, Any] = field(default_factory=dict)  # method → metrics.road.ROADResult
 
     @classmethod
     def load(cls, build_dir: str | Path) -> ExplainItem:
@@ -144,9 +147,10 @@ def explain_model(
     t0 = time.time()
     logits = predict_logits(model, images, mean, std, device=device)
     preds = logits.argmax(1)
+    item.predicted = preds
     correct = preds == labels
     sel = np.flatnonzero(correct) if opts.targets == "correct" else np.arange(len(labels))
-    item.ids = ids[sel]
+    item.ids, item.index = ids[sel], sel
     targets = labels[sel]
     x = to_input(images[sel], mean, std, device)
     n, _, h, w = x.shape
@@ -200,9 +204,8 @@ def explain_model(
         )
         timing[f"explain_{method}"] = time.time() - t
         item.maps[method] = maps
-        methods[method] = {
-            "gini": {k: _r(v) for k, v in _summary(gini(maps) if n else np.zeros(0)).items()}
-        }
+        item.gini[method] = np.atleast_1d(gini(maps)) if n else np.zeros(0)
+        methods[method] = {"gini": {k: _r(v) for k, v in _summary(item.gini[method]).items()}}
     x_np = x.cpu().numpy()
     tiebreak = tiebreak_keys(opts.seed, item.ids, h * w)
     if opts.road and n:
@@ -219,6 +222,7 @@ def explain_model(
         try:
             for method, res in road.run(predict, x_np, item.maps, targets, noise, tiebreak).items():
                 methods[method]["road"] = res.as_dict()
+                item.road[method] = res
         finally:
             torch.set_num_threads(threads)
         timing["road"] = time.time() - t
@@ -245,6 +249,8 @@ def explain_model(
             }
         timing["deletion_insertion"] = time.time() - t
     timing["total"] = time.time() - t0
+    for method, entry in methods.items():
+        entry["per_image"] = _per_image(item, method, targets)
     item.result = {
         "name": item.name,
         "dir": str(item.dir),
@@ -258,6 +264,19 @@ def explain_model(
         "methods": methods,
         "seconds": {k: round(v, 2) for k, v in timing.items()},
     }
+
+
+def _per_image(item: ExplainItem, method: str, targets: np.ndarray) -> dict[str, Any]:
+    """Contract 4's per-image block of one method: which images, their Gini and ROAD outcomes."""
+    assert item.index is not None
+    block: dict[str, Any] = {
+        "index": item.index.astype(int).tolist(),
+        "label": np.asarray(targets).astype(int).tolist(),
+        "gini": np.round(item.gini[method].astype(np.float64), 6).tolist(),
+    }
+    if method in item.road:
+        block["road"] = item.road[method].per_image_dict(6)
+    return block
 
 
 def _flat_row(model: dict[str, Any], method: str, res: dict[str, Any]) -> dict[str, Any]:
@@ -442,11 +461,28 @@ def merge_into_manifest(item: ExplainItem, report: dict[str, Any]) -> None:
     update_manifest(item.dir, lambda m: m["metrics"].__setitem__("explanations", explanations))
 
 
+def _cam_methods_checked(opts: ExplainOptions, items: list[ExplainItem]) -> ExplainOptions:
+    """Grad-CAM methods on a CAM-less build: dropped from the default list with a note,
+    refused when asked for (edgexai.explain.explainers.usable_methods)."""
+    from dataclasses import replace
+
+    from edgexai.explain.explainers import usable_methods
+    from edgexai.explain.options import DEFAULT_METHODS
+
+    methods, notes = usable_methods(
+        opts.methods, [it.manifest for it in items], tuple(opts.methods) != DEFAULT_METHODS
+    )
+    for note in notes:
+        print(f"edgexai: note: {note}", file=sys.stderr)
+    return replace(opts, methods=methods) if methods != opts.methods else opts
+
+
 def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
     """The whole job; returns (output folder, report)."""
     validate(opts)
     t_start = time.time()
     items = [ExplainItem.load(d) for d in opts.models]
+    opts = _cam_methods_checked(opts, items)
     out = (
         Path(opts.out).expanduser()
         if opts.out
@@ -459,12 +495,11 @@ def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
 
     import torch
 
-    from edgexai.data.gtsrb import load_split
-    from edgexai.data.locate import locate_gtsrb
+    from edgexai.data.datasets import build_source, load_test_split
     from edgexai.manifest import git_revision, tool_versions
 
     torch.manual_seed(opts.seed)
-    source = locate_gtsrb(data_root_for(opts.data_root, items[0].manifest))
+    source = build_source(items[0].manifest, opts.data_root)  # GTSRB, or the build's own folder
     splits: dict[tuple[int, bool], Any] = {}
     indices: np.ndarray | None = None
     shown: tuple[np.ndarray, np.ndarray] | None = None  # the grid's images and labels
@@ -472,7 +507,7 @@ def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
         m = it.manifest
         key = (int(m["input_size"]), bool((m.get("data") or {}).get("roi_crop", False)))
         if key not in splits:
-            splits[key] = load_split(source, "test", key[0], key[1], opts.progress)
+            splits[key] = load_test_split(m, opts.data_root, key[0], opts.progress, source)
         test = splits[key]
         if indices is None:
             indices = draw_indices(len(test), opts.limit, opts.seed)
@@ -509,7 +544,7 @@ def run_explain(opts: ExplainOptions) -> tuple[Path, dict[str, Any]]:
         "git": git_revision(),
     }
     write_tables(out, report)
-    names = list(items[0].manifest.get("classes") or [str(i) for i in range(43)])
+    names = list(items[0].manifest["classes"])  # the build's own class names
     if shown is not None and opts.grid_images > 0:
         plot_grid(
             out / "grid.png",

@@ -4,7 +4,9 @@ Composed, as pytorch-grad-cam composes its ROAD metrics, from three parts: a per
 the map's pixels, remove the top/bottom p %), an imputer (noisy linear imputation, which leaks
 no mask shape to the classifier) and an averager (a curve over p → its mean and area). The
 classifier is any `predict(images N×C×H×W float32) → logits N×K` callable, so the same code
-scores a PyTorch model or an ONNX Runtime / TensorRT session.
+scores a PyTorch model or an ONNX Runtime / TensorRT session. Each image's outcome at each
+percentage is kept (`ROADResult.per_image_correct` / `per_image_probability`), not only the
+means, so a study can pair images across methods or models; `road_scores` is the one-call form.
 
 Imputation dominates the cost; it runs in worker processes (numpy/scipy only, spawned, so no
 torch state is forked) on chunks of images, while the parent classifies finished chunks.
@@ -20,8 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgexai.metrics.imputation import NoisyLinearImputer
-from edgexai.metrics.perturbation import ORDERS, count_removed, keep_mask, rank_pixels
+from edgexai.metrics.imputation import NoisyLinearImputer, noise_for
+from edgexai.metrics.perturbation import (
+    ORDERS,
+    count_removed,
+    keep_mask,
+    rank_pixels,
+    tiebreak_keys,
+)
 
 DEFAULT_PERCENTAGES: tuple[int, ...] = tuple(range(1, 92, 10))  # the paper's 1, 11, …, 91
 
@@ -51,21 +59,38 @@ class CurveAverager:
 
 @dataclass
 class ROADResult:
-    """Per order: accuracy and mean target probability at each percentage, plus summaries."""
+    """Per order: accuracy and mean target probability at each percentage, plus summaries.
+
+    `per_image_correct[order]` (0/1) and `per_image_probability[order]` are n_images ×
+    n_percentages; their column means are exactly `accuracy[order]` / `probability[order]`.
+    """
 
     percentages: list[float]
     n_images: int
     accuracy: dict[str, list[float]] = field(default_factory=dict)
     probability: dict[str, list[float]] = field(default_factory=dict)
     summary: dict[str, dict[str, float]] = field(default_factory=dict)
+    per_image_correct: dict[str, np.ndarray] = field(default_factory=dict)
+    per_image_probability: dict[str, np.ndarray] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
+        """The summary numbers (JSON-ready); `per_image_dict` holds the per-image outcomes."""
         return {
             "percentages": self.percentages,
             "n_images": self.n_images,
             "accuracy": self.accuracy,
             "probability": self.probability,
             "summary": self.summary,
+        }
+
+    def per_image_dict(self, digits: int = 6) -> dict[str, dict[str, list[list[float]]]]:
+        """{order: {"correct": n×P, "probability": n×P}} as lists, probabilities rounded."""
+        return {
+            o: {
+                "correct": self.per_image_correct[o].astype(int).tolist(),
+                "probability": np.round(self.per_image_probability[o], digits).tolist(),
+            }
+            for o in self.per_image_correct
         }
 
 
@@ -148,17 +173,24 @@ class ROAD:
         targets: np.ndarray,
         noise: np.ndarray | None = None,
         tiebreak: np.ndarray | None = None,
+        *,
+        seed: int | None = None,
+        ids: np.ndarray | None = None,
     ) -> dict[str, ROADResult]:
         """Score every method in `maps` (name → N×H×W) on `images` (N×C×H×W, model input).
 
         `noise`: standard-normal N×C×H×W shared by all methods, orders and percentages (see
         imputation.noise_for); `tiebreak`: N×HW keys for equal map values (perturbation).
+        `seed` (instead): draws whichever of the two is not given, per image id (`ids`, default
+        0…N−1) — `edgexai explain` draws both so with its seed and its image ids.
         """
         n, _, h, w = images.shape
         images = np.ascontiguousarray(images, np.float32)
         targets = np.asarray(targets, np.int64)
+        if seed is not None:
+            noise, tiebreak = self._seeded(seed, ids, images.shape, noise, tiebreak)
         if self.noise_std > 0 and noise is None:
-            raise ValueError("ROAD with imputation noise needs a noise array (noise_for)")
+            raise ValueError("ROAD with imputation noise needs a noise array (noise_for) or a seed")
         rankings = {m: rank_pixels(v, tiebreak) for m, v in maps.items()}
         ks = [count_removed(p, h * w) for p in self.percentages]
         tasks = [
@@ -197,12 +229,35 @@ class ROAD:
                 r.accuracy[o] = acc
                 r.probability[o] = prob[m, o].mean(axis=1).tolist()
                 r.summary[o] = self.averager(self.percentages, acc)
+                # transposed views of the same buffers: numpy then reduces a column along the
+                # same memory axis as above, so column means equal the lists bit for bit
+                r.per_image_correct[o] = correct[m, o].T
+                r.per_image_probability[o] = prob[m, o].T
             if {"morf", "lerf"} <= set(self.orders):
                 r.summary["gap"] = {
                     k: r.summary["lerf"][k] - r.summary["morf"][k] for k in ("mean", "area")
                 }
             results[m] = r
         return results
+
+    def _seeded(
+        self,
+        seed: int,
+        ids: np.ndarray | None,
+        shape: tuple[int, ...],
+        noise: np.ndarray | None,
+        tiebreak: np.ndarray | None,
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """(noise, tiebreak) drawn from `seed` per image id where the caller gave none."""
+        n, c, h, w = shape
+        ids = np.arange(n) if ids is None else np.asarray(ids, np.int64)
+        if len(ids) != n:
+            raise ValueError(f"ROAD got {len(ids)} image ids for {n} images")
+        if noise is None and self.noise_std > 0:
+            noise = noise_for(seed, ids, (c, h, w))
+        if tiebreak is None:
+            tiebreak = tiebreak_keys(seed, ids, h * w)
+        return noise, tiebreak
 
     def _imputed(self, tasks: list[_Task], args) -> Iterator[tuple[_Task, np.ndarray]]:
         """Yield (task, imputed chunk) — in order inline, as they finish with workers."""
@@ -245,3 +300,26 @@ class ROAD:
                         bar.update()
         finally:
             bar.close()
+
+
+def road_scores(
+    predict: Predict,
+    images: np.ndarray,
+    maps: dict[str, np.ndarray] | np.ndarray,
+    targets: np.ndarray,
+    seed: int = 0,
+    percentages: Sequence[float] = DEFAULT_PERCENTAGES,
+    orders: Sequence[str] = ORDERS,
+    noise_std: float = 0.01,
+    workers: int = 0,
+    ids: np.ndarray | None = None,
+) -> dict[str, ROADResult]:
+    """ROAD in one call: `ROAD(...).run(predict, images, maps, targets, seed=seed, ids=ids)`.
+
+    `maps`: name → N×H×W, or one N×H×W array (scored as "map"); `images`: N×C×H×W, the model's
+    normalised input; `ids`: each image's id for its noise stream (default 0…N−1); `workers` 0
+    imputes in this process (no spawned workers).
+    """
+    named = maps if isinstance(maps, dict) else {"map": np.asarray(maps)}
+    road = ROAD(percentages, orders, noise_std, workers=workers)
+    return road.run(predict, images, named, targets, seed=seed, ids=ids)

@@ -14,11 +14,11 @@ from edgexai.errors import EdgexaiError
 from edgexai.explain.cam import analytic_gradcam
 from edgexai.explain.explainers import ExplainConfig, explain, list_methods
 from edgexai.manifest import read_manifest, verify_file
-from edgexai.models import create_model, get_spec, list_models
+from edgexai.models import cam_models, create_model, get_spec
 from edgexai.models.checkpoint import load_model
 
 
-@pytest.mark.parametrize("arch", list_models())
+@pytest.mark.parametrize("arch", cam_models())
 def test_analytic_cam_equals_captum_layer_gradcam(arch):
     """Acceptance 3: the in-graph CAM is autograd Grad-CAM, to 1e-5 of the map's maximum."""
     from captum.attr import LayerAttribution, LayerGradCam

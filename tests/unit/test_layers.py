@@ -30,7 +30,12 @@ SHARED = (
     "edgexai.detect",
     "edgexai.metrics",
 )
-DEPLOYMENT = ("edgexai.runtime", "edgexai.pipeline", "edgexai.commands.run")
+DEPLOYMENT = (
+    "edgexai.runtime",
+    "edgexai.pipeline",
+    "edgexai.commands.run",
+    "edgexai.api.classifier",
+)
 TOP = ("edgexai.bench", "edgexai.commands", "edgexai.cli", "edgexai.__main__", "edgexai.doctor")
 HEAVY = ("torch", "torchvision", "captum", "torch_pruning")
 
