@@ -23,7 +23,8 @@ def find_chromium() -> str | None:
 
 
 def render(html: Path, png: Path, chromium: str, width: int = 1280) -> list[dict]:
-    """Load the page from disk (no network), screenshot it whole; per-image load status."""
+    """Load the page from disk (no network), screenshot it whole; per-image load status and
+    the width it is shown at (shown_width / width scales the figure's fonts)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -34,7 +35,7 @@ def render(html: Path, png: Path, chromium: str, width: int = 1280) -> list[dict
             page.wait_for_load_state("load")
             images = page.evaluate(
                 "Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete, "
-                "width: i.naturalWidth, height: i.naturalHeight}))"
+                "width: i.naturalWidth, height: i.naturalHeight, shown_width: i.clientWidth}))"
             )
             page.screenshot(path=str(png), full_page=True)
         finally:
@@ -55,10 +56,27 @@ def main() -> int:
     png = a.png or a.html.with_name("report-screenshot.png")
     images = render(a.html, png, chromium)
     broken = [i for i in images if not (i["complete"] and i["width"] > 0)]
-    print(f"{len(images)} images, {len(broken)} broken; screenshot {png}")
+    small = illegible(images)
+    print(
+        f"{len(images)} images, {len(broken)} broken, {len(small)} shown too small; "
+        f"screenshot {png}"
+    )
     for i in broken:
         print(f"  broken: {i['alt']}")
-    return 0 if images and not broken else 1
+    for i in small:
+        print(f"  shown at {i['shown_width']} of {i['width']} px: {i['alt']}")
+    return 0 if images and not broken and not small else 1
+
+
+def illegible(images: list[dict]) -> list[dict]:
+    """Images shown so much smaller than saved that the figures' smallest font drops below 9 pt."""
+    from edgexai.bench.plots import MIN_FONT_PT
+
+    return [
+        i
+        for i in images
+        if i["width"] > 0 and MIN_FONT_PT * min(1.0, i["shown_width"] / i["width"]) < 9
+    ]
 
 
 if __name__ == "__main__":

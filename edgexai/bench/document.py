@@ -75,7 +75,10 @@ _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto
 color:#222}table{border-collapse:collapse;font-size:13px;margin:1em 0}th,td{border:1px solid #ccc;
 padding:3px 7px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:
 left}img{max-width:100%;border:1px solid #ddd;margin:.5em 0}pre{background:#f6f6f6;padding:.7em;
-font-size:12px;overflow-x:auto}h2{border-bottom:1px solid #ddd;padding-bottom:.2em}"""
+font-size:12px;overflow-x:auto}h2{border-bottom:1px solid #ddd;padding-bottom:.2em}
+figure{margin:1em 0}figcaption{font-size:14px;color:#444}"""
+# figures use the whole column (no default 40-px figure margins), so the PNGs, 1152 px wide, show
+# unscaled in a 1280-px window and their fonts keep their size (bench/plots.py)
 
 
 def _inline(text: str) -> str:

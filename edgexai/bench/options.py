@@ -95,6 +95,12 @@ class BenchOptions:
         type=non_negative_int,
     )
     grid_images: int = opt(5, "rows of the saliency grids", type=non_negative_int)
+    fidelity_images: int = opt(
+        100,
+        "explained images on which each ort/trt session's in-graph CAM is compared with the "
+        "fp32 PyTorch Grad-CAM (correlation, IoU of the top fifth, ROAD MoRF); 0 skips it",
+        type=non_negative_int,
+    )
     pipeline_summaries: list[str] = opt(
         help="an `edgexai run` summary JSON to show in the report (repeatable)",
         factory=list,

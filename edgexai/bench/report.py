@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgexai.bench import paper
+from edgexai.bench import figure_data, paper
 from edgexai.bench.document import Section, to_html, to_markdown
-from edgexai.bench.plots import latency_bars, road_curves, saliency_grid, tradeoff_scatter
-from edgexai.bench.select import CELLS
+from edgexai.bench.pipeline_figures import no_overlay, pipeline_figures
+from edgexai.bench.plots import latency_dots, road_bands, saliency_grid, tradeoff_pareto
+from edgexai.bench.select import BASELINE, CELLS
 from edgexai.strict_json import json_safe
 
 if TYPE_CHECKING:
@@ -37,6 +38,55 @@ def fmt(
         text += f" ± {stats['std'][key] * scale:.{digits}f}"
     if ratio and key in stats.get("ratio", {}):
         text += f" (×{stats['ratio'][key]:.2f})"
+    return text
+
+
+def fmt_interval(stats: dict[str, Any], key: str, digits: int = 3, ratio: bool = False) -> str:
+    """fmt()'s text with the 95 % interval ('[lo, hi]', or why there is none) and, with ratio,
+    the paired ratio to natural with its interval."""
+    entry = (stats.get("intervals") or {}).get(key)
+    text = fmt(stats, key, digits)
+    if entry is None or text == "–":
+        old = stats.get("ratio", {}).get(key)
+        return text + (f" (×{old:.2f})" if ratio and old is not None and text != "–" else "")
+    text += paper.fmt_ci(entry["ci95"], digits) or f" ({entry['note']})"
+    if ratio and entry.get("ratio") is not None:
+        text += f" (×{entry['ratio']:.2f}" + (paper.fmt_ci(entry["ratio_ci95"], 2) + ")")
+    return text
+
+
+def missing_intervals(results: dict[str, Any], cells: list[str]) -> list[str]:
+    """The cells with explanation means but no per-image intervals (an old cache)."""
+    out = []
+    for c in cells:
+        st = results["cells"][c]
+        has = any(k.startswith("explain.") and k.endswith("_mean") for k in st["mean"])
+        if has and not st.get("intervals"):
+            out.append(c)
+    return out
+
+
+def intervals_text(results: dict[str, Any]) -> str:
+    """How the report's intervals were made, from results.json's record of it."""
+    how = results["paper"].get("intervals") or {}
+    if not how:
+        return "No intervals in this report."
+    return (
+        f"Intervals: {100 * how['confidence']:.0f} % bootstrap over images "
+        f"(scipy.stats.bootstrap, {how['method']}; {how['fallback']}; "
+        f"{how['n_resamples']:,} resamples, seed {how['seed']}); differences and ratios to "
+        "natural are paired on the images both models explained. Several seeds: their images "
+        "are pooled, so an interval covers the image draw; ± std is the spread over seeds."
+    )
+
+
+def finding_text(f: dict[str, Any]) -> str:
+    """One finding's bullet: claim, verdict (with its mark), numbers, rule, why marked."""
+    text = f"{f['finding']} — **{f['verdict']}**: {f['evidence']}."
+    if f.get("rule"):
+        text += f" Rule: {f['rule']}."
+    if f.get("marked_why"):
+        text += " Builds: " + "; ".join(f["marked_why"]) + "."
     return text
 
 
@@ -87,7 +137,9 @@ def figures(
     if opts.road:
         paths["road"] = road_figure(fig_dir, results, cells, opts)
     if results["latency"]:
-        paths.update(latency_figures(fig_dir, results, cells, shown, opts))
+        paths.update(latency_figures(fig_dir, results, cells))
+    if results.get("pipeline"):
+        paths.update(pipeline_figures(fig_dir, results["pipeline"]))
     return paths
 
 
@@ -101,7 +153,6 @@ def saliency_grids(
     opts: BenchOptions,
 ) -> dict[str, Path]:
     """One grid per method: the same test images (rows) across the shown models (columns)."""
-    from edgexai.data.classes import GTSRB_CLASSES
     from edgexai.explain.explainers import METHOD_NAMES
 
     paths: dict[str, Path] = {}
@@ -109,11 +160,12 @@ def saliency_grids(
     if not len(rows):
         return paths
     images = test.images[rows]
-    captions = [f"#{i} {GTSRB_CLASSES[int(test.labels[i])][:16]}" for i in rows]
+    names = shown[0].manifest["classes"]  # the builds' own class names
+    captions = [f"#{i} {names[int(test.labels[i])][:16]}" for i in rows]
     for method in opts.methods:
         maps = {
             m.cell: _grid_maps(
-                rows, images.shape[1:3], ids_by_model[m.name], maps_by_model[m.name][method]
+                rows, images.shape[1:3], ids_by_model[m.name], maps_by_model[m.name].get(method)
             )
             for m in shown
         }
@@ -129,11 +181,12 @@ def saliency_grids(
 
 
 def _grid_maps(
-    rows: np.ndarray, shape: tuple[int, ...], got: np.ndarray, maps: np.ndarray
+    rows: np.ndarray, shape: tuple[int, ...], got: np.ndarray, maps: np.ndarray | None
 ) -> np.ndarray:
-    """One model's maps of the grid's images; NaN where it did not explain the image."""
+    """One model's maps of the grid's images; NaN where it did not explain the image (all of
+    them for a method it lacks: Grad-CAM on a CAM-less build)."""
     arr = np.full((len(rows),) + tuple(shape), np.nan, np.float32)
-    for r, image_id in enumerate(rows):
+    for r, image_id in enumerate(rows if maps is not None else []):
         hit = np.flatnonzero(got == image_id)
         if len(hit):
             arr[r] = maps[hit[0]]
@@ -143,71 +196,24 @@ def _grid_maps(
 def road_figure(
     fig_dir: Path, results: dict[str, Any], cells: list[str], opts: BenchOptions
 ) -> Path:
-    """ROAD curves per method, every cell (mean over its seeds)."""
+    """ROAD curves per method, every cell (mean over its seeds), with bootstrap bands."""
     from edgexai.explain.explainers import METHOD_NAMES
 
-    curves = {
-        cell: _cell_curves([r for r in results["models"] if r["cell"] == cell], opts.methods)
-        for cell in cells
-    }
-    return road_curves(
-        fig_dir / "road_curves.png", curves, list(opts.methods), METHOD_NAMES, ["morf", "lerf"]
-    )
+    curves, notes = figure_data.road_curves(results, cells, tuple(opts.methods))
+    return road_bands(fig_dir / "road_curves.png", curves, list(opts.methods), METHOD_NAMES, notes)
 
 
-def _cell_curves(members: list[dict[str, Any]], methods: tuple[str, ...]) -> dict[str, Any]:
-    per_method: dict[str, Any] = {}
-    for method in methods:
-        got = [r["road_curves"][method] for r in members if method in r["road_curves"]]
-        if got:
-            per_method[method] = {"percentages": got[0]["percentages"]}
-            for order in ("morf", "lerf"):
-                if order in got[0]:
-                    per_method[method][order] = list(np.mean([g[order] for g in got], 0))
-    return per_method
-
-
-def latency_figures(
-    fig_dir: Path,
-    results: dict[str, Any],
-    cells: list[str],
-    shown: list[BenchModel],
-    opts: BenchOptions,
-) -> dict[str, Path]:
-    """Latency bars (one per cell: the lowest seed's model) and the accuracy–latency–faithfulness
-    scatter at the first (backend, precision, batch)."""
-    from edgexai.explain.explainers import METHOD_NAMES
-
-    lat = results["latency"]
-    first = {m.name for m in shown}
+def latency_figures(fig_dir: Path, results: dict[str, Any], cells: list[str]) -> dict[str, Path]:
+    """The latency dot plot (every cell × case, cell means) and the accuracy–latency Pareto
+    plot at each cell's fastest measured case."""
     paths = {
-        "latency": latency_bars(
-            fig_dir / "latency.png", [r for r in lat if r["model"] in first], cells
+        "latency": latency_dots(
+            fig_dir / "latency.png", figure_data.latency_rows(results, cells), cells
         )
     }
-    base = sorted({(r["backend"], r["precision"], r["batch"]) for r in lat})[0]
-    key = f"latency.{base[0]}_{base[1]}_b{base[2]}.p50_ms"
-    faith_method = "gradcam" if "gradcam" in opts.methods else opts.methods[0]
-    points = []
-    for cell in cells:
-        s = results["cells"][cell]["mean"]
-        morf = s.get(f"explain.{faith_method}.road_morf_mean", float("nan"))
-        if key in s and "accuracy.clean_test" in s:
-            points.append(
-                {
-                    "cell": cell,
-                    "latency": s[key],
-                    "accuracy": s["accuracy.clean_test"],
-                    "morf": morf,
-                }
-            )
+    points, label, notes = figure_data.tradeoff_points(results, cells)
     if points:
-        paths["scatter"] = tradeoff_scatter(
-            fig_dir / "tradeoff.png",
-            points,
-            f"{base[0]} {base[1]} batch {base[2]} p50 (ms)",
-            f"ROAD MoRF, {METHOD_NAMES.get(faith_method, faith_method)} (lower = more faithful)",
-        )
+        paths["scatter"] = tradeoff_pareto(fig_dir / "tradeoff.png", points, label, notes)
     return paths
 
 
@@ -219,10 +225,11 @@ def sections(results: dict[str, Any], paths: dict[str, Path], opts: BenchOptions
         environment_section(results["environment"]),
         accuracy_section(results, cells),
         explanation_section(results, cells, paths, opts),
+        *([fidelity_section(results, cells)] if results.get("cam_fidelity") else []),
         latency_section(results, cells, paths),
     ]
     if results.get("pipeline"):
-        out.append(pipeline_section(results["pipeline"]))
+        out.append(pipeline_section(results["pipeline"], paths))
     out.append(paper_section(results))
     if results["latency"]:
         out.append(every_case_section(results["latency"], cells))
@@ -241,9 +248,11 @@ def measured_section(results: dict[str, Any], cells: list[str]) -> Section:
         + "; ".join(f"{c} {cs[c]['seeds']}" for c in cells)
         + ". Several seeds show mean ± std (sample std); one seed shows the value."
     )
+    gtsrb = all(r.get("gtsrb", True) for r in results["models"])
+    test_set = "the official GTSRB test set" if gtsrb else "the builds' test split"
     s.p(
         f"Every model saw the same images: explanation metrics on {img['explain_drawn']} images "
-        f"drawn with seed {results['config']['seed']} from the official GTSRB test set (indices "
+        f"drawn with seed {results['config']['seed']} from {test_set} (indices "
         f"sha256 {img['explain_indices_sha256'][:16]}…; "
         + (
             "each model explains the ones it classifies correctly, the paper's protocol"
@@ -253,7 +262,9 @@ def measured_section(results: dict[str, Any], cells: list[str]) -> Section:
         + ", for the true class), the same imputation "
         f"noise seed for ROAD; per-session accuracy on {img['accuracy_drawn']} other seeded test "
         "images; latency on the same input tensors, every case timed interleaved in one process "
-        "after warm-up. Clean test accuracy (all 12,630 test images) and robust accuracy come "
+        "after warm-up. Clean test accuracy (the whole test set"
+        + (", 12,630 images" if gtsrb else "")
+        + ") and robust accuracy come "
         "from each build's manifest (PGD-20 L∞ at the ε below on a fixed seeded 1,000 test "
         "images)."
     )
@@ -263,6 +274,16 @@ def measured_section(results: dict[str, Any], cells: list[str]) -> Section:
     }
     s.p("Robust accuracy ε (pixel units × 255): " + ", ".join(str(e) for e in sorted(eps)))
     s.p("Ratios (×) divide by the natural model's figure (the natural cell's mean).")
+    s.p(intervals_text(results))
+    limited = sorted(
+        {f"{r['name']} ({', '.join(r['limits'])})" for r in results["models"] if r.get("limits")}
+    )
+    if limited:
+        s.p(
+            "Not full builds (their verdicts below are marked indicative only): "
+            + "; ".join(limited)
+            + "."
+        )
     if results["notes"]:
         s.bullets(results["notes"])
     return s
@@ -349,7 +370,9 @@ def explanation_section(
         "(MoRF, lower = more faithful) or bottom (LeRF, higher = more faithful) p % of pixels by "
         "noisy linear imputation, mean over p = "
         + ", ".join(f"{p:g}" for p in _percentages(results))
-        + " %; gap = LeRF − MoRF (higher = better)."
+        + " %; gap = LeRF − MoRF (higher = better). [lo, hi]: 95 % bootstrap interval over "
+        "images; × natural: the ratio to natural on the images both explained (paired), with "
+        "its interval."
     )
     rows = []
     for c in cells:
@@ -359,10 +382,10 @@ def explanation_section(
                 [
                     c,
                     METHOD_NAMES.get(method, method),
-                    fmt(cs[c], k + "gini", 3),
-                    fmt(cs[c], k + "road_morf_mean", 3, ratio=True),
-                    fmt(cs[c], k + "road_lerf_mean", 3),
-                    fmt(cs[c], k + "road_gap_mean", 3),
+                    fmt_interval(cs[c], k + "gini"),
+                    fmt_interval(cs[c], k + "road_morf_mean", ratio=c != BASELINE),
+                    fmt_interval(cs[c], k + "road_lerf_mean"),
+                    fmt_interval(cs[c], k + "road_gap_mean"),
                     fmt(cs[c], "explain_n.explained", 0),
                 ]
             )
@@ -370,6 +393,14 @@ def explanation_section(
         ["cell", "method", "Gini", "ROAD MoRF (× natural)", "ROAD LeRF", "gap", "images explained"],
         rows,
     )
+    missing = missing_intervals(results, cells)
+    if missing:
+        s.p(
+            "No intervals for "
+            + ", ".join(missing)
+            + ": their cached explanation results have no per-image outcomes (made before "
+            "they were saved); `--fresh` recomputes them."
+        )
     for method in opts.methods:
         if f"grid_{method}" in paths:
             s.img(
@@ -379,6 +410,77 @@ def explanation_section(
     if "road" in paths:
         s.img(paths["road"], "ROAD curves per method, every regime")
     return s
+
+
+def fidelity_section(results: dict[str, Any], cells: list[str]) -> Section:
+    """The deployed engines' in-graph CAM against the study's fp32 PyTorch Grad-CAM."""
+    s = Section("Explanation on the device vs the study")
+    s.p(
+        "Each ort/trt session's in-graph CAM (what the device shows) against the fp32 PyTorch "
+        "Grad-CAM of the same model.pt (captum LayerGradCam, the explanation table's), on the "
+        f"first {results['config'].get('fidelity_images')} images each model explained, both "
+        "for the class the session predicts (the class the device explains): Pearson and "
+        "Spearman correlation and the IoU of the top-20 % pixels, per image then averaged "
+        "(Pearson also its minimum); ROAD MoRF (lower = more faithful; the explanation "
+        "table's percentages, noise and seeds) of the deployed and of the PyTorch maps, both "
+        "scored by the fp32 PyTorch model — where the session predicts the true class, "
+        '"MoRF PyTorch" is the explanation table\'s Grad-CAM MoRF on these images. '
+        '"same class": how often the session predicts fp32 PyTorch\'s class.'
+    )
+    rank = {c: i for i, c in enumerate(cells)}
+    rows = []
+    for r in sorted(
+        results["cam_fidelity"],
+        key=lambda r: (
+            rank.get(r["cell"], len(rank)),
+            r["seed"],
+            r["model"],
+            r["backend"] or "",
+            PRECISION_ORDER.get(r["precision"], 9),
+        ),
+    ):
+        if r["note"]:
+            rows.append([r["cell"], r["model"], r["note"]] + ["–"] * 8)
+            continue
+        rows.append(
+            [
+                r["cell"],
+                r["model"],
+                r["backend"],
+                r["precision"],
+                str(r["n_images"]),
+                _num(r["class_agreement"]),
+                f"{_num(r['pearson_mean'], 4)} ({_num(r['pearson_min'], 4)})",
+                _num(r["spearman_mean"], 4),
+                _num(r["iou_top20_mean"]),
+                _num(r["morf_deployed"]),
+                _num(r["morf_reference"]),
+            ]
+        )
+    s.table(
+        [
+            "cell",
+            "model",
+            "backend",
+            "precision",
+            "images",
+            "same class",
+            "Pearson mean (min)",
+            "Spearman mean",
+            "top-20 % IoU",
+            "MoRF deployed",
+            "MoRF PyTorch",
+        ],
+        rows,
+    )
+    return s
+
+
+PRECISION_ORDER = {"fp32": 0, "fp16": 1, "int8": 2}
+
+
+def _num(v: float | None, digits: int = 3) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
 
 
 def latency_section(results: dict[str, Any], cells: list[str], paths: dict[str, Path]) -> Section:
@@ -398,15 +500,19 @@ def latency_section(results: dict[str, Any], cells: list[str], paths: dict[str, 
             for c in cells
         ]
         s.table(["cell"] + [f"{b} {p} b{n}" for b, p, n in groups], rows)
-    for key in ("latency", "scatter"):
-        if key in paths:
-            s.img(
-                paths[key],
-                {
-                    "latency": "latency per regime (p50, whisker to p90)",
-                    "scatter": "accuracy – latency – faithfulness",
-                }[key],
-            )
+    if "latency" in paths:
+        s.img(
+            paths["latency"],
+            "How latency scales with batch and precision: ms per call per regime (cell means; "
+            "dot p50, bar to p90)",
+        )
+    if "scatter" in paths:
+        _, label, notes = figure_data.tradeoff_points(results, cells)
+        s.img(
+            paths["scatter"],
+            f"Which regime is fastest at equal accuracy: clean test accuracy against {label}; "
+            "the dashed line is the Pareto front. " + " ".join(notes),
+        )
     return s
 
 
@@ -435,7 +541,7 @@ def every_case_section(latency: list[dict[str, Any]], cells: list[str]) -> Secti
     return every
 
 
-def pipeline_section(summaries: list[dict[str, Any]]) -> Section:
+def pipeline_section(summaries: list[dict[str, Any]], paths: dict[str, Path]) -> Section:
     s = Section("Camera-frame pipeline")
     s.p(
         "`edgexai run` summaries (frames → proposals → rejector → classifier with in-graph "
@@ -456,25 +562,44 @@ def pipeline_section(summaries: list[dict[str, Any]]) -> Section:
             ]
         )
     s.table(["model", "backend", "frames", "FPS", "frame ms", "stages", "detections"], rows)
+    for i, r in enumerate(summaries):
+        _pipeline_figures(s, r, i, paths)
     return s
+
+
+def _pipeline_figures(s: Section, r: dict[str, Any], i: int, paths: dict[str, Path]) -> None:
+    """One run's overlay frame, stage times and detections per class, or why one is missing."""
+    name = Path(str(r.get("model", ""))).name
+    if f"pipeline_frame_{i}" in paths:
+        s.img(paths[f"pipeline_frame_{i}"], f"{name}: the run's frame with the most detections")
+    else:
+        s.p(f"{name}: no overlay frame — {no_overlay(r) or 'its video could not be read'}.")
+    if f"pipeline_stages_{i}" in paths:
+        s.img(paths[f"pipeline_stages_{i}"], f"{name}: ms per frame in each stage (p50, to p99)")
+    if f"pipeline_classes_{i}" in paths:
+        s.img(paths[f"pipeline_classes_{i}"], f"{name}: detections per class")
+    else:
+        s.p(f"{name}: the run detected no sign.")
 
 
 def paper_section(results: dict[str, Any]) -> Section:
     s = Section("Beside the paper")
+    s.p("Reference: " + paper.SOURCE + ".")
+    why_not = results["paper"].get("not_compared")
+    if why_not:
+        s.p(f"Not compared: {why_not}.")
+        return s
     s.p(
-        "Reference: " + paper.SOURCE + ". Same metric definition; our numbers are the cells' "
-        "means above. Δ = cell − natural, ours and theirs."
+        "Same metric definition; ours are the cells' means above with their 95 % intervals. "
+        "Δ = cell − natural, ours paired over the images both explained (with its interval) "
+        "and theirs. A verdict is stated only where the interval of the difference it rests on "
+        "lies wholly on one side of the finding's threshold; else it is inconclusive."
     )
     s.table(
         ["cell", "method", "ours MoRF", "paper MoRF", "ours Δ", "paper Δ"],
         paper.side_by_side(results["cells"]),
     )
-    s.bullets(
-        [
-            f"{f['finding']} — **{f['verdict']}**: {f['evidence']}."
-            for f in results["paper"]["findings"]
-        ]
-    )
+    s.bullets([finding_text(f) for f in results["paper"]["findings"]])
     s.p("Where the setups differ:")
     s.bullets(paper.differences(results["models"]))
     return s

@@ -5,7 +5,7 @@ derived from them (tools/write_schemas.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 FORMAT = "edgexai-bench/1"
 
@@ -21,6 +21,9 @@ class ModelResult:
     regime: str
     timing: str | None
     arch: str
+    preset: str | None  # the build's training preset (manifest), None where not recorded
+    gtsrb: bool  # a GTSRB build: the paper comparison applies
+    limits: list[str]  # why it is not a full build (quick preset, image limit, fewer epochs)
     model_sha256: str
     figures: dict[str, Any]
     road_curves: dict[str, Any]
@@ -47,8 +50,30 @@ class LatencyRow:
 
 
 @dataclass(frozen=True)
+class MetricInterval:
+    """One explanation figure of a cell from its per-image outcomes (edgexai.bench.intervals):
+    the mean over images with its 95 % bootstrap interval, and the difference and ratio to
+    natural paired over the images both explained, with theirs. Null intervals say why in
+    `note` (mean) or are null because there is no natural to pair with (natural itself)."""
+
+    mean: float | None
+    ci95: list[float] | None  # [lo, hi]
+    n: int  # images (pooled over the cell's seeds)
+    method: str | None  # BCa | percentile
+    note: str | None  # why there is no interval
+    diff: float | None  # mean − natural's, on the paired images
+    diff_ci95: list[float] | None
+    diff_note: str | None  # why the difference has no interval
+    ratio: float | None  # mean / natural's, on the paired images
+    ratio_ci95: list[float] | None
+    ratio_note: str | None
+    n_paired: int | None
+
+
+@dataclass(frozen=True)
 class CellResult:
-    """A regime cell aggregated over its seeds (mean ± std, ratio to natural)."""
+    """A regime cell aggregated over its seeds (mean ± std, ratio to natural), and the 95 %
+    intervals of its explanation figures ({} without per-image outcomes: an old cache)."""
 
     seeds: list[int]
     n: int
@@ -56,6 +81,36 @@ class CellResult:
     mean: dict[str, Any]
     std: dict[str, Any]
     ratio: dict[str, Any]
+    intervals: dict[str, MetricInterval]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One of the paper's findings with our verdict: `outcome` the bare word, `verdict` the text
+    shown (with '(interval includes the threshold)' and the mark, if any), `rule` how it was
+    decided, `marked` whether it is indicative only and `marked_why` which builds made it so."""
+
+    finding: str
+    rule: str
+    outcome: Literal["agree", "disagree", "partly", "inconclusive", "not measured"]
+    verdict: str
+    marked: bool
+    mark: str | None
+    marked_why: list[str]
+    evidence: str
+
+
+@dataclass(frozen=True)
+class PaperResult:
+    """The reference study beside ours (GTSRB builds only: else `compared` is false and
+    `not_compared` says why, with no findings)."""
+
+    source: str
+    reference_morf: dict[str, dict[str, float]]
+    compared: bool
+    not_compared: str | None
+    intervals: dict[str, Any]  # how the intervals were made (edgexai.bench.intervals.settings)
+    findings: list[Finding]
 
 
 @dataclass(frozen=True)
@@ -71,7 +126,7 @@ class BenchResults:
     models: list[ModelResult]
     cells: dict[str, CellResult]
     latency: list[LatencyRow]
-    paper: dict[str, Any]
+    paper: PaperResult
     notes: list[str]
     pipeline: list[dict[str, Any]]
     seconds_total: float

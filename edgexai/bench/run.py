@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from edgexai.bench import aggregate, paper
+from edgexai.bench.fidelity import measure_fidelity
 from edgexai.bench.latency import Case, case_row, time_interleaved
 from edgexai.bench.options import BACKENDS, PRECISIONS, TARGETS, BenchOptions
 from edgexai.bench.report import write_report
@@ -35,7 +36,7 @@ from edgexai.bench.select import (
     load_model_dir,
     order_models,
 )
-from edgexai.build_folder import ACCURACY_STREAM, data_root_for, draw_indices, indices_digest
+from edgexai.build_folder import ACCURACY_STREAM, draw_indices, indices_digest
 from edgexai.errors import EdgexaiError
 from edgexai.explain.options import ExplainOptions
 from edgexai.strict_json import json_safe
@@ -87,7 +88,11 @@ def _check_counts(opts: BenchOptions) -> None:
         raise EdgexaiError(
             f"--threads must be 0 (the backend's default) or more (got {opts.threads})"
         )
-    for flag, v in (("--warmup", opts.warmup), ("--grid-images", opts.grid_images)):
+    for flag, v in (
+        ("--warmup", opts.warmup),
+        ("--grid-images", opts.grid_images),
+        ("--fidelity-images", opts.fidelity_images),
+    ):
         if v < 0:
             raise EdgexaiError(f"{flag} must not be negative (got {v})")
 
@@ -124,6 +129,20 @@ def _explain_key(model: BenchModel, opts: BenchOptions, indices_sha: str, data_d
     return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def without_cam_methods(opts: BenchOptions, models: list[BenchModel]) -> BenchOptions:
+    """A bench of CAM-less builds only has no Grad-CAM rows, grids or curves at all; with
+    CAM models among them, only the CAM-less ones lack them (explain_one)."""
+    from dataclasses import replace
+
+    from edgexai.explain.explainers import CAM_METHODS
+    from edgexai.manifest import has_cam
+
+    if any(has_cam(m.manifest) for m in models):
+        return opts
+    methods = tuple(m for m in opts.methods if m not in CAM_METHODS)
+    return replace(opts, methods=methods) if methods else opts
+
+
 def explain_one(
     model: BenchModel,
     images: np.ndarray,
@@ -133,7 +152,12 @@ def explain_one(
     cache: Path,
     key: str,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray], np.ndarray]:
-    """(explain result, maps per method, explained ids) — from the cache when it matches."""
+    """(explain result, maps per method, explained ids) — from the cache when it matches. A
+    CAM-less build (edgexai.manifest.has_cam) is explained without the Grad-CAM methods
+    (open_sessions notes why)."""
+    from edgexai.explain.explainers import usable_methods
+
+    methods, _ = usable_methods(opts.methods, [model.manifest], explicit=False)
     stem = cache / f"{model.name}-{key}"
     if (
         not opts.fresh
@@ -143,7 +167,7 @@ def explain_one(
         try:
             result = json.loads(stem.with_suffix(".json").read_text())
             with np.load(stem.with_suffix(".npz")) as z:
-                maps = {m: z[f"map_{m}"] for m in opts.methods}
+                maps = {m: z[f"map_{m}"] for m in methods}
                 return result, maps, z["ids"]
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is recomputed
@@ -153,7 +177,7 @@ def explain_one(
     item = ExplainItem.load(model.dir)  # verifies model.pt's digest before loading it
     eo = ExplainOptions(
         models=[str(model.dir)],
-        methods=opts.methods,
+        methods=methods,
         limit=len(ids),
         seed=opts.seed,
         road=opts.road,
@@ -191,6 +215,12 @@ def road_curves(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
         road = r.get("road")
         if road:
             curves[method] = {"percentages": road["percentages"], **road["accuracy"]}
+            # each image's 0/1 outcome per percentage: the report's bootstrap bands
+            per_image = (r.get("per_image") or {}).get("road") or {}
+            if per_image:
+                curves[method]["per_image_correct"] = {
+                    order: v["correct"] for order, v in per_image.items() if "correct" in v
+                }
     return curves
 
 
@@ -205,25 +235,32 @@ def _trt_available() -> bool:
 def open_sessions(models: list[BenchModel], opts: BenchOptions, notes: list[str]):
     """{(model name, backend, precision): Session}; unavailable combinations become notes."""
     from edgexai.export.precision import ensure_variant
+    from edgexai.manifest import has_cam, no_cam_reason
     from edgexai.runtime import open_session
     from edgexai.runtime.base import variant_for
 
     sessions = {}
     backends = usable_backends(opts, notes)
     for model in models:
+        cam = has_cam(model.manifest)  # a CAM-less build: logits-only sessions
+        if not cam:
+            notes.append(
+                f"{model.name}: {no_cam_reason(model.manifest)}; its latency is of the logits "
+                "alone and it has no Grad-CAM rows"
+            )
         for backend in backends:
             for precision in opts.precisions:
                 if backend == "torch" and precision != "fp32":
                     continue
                 if backend in ("ort", "trt"):
-                    variant = variant_for("classifier", precision, True)
+                    variant = variant_for("classifier", precision, cam, cam)
                     if variant != "fp32":
                         ensure_variant(model.dir, variant, opts.data_root)
                 sessions[(model.name, backend, precision)] = open_session(
                     model.dir,
                     backend,
                     precision,
-                    cam=True,
+                    cam=cam,
                     **_session_kwargs(backend, opts.threads),
                 )
     return sessions
@@ -310,6 +347,7 @@ def run_bench(opts: BenchOptions) -> tuple[Path, dict[str, Any]]:
     validate(opts)
     t_start = time.time()
     models = select_models(opts)
+    opts = without_cam_methods(opts, models)
     notes = check_comparable(models)
     out = _report_folder(opts)
     env = environment(opts.threads)
@@ -319,6 +357,8 @@ def run_bench(opts: BenchOptions) -> tuple[Path, dict[str, Any]]:
     latency_rows = measure_sessions(models, draw, records, opts, notes)
     env["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     results = assemble(opts, env, draw, records, latency_rows, notes)
+    # the deployed sessions' in-graph CAM against the fp32 PyTorch Grad-CAM (bench/fidelity.py)
+    results["cam_fidelity"] = measure_fidelity(models, draw, ids_by_model, opts, open_sessions)
     write_report(out, results, models, draw.test, draw.ids, maps_by_model, ids_by_model, opts)
     results["seconds_total"] = round(time.time() - t_start, 1)
     write_results(out, results)
@@ -335,16 +375,13 @@ def _report_folder(opts: BenchOptions) -> Path:
 
 
 def draw_test(models: list[BenchModel], opts: BenchOptions) -> TestDraw:
-    """Load the test split once (as the first model reads it) and draw both image sets."""
-    from edgexai.data.gtsrb import load_split
-    from edgexai.data.locate import locate_gtsrb
+    """Load the test split once (as the first model reads it: GTSRB's official test set, or a
+    folder build's own test split) and draw both image sets."""
+    from edgexai.data.datasets import build_source, load_test_split
 
     first = models[0].manifest
-    source = locate_gtsrb(data_root_for(opts.data_root, first))
-    size = int(first["input_size"])
-    test = load_split(
-        source, "test", size, bool((first.get("data") or {}).get("roi_crop")), opts.progress
-    )
+    source = build_source(first, opts.data_root)
+    test = load_test_split(first, opts.data_root, int(first["input_size"]), opts.progress, source)
     ids = draw_indices(len(test), opts.images, opts.seed)
     acc_ids = draw_indices(len(test), opts.accuracy_images, opts.seed, stream=ACCURACY_STREAM)
     return TestDraw(source, test, ids, acc_ids)
@@ -386,6 +423,7 @@ def model_record(model: BenchModel, result: dict[str, Any]) -> dict[str, Any]:
         "regime": m.get("regime"),
         "timing": m.get("timing"),
         "arch": m.get("arch"),
+        **paper.build_facts(m),  # preset, gtsrb, limits: what the paper section reads
         "model_sha256": (files.get("model") or {}).get("sha256"),
         "figures": {
             "accuracy": {
@@ -405,6 +443,8 @@ def model_record(model: BenchModel, result: dict[str, Any]) -> dict[str, Any]:
         "road_curves": road_curves(result),
         "robust_settings": metrics.get("robust"),  # None: the build measured no robustness
         "explain_seconds": result.get("seconds"),
+        # per-image outcomes for the intervals; assemble() takes them out of the record
+        "per_image": aggregate.image_outcomes(result),
     }
 
 
@@ -482,8 +522,10 @@ def assemble(
     notes: list[str],
 ) -> dict[str, Any]:
     """results.json's content (less seconds_total): per-cell stats, ratios, the paper's verdicts."""
+    outcomes = {r["name"]: r.pop("per_image", {}) for r in records}  # arrays: not in the file
     stats = aggregate.cell_stats(records)
     aggregate.add_ratios(stats)
+    aggregate.add_intervals(stats, records, outcomes)
     return {
         "format": RESULTS_FORMAT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -504,11 +546,7 @@ def assemble(
         "models": records,
         "cells": stats,
         "latency": latency_rows,
-        "paper": {
-            "source": paper.SOURCE,
-            "reference_morf": paper.REFERENCE_MORF,
-            "findings": paper.findings(stats),
-        },
+        "paper": paper.paper_block(stats, records, outcomes),
         "notes": notes,
         "pipeline": [_read_summary(p) for p in opts.pipeline_summaries],
     }

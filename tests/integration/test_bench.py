@@ -146,7 +146,7 @@ def test_paper_verdicts_follow_the_measured_numbers():
             "layered-tuned": {"vg": 0.29, "ig": 0.38, "sg": 0.22},
         }
     )
-    verdicts = [f["verdict"] for f in paper.findings(agree)]
+    verdicts = [f["outcome"] for f in paper.findings(agree)]
     assert verdicts == ["agree", "agree", "agree"]
     disagree = _stats(
         {
@@ -156,16 +156,16 @@ def test_paper_verdicts_follow_the_measured_numbers():
             "layered-tuned": {"vg": 0.1, "ig": 0.2, "sg": 0.3},
         }
     )
-    verdicts = [f["verdict"] for f in paper.findings(disagree)]
+    verdicts = [f["outcome"] for f in paper.findings(disagree)]
     assert verdicts == ["disagree", "disagree", "disagree"]
-    assert [f["verdict"] for f in paper.findings({})] == ["not measured"] * 3
+    assert [f["outcome"] for f in paper.findings({})] == ["not measured"] * 3
     barely = _stats(
         {
             "natural": {"vg": 0.3, "ig": 0.4, "sg": 0.2},
             "adversarial": {"vg": 0.5, "ig": 0.41, "sg": 0.204},
         }
     )
-    assert paper.findings(barely)[0]["verdict"] == "partly"  # +0.01 and +0.004 are not "clearly"
+    assert paper.findings(barely)[0]["outcome"] == "partly"  # +0.01 and +0.004 are not "clearly"
 
 
 def test_bench_writes_every_report_file_with_ratios_to_natural(bench):
@@ -251,7 +251,7 @@ def test_bench_refuses_bad_arguments_in_one_line(builds):
 
 def test_report_html_renders_in_headless_chromium_with_every_image(bench, tmp_path):
     sys.path.insert(0, str(REPO / "tools"))
-    from screenshot_report import find_chromium, render
+    from screenshot_report import find_chromium, illegible, render
 
     pytest.importorskip("playwright")
     chromium = find_chromium()
@@ -262,6 +262,9 @@ def test_report_html_renders_in_headless_chromium_with_every_image(bench, tmp_pa
     images = render(out / "report.html", png, chromium)
     assert len(images) == 7
     assert all(i["complete"] and i["width"] > 100 for i in images), images
+    # shown at 1280 px the figures keep fonts of >= 9 pt (none is scaled down much)
+    assert not illegible(images), images
+    assert all(i["shown_width"] == i["width"] for i in images if i["width"] <= 1152), images
     from PIL import Image
 
     with Image.open(png) as shot:
