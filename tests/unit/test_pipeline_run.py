@@ -188,7 +188,10 @@ def test_kill_9_then_every_complete_line_parses(frames, fake_model, tmp_path):
         ]
     )
     _wait_lines(log, 3, proc)
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60  # until it has rotated once (slow on a loaded machine)
+    while len(list(tmp_path.glob("run.jsonl.*"))) < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.2)  # and is writing the next part when killed
     proc.kill()
     proc.communicate(timeout=30)
     parts = sorted(tmp_path.glob("run.jsonl*"))
