@@ -50,6 +50,28 @@ class LatencyRow:
 
 
 @dataclass(frozen=True)
+class FidelityRow:
+    """One (model, backend, precision): the deployed in-graph CAM against the fp32 PyTorch
+    Grad-CAM on the same images and target (edgexai.bench.fidelity); figures are None, with a
+    `note`, where the build was skipped (no in-graph CAM, no explained image)."""
+
+    cell: str
+    model: str
+    seed: int
+    backend: str | None
+    precision: str | None
+    n_images: int
+    class_agreement: float | None
+    pearson_mean: float | None
+    pearson_min: float | None
+    spearman_mean: float | None
+    iou_top20_mean: float | None
+    morf_deployed: float | None
+    morf_reference: float | None
+    note: str | None
+
+
+@dataclass(frozen=True)
 class MetricInterval:
     """One explanation figure of a cell from its per-image outcomes (edgexai.bench.intervals):
     the mean over images with its 95 % bootstrap interval, and the difference and ratio to
@@ -129,6 +151,7 @@ class BenchResults:
     paper: PaperResult
     notes: list[str]
     pipeline: list[dict[str, Any]]
+    cam_fidelity: list[FidelityRow]
     seconds_total: float
 
 
