@@ -112,6 +112,27 @@ def order_models(models: list[BenchModel]) -> list[BenchModel]:
     return sorted(models, key=lambda m: (rank.get(m.cell, len(order)), m.cell, m.seed, m.name))
 
 
+def _refuse_mixed(models: list[BenchModel]) -> None:
+    """Models that cannot share one table: different class lists (the drawn test images and the
+    accuracy would mean different things), or different archs in one cell (a cell's builds are
+    averaged as seeds of one model)."""
+    classes = {tuple(m.manifest.get("classes") or ()) for m in models}
+    if len(classes) > 1:
+        raise EdgexaiError(
+            f"the models name {len(classes)} different class lists (trained on different "
+            "datasets), so they cannot share the bench's test images; bench them separately"
+        )
+    archs: dict[str, set[str]] = {}
+    for m in models:
+        archs.setdefault(m.cell, set()).add(str(m.manifest.get("arch")))
+    for cell, names in archs.items():
+        if len(names) > 1:
+            raise EdgexaiError(
+                f"cell {cell} holds builds of {', '.join(sorted(names))}: a cell's builds are "
+                "averaged as seeds of one model; bench each architecture separately"
+            )
+
+
 def check_comparable(models: list[BenchModel]) -> list[str]:
     """Differences that would make the side-by-side unfair; returned as notes for the report
     (input size must match: it is refused)."""
@@ -122,6 +143,7 @@ def check_comparable(models: list[BenchModel]) -> list[str]:
             f"models with different input sizes ({sorted(sizes)}) cannot share "
             "the bench's images; bench them separately"
         )
+    _refuse_mixed(models)
     for key, label in (("arch", "architectures"), ("preset", "presets")):
         values = {str(m.manifest.get(key)) for m in models}
         if len(values) > 1:
