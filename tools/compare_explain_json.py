@@ -9,6 +9,7 @@ per-image ROAD outcomes (where present) average to its summary curves. Exit 0: e
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
@@ -60,6 +61,8 @@ def main(old: str, new: str) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("old", help="the earlier run's metrics.json")
+    p.add_argument("new", help="the later run's metrics.json")
+    args = p.parse_args()
+    sys.exit(main(args.old, args.new))
