@@ -52,13 +52,10 @@ FINDING_CELLS = (
 
 
 def is_gtsrb(manifest: dict[str, Any]) -> bool:
-    """A GTSRB build (the paper's dataset): edgexai.data.datasets answers it where present; a
-    manifest without data.dataset is one (builds before folder datasets)."""
-    try:
-        from edgexai.data.datasets import is_gtsrb as answer
-    except ImportError:  # older trees: the contract itself
-        return (manifest.get("data") or {}).get("dataset") in (None, "gtsrb")
-    return bool(answer(manifest))
+    """A GTSRB build (the paper's dataset), as edgexai.data.datasets answers it."""
+    from edgexai.data.datasets import is_gtsrb as answer
+
+    return answer(manifest)
 
 
 def build_limits(manifest: dict[str, Any]) -> list[str]:
