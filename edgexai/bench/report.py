@@ -544,8 +544,9 @@ def every_case_section(latency: list[dict[str, Any]], cells: list[str]) -> Secti
 def pipeline_section(summaries: list[dict[str, Any]], paths: dict[str, Path]) -> Section:
     s = Section("Camera-frame pipeline")
     s.p(
-        "`edgexai run` summaries (frames → proposals → rejector → classifier with in-graph "
-        "Grad-CAM → overlay → log); stage times in ms per frame, p50 / p99."
+        "`edgexai run` summaries (frame → find signs (the finder in each run's log: the "
+        "learned detector by default) → classifier with in-graph Grad-CAM → decide → overlay → "
+        "log); stage times in ms per frame, p50 / p99."
     )
     rows = []
     for r in summaries:
