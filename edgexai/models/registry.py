@@ -49,20 +49,11 @@ class ModelSpec:
     std: tuple[float, float, float] = GTSRB_STD
     family: str = "resnet"
     cam_refusal: str | None = None  # why there is no in-graph CAM (cam_layer None), one line
-    fixed_input: bool = False  # True: input_size is the only size the network takes
 
     @property
     def has_cam(self) -> bool:
         """Whether the head is GAP → linear, so the exact Grad-CAM goes into the graph."""
         return self.cam_layer is not None
-
-    def check_input_size(self, size: int) -> None:
-        """Refuse an input size the network cannot take (one line)."""
-        if self.fixed_input and size != self.input_size:
-            raise EdgexaiError(
-                f"{self.name} takes {self.input_size} px inputs only (got {size}): its "
-                f"classifier is sized for the {self.input_size} px feature map"
-            )
 
     def build(self, widths: dict[str, Any] | None = None, num_classes: int = NUM_CLASSES):
         return _BUILDERS[self.family](self, widths or self.default_widths, num_classes)
@@ -163,6 +154,5 @@ register(
         "512-512-C with dropout 0.5; no in-graph CAM",
         family="vgg",
         cam_refusal=VGG16_NO_CAM,
-        fixed_input=True,
     )
 )
