@@ -78,6 +78,7 @@ def train_config(opts: BuildOptions, preset, fine_tune: bool):
         label_smoothing=preset.label_smoothing,
         seed=opts.seed,
         device=opts.device,
+        precision=opts.train_precision,
     )
 
 

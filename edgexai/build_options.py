@@ -19,6 +19,7 @@ from edgexai.models import list_models
 from edgexai.options import add_options, cli_fields, from_args, opt
 from edgexai.presets import PRESETS
 from edgexai.regimes import ADVERSARIAL_GROUP, TIMINGS, RegimeSettings
+from edgexai.train_precision import TRAIN_PRECISIONS
 
 TIMING_HELP = (
     "pruning regimes: prune at init then train (pre), prune the trained natural model "
@@ -47,6 +48,12 @@ class BuildOptions:
         None, "peak learning rate (default: the preset's; for tuned its fine-tuning lr)", type=float
     )
     seed: int = opt(0, "seed for init, data order and augmentation")
+    train_precision: str = opt(
+        "auto",
+        "training arithmetic: auto = bfloat16 autocast where the CPU does bf16 natively "
+        "(AVX512-BF16/AMX; float16 on CUDA), else float32; the manifest records the one used",
+        choices=TRAIN_PRECISIONS,
+    )
     data_root: str | None = opt(
         None,
         "GTSRB: a folder holding gtsrb/, a folder holding "

@@ -32,6 +32,7 @@ from edgexai.data.gtsdb import CALIBRATION_MOD, DEVELOPMENT, HELDOUT
 from edgexai.errors import EdgexaiError
 from edgexai.manifest import BUILDS_ROOT
 from edgexai.options import opt
+from edgexai.train_precision import cpu_has_bf16
 
 MODEL_FORMAT = "edgexai-detector/1"
 INT8_CALIBRATION_FRAMES = 16
@@ -126,19 +127,6 @@ def _validate(o: DetectorBuildOptions) -> None:
             f"{o.heldout[0]}:{o.heldout[1]} overlap: held-out frames must never "
             "be trained on"
         )
-
-
-def cpu_has_bf16() -> bool:
-    """Native bfloat16 arithmetic (AVX512-BF16 / AMX) on this CPU, as torch's capability report
-    says; elsewhere bf16 autocast is emulated and slower than float32."""
-    import torch
-
-    caps = torch.backends.cpu.get_cpu_capability()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        flags = ""
-    return "AVX512" in caps and (" avx512_bf16" in flags or " amx_bf16" in flags)
 
 
 def _frames_source(o: DetectorBuildOptions) -> tuple[Path, str]:

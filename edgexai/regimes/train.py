@@ -1,6 +1,7 @@
 """The one training loop every regime uses.
 
-Seeded and reproducible on CPU, mixed precision on CUDA, DistributedDataParallel under torchrun,
+Seeded and reproducible on CPU, mixed precision where the device has it natively (bf16 on
+CPUs with AVX512-BF16/AMX, fp16 on CUDA), DistributedDataParallel under torchrun,
 a checkpoint after every epoch (resumable), the best epoch on validation kept, and a progress bar.
 Regimes change what one step optimises through `loss_fn`; nothing else forks.
 """
@@ -26,6 +27,7 @@ from edgexai.data.gtsrb import ArraySplit
 from edgexai.distributed import dist_env, resolve_device
 from edgexai.errors import EdgexaiError
 from edgexai.evaluate import accuracy, normalise_tensor
+from edgexai.train_precision import autocast_dtype, resolve_precision
 
 CHECKPOINT_FORMAT = "edgexai-checkpoint/1"
 LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -46,7 +48,7 @@ class TrainConfig:
     augment: bool = True
     seed: int = 0
     device: str = "cpu"
-    amp: bool = True  # used on CUDA only
+    precision: str = "auto"  # edgexai.train_precision: auto | bf16 | fp32 (resolved when run)
     channels_last: bool = True
     eval_batch: int = 512
 
@@ -103,7 +105,9 @@ class Trainer:
         self.mean, self.std = mean, std
         self.out_dir = out_dir
         self.device = resolve_device(cfg.device, self.env)
-        self.use_amp = cfg.amp and self.device.type == "cuda"
+        cfg.precision = resolve_precision(cfg.precision, self.device.type)
+        self.autocast = autocast_dtype(cfg.precision)
+        self.use_amp = cfg.precision == "fp16"  # float16 needs the gradient scaler
         self.loss_fn = loss_fn or cross_entropy_loss(cfg.label_smoothing)
         self.progress = progress and self.env.is_main
         self.model = model.to(self.device)
@@ -228,7 +232,9 @@ class Trainer:
                     group["lr"] = lr
                 x = self._prepare(images[idx])
                 y = labels[idx].to(self.device, non_blocking=True)
-                with torch.autocast(self.device.type, enabled=self.use_amp):
+                with torch.autocast(
+                    self.device.type, dtype=self.autocast, enabled=self.autocast is not None
+                ):
                     loss, logits = self.loss_fn(net, x, y)
                 self.optimizer.zero_grad(set_to_none=True)
                 self.scaler.scale(loss).backward()
