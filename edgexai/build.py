@@ -37,7 +37,14 @@ def validate(opts: BuildOptions) -> BuildOptions:
     if not 0 <= opts.val_fraction < 1:
         raise EdgexaiError(f"--val-fraction must be in [0, 1) (got {opts.val_fraction})")
     _validate_dataset(opts)
-    return opts
+    return replace(opts, roi=resolve_roi(opts))
+
+
+def resolve_roi(opts: BuildOptions) -> bool:
+    """--roi / --no-roi, else the preset's framing; always off for --dataset (no ROI boxes)."""
+    if opts.roi is not None:
+        return bool(opts.roi)
+    return get_preset(opts.preset).roi and opts.dataset is None
 
 
 def _validate_dataset(opts: BuildOptions) -> None:
@@ -75,6 +82,8 @@ def train_config(opts: BuildOptions, preset, fine_tune: bool):
         weight_decay=preset.weight_decay,
         schedule=preset.schedule,
         augment=preset.augment,
+        augmentation=preset.augmentation,
+        select=preset.select,
         label_smoothing=preset.label_smoothing,
         seed=opts.seed,
         device=opts.device,

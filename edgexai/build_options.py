@@ -86,7 +86,13 @@ class BuildOptions:
         "(quick runs; the manifest records the counts)",
         type=int,
     )
-    roi: bool = opt(False, "GTSRB: crop each image to its CSV ROI box")
+    roi: bool | None = opt(
+        None,
+        "GTSRB: crop each image to its CSV sign box grown by the crop margin of `edgexai run` "
+        "(edgexai.preprocess.pad_boxes), so training sees signs framed as the vehicle frames "
+        "them; --no-roi keeps GTSRB's own framing (default: the preset's; never with --dataset)",
+        action=argparse.BooleanOptionalAction,
+    )
     val_fraction: float = opt(
         0.1, "fraction of each class's tracks (or groups, or images) held out for validation"
     )

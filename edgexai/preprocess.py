@@ -1,12 +1,20 @@
 """Image preprocessing shared by training and the vehicle, so both see the same pixels.
 
 numpy + OpenCV only (deployment side). Crops are resized with INTER_AREA, to RGB uint8 squares;
-normalisation happens later with the model's mean/std.
+normalisation happens later with the model's mean/std. The sign's framing is defined here once:
+a tight box grown by CROP_MARGIN per side (`pad_boxes`), used by `edgexai run` on every found
+sign and by ROI-cropped GTSRB training (`crop_sign`), so train and deploy see the same framing.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+CROP_MARGIN = 0.1
+"""Per side, as a fraction of the box's size: GTSRB's images hold the sign with a ~10 % margin,
+while detector proposals (and GTSDB or GTSRB ROI boxes) are tight."""
+CROP_MIN_PX = 2.0
+"""The least margin per side in pixels, so tiny boxes keep some context."""
 
 
 def read_rgb(path: str) -> np.ndarray | None:
@@ -45,3 +53,34 @@ def resize_frame(frame_bgr: np.ndarray, width: int, height: int) -> np.ndarray:
     if frame_bgr.shape[1] == width and frame_bgr.shape[0] == height:
         return frame_bgr
     return cv2.resize(frame_bgr, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def pad_boxes(
+    boxes: np.ndarray,
+    frame_shape: tuple[int, ...],
+    margin: float = CROP_MARGIN,
+    min_px: float = CROP_MIN_PX,
+) -> np.ndarray:
+    """Grow each [x1, y1, x2, y2] (x2/y2 exclusive) by `margin` of its size per side (at least
+    min_px), clipped to the frame; returns integer pixel boxes (N×4 int32) at least 1 px wide."""
+    b = np.asarray(boxes, np.float32).reshape(-1, 4)
+    h, w = frame_shape[:2]
+    mx = np.maximum((b[:, 2] - b[:, 0]) * margin, min_px)
+    my = np.maximum((b[:, 3] - b[:, 1]) * margin, min_px)
+    out = np.stack([b[:, 0] - mx, b[:, 1] - my, b[:, 2] + mx, b[:, 3] + my], 1)
+    out = np.round(out).astype(np.int32)
+    out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, w)
+    out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, h)
+    out[:, 2] = np.maximum(out[:, 2], np.minimum(out[:, 0] + 1, w))
+    out[:, 3] = np.maximum(out[:, 3], np.minimum(out[:, 1] + 1, h))
+    out[:, 0] = np.minimum(out[:, 0], out[:, 2] - 1)
+    out[:, 1] = np.minimum(out[:, 1], out[:, 3] - 1)
+    return out
+
+
+def crop_sign(img: np.ndarray, roi_inclusive: tuple[int, int, int, int]) -> np.ndarray:
+    """The sign at a GTSRB CSV ROI box (x2/y2 inclusive, as the CSV gives them), framed as
+    `edgexai run` frames a found sign: the box grown by `pad_boxes`, clipped to the image."""
+    x1, y1, x2, y2 = roi_inclusive
+    ((bx1, by1, bx2, by2),) = pad_boxes(np.array([[x1, y1, x2 + 1, y2 + 1]]), img.shape)
+    return img[by1:by2, bx1:bx2]

@@ -97,8 +97,9 @@ def collect(folder: Path, frames: range, cache: Path) -> dict[str, np.ndarray]:
     jittered ground truth; cached."""
     from edgexai.data.gtsdb import gt_by_number
     from edgexai.detect.boxes import iou_matrix
-    from edgexai.pipeline.batching import extract_crops, pad_boxes
+    from edgexai.pipeline.batching import extract_crops
     from edgexai.pipeline.proposals import ColourShapeProposer
+    from edgexai.preprocess import pad_boxes
 
     if cache.exists():
         return _load_cache(cache)
@@ -139,8 +140,9 @@ def collect_refine(folder: Path, frames: range, cache: Path) -> dict[str, np.nda
     width/height (the refiner's targets), cached."""
     from edgexai.data.gtsdb import gt_by_number
     from edgexai.detect.boxes import iou_matrix
-    from edgexai.pipeline.batching import extract_crops, pad_boxes
+    from edgexai.pipeline.batching import extract_crops
     from edgexai.pipeline.proposals import ColourShapeProposer
+    from edgexai.preprocess import pad_boxes
 
     if cache.exists():
         return _load_cache(cache)

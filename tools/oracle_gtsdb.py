@@ -21,11 +21,12 @@ import numpy as np
 from edgexai.arg_types import frame_range, positive_float, unit_interval
 from edgexai.data.gtsdb import frame_path, gt_by_number, require_gtsdb
 from edgexai.errors import EdgexaiError
-from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes
+from edgexai.pipeline.batching import extract_crops, make_batch
 from edgexai.pipeline.decision import COLOUR
 from edgexai.pipeline.rejector import FEATURE_SIZE, default_rejector
 from edgexai.pipeline.session import open_model
 from edgexai.pipeline.stages import softmax
+from edgexai.preprocess import pad_boxes
 
 
 def main() -> None:

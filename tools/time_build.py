@@ -8,6 +8,7 @@ Usage: python tools/time_build.py OUT_DIR [build options...]
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -22,17 +23,24 @@ def cpu_model() -> tuple[str, list[str]]:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return platform.processor(), []
-    model = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if "model name" in ln), "")
-    flags = next((ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), [])
+    model = next(
+        (ln.split(":", 1)[1].strip() for ln in text.splitlines() if "model name" in ln), ""
+    )
+    flags = next(
+        (ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []
+    )
     keep = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni")
     return model, [f for f in flags if f in keep]
 
 
 def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__)
-        return 2
-    out, args = Path(argv[0]), argv[1:]
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("out", help="the build's --out folder")
+    parser.add_argument("build_args", nargs=argparse.REMAINDER, help="`edgexai build` options")
+    ns = parser.parse_args(argv)
+    out, args = Path(ns.out), ns.build_args
     load0 = os.getloadavg()
     t0 = time.time()
     rc = subprocess.call(["edgexai", "build", "--out", str(out), "--no-progress", *args])

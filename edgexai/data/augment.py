@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
+    """How strong the augmentation is; a preset setting (torch-free, so presets import it)."""
+
     max_rotate_deg: float = 10.0
     scale: tuple[float, float] = (0.9, 1.1)
     max_translate: float = 0.1  # fraction of the image side
@@ -26,6 +29,9 @@ class AugmentConfig:
 
 def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
     """x: N×3×H×W in [0, 1]; returns a warped, relit copy in [0, 1]."""
+    import torch
+    import torch.nn.functional as F
+
     n = x.shape[0]
 
     def uniform(lo: float, hi: float) -> torch.Tensor:

@@ -113,6 +113,13 @@ def load_splits(
     )
 
 
+def roi_margin(roi: bool) -> float | None:
+    """The crop margin an ROI-framed build was decoded with (edgexai.preprocess), else None."""
+    from edgexai.preprocess import CROP_MARGIN
+
+    return CROP_MARGIN if roi else None
+
+
 def data_record(
     source: DataSource | FolderSource, opts: BuildOptions, splits: tuple[ArraySplit, ...]
 ) -> dict[str, Any]:
@@ -122,6 +129,7 @@ def data_record(
         "origin": source.origin,
         "digest": source.digest,
         "roi_crop": opts.roi,
+        "roi_margin": roi_margin(opts.roi),
         "limit_per_class": opts.limit_per_class,
         "train_images": len(train),
         "val_images": len(val),

@@ -20,7 +20,7 @@ import numpy as np
 
 from edgexai.data.locate import DataSource, cache_dir
 from edgexai.errors import EdgexaiError
-from edgexai.preprocess import read_rgb, resize_square
+from edgexai.preprocess import crop_sign, read_rgb, resize_square
 
 SPLITS = ("train", "test")
 T = TypeVar("T")
@@ -97,13 +97,12 @@ def _decode(sample: Sample, size: int, roi: bool) -> np.ndarray:
     if img is None:
         raise EdgexaiError(f"cannot decode {sample.path}")
     if roi:
-        x1, y1, x2, y2 = sample.roi
-        img = img[y1 : y2 + 1, x1 : x2 + 1]
+        img = crop_sign(img, sample.roi)
     return resize_square(img, size)
 
 
 def _cache_key(source: DataSource, split: str, size: int, roi: bool) -> str:
-    text = json.dumps([source.digest, split, size, roi, 1])
+    text = json.dumps([source.digest, split, size, roi, 2])  # 2: ROI grown by the crop margin
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

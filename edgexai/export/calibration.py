@@ -99,7 +99,7 @@ def load_images(
     entries: list[CalibEntry], data_root: Path, size: int, roi: bool = False
 ) -> np.ndarray:
     """Decode the listed images exactly as the build decodes them: N×size×size×3 uint8 RGB."""
-    from edgexai.preprocess import read_rgb, resize_square
+    from edgexai.preprocess import crop_sign, read_rgb, resize_square
 
     out = []
     for e in entries:
@@ -110,8 +110,7 @@ def load_images(
                 "unreadable (is --data-root the GTSRB the list was drawn from?)"
             )
         if roi:
-            x1, y1, x2, y2 = e.roi
-            img = img[y1 : y2 + 1, x1 : x2 + 1]
+            img = crop_sign(img, e.roi)
         out.append(resize_square(img, size))
     return np.stack(out)
 

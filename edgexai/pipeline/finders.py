@@ -24,9 +24,10 @@ from edgexai.detect.boxes import nms
 from edgexai.detect.decode import NMS_IOU, to_frame
 from edgexai.errors import EdgexaiError
 from edgexai.pipeline import decision as decisions
-from edgexai.pipeline.batching import extract_crops, pad_boxes
+from edgexai.pipeline.batching import extract_crops
 from edgexai.pipeline.proposals import ColourShapeProposer, Proposer
 from edgexai.pipeline.rejector import FEATURE_SIZE, Rejector
+from edgexai.preprocess import pad_boxes
 
 
 @dataclass

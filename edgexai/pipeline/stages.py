@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgexai.detect.boxes import nms
-from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes
+from edgexai.pipeline.batching import extract_crops, make_batch
 from edgexai.pipeline.decision import Decision
 from edgexai.pipeline.finders import Candidates, SignFinder
 from edgexai.pipeline.log import JsonlLog
@@ -24,6 +24,7 @@ from edgexai.pipeline.overlay import Display, draw
 from edgexai.pipeline.session import InferenceSession, ModelInfo
 from edgexai.pipeline.sources import Frame
 from edgexai.pipeline.summary import Summary
+from edgexai.preprocess import pad_boxes
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ def parent_name(arch: str, seed: int) -> str:
 def _mismatch(
     manifest: dict[str, Any], opts: BuildOptions, arch: str, source: DataSource | FolderSource
 ) -> str | None:
-    from edgexai.data.datasets import FolderSource, dataset_kind
+    from edgexai.data.datasets import FolderSource, dataset_kind, roi_margin
 
     data = manifest.get("data", {})
     folder = source if isinstance(source, FolderSource) else None
@@ -50,6 +50,7 @@ def _mismatch(
             folder.test_fraction if folder and folder.test is None else None,
         ),
         ("roi crop", data.get("roi_crop"), opts.roi),
+        ("roi margin", data.get("roi_margin"), roi_margin(opts.roi)),
         ("limit per class", data.get("limit_per_class"), opts.limit_per_class),
         ("validation fraction", data.get("val_split", {}).get("fraction"), opts.val_fraction),
     ]

@@ -14,7 +14,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ from edgexai.evaluate import accuracy, normalise_tensor
 from edgexai.train_precision import autocast_dtype, resolve_precision
 
 CHECKPOINT_FORMAT = "edgexai-checkpoint/1"
+# best_val: the epoch with the best validation accuracy; last: the final epoch, for a schedule that
+# anneals to zero, where validation near 1.0 only tells noise apart (docs/RESULTS.md, issue 19).
+SELECTIONS = ("best_val", "last")
 LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -46,11 +49,13 @@ class TrainConfig:
     schedule: str = "onecycle"  # onecycle | cosine | constant
     warmup_fraction: float = 0.1
     augment: bool = True
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)  # its strength
     seed: int = 0
     device: str = "cpu"
     precision: str = "auto"  # edgexai.train_precision: auto | bf16 | fp32 (resolved when run)
     channels_last: bool = True
     eval_batch: int = 512
+    select: str = "best_val"  # which epoch's weights the build keeps: one of SELECTIONS
 
 
 @dataclass
@@ -105,6 +110,8 @@ class Trainer:
         self.mean, self.std = mean, std
         self.out_dir = out_dir
         self.device = resolve_device(cfg.device, self.env)
+        if cfg.select not in SELECTIONS:
+            raise EdgexaiError(f"unknown epoch selection {cfg.select!r}; choose {SELECTIONS}")
         cfg.precision = resolve_precision(cfg.precision, self.device.type)
         self.autocast = autocast_dtype(cfg.precision)
         self.use_amp = cfg.precision == "fp16"  # float16 needs the gradient scaler
@@ -195,7 +202,7 @@ class Trainer:
     def _prepare(self, images: torch.Tensor) -> torch.Tensor:
         x = images.permute(0, 3, 1, 2).float().div_(255)
         if self.cfg.augment:
-            x = augment_batch(x, AugmentConfig(), self.gen)
+            x = augment_batch(x, self.cfg.augmentation, self.gen)
         x = normalise_tensor(x, self.mean, self.std).to(self.device, non_blocking=True)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
@@ -271,9 +278,9 @@ class Trainer:
                 self.cfg.eval_batch,
                 self.device,
             )
-        # Selection on validation; without a validation set the last epoch is kept.
+        # Selection on validation (or the last epoch: cfg.select; also without a validation set).
         score = val_acc if not math.isnan(val_acc) else float(epoch)
-        if score >= self.best_val:
+        if score >= self.best_val or self.cfg.select == "last":
             self.best_val, self.best_epoch = score, epoch
             self.best_state = copy.deepcopy(
                 {k: v.detach().cpu() for k, v in self.model.state_dict().items()}

@@ -7,6 +7,7 @@ import torch
 from support import run_cli
 
 from edgexai.build import BuildOptions, run_build
+from edgexai.errors import EdgexaiError
 from edgexai.manifest import read_manifest, verify_file
 from edgexai.models.checkpoint import load_model
 
@@ -211,6 +212,7 @@ def test_build_flags_give_build_options_with_their_defaults_written_once():
         settings=RegimeSettings(random_start=False, amount=0.3),
     )
     assert parse("--resume", "x.pt").resume == "x.pt"
+    assert parse("--no-roi").roi is False and parse().roi is None  # None: the preset's framing
 
 
 def test_build_help_keeps_its_flags_groups_and_switch_defaults():
@@ -226,3 +228,52 @@ def test_build_help_keeps_its_flags_groups_and_switch_defaults():
         "--robust-steps ROBUST_STEPS robust accuracy: PGD steps (default: 20)",
     ):
         assert text in out, text
+
+
+@pytest.mark.parametrize(("native", "used"), [(False, "fp32"), (True, "bf16")])
+def test_a_build_records_the_training_precision_it_used(
+    fake_gtsrb, tmp_path, monkeypatch, native, used
+):
+    """auto falls back to fp32 where bf16 is not native (a monkeypatched capability report);
+    with it, the build trains in bf16 autocast; either way train_config.precision says which."""
+    from edgexai import train_precision
+
+    monkeypatch.setattr(train_precision, "cpu_has_bf16", lambda: native)
+    out_dir = run_build(_opts(fake_gtsrb, tmp_path, epochs=1, robust=False))
+    assert read_manifest(out_dir)["train_config"]["precision"] == used
+
+
+def test_select_last_keeps_the_final_epoch_and_best_val_the_best_one(fake_gtsrb, tmp_path):
+    """The cpu preset keeps its annealed last epoch; best_val keeps the best validation epoch
+    (a build records which in metrics.best_epoch); an unknown selection is refused."""
+    from edgexai.build import load_data
+    from edgexai.models import get_spec
+    from edgexai.regimes.train import TrainConfig, Trainer
+
+    spec = get_spec("resnet20")
+    _, train, val, _ = load_data(_opts(fake_gtsrb, tmp_path), spec.input_size)
+    for select in ("best_val", "last"):
+        torch.manual_seed(0)
+        cfg = TrainConfig(epochs=3, lr=0.05, select=select, precision="fp32")
+        (tmp_path / select).mkdir()
+        trainer = Trainer(
+            spec.build(), "resnet20", cfg, spec.mean, spec.std, tmp_path / select, progress=False
+        )
+        result = trainer.fit(train, val)
+        vals = [row["val_accuracy"] for row in result.history]
+        if select == "last":
+            assert result.best_epoch == 2 and result.best_val_accuracy == pytest.approx(
+                vals[-1], abs=1e-5
+            )
+        else:
+            assert result.best_val_accuracy == pytest.approx(max(vals), abs=1e-5)
+    with pytest.raises(EdgexaiError, match="unknown epoch selection"):
+        Trainer(
+            spec.build(),
+            "resnet20",
+            TrainConfig(epochs=1, select="median"),
+            spec.mean,
+            spec.std,
+            tmp_path / "x",
+            progress=False,
+        )

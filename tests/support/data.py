@@ -48,13 +48,13 @@ def make_fake_gtsrb(
                 size = int(rng.integers(30, 40))
                 name = f"{t:05d}_{i:05d}.ppm"
                 _write_ppm(d / name, _sign(rng, label, size))
-                rows.append(f"{name};{size};{size};3;3;{size - 4};{size - 4};{label}\n")
+                rows.append(f"{name};{size};{size};6;6;{size - 7};{size - 7};{label}\n")
         (d / f"GT-{label:05d}.csv").write_text("".join(rows))
         for _ in range(test_per_class):
             size = int(rng.integers(30, 40))
             name = f"{k:05d}.ppm"
             _write_ppm(test / name, _sign(rng, label, size))
-            test_rows.append(f"{name};{size};{size};3;3;{size - 4};{size - 4};{label}\n")
+            test_rows.append(f"{name};{size};{size};6;6;{size - 7};{size - 7};{label}\n")
             k += 1
     (base / "GT-final_test.csv").write_text("".join(test_rows))
     return root

@@ -48,7 +48,7 @@ def test_samples_carry_tracks_and_rois(fake_gtsrb):
     assert len(train) == 43 * 2 * 3 and len(test) == 43 * 3
     assert {s.track for s in train if s.label == 5} == {5000, 5001}
     assert all(s.track == -1 for s in test)
-    assert train[0].roi == (3, 3, train[0].roi[2], train[0].roi[3])
+    assert train[0].roi == (6, 6, train[0].roi[2], train[0].roi[3])
 
 
 def test_decode_and_cache(fake_gtsrb):
@@ -105,3 +105,22 @@ def test_gtsdb_frames_are_found_as_a_folder_or_an_archive_and_never_downloaded(
     monkeypatch.delenv("EDGEXAI_DATA", raising=False)
     assert locate_gtsdb(None) is None
     assert locate_gtsdb(str(tmp_path / "nothing-here")) is None
+
+
+def test_roi_framing_is_the_vehicles_crop_framing(fake_gtsrb):
+    """A GTSRB sign cropped at its ROI for training is framed exactly as `edgexai run` frames a
+    found sign with the same tight box (one definition: edgexai.preprocess.pad_boxes)."""
+    from edgexai.data.gtsrb import _decode
+    from edgexai.pipeline.batching import extract_crops
+    from edgexai.preprocess import CROP_MARGIN, pad_boxes, read_rgb
+
+    sample = list_samples(locate_gtsrb(fake_gtsrb), "train")[0]
+    x1, y1, x2, y2 = sample.roi  # inclusive, as GTSRB's CSV gives them
+    rgb = read_rgb(sample.path)
+    tight = np.array([[x1, y1, x2 + 1, y2 + 1]], np.float32)  # the pipeline's boxes: x2 exclusive
+    vehicle = extract_crops(np.ascontiguousarray(rgb[..., ::-1]), pad_boxes(tight, rgb.shape), 32)
+    assert np.array_equal(_decode(sample, 32, roi=True), vehicle[0])
+    gx1, gy1, gx2, gy2 = pad_boxes(tight, rgb.shape)[0]
+    margin = max((x2 + 1 - x1) * CROP_MARGIN, 2)
+    assert abs((x1 - gx1) - margin) <= 0.5 and abs((gx2 - x2 - 1) - margin) <= 0.5
+    assert (gx1, gy1) != (0, 0)  # tighter than the whole image: the ROI crop does something

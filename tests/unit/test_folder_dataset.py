@@ -107,6 +107,16 @@ def test_roi_and_a_test_dataset_without_a_dataset_are_refused():
         validate(BuildOptions(dataset="x", test_fraction=1.0))
 
 
+def test_the_presets_roi_framing_applies_to_gtsrb_only_and_yields_to_the_flag():
+    from edgexai.presets import PRESETS
+
+    assert PRESETS["cpu"].roi  # the default recipe trains on ROI framing (docs/RESULTS.md, #19)
+    assert validate(BuildOptions()).roi is True
+    assert validate(BuildOptions(roi=False)).roi is False
+    assert validate(BuildOptions(dataset="x")).roi is False  # own data has no ROI boxes
+    assert validate(BuildOptions(preset="paper")).roi is False
+
+
 def test_groups_stay_on_one_side_of_the_test_and_validation_splits(tmp_path):
     root = make_image_folder(tmp_path / "d", NAMES, per_class=12, labels_txt=False)
     ds = scan(root)

@@ -13,9 +13,10 @@ from support import REPO
 from support.pipeline import road_frame
 
 from edgexai.detect.boxes import iou_matrix, nms
-from edgexai.pipeline.batching import extract_crops, make_batch, pad_boxes
+from edgexai.pipeline.batching import extract_crops, make_batch
 from edgexai.pipeline.proposals import ColourShapeProposer, Proposer
 from edgexai.pipeline.rejector import default_rejector, features, hog
+from edgexai.preprocess import pad_boxes
 
 pytest.importorskip("cv2")
 GTSDB_TAR = REPO.parent / "shared" / "data" / "gtsdb-dev.tar"

@@ -1,0 +1,34 @@
+"""The training precision: bf16 autocast only where the CPU does bf16 natively, else fp32."""
+
+import pytest
+import torch
+
+from edgexai import train_precision
+from edgexai.errors import EdgexaiError
+from edgexai.train_precision import TRAIN_PRECISIONS, USED_PRECISIONS, resolve_precision
+
+
+@pytest.mark.parametrize(("native", "used"), [(True, "bf16"), (False, "fp32")])
+def test_auto_picks_bf16_only_where_the_cpu_has_it(monkeypatch, native, used):
+    monkeypatch.setattr(train_precision, "cpu_has_bf16", lambda: native)
+    assert resolve_precision("auto", "cpu") == used
+    assert resolve_precision("fp32", "cpu") == "fp32"  # asked for: kept on any CPU
+    assert resolve_precision("auto", "cuda") == "fp16"
+    assert resolve_precision("fp32", "cuda") == "fp32"
+
+
+def test_the_bf16_check_reads_torchs_cpu_capability_report(monkeypatch):
+    for avx512_bf16, amx, expected in (
+        (False, False, False),
+        (True, False, True),
+        (False, True, True),
+    ):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v)
+        assert train_precision.cpu_has_bf16() is expected
+
+
+def test_an_unknown_precision_is_one_line_error():
+    with pytest.raises(EdgexaiError, match="auto, bf16, fp32"):
+        resolve_precision("fp8", "cpu")
+    assert set(TRAIN_PRECISIONS) - {"auto"} <= set(USED_PRECISIONS)
