@@ -13,6 +13,7 @@ from typing import Any
 
 from edgexai.build_options import BuildOptions, build_name
 from edgexai.errors import EdgexaiError
+from edgexai.host import cpu_description
 from edgexai.manifest import file_entry, git_revision, tool_versions, write_manifest
 from edgexai.presets import get_preset
 
@@ -281,6 +282,7 @@ def _finish(
     files = {"model": file_entry(out_dir, model_path)}
     if log.exists():
         files["train_log"] = file_entry(out_dir, log)
+    cpu, cpu_flags = cpu_description()  # which machine trained it (bf16 or not, and its speed)
     manifest: dict[str, Any] = {
         "kind": "classifier",
         "name": job.name,
@@ -313,6 +315,8 @@ def _finish(
         "git": git_revision(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": {
+            "cpu": cpu,
+            "cpu_flags": cpu_flags,
             "cpus": os.cpu_count(),
             "device": str(device),
             "torch_threads": torch.get_num_threads(),

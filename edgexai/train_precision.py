@@ -8,8 +8,6 @@ slower than float32, so the choice depends on the machine and is recorded in the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 TRAIN_PRECISIONS = ("auto", "bf16", "fp32")  # what a user may ask for
 USED_PRECISIONS = ("bf16", "fp16", "fp32")  # what a build records
 
@@ -25,12 +23,11 @@ def cpu_has_bf16() -> bool:
     if all(callable(c) for c in checks):
         return any(c() for c in checks)
     # Older torch: its capability report plus the kernel's flags.
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        flags = ""
+    from edgexai.host import cpu_description
+
+    flags = cpu_description()[1]
     caps = torch.backends.cpu.get_cpu_capability()
-    return "AVX512" in caps and (" avx512_bf16" in flags or " amx_bf16" in flags)
+    return "AVX512" in caps and ("avx512_bf16" in flags or "amx_bf16" in flags)
 
 
 def resolve_precision(requested: str, device_type: str) -> str:

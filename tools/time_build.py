@@ -11,26 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-
-def cpu_model() -> tuple[str, list[str]]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor(), []
-    model = next(
-        (ln.split(":", 1)[1].strip() for ln in text.splitlines() if "model name" in ln), ""
-    )
-    flags = next(
-        (ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []
-    )
-    keep = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni")
-    return model, [f for f in flags if f in keep]
+from edgexai.host import cpu_description
 
 
 def main(argv: list[str]) -> int:
@@ -49,7 +35,7 @@ def main(argv: list[str]) -> int:
         return rc
     manifest = max(out.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
     m = json.loads(manifest.read_text())
-    model, flags = cpu_model()
+    model, flags = cpu_description()
     row = {
         "build": manifest.parent.name,
         "args": args,
@@ -59,9 +45,7 @@ def main(argv: list[str]) -> int:
         "val_accuracy": m["metrics"].get("val_accuracy"),
         "epochs": m["train_config"]["epochs"],
         "precision": m["train_config"].get("precision"),
-        "train_s": round(m.get("train", {}).get("seconds", float("nan")), 1)
-        if isinstance(m.get("train"), dict)
-        else None,
+        "train_s": (m.get("timing_s") or {}).get("train"),
         "cpu": model,
         "flags": flags,
         "cpus": os.cpu_count(),

@@ -305,21 +305,16 @@ def session_accuracy(session, x: np.ndarray, labels: np.ndarray, batch: int = 25
 
 
 def environment(threads: int) -> dict[str, Any]:
+    from edgexai.host import cpu_description
     from edgexai.manifest import git_revision, tool_versions
 
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu, flags = cpu_description()
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "host": platform.node(),
         "os": platform.platform(),
         "cpu": cpu,
+        "cpu_flags": flags,
         "cpu_count": os.cpu_count(),
         "latency_threads": threads or "backend default",
         "load_average_start": [round(v, 2) for v in os.getloadavg()],

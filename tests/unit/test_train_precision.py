@@ -32,3 +32,14 @@ def test_an_unknown_precision_is_one_line_error():
     with pytest.raises(EdgexaiError, match="auto, bf16, fp32"):
         resolve_precision("fp8", "cpu")
     assert set(TRAIN_PRECISIONS) - {"auto"} <= set(USED_PRECISIONS)
+
+
+def test_the_cpu_description_names_the_model_and_the_arithmetic_flags(tmp_path):
+    from edgexai.host import cpu_description
+
+    info = tmp_path / "cpuinfo"
+    info.write_text(
+        "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n"
+    )
+    assert cpu_description(str(info)) == ("AMD EPYC", ["avx2", "avx512f", "avx512_bf16"])
+    assert cpu_description(str(tmp_path / "missing"))[1] == []
