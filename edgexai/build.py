@@ -44,7 +44,7 @@ def validate(opts: BuildOptions) -> BuildOptions:
 def resolve_roi(opts: BuildOptions) -> bool:
     """--roi / --no-roi, else the preset's framing; always off for --dataset (no ROI boxes)."""
     if opts.roi is not None:
-        return bool(opts.roi)
+        return opts.roi
     return get_preset(opts.preset).roi and opts.dataset is None
 
 

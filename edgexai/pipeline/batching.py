@@ -2,8 +2,8 @@
 
 Why padded: the classifier is trained on signs framed with a margin (edgexai.preprocess.pad_boxes,
 the one definition of the framing, shared with ROI-cropped training), while proposals are tight,
-so each box grows by that margin before cropping. Why one batch: one engine call per frame amortises the call overhead over every crop
-(the design's budget assumes it).
+so each box grows by that margin before cropping. Why one batch: one engine call per frame
+amortises the call overhead over every crop (the design's budget assumes it).
 """
 
 from __future__ import annotations
