@@ -140,13 +140,16 @@ def test_smoothgrad_contrast_is_paired_over_the_same_images():
 
 
 def test_build_limits_read_the_manifest():
-    full = {"preset": "cpu", "timing": None, "train_config": {"epochs": 12}, "data": {}}
+    from edgexai.presets import PRESETS
+
+    planned = PRESETS["cpu"].epochs
+    full = {"preset": "cpu", "timing": None, "train_config": {"epochs": planned}, "data": {}}
     assert paper.build_limits(full) == []
     assert paper.build_limits({**full, "preset": "quick", "train_config": {"epochs": 3}}) == [
         "quick preset"
     ]  # the quick preset's own 3 epochs are said once, as the preset
     assert paper.build_limits({**full, "train_config": {"epochs": 2}}) == [
-        "2 of the preset's 12 epochs"
+        f"2 of the preset's {planned} epochs"
     ]
     tuned = {**full, "timing": "tuned", "train_config": {"epochs": 4}}
     assert paper.build_limits(tuned) == []  # fine-tuning: the preset's 4 epochs
