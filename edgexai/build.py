@@ -113,11 +113,13 @@ def evaluate_build(
     from edgexai.regimes.weights import weight_sparsity
 
     test_acc = accuracy(model, test.images, test.labels, spec.mean, spec.std)
-    val_acc = (
-        result.best_val_accuracy
-        if result is not None
-        else accuracy(model, val.images, val.labels, spec.mean, spec.std)
-    )
+    val_acc = None  # no validation split (--val-fraction 0): nothing to report
+    if len(val):
+        val_acc = (
+            result.best_val_accuracy
+            if result is not None
+            else accuracy(model, val.images, val.labels, spec.mean, spec.std)
+        )
     robust = parent_robust = None
     parent_manifest = None
     if parent_dir is not None:
@@ -132,7 +134,7 @@ def evaluate_build(
             )
     metrics = {
         "test_accuracy": round(test_acc, 6),
-        "val_accuracy": round(val_acc, 6),
+        "val_accuracy": None if val_acc is None else round(val_acc, 6),
         "best_epoch": result.best_epoch + 1 if result is not None else None,
         "robust_accuracy": robust["robust_accuracy"] if robust else None,
         "robust": robust,

@@ -30,7 +30,7 @@ def split_by_track(
 
 def limit_per_class(data: ArraySplit, limit: int | None, seed: int = 0) -> ArraySplit:
     """Keep at most `limit` images per class, chosen by a seeded draw (for quick runs)."""
-    if not limit:
+    if not limit or not len(data):  # an empty split (e.g. --val-fraction 0) stays empty
         return data
     rng = np.random.default_rng(seed)
     keep: list[np.ndarray] = []

@@ -277,3 +277,12 @@ def test_select_last_keeps_the_final_epoch_and_best_val_the_best_one(fake_gtsrb,
             tmp_path / "x",
             progress=False,
         )
+
+
+def test_a_build_without_a_validation_split_reports_no_validation_accuracy(fake_gtsrb, tmp_path):
+    """--val-fraction 0 (every track trains) with --limit-per-class: the empty split stays empty,
+    the build completes, and metrics.val_accuracy is null rather than the kept epoch's index."""
+    out_dir = run_build(_opts(fake_gtsrb, tmp_path, epochs=1, val_fraction=0.0, robust=False))
+    manifest = read_manifest(out_dir)
+    assert manifest["data"]["val_images"] == 0
+    assert manifest["metrics"]["val_accuracy"] is None
