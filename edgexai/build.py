@@ -15,7 +15,7 @@ from edgexai.build_options import BuildOptions, build_name
 from edgexai.errors import EdgexaiError
 from edgexai.host import cpu_description
 from edgexai.manifest import file_entry, git_revision, tool_versions, write_manifest
-from edgexai.presets import get_preset
+from edgexai.presets import build_input_size, get_preset
 
 
 def validate(opts: BuildOptions) -> BuildOptions:
@@ -174,7 +174,7 @@ def run_build(opts: BuildOptions) -> Path:
     source = locate(opts)  # listed (and, for a folder, digested) before anything is written
     env = dist_env()
     resolve_device(opts.device, env)  # one line now, not after the data has loaded
-    job = _Job(opts, regime, preset, arch, spec, name, source, env)
+    job = _Job(opts, regime, preset, arch, spec, build_input_size(preset, arch), name, source, env)
     with staging.BuildLock(final) if env.is_main else nullcontext():
         work = staging.stage(final, opts.resume) if env.is_main else staging.staging_path(final)
         if _build_into(job, work, staging.resume_from(opts.resume, final)):
@@ -191,6 +191,7 @@ class _Job:
     preset: Any
     arch: str
     spec: Any
+    input_size: int  # presets.build_input_size: the one the manifest records
     name: str
     source: Any
     env: Any
@@ -208,7 +209,7 @@ def _build_into(job: _Job, out_dir: Path, resume: Path | None) -> bool:
 
     opts, regime, spec, env = job.opts, job.regime, job.spec, job.env
     t0 = time.time()
-    _, train, val, test = load_data(opts, spec.input_size, job.source)
+    _, train, val, test = load_data(opts, job.input_size, job.source)
     parent_dir = (
         parents.find_or_build_parent(opts, job.arch, job.source, run_build)
         if regime.from_parent
@@ -225,7 +226,7 @@ def _build_into(job: _Job, out_dir: Path, resume: Path | None) -> bool:
             model, _ = parents.load_parent(parent_dir)
         else:
             model = spec.build(num_classes=len(class_names(job.source)))
-        prepared = regime.prepare(model, job.arch, spec.input_size)
+        prepared = regime.prepare(model, job.arch, job.input_size)
         log = out_dir / "train_log.jsonl"
         result = None
         if cfg is not None:
@@ -293,7 +294,7 @@ def _finish(
         "arch": arch,
         "arch_description": spec.description,
         "widths": model.widths(),
-        "input_size": spec.input_size,
+        "input_size": job.input_size,
         "mean": list(spec.mean),
         "std": list(spec.std),
         "cam_layer": spec.cam_layer,
@@ -303,7 +304,7 @@ def _finish(
         "regime_params": job.regime.parameters(prepared),
         "train_config": asdict(cfg) if cfg is not None else None,
         "params": count_params(model),
-        "macs": count_macs(model, spec.input_size),
+        "macs": count_macs(model, job.input_size),
         "metrics": metrics,
         "data": data_record(source, opts, splits),
         "parent": parent_entry,
@@ -324,7 +325,7 @@ def _finish(
             "torch_threads": torch.get_num_threads(),
         },
     }
-    export_build(model, spec.input_size, out_dir, manifest)  # model.onnx + manifest["onnx"]
+    export_build(model, job.input_size, out_dir, manifest)  # model.onnx + manifest["onnx"]
     # every variant is made here, on the training machine: a Jetson only builds engines
     calibration = training_calibration(train, spec.mean, spec.std, opts.seed)
     make_build_variants(out_dir, manifest, calibration)

@@ -1,7 +1,7 @@
 """The natural parent of a post/tuned build: reused from <out>/ when it fits, else built.
 
-"Fits" means the same arch, seed, preset and data (dataset kind and digest, test set or split,
-ROI crop, per-class limit, validation split): a parent trained on other data would make the
+"Fits" means the same arch, seed, preset, input size and data (dataset kind and digest, test set
+or split, ROI crop, per-class limit, validation split): a parent trained on other data would make the
 child's comparison meaningless, so it is refused with a message rather than silently reused. The
 child's manifest names the parent by name and model sha256, and carries the parent's clean and
 robust accuracy at the child's ε.
@@ -33,6 +33,7 @@ def _mismatch(
     manifest: dict[str, Any], opts: BuildOptions, arch: str, source: DataSource | FolderSource
 ) -> str | None:
     from edgexai.data.datasets import FolderSource, dataset_kind, roi_margin
+    from edgexai.presets import build_input_size, get_preset
 
     data = manifest.get("data", {})
     folder = source if isinstance(source, FolderSource) else None
@@ -41,6 +42,7 @@ def _mismatch(
         ("arch", manifest.get("arch"), arch),
         ("seed", manifest.get("seed"), opts.seed),
         ("preset", manifest.get("preset"), opts.preset),
+        ("input size", manifest.get("input_size"), build_input_size(get_preset(opts.preset), arch)),
         ("dataset", dataset_kind(manifest), "folder" if folder else "gtsrb"),
         ("data digest", data.get("digest"), source.digest),
         ("test data digest", data.get("test_digest"), folder and folder.test_digest),

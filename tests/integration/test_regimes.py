@@ -264,6 +264,20 @@ def test_a_parent_trained_on_other_data_is_refused(fake_gtsrb, regime_out, tmp_p
         run_build(_opts(fake_gtsrb, tmp_path, regime="l1", timing="post", limit_per_class=3))
 
 
+def test_a_parent_of_another_input_size_is_refused(fake_gtsrb, regime_out, tmp_path, monkeypatch):
+    """A parent built when the preset classified at one size does not fit a child of the same
+    preset that trains at another (the preset changed between the two builds)."""
+    from dataclasses import replace
+
+    from edgexai.presets import PRESETS
+
+    shutil.copytree(regime_out / "resnet20-natural-s0", tmp_path / "resnet20-natural-s0")
+    size = read_manifest(tmp_path / "resnet20-natural-s0")["input_size"]
+    monkeypatch.setitem(PRESETS, "cpu", replace(PRESETS["cpu"], input_size=size + 8))
+    with pytest.raises(EdgexaiError, match=f"input size is {size}, this build needs {size + 8}"):
+        run_build(_opts(fake_gtsrb, tmp_path, regime="l1", timing="post"))
+
+
 @pytest.mark.parametrize(
     "kw,message",
     [
