@@ -1,10 +1,10 @@
 """The natural parent of a post/tuned build: reused from <out>/ when it fits, else built.
 
 "Fits" means the same arch, seed, preset, input size and data (dataset kind and digest, test set
-or split, ROI crop, per-class limit, validation split): a parent trained on other data would make the
-child's comparison meaningless, so it is refused with a message rather than silently reused. The
-child's manifest names the parent by name and model sha256, and carries the parent's clean and
-robust accuracy at the child's ε.
+or split, ROI crop, per-class limit, validation split): a parent trained on other data would make
+the child's comparison meaningless, so it is refused with a message rather than silently reused.
+The child's manifest names the parent by name and model sha256, and carries the parent's clean
+and robust accuracy at the child's ε.
 """
 
 from __future__ import annotations
