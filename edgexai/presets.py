@@ -31,7 +31,7 @@ class Preset:
 # The CPU default (docs/RESULTS.md, issue 19): signs framed at their ROI box ± the vehicle's crop
 # margin, bf16 autocast where the CPU has it (edgexai.train_precision), strong photometric
 # augmentation for GTSRB's washed-out and dark test images, and 40 px rather than ResNet-20's
-# 32 (the test errors are pictogram details: pedestrians/children, caution/traffic signals).
+# 32 (most test errors are pictogram details; per-class breakdown in docs/RESULTS.md).
 _CPU = Preset(
     arch="resnet20",
     epochs=10,
