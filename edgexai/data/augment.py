@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import torch
 
 
@@ -25,6 +27,20 @@ class AugmentConfig:
     brightness: float = 0.3
     contrast: float = 0.3
     saturation: float = 0.3
+    shadow: float = 0.0  # the deepest cast shadow (fraction of light removed); 0: none
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.shadow < 1.0:
+            raise ValueError(
+                f"shadow is the fraction of light removed, in [0, 1); got {self.shadow}"
+            )
+
+
+SHADOW_P = 0.5
+"""The share of images given a shadow when `shadow` > 0: the rest keep even lighting."""
+SHADOW_EDGE = 0.05
+"""The shadow's edge width, in the image's [-1, 1] coordinates: a branch or a mast casts a
+sharp edge across a sign, which global brightness/contrast jitter cannot imitate."""
 
 
 def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
@@ -47,6 +63,8 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> 
     x = F.grid_sample(
         x, grid.to(x.device), mode="bilinear", padding_mode="border", align_corners=False
     )
+    if cfg.shadow > 0:
+        x = _cast_shadow(x, cfg.shadow, uniform)
     shape = (n, 1, 1, 1)
     b = uniform(1 - cfg.brightness, 1 + cfg.brightness).view(shape).to(x.device)
     c = uniform(1 - cfg.contrast, 1 + cfg.contrast).view(shape).to(x.device)
@@ -57,3 +75,21 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> 
     grey = 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
     x = (x - grey) * s + grey
     return x.clamp_(0, 1)
+
+
+def _cast_shadow(
+    x: torch.Tensor, depth: float, uniform: Callable[[float, float], torch.Tensor]
+) -> torch.Tensor:
+    """Darken one side of a random straight edge, by U(0, depth), in half of the images."""
+    import torch
+
+    n, _, h, w = x.shape
+    phi = uniform(0.0, 2 * math.pi)
+    offset = uniform(-0.6, 0.6)
+    strength = uniform(0.0, depth) * (uniform(0.0, 1.0) < SHADOW_P).to(x.dtype)
+    ys = torch.linspace(-1, 1, h, dtype=x.dtype).view(1, h, 1)
+    xs = torch.linspace(-1, 1, w, dtype=x.dtype).view(1, 1, w)
+    side = xs * torch.cos(phi).view(n, 1, 1) + ys * torch.sin(phi).view(n, 1, 1)
+    mask = torch.sigmoid((side - offset.view(n, 1, 1)) / SHADOW_EDGE)
+    light = 1 - strength.view(n, 1, 1) * mask
+    return x * light.unsqueeze(1).to(x.device)

@@ -1,0 +1,52 @@
+"""The batched sign augmentation: a still config leaves images alone; the cast shadow only darkens,
+reaches about half the images, and leaves part of each shadowed image lit."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from edgexai.data.augment import SHADOW_P, AugmentConfig, augment_batch  # noqa: E402
+
+STILL = AugmentConfig(
+    max_rotate_deg=0.0, scale=(1.0, 1.0), max_translate=0.0, brightness=0.0, contrast=0.0,
+    saturation=0.0,
+)  # fmt: skip
+
+
+def _flat(n: int = 400, level: float = 0.6) -> torch.Tensor:
+    return torch.full((n, 3, 40, 40), level)
+
+
+def test_a_still_config_leaves_images_alone():
+    x = torch.rand(8, 3, 40, 40, generator=torch.Generator().manual_seed(1))
+    y = augment_batch(x.clone(), STILL, torch.Generator().manual_seed(0))
+    assert torch.allclose(x, y, atol=1e-5)
+
+
+def test_the_shadow_only_darkens_and_reaches_about_half_the_images():
+    depth = 0.7
+    cfg = AugmentConfig(**{**STILL.__dict__, "shadow": depth})
+    x = _flat()
+    y = augment_batch(x.clone(), cfg, torch.Generator().manual_seed(0))
+    assert (y <= x + 1e-6).all(), "a shadow never brightens"
+    darkest = y.amin(dim=(1, 2, 3))
+    assert (darkest >= 0.6 * (1 - depth) - 1e-5).all(), "no shadow deeper than `shadow`"
+    shadowed = darkest < 0.6 * 0.98
+    share = shadowed.float().mean().item()
+    assert abs(share - SHADOW_P) < 0.1, share
+    # an edge across the sign, not a uniform dimming: a lit part stays in most shadowed images
+    brightest = y.amax(dim=(1, 2, 3))
+    assert ((brightest[shadowed] - darkest[shadowed]) > 0.05).float().mean() > 0.9
+
+
+def test_no_shadow_unless_asked():
+    y = augment_batch(_flat(), STILL, torch.Generator().manual_seed(0))
+    assert torch.allclose(y, _flat(), atol=1e-5)
+
+
+@pytest.mark.parametrize("depth", [-0.1, 1.0, 1.5])
+def test_a_shadow_outside_zero_to_one_is_refused(depth):
+    with pytest.raises(ValueError, match="shadow"):
+        AugmentConfig(shadow=depth)
