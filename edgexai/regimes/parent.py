@@ -1,7 +1,8 @@
 """The natural parent of a post/tuned build: reused from <out>/ when it fits, else built.
 
-"Fits" means the same arch, seed, preset, input size and data (dataset kind and digest, test set
-or split, ROI crop, per-class limit, validation split): a parent trained on other data would make
+"Fits" means the same arch, seed, preset, input size, augmentation and data (dataset kind and
+digest, test set or split, ROI crop, per-class limit, validation split): a parent trained on other
+data, or by a preset whose augmentation has changed since, would make
 the child's comparison meaningless, so it is refused with a message rather than silently reused.
 The child's manifest names the parent by name and model sha256, and carries the parent's clean
 and robust accuracy at the child's ε.
@@ -56,10 +57,25 @@ def _mismatch(
         ("limit per class", data.get("limit_per_class"), opts.limit_per_class),
         ("validation fraction", data.get("val_split", {}).get("fraction"), opts.val_fraction),
     ]
+    checks.append(("augmentation", *_augmentation_change(manifest, get_preset(opts.preset))))
     for what, have, want in checks:
         if have != want:
             return f"{what} is {have!r}, this build needs {want!r}"
     return None
+
+
+def _augmentation_change(manifest: dict[str, Any], preset: Any) -> tuple[Any, Any]:
+    """(recorded, wanted) for the augmentation settings that differ, both empty when none do: a
+    preset's augmentation changed since the parent was trained (issue 19's cast shadow) would
+    otherwise pass as the same recipe. Compared as JSON, as the manifest holds them."""
+    from dataclasses import asdict
+
+    if not preset.augment:
+        return {}, {}
+    have = ((manifest.get("train_config") or {}).get("augmentation")) or {}
+    want = json.loads(json.dumps(asdict(preset.augmentation)))
+    keys = [k for k in want if have.get(k) != want[k]]
+    return {k: have.get(k) for k in keys}, {k: want[k] for k in keys}
 
 
 def _parent_resume(opts: BuildOptions, folder: Path) -> str | None:

@@ -278,6 +278,26 @@ def test_a_parent_of_another_input_size_is_refused(fake_gtsrb, regime_out, tmp_p
         run_build(_opts(fake_gtsrb, tmp_path, regime="l1", timing="post"))
 
 
+def test_a_parent_trained_with_other_augmentation_is_refused(
+    fake_gtsrb, regime_out, tmp_path, monkeypatch
+):
+    """The preset's augmentation changed after the parent was trained (as issue 19 added the
+    cast shadow): the parent is not the preset's recipe any more, and the message says what moved."""
+    from dataclasses import replace
+
+    from edgexai.presets import PRESETS
+
+    shutil.copytree(regime_out / "resnet20-natural-s0", tmp_path / "resnet20-natural-s0")
+    cpu = PRESETS["cpu"]
+    monkeypatch.setitem(
+        PRESETS, "cpu", replace(cpu, augmentation=replace(cpu.augmentation, shadow=0.3))
+    )
+    with pytest.raises(
+        EdgexaiError, match=r"augmentation is \{'shadow': 0.7\}, this build needs \{'shadow': 0.3\}"
+    ):
+        run_build(_opts(fake_gtsrb, tmp_path, regime="l1", timing="post"))
+
+
 @pytest.mark.parametrize(
     "kw,message",
     [
