@@ -72,7 +72,10 @@ def _augmentation_change(manifest: dict[str, Any], preset: Any) -> tuple[Any, An
 
     if not preset.augment:
         return {}, {}
-    have = ((manifest.get("train_config") or {}).get("augmentation")) or {}
+    recorded = ((manifest.get("train_config") or {}).get("augmentation")) or {}
+    # a setting added since the parent was built (shadow) counts as its default, which is what
+    # that build did
+    have = {**json.loads(json.dumps(asdict(type(preset.augmentation)()))), **recorded}
     want = json.loads(json.dumps(asdict(preset.augmentation)))
     keys = [k for k in want if have.get(k) != want[k]]
     return {k: have.get(k) for k in keys}, {k: want[k] for k in keys}

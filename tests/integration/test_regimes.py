@@ -298,6 +298,23 @@ def test_a_parent_trained_with_other_augmentation_is_refused(
         run_build(_opts(fake_gtsrb, tmp_path, regime="l1", timing="post"))
 
 
+def test_a_setting_the_parent_predates_counts_as_its_default():
+    """A manifest written before `shadow` existed did no shadow: it fits a preset without one and
+    not one with it."""
+    from dataclasses import asdict, replace
+
+    from edgexai.presets import PRESETS
+    from edgexai.regimes.parent import _augmentation_change
+
+    quick = PRESETS["quick"]
+    old = {k: v for k, v in asdict(quick.augmentation).items() if k != "shadow"}
+    manifest = {"train_config": {"augmentation": {**old, "scale": list(old["scale"])}}}
+    assert quick.augmentation.shadow == 0.0
+    assert _augmentation_change(manifest, quick) == ({}, {})
+    shadowed = replace(quick, augmentation=replace(quick.augmentation, shadow=0.7))
+    assert _augmentation_change(manifest, shadowed) == ({"shadow": 0.0}, {"shadow": 0.7})
+
+
 @pytest.mark.parametrize(
     "kw,message",
     [
