@@ -2,8 +2,8 @@
 
 "Fits" means the same arch, seed, preset, input size, augmentation and data (dataset kind and
 digest, test set or split, ROI crop, per-class limit, validation split): a parent trained on other
-data, or by a preset whose augmentation has changed since, would make
-the child's comparison meaningless, so it is refused with a message rather than silently reused.
+data, or by a preset whose augmentation has changed since, would make the child's comparison
+meaningless, so it is refused with a message rather than silently reused.
 The child's manifest names the parent by name and model sha256, and carries the parent's clean
 and robust accuracy at the child's ε.
 """
