@@ -56,9 +56,7 @@ _CPU = Preset(
     summary="ResNet-20 at 40 px on ROI-framed signs, 10 epochs (the last one kept), SGD-Nesterov "
     "0.1 one-cycle, strong sign augmentation with cast shadows, bf16 where the CPU has it: 11–12 "
     "minutes on 2 cores with AVX512-BF16 (measured: test accuracy 0.991–0.993, mean 0.9919 over 3 "
-    "seeds), "
-    "longer in fp32 (not measured at 40 px); "
-    "fine-tuning 4 epochs at 0.02",
+    "seeds), longer in fp32 (not measured at 40 px); fine-tuning 4 epochs at 0.02",
 )
 
 PRESETS: dict[str, Preset] = {
@@ -72,8 +70,7 @@ PRESETS: dict[str, Preset] = {
         augmentation=replace(_CPU.augmentation, shadow=0.0),
         summary="the cpu preset cut to 3 epochs and 1 fine-tuning epoch, at ResNet-20's own "
         "32 px and without cast shadows, for a first look (`edgexai demo`): about a point of test "
-        "accuracy less "
-        "(measured: natural 0.983, layered 0.964)",
+        "accuracy less (measured: natural 0.983, layered 0.964)",
     ),
     "paper": Preset(
         arch="resnet18",

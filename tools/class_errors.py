@@ -31,8 +31,6 @@ def main(build: str, top: int = 15, data_root: str | None = None) -> int:
 
     try:
         session = open_session(Path(build), backend="ort", cam=False)
-        if session.kind != "classifier":
-            raise EdgexaiError(f"{build} is a {session.kind} build, not a classifier")
         data = session.manifest["data"]
         if data.get("dataset") != "gtsrb":
             raise EdgexaiError(f"{build} was trained on {data.get('dataset')}, not GTSRB")

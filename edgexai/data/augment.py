@@ -80,7 +80,8 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> 
 def _cast_shadow(
     x: torch.Tensor, depth: float, uniform: Callable[[float, float], torch.Tensor]
 ) -> torch.Tensor:
-    """Darken one side of a random straight edge, by U(0, depth), in half of the images."""
+    """Darken one side of a random straight edge, by U(0, depth), in a SHADOW_P share of the
+    images."""
     import torch
 
     n, _, h, w = x.shape

@@ -22,8 +22,10 @@ from edgexai.manifest import MANIFEST_NAME, read_manifest, verify_file
 
 if TYPE_CHECKING:
     from edgexai.build_options import BuildOptions
+    from edgexai.data.augment import AugmentConfig
     from edgexai.data.datasets import FolderSource
     from edgexai.data.locate import DataSource
+    from edgexai.presets import Preset
 
 
 def parent_name(arch: str, seed: int) -> str:
@@ -64,19 +66,22 @@ def _mismatch(
     return None
 
 
-def _augmentation_change(manifest: dict[str, Any], preset: Any) -> tuple[Any, Any]:
+def _augmentation_change(manifest: dict[str, Any], preset: Preset) -> tuple[Any, Any]:
     """(recorded, wanted) for the augmentation settings that differ, both empty when none do: a
     preset's augmentation changed since the parent was trained (issue 19's cast shadow) would
     otherwise pass as the same recipe. Compared as JSON, as the manifest holds them."""
     from dataclasses import asdict
+
+    def as_json(cfg: AugmentConfig) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(cfg)))
 
     if not preset.augment:
         return {}, {}
     recorded = ((manifest.get("train_config") or {}).get("augmentation")) or {}
     # a setting added since the parent was built (shadow) counts as its default, which is what
     # that build did
-    have = {**json.loads(json.dumps(asdict(type(preset.augmentation)()))), **recorded}
-    want = json.loads(json.dumps(asdict(preset.augmentation)))
+    have = {**as_json(type(preset.augmentation)()), **recorded}
+    want = as_json(preset.augmentation)
     keys = [k for k in want if have.get(k) != want[k]]
     return {k: have.get(k) for k in keys}, {k: want[k] for k in keys}
 

@@ -3,6 +3,8 @@ reaches about half the images, and leaves part of each shadowed image lit."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -27,7 +29,7 @@ def test_a_still_config_leaves_images_alone():
 
 def test_the_shadow_only_darkens_and_reaches_about_half_the_images():
     depth = 0.7
-    cfg = AugmentConfig(**{**STILL.__dict__, "shadow": depth})
+    cfg = replace(STILL, shadow=depth)
     x = _flat()
     y = augment_batch(x.clone(), cfg, torch.Generator().manual_seed(0))
     assert (y <= x + 1e-6).all(), "a shadow never brightens"
