@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     import torch
 
 
+ERASE_P = 0.5
+"""The share of images given an occluding box when `erase` > 0 (random erasing, Zhong et al.
+2020): a pole, a branch or another sign in front of part of the sign."""
+ERASE_MIN_AREA = 0.02
+"""The smallest occluded share of the image; each box's share is U(ERASE_MIN_AREA, erase)."""
+ERASE_ASPECT = (0.3, 3.3)
+"""The box's height/width range, drawn log-uniform."""
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     """How strong the augmentation is; a preset setting (torch-free, so presets import it)."""
@@ -28,11 +37,17 @@ class AugmentConfig:
     contrast: float = 0.3
     saturation: float = 0.3
     shadow: float = 0.0  # the deepest cast shadow (fraction of light removed); 0: none
+    erase: float = 0.0  # the largest occluded box (fraction of the image's area); 0: none
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.shadow < 1.0:
             raise ValueError(
                 f"shadow is the fraction of light removed, in [0, 1); got {self.shadow}"
+            )
+        if self.erase != 0.0 and not ERASE_MIN_AREA < self.erase < 1.0:
+            raise ValueError(
+                f"erase is the largest occluded share of the image, 0 or in "
+                f"({ERASE_MIN_AREA}, 1); got {self.erase}"
             )
 
 
@@ -74,7 +89,42 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> 
     x = (x - mean) * c + mean
     grey = 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
     x = (x - grey) * s + grey
-    return x.clamp_(0, 1)
+    x = x.clamp_(0, 1)
+    if cfg.erase > 0:
+        x = _erase_box(x, cfg.erase, uniform, gen)
+    return x
+
+
+def _erase_box(
+    x: torch.Tensor,
+    max_area: float,
+    uniform: Callable[[float, float], torch.Tensor],
+    gen: torch.Generator,
+) -> torch.Tensor:
+    """Replace a random box (U(ERASE_MIN_AREA, max_area) of the area, log-uniform aspect) with
+    uniform noise, in an ERASE_P share of the images. After the lighting jitter, so the noise is
+    not relit: an occluder is not lit like the sign."""
+    import torch
+
+    n, _, h, w = x.shape
+    area = uniform(ERASE_MIN_AREA, max_area) * h * w
+    aspect = torch.exp(uniform(math.log(ERASE_ASPECT[0]), math.log(ERASE_ASPECT[1])))
+    bh = torch.sqrt(area * aspect).clamp(1, h)
+    bw = torch.sqrt(area / aspect).clamp(1, w)
+    top = uniform(0.0, 1.0) * (h - bh)
+    left = uniform(0.0, 1.0) * (w - bw)
+    on = uniform(0.0, 1.0) < ERASE_P
+    ys = torch.arange(h, dtype=x.dtype).view(1, h, 1)
+    xs = torch.arange(w, dtype=x.dtype).view(1, 1, w)
+    inside = (
+        (ys >= top.view(n, 1, 1))
+        & (ys < (top + bh).view(n, 1, 1))
+        & (xs >= left.view(n, 1, 1))
+        & (xs < (left + bw).view(n, 1, 1))
+        & on.view(n, 1, 1)
+    )
+    noise = torch.rand(x.shape, generator=gen, dtype=x.dtype)
+    return torch.where(inside.unsqueeze(1).to(x.device), noise.to(x.device), x)
 
 
 def _cast_shadow(

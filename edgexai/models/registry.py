@@ -104,7 +104,8 @@ register(
         strides=(1, 2, 2),
         input_size=32,
         cam_layer="layer3",
-        description="CIFAR-style ResNet-20 (0.27 M params) at 32 px, last map 8×8; the CPU default",
+        description="CIFAR-style ResNet-20 (0.27 M params) at 32 px, last map 8×8; the CPU "
+        "default, which the cpu preset trains at 40 px (last map 10×10)",
     )
 )
 register(

@@ -1,5 +1,6 @@
 """The batched sign augmentation: a still config leaves images alone; the cast shadow only darkens,
-reaches about half the images, and leaves part of each shadowed image lit."""
+reaches about half the images, and leaves part of each shadowed image lit; the occluding box
+covers one rectangle of the drawn size in about half the images."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from edgexai.data.augment import SHADOW_P, AugmentConfig, augment_batch  # noqa: E402
+from edgexai.data.augment import (  # noqa: E402
+    ERASE_MIN_AREA,
+    ERASE_P,
+    SHADOW_P,
+    AugmentConfig,
+    augment_batch,
+)
 
 STILL = AugmentConfig(
     max_rotate_deg=0.0, scale=(1.0, 1.0), max_translate=0.0, brightness=0.0, contrast=0.0,
@@ -52,3 +59,25 @@ def test_no_shadow_unless_asked():
 def test_a_shadow_outside_zero_to_one_is_refused(depth):
     with pytest.raises(ValueError, match="shadow"):
         AugmentConfig(shadow=depth)
+
+
+def test_the_occluding_box_covers_one_rectangle_of_the_drawn_size_in_about_half_the_images():
+    largest = 0.25
+    x = _flat()
+    y = augment_batch(x.clone(), replace(STILL, erase=largest), torch.Generator().manual_seed(0))
+    changed = ((y - x).abs() > 1e-3).any(1)  # N×H×W: pixels the box replaced
+    hit = changed.any(dim=(1, 2))
+    assert abs(hit.float().mean().item() - ERASE_P) < 0.1
+    area = changed[hit].float().mean(dim=(1, 2))
+    assert area.min() >= ERASE_MIN_AREA * 0.5 and area.max() <= largest * 1.1, area
+    for m in changed[hit][:50]:  # one solid rectangle: its bounding box is all replaced
+        rows, cols = m.any(1).nonzero(), m.any(0).nonzero()
+        box = m[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        assert box.float().mean() > 0.97
+    assert torch.allclose(y[~hit], x[~hit], atol=1e-5), "the other images are left alone"
+
+
+@pytest.mark.parametrize("largest", [-0.1, 0.01, 1.0])
+def test_an_occluding_box_outside_its_range_is_refused(largest):
+    with pytest.raises(ValueError, match="erase"):
+        AugmentConfig(erase=largest)
