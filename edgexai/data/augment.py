@@ -103,7 +103,8 @@ def _erase_box(
 ) -> torch.Tensor:
     """Replace a random box (U(ERASE_MIN_AREA, max_area) of the area, log-uniform aspect) with
     uniform noise, in an ERASE_P share of the images. After the lighting jitter, so the noise is
-    not relit: an occluder is not lit like the sign."""
+    not relit: an occluder is not lit like the sign. torchvision's RandomErasing would put one
+    box, from the global generator, on the whole batch; this draws one per image from `gen`."""
     import torch
 
     n, _, h, w = x.shape
