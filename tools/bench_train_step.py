@@ -4,7 +4,7 @@ channels-last and NCHW: the measurement behind `--train-precision auto` (docs/RE
 Random inputs (timing only), torch's threads as set (default: all cores), median of --steps after
 --warmup. Prints one JSON line per configuration.
 
-Usage: python tools/bench_train_step.py [--arch resnet20] [--batch 128] [--steps 12]
+Usage: python tools/bench_train_step.py [--arch resnet20] [--size 32] [--batch 128] [--steps 12]
 """
 
 from __future__ import annotations
@@ -22,13 +22,15 @@ from edgexai.models import create_model
 from edgexai.train_precision import autocast_dtype, cpu_has_bf16
 
 
-def step_ms(arch: str, batch: int, precision: str, channels_last: bool, steps: int, warmup: int):
+def step_ms(
+    arch: str, size: int, batch: int, precision: str, channels_last: bool, steps: int, warmup: int
+):
     torch.manual_seed(0)
     model = create_model(arch).train()
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
-    x = torch.rand(batch, 3, 32, 32)
+    x = torch.rand(batch, 3, size, size)
     y = torch.randint(0, 43, (batch,))
     gen = torch.Generator().manual_seed(0)
     dtype = autocast_dtype(precision)
@@ -49,16 +51,17 @@ def step_ms(arch: str, batch: int, precision: str, channels_last: bool, steps: i
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", default="resnet20")
+    p.add_argument("--size", type=int, default=32, help="input side in px (the cpu preset: 40)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=12)
     p.add_argument("--warmup", type=int, default=3)
     a = p.parse_args()
-    base = {"arch": a.arch, "batch": a.batch, "threads": torch.get_num_threads()}
+    base = {"arch": a.arch, "size": a.size, "batch": a.batch, "threads": torch.get_num_threads()}
     base["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     base["native_bf16"] = cpu_has_bf16()
     for channels_last in (True, False):
         for precision in ("fp32", "bf16"):
-            ms = step_ms(a.arch, a.batch, precision, channels_last, a.steps, a.warmup)
+            ms = step_ms(a.arch, a.size, a.batch, precision, channels_last, a.steps, a.warmup)
             row = {**base, "precision": precision, "channels_last": channels_last}
             print(json.dumps({**row, "ms_per_step": round(ms, 1)}), flush=True)
 

@@ -11,7 +11,9 @@ and after a change with `--python` pointing at the interpreter and `--cwd` at th
         -m edgexai run --source FRAMES --model BUILD --backend ort --headless --max-frames 300 \\
         --log /tmp/cc.jsonl --quiet
 
-`--env K=V` sets extra environment (e.g. OMP_WAIT_POLICY=ACTIVE to see the spinning case);
+`--env K=V` sets extra environment (e.g. OMP_WAIT_POLICY=ACTIVE to see the spinning case, or
+GOMP_SPINCOUNT=N); variables of edgexai.threads.WAIT_POLICY not named so are dropped, so the CLI's
+own policy applies;
 `--clean PATH` is deleted before every timing (a build folder, so each build starts afresh).
 """
 
@@ -25,6 +27,8 @@ import shutil
 import subprocess
 import sys
 import time
+
+from edgexai.threads import WAIT_POLICY
 
 
 def _busy(stop) -> None:
@@ -57,9 +61,9 @@ def main() -> int:
     if not args:
         p.error("give the command after --")
     env = {**os.environ, **dict(kv.split("=", 1) for kv in a.env)}
-    env.pop("OMP_WAIT_POLICY", None) if not any(
-        k.startswith("OMP_WAIT_POLICY=") for k in a.env
-    ) else None
+    for key in WAIT_POLICY:  # the CLI's own policy applies unless --env names it
+        if not any(kv.startswith(f"{key}=") for kv in a.env):
+            env.pop(key, None)
     cmd = [a.python, *args]
     alone = timed(cmd, a.cwd, env, a.clean)
     stop = multiprocessing.Event()
