@@ -24,6 +24,11 @@ ERASE_MIN_AREA = 0.02
 """The smallest occluded share of the image; each box's share is U(ERASE_MIN_AREA, erase)."""
 ERASE_ASPECT = (0.3, 3.3)
 """The box's height/width range, drawn log-uniform."""
+BLUR_P = 0.5
+"""The share of images blurred when `blur` > 0: a distant sign covers few camera pixels and its
+crop is upsampled to the model's input, so it arrives soft."""
+BLUR_MAX_SIGMA = 3.0
+"""A sanity bound on `blur`: the kernel spans ±3 sigma (19 taps at 3 px, half a 40 px input)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class AugmentConfig:
     saturation: float = 0.3
     shadow: float = 0.0  # the deepest cast shadow (fraction of light removed); 0: none
     erase: float = 0.0  # the largest occluded box (fraction of the image's area); 0: none
+    blur: float = 0.0  # the largest Gaussian blur's sigma, in input pixels; 0: none
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.shadow < 1.0:
@@ -48,6 +54,11 @@ class AugmentConfig:
             raise ValueError(
                 f"erase is the largest occluded share of the image, 0 or in "
                 f"({ERASE_MIN_AREA}, 1); got {self.erase}"
+            )
+        if not 0.0 <= self.blur <= BLUR_MAX_SIGMA:
+            raise ValueError(
+                f"blur is the largest Gaussian sigma in input pixels, in [0, {BLUR_MAX_SIGMA}]; "
+                f"got {self.blur}"
             )
 
 
@@ -80,6 +91,8 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> 
     )
     if cfg.shadow > 0:
         x = _cast_shadow(x, cfg.shadow, uniform)
+    if cfg.blur > 0:
+        x = _blur(x, cfg.blur, uniform)
     shape = (n, 1, 1, 1)
     b = uniform(1 - cfg.brightness, 1 + cfg.brightness).view(shape).to(x.device)
     c = uniform(1 - cfg.contrast, 1 + cfg.contrast).view(shape).to(x.device)
@@ -126,6 +139,34 @@ def _erase_box(
     )
     noise = torch.rand(x.shape, generator=gen, dtype=x.dtype)
     return torch.where(inside.unsqueeze(1).to(x.device), noise.to(x.device), x)
+
+
+def _blur(
+    x: torch.Tensor, largest: float, uniform: Callable[[float, float], torch.Tensor]
+) -> torch.Tensor:
+    """A Gaussian blur of sigma U(0, largest) px in a BLUR_P share of the images: the far
+    sign's soft crop. After the shadow (the camera blurs the shadow's edge too), before the
+    pointwise lighting jitter. Separable, as weighted sums of shifted copies (each image its own
+    weights; a grouped convolution measured slower), edges replicated."""
+    import torch
+    import torch.nn.functional as F
+
+    n, _, h, w = x.shape
+    sigma = uniform(0.0, largest)
+    on = (uniform(0.0, 1.0) < BLUR_P).nonzero().flatten()
+    if not len(on):
+        return x
+    radius = math.ceil(3 * largest)
+    taps = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    kernel = torch.exp(-0.5 * (taps / sigma[on].clamp_min(1e-3).view(-1, 1)) ** 2)
+    kernel = (kernel / kernel.sum(1, keepdim=True)).to(x.device)
+    on = on.to(x.device)
+    pad = F.pad(x[on], (radius, radius, radius, radius), mode="replicate")
+    weight = [kernel[:, i].view(-1, 1, 1, 1) for i in range(2 * radius + 1)]
+    rows = sum(k * pad[..., i : i + w] for i, k in enumerate(weight))
+    out = x.clone()
+    out[on] = sum(k * rows[..., i : i + h, :] for i, k in enumerate(weight))
+    return out
 
 
 def _cast_shadow(

@@ -1,6 +1,7 @@
 """The batched sign augmentation: a still config leaves images alone; the cast shadow only darkens,
 reaches about half the images, and leaves part of each shadowed image lit; the occluding box
-covers one rectangle of the drawn size in about half the images."""
+covers one rectangle of the drawn size in about half the images; the blur softens about
+half the images and keeps their mean light."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from edgexai.data.augment import (  # noqa: E402
+    BLUR_P,
     ERASE_MIN_AREA,
     ERASE_P,
     SHADOW_P,
@@ -81,3 +83,26 @@ def test_the_occluding_box_covers_one_rectangle_of_the_drawn_size_in_about_half_
 def test_an_occluding_box_outside_its_range_is_refused(largest):
     with pytest.raises(ValueError, match="erase"):
         AugmentConfig(erase=largest)
+
+
+def _roughness(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between horizontal neighbours, per image: high for fine detail."""
+    return (x[..., 1:] - x[..., :-1]).abs().mean(dim=(1, 2, 3))
+
+
+def test_the_blur_softens_about_half_the_images_and_keeps_their_light():
+    x = torch.rand(400, 3, 40, 40, generator=torch.Generator().manual_seed(1))
+    y = augment_batch(x.clone(), replace(STILL, blur=1.5), torch.Generator().manual_seed(0))
+    assert (_roughness(y) <= _roughness(x) + 1e-5).all(), "a blur never adds detail"
+    softened = _roughness(y) < 0.9 * _roughness(x)
+    # sigma is U(0, 1.5) in half the images; below ~0.4 px the blur is too light to count here
+    assert BLUR_P * 0.6 < softened.float().mean().item() < BLUR_P + 0.1
+    assert torch.allclose(y.mean(dim=(1, 2, 3)), x.mean(dim=(1, 2, 3)), atol=0.02)
+    untouched = (y - x).abs().amax(dim=(1, 2, 3)) < 1e-4
+    assert untouched.float().mean().item() > 1 - BLUR_P - 0.1, "the other images are left alone"
+
+
+@pytest.mark.parametrize("sigma", [-0.1, 3.5])
+def test_a_blur_outside_its_range_is_refused(sigma):
+    with pytest.raises(ValueError, match="blur"):
+        AugmentConfig(blur=sigma)
