@@ -146,8 +146,9 @@ def _blur(
 ) -> torch.Tensor:
     """A Gaussian blur of sigma U(0, largest) px in a BLUR_P share of the images: the far
     sign's soft crop. After the shadow (the camera blurs the shadow's edge too), before the
-    pointwise lighting jitter. Separable, as weighted sums of shifted copies (each image its own
-    weights; a grouped convolution measured slower), edges replicated."""
+    pointwise lighting jitter. torchvision's `gaussian_blur` takes one sigma per call; this
+    draws one per image: separable, as weighted sums of shifted copies (a grouped convolution
+    measured slower), edges replicated."""
     import torch
     import torch.nn.functional as F
 
