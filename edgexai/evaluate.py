@@ -5,6 +5,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from edgexai.models.memory_format import channels_last_while
+
+# Images per forward pass: on 2 CPU cores ResNet-20 at 40 px runs 1.3-2x faster per image in
+# batches of 64 than of 512 (activations that fit the cache; tools/bench_eval.py).
+EVAL_BATCH = 64
+
 
 def to_input(
     images: np.ndarray | torch.Tensor,
@@ -31,15 +37,17 @@ def predict_logits(
     images: np.ndarray,
     mean,
     std,
-    batch_size: int = 512,
+    batch_size: int = EVAL_BATCH,
     device: str | torch.device = "cpu",
 ) -> np.ndarray:
-    """Logits for every image, in eval mode, batched."""
+    """Logits for every image, in eval mode, batched, channels-last where that is safe."""
     was_training = model.training
     model.eval()
     out = []
-    for i in range(0, len(images), batch_size):
-        out.append(model(to_input(images[i : i + batch_size], mean, std, device)).float().cpu())
+    with channels_last_while(model, device) as cl:
+        for i in range(0, len(images), batch_size):
+            x = to_input(images[i : i + batch_size], mean, std, device, channels_last=cl)
+            out.append(model(x).float().cpu())
     model.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
@@ -50,7 +58,7 @@ def accuracy(
     labels: np.ndarray,
     mean,
     std,
-    batch_size: int = 512,
+    batch_size: int = EVAL_BATCH,
     device: str | torch.device = "cpu",
 ) -> float:
     """Top-1 accuracy in [0, 1]."""

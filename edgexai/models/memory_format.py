@@ -10,6 +10,9 @@ CPU a model with any convolution narrower than 16 channels runs contiguous.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -24,3 +27,23 @@ def cpu_channels_last_ok(model: nn.Module) -> bool:
 def channels_last_for(model: nn.Module, device: torch.device | str) -> bool:
     """Use channels-last: always on CUDA, on the CPU only where it is known not to crash."""
     return torch.device(device).type != "cpu" or cpu_channels_last_ok(model)
+
+
+@contextmanager
+def channels_last_while(model: nn.Module, device: torch.device | str) -> Iterator[bool]:
+    """Run `model` channels-last inside the block where `channels_last_for` allows it, and give
+    it back in the layout it came in (export and pruning expect contiguous weights).
+
+    Yields whether inputs should be channels-last too: on 2 CPU cores ResNet-20's eval forward at
+    40 px runs about 1.4x faster that way (with batches of 64: tools/bench_eval.py).
+    """
+    if not channels_last_for(model, device):
+        yield False
+        return
+    was_contiguous = all(p.is_contiguous() for p in model.parameters() if p.dim() == 4)
+    model.to(memory_format=torch.channels_last)
+    try:
+        yield True
+    finally:
+        if was_contiguous:
+            model.to(memory_format=torch.contiguous_format)

@@ -26,7 +26,7 @@ from edgexai.data.augment import AugmentConfig, augment_batch
 from edgexai.data.gtsrb import ArraySplit
 from edgexai.distributed import dist_env, resolve_device
 from edgexai.errors import EdgexaiError
-from edgexai.evaluate import accuracy, normalise_tensor
+from edgexai.evaluate import EVAL_BATCH, accuracy, normalise_tensor
 from edgexai.train_precision import autocast_dtype, resolve_precision
 
 CHECKPOINT_FORMAT = "edgexai-checkpoint/1"
@@ -54,7 +54,7 @@ class TrainConfig:
     device: str = "cpu"
     precision: str = "auto"  # edgexai.train_precision: auto | bf16 | fp32 (resolved when run)
     channels_last: bool = True
-    eval_batch: int = 512
+    eval_batch: int = EVAL_BATCH
     select: str = "best_val"  # which epoch's weights the build keeps: one of SELECTIONS
 
 

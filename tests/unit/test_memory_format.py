@@ -8,9 +8,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
+import torch
 from support import REPO
 
-from edgexai.models.memory_format import channels_last_for, cpu_channels_last_ok
+from edgexai.evaluate import predict_logits, to_input
+from edgexai.models.memory_format import (
+    channels_last_for,
+    channels_last_while,
+    cpu_channels_last_ok,
+)
 from edgexai.models.registry import create_model
 
 SCRIPT = r"""
@@ -54,3 +61,41 @@ def test_unpruned_models_keep_channels_last_on_cpu_and_cuda_always_does():
     assert not cpu_channels_last_ok(narrow)
     assert not channels_last_for(narrow, "cpu")
     assert channels_last_for(narrow, "cuda")  # a device name only: no GPU needed
+
+
+def _is_channels_last(model) -> bool:
+    return all(
+        p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
+        for p in model.parameters()
+        if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] > 1
+    )
+
+
+def test_evaluation_runs_channels_last_and_gives_the_model_back_as_it_came():
+    torch.manual_seed(0)
+    model = create_model("resnet20").eval()
+    with channels_last_while(model, "cpu") as cl:
+        assert cl and _is_channels_last(model)
+    assert all(p.is_contiguous() for p in model.parameters())  # export expects this layout
+    model.to(memory_format=torch.channels_last)  # a Trainer's model stays channels-last
+    with channels_last_while(model, "cpu"):
+        pass
+    assert _is_channels_last(model)
+    narrow = create_model(
+        "resnet20", {"stem": 8, "stages": [[[8, 8]] * 3, [[16, 16]] * 3, [[32, 32]] * 3]}
+    )
+    with channels_last_while(narrow, "cpu") as cl:
+        assert not cl and all(p.is_contiguous() for p in narrow.parameters())
+
+
+def test_predict_logits_matches_a_plain_forward_and_leaves_the_mode_alone():
+    torch.manual_seed(0)
+    model = create_model("resnet20").train()
+    images = np.random.default_rng(0).integers(0, 256, (70, 32, 32, 3), dtype=np.uint8)
+    mean, std = (0.3, 0.3, 0.3), (0.2, 0.2, 0.2)
+    logits = predict_logits(model, images, mean, std)  # 64 + 6: a short last batch
+    assert model.training and logits.shape == (70, 43)
+    with torch.no_grad():
+        plain = model.eval()(to_input(images, mean, std)).numpy()
+    np.testing.assert_allclose(logits, plain, rtol=1e-4, atol=1e-4)
+    assert (logits.argmax(1) == plain.argmax(1)).all()
