@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shutil
 import sys
 from pathlib import Path
 
 import cv2
+from tqdm import tqdm
 
 from edgexai.data.gtsrb import list_samples
 from edgexai.data.locate import locate_gtsrb
+from edgexai.errors import EdgexaiError
 from edgexai.preprocess import read_rgb, resize_square
 
 _ROI = ("Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2")
@@ -49,6 +52,25 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
         writer.writerows(rows)
 
 
+def _shrink(source, dst: Path, size: int, quality: int) -> int:
+    """Write the shrunk copy under dst; the number of images, or -1 when one cannot be decoded."""
+    src = source.root / "gtsrb"
+    for csv_path in [*sorted(src.glob("GTSRB/Training/*/GT-*.csv")), src / "GT-final_test.csv"]:
+        _write_csv(dst / csv_path.relative_to(src), _shrunk_rows(csv_path, size))
+    samples = [*list_samples(source, "train"), *list_samples(source, "test")]
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    for sample in tqdm(samples, desc="shrinking GTSRB", unit="img"):
+        img = read_rgb(sample.path)
+        if img is None:
+            print(f"error: cannot decode {sample.path}", file=sys.stderr)
+            return -1
+        small = cv2.cvtColor(resize_square(img, size), cv2.COLOR_RGB2BGR)
+        target = dst / Path(sample.path).relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(cv2.imencode(".jpg", small, params)[1].tobytes())
+    return len(samples)
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path)
@@ -56,23 +78,26 @@ def main(argv: list[str]) -> int:
     p.add_argument("--quality", type=int, default=85, help="JPEG quality (default: 85)")
     p.add_argument("--data-root", default=None, help="GTSRB (default: $EDGEXAI_DATA)")
     a = p.parse_args(argv)
-    source = locate_gtsrb(a.data_root, download=False)
-    src, dst = source.root / "gtsrb", a.out / "gtsrb"
-    for csv_path in [*sorted(src.glob("GTSRB/Training/*/GT-*.csv")), src / "GT-final_test.csv"]:
-        _write_csv(dst / csv_path.relative_to(src), _shrunk_rows(csv_path, a.size))
-    params = [cv2.IMWRITE_JPEG_QUALITY, a.quality]
-    count = 0
-    for split in ("train", "test"):
-        for sample in list_samples(source, split):
-            img = read_rgb(sample.path)
-            if img is None:
-                print(f"cannot decode {sample.path}", file=sys.stderr)
-                return 1
-            small = cv2.cvtColor(resize_square(img, a.size), cv2.COLOR_RGB2BGR)
-            target = dst / Path(sample.path).relative_to(src)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(cv2.imencode(".jpg", small, params)[1].tobytes())
-            count += 1
+    if a.size < 8:
+        p.error(f"--size must be at least 8 px, got {a.size}")
+    if not 1 <= a.quality <= 100:
+        p.error(f"--quality must be 1-100, got {a.quality}")
+    dst = a.out / "gtsrb"
+    if dst.exists():
+        print(f"error: {dst} exists; remove it or pick another OUT", file=sys.stderr)
+        return 2
+    try:
+        source = locate_gtsrb(a.data_root, download=False)
+    except EdgexaiError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    partial = a.out / "gtsrb.partial"  # renamed into place when whole: never a half-written copy
+    shutil.rmtree(partial, ignore_errors=True)
+    count = _shrink(source, partial, a.size, a.quality)
+    if count < 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        return 1
+    partial.rename(dst)
     print(f"{count} images at {a.size} px (JPEG q{a.quality}) under {dst}")
     return 0
 

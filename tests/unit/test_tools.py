@@ -81,3 +81,26 @@ def test_every_tool_answers_help(tool, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "usage:" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_shrink_gtsrb_writes_a_whole_copy_that_builds_read(fake_gtsrb, tmp_path):
+    from edgexai.data.gtsrb import list_samples
+    from edgexai.data.locate import locate_gtsrb
+    from edgexai.preprocess import read_rgb
+
+    tool = REPO / "tools" / "shrink_gtsrb.py"
+    run = [sys.executable, str(tool), str(tmp_path), "--size", "16", "--data-root", str(fake_gtsrb)]
+    proc = subprocess.run(run, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (tmp_path / "gtsrb.partial").exists()
+    original, copy = (
+        locate_gtsrb(fake_gtsrb, download=False),
+        locate_gtsrb(tmp_path, download=False),
+    )
+    for split in ("train", "test"):
+        before, after = list_samples(original, split), list_samples(copy, split)
+        assert [s.label for s in after] == [s.label for s in before]
+        assert read_rgb(after[0].path).shape == (16, 16, 3)
+        assert all(0 <= v < 16 for s in after for v in s.roi)
+    again = subprocess.run(run, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "exists" in again.stderr and "Traceback" not in again.stderr
