@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from edgexai.data.gtsrb import list_samples
+from edgexai.data.gtsrb import CSV_DELIMITER, list_samples, read_csv_rows
 from edgexai.data.locate import locate_gtsrb
 from edgexai.errors import EdgexaiError
 from edgexai.preprocess import read_rgb, resize_square
@@ -33,8 +33,7 @@ _ROI = ("Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2")
 
 def _shrunk_rows(csv_path: Path, size: int) -> list[dict[str, str]]:
     """The CSV's rows with Width/Height = size and the ROI scaled by size/Width, size/Height."""
-    with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f, delimiter=";"))
+    rows = read_csv_rows(csv_path)
     for row in rows:
         sx, sy = size / int(row["Width"]), size / int(row["Height"])
         for key in _ROI:
@@ -47,7 +46,7 @@ def _shrunk_rows(csv_path: Path, size: int) -> list[dict[str, str]]:
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter=";")
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter=CSV_DELIMITER)
         writer.writeheader()
         writer.writerows(rows)
 

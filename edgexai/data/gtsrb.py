@@ -51,9 +51,14 @@ class ArraySplit:
         return ArraySplit(self.images[index], self.labels[index], self.tracks[index])
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
+CSV_DELIMITER = ";"
+"""GTSRB's annotation CSVs (GT-000NN.csv, GT-final_test.csv) separate fields with semicolons."""
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """One GTSRB annotation CSV as dicts keyed by its header (Filename, Width, Roi.X1, ClassId…)."""
     with open(path, newline="") as f:
-        return list(csv.DictReader(f, delimiter=";"))
+        return list(csv.DictReader(f, delimiter=CSV_DELIMITER))
 
 
 def _roi(row: dict[str, str]) -> tuple[int, int, int, int]:
@@ -70,13 +75,13 @@ def list_samples(source: DataSource, split: str) -> list[Sample]:
                 if not class_dir.is_dir():
                     continue
                 label = int(class_dir.name)
-                for row in _read_csv(class_dir / f"GT-{class_dir.name}.csv"):
+                for row in read_csv_rows(class_dir / f"GT-{class_dir.name}.csv"):
                     name = row["Filename"]
                     track = label * 1000 + int(name.split("_")[0])
                     samples.append(Sample(str(class_dir / name), label, track, _roi(row)))
         elif split == "test":
             images = base / "GTSRB" / "Final_Test" / "Images"
-            for row in _read_csv(base / "GT-final_test.csv"):
+            for row in read_csv_rows(base / "GT-final_test.csv"):
                 samples.append(
                     Sample(str(images / row["Filename"]), int(row["ClassId"]), -1, _roi(row))
                 )

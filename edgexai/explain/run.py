@@ -164,12 +164,10 @@ def explain_model(
     )
 
     fast = fused_copy(model)
-    from edgexai.models.memory_format import cpu_channels_last_ok
+    from edgexai.models.memory_format import channels_last_for
 
     memory_format = (
-        torch.channels_last
-        if device.type == "cpu" and cpu_channels_last_ok(fast)
-        else torch.contiguous_format
+        torch.channels_last if channels_last_for(fast, device) else torch.contiguous_format
     )
 
     @torch.inference_mode()
