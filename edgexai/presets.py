@@ -64,8 +64,8 @@ _CPU = Preset(
     ),
     summary="ResNet-20 at 40 px on ROI-framed signs, 10 epochs (the last one kept), SGD-Nesterov "
     "0.2 one-cycle, strong sign augmentation with cast shadows, bf16 where the CPU has it: 11–12 "
-    "minutes on 2 Zen 4 cores with AVX512-BF16 (measured: test accuracy 0.9933–0.9945, mean over "
-    "3 seeds 0.9939), longer in fp32 (not measured at 40 px); fine-tuning 4 epochs at 0.02",
+    "minutes on 2 Zen 4 or Zen 5 cores with AVX512-BF16, 15–17 on a slower Zen 4 instance "
+    "(measured: test accuracy 0.9933–0.9945, mean over 3 seeds 0.9939 on Zen 4), longer in fp32 (not measured at 40 px); fine-tuning 4 epochs at 0.02",
 )
 
 PRESETS: dict[str, Preset] = {
