@@ -21,10 +21,7 @@ __all__ = ["__version__", *_API]
 def __getattr__(name: str) -> Any:
     """The API names, from edgexai.api on first use. Resolved by name at run time on purpose:
     the package root is a shared module, and the API sits above both the deployment and the
-    training side (tests/unit/test_layers.py reads static imports only). `explain` is the
-    subpackage edgexai.explain, which calling runs edgexai.api.explain (see its docstring)."""
-    if name == "explain":
-        return importlib.import_module("edgexai.explain")
+    training side (tests/unit/test_layers.py reads static imports only)."""
     if name in _API:
         return getattr(importlib.import_module("edgexai.api"), name)
     raise AttributeError(f"module 'edgexai' has no attribute {name!r}")

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 from edgexai import __version__
-from edgexai.errors import EdgexaiError
+from edgexai.core.errors import EdgexaiError
 
 COMMAND_MODULES = (
     "build",
@@ -53,7 +53,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from edgexai.threads import contention_safe_threads
+    from edgexai.core.threads import contention_safe_threads
 
     contention_safe_threads()  # before any command loads torch or ONNX Runtime
     parser = make_parser()

@@ -47,7 +47,7 @@ def real_data_root() -> Path:
 def tiny_build(fake_gtsrb, tmp_path_factory) -> Path:
     """A natural resnet20 build folder trained 2 epochs on the fake data (shared, read-only), with
     the quick preset: ResNet-20's own 32 px, which the runtime and export tests' arrays assume."""
-    from edgexai.build import BuildOptions, run_build
+    from edgexai.train.builder import BuildOptions, run_build
 
     out = tmp_path_factory.mktemp("tiny-build")
     return run_build(

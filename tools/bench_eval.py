@@ -3,8 +3,8 @@
     python tools/bench_eval.py BUILD [--rounds 2] [--data-root DIR]
 
 Old = what builds did until 2026-12-04: contiguous (NCHW) weights and inputs in batches of 512.
-New = `edgexai.evaluate.predict_logits` as it is now (channels-last where
-`edgexai.models.memory_format` allows it, batches of `EVAL_BATCH`). Both run the build's model.pt
+New = `edgexai.train.evaluate.predict_logits` as it is now (channels-last where
+`edgexai.train.models.memory_format` allows it, batches of `EVAL_BATCH`). Both run the build's model.pt
 over the official test set, framed as the build was trained, in interleaved rounds on the CPU
 threads torch is given. Prints seconds per pass, the accuracy of each and how many test
 predictions differ.
@@ -21,7 +21,7 @@ from pathlib import Path
 def _old_logits(model, images, mean, std):
     import torch
 
-    from edgexai.evaluate import to_input
+    from edgexai.train.evaluate import to_input
 
     model.to(memory_format=torch.contiguous_format)
     out = []
@@ -35,11 +35,11 @@ def main(build: str, rounds: int, data_root: str | None) -> int:
     import numpy as np
     import torch
 
-    from edgexai.data.gtsrb import load_split
-    from edgexai.data.locate import locate_gtsrb
-    from edgexai.errors import EdgexaiError
-    from edgexai.evaluate import EVAL_BATCH, predict_logits
-    from edgexai.regimes.parent import load_parent
+    from edgexai.core.errors import EdgexaiError
+    from edgexai.train.data.gtsrb import load_split
+    from edgexai.train.data.locate import locate_gtsrb
+    from edgexai.train.evaluate import EVAL_BATCH, predict_logits
+    from edgexai.train.regimes.parent import load_parent
 
     try:
         model, manifest = load_parent(Path(build))  # model.pt's digest checked before loading

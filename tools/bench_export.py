@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgexai.arg_types import csv_ints
+from edgexai.core.arg_types import csv_ints
 
 
 def main() -> int:
@@ -33,7 +33,7 @@ def main() -> int:
     p.add_argument("--build", required=True)
     p.add_argument("--data-root", default=None)
     p.add_argument(
-        "--calib-list", default=None, help="default: edgexai/export/data/gtsrb_calib.txt"
+        "--calib-list", default=None, help="default: edgexai/train/export/data/gtsrb_calib.txt"
     )
     p.add_argument("--work", default="/tmp/edgexai-bench-export")
     p.add_argument("--n-diff", type=int, default=512)
@@ -53,17 +53,17 @@ def main() -> int:
     import torch
     from captum.attr import LayerGradCam
 
-    from edgexai.bench import cam_cost
-    from edgexai.bench.isolated import Candidate, time_in_processes
-    from edgexai.data.gtsrb import load_split
-    from edgexai.data.locate import locate_gtsrb
-    from edgexai.explain.cam import CamModel, minmax_normalise, upsample
-    from edgexai.export.onnx_export import export_build
-    from edgexai.export.precision import ensure_variant
-    from edgexai.manifest import read_manifest, write_manifest
-    from edgexai.models.checkpoint import load_model
-    from edgexai.preprocess import normalise
-    from edgexai.runtime import open_session
+    from edgexai.core.manifest import read_manifest, write_manifest
+    from edgexai.core.preprocess import normalise
+    from edgexai.deploy.runtime import open_session
+    from edgexai.study.bench import cam_cost
+    from edgexai.study.bench.isolated import Candidate, time_in_processes
+    from edgexai.train.data.gtsrb import load_split
+    from edgexai.train.data.locate import locate_gtsrb
+    from edgexai.train.export.onnx_export import export_build
+    from edgexai.train.export.precision import ensure_variant
+    from edgexai.train.models.checkpoint import load_model
+    from edgexai.train.saliency.cam import CamModel, minmax_normalise, upsample
 
     src = Path(args.build)
     work = Path(args.work) / src.name

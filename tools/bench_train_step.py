@@ -17,9 +17,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from edgexai.data.augment import AugmentConfig, augment_batch
-from edgexai.models import create_model
-from edgexai.train_precision import autocast_dtype, cpu_has_bf16
+from edgexai.train.data.augment import AugmentConfig, augment_batch
+from edgexai.train.models import create_model
+from edgexai.train.train_precision import autocast_dtype, cpu_has_bf16
 
 
 def step_ms(

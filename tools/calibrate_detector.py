@@ -2,7 +2,7 @@
 
 Runs the pipeline (detector → classifier) over the tuning frames with every candidate kept
 (--min-score 0, a low candidate threshold), sweeps the decision's thresholds
-(edgexai.detect.calibrate), prints the alternatives (sign score alone, confidence alone, their
+(edgexai.core.detection.calibrate), prints the alternatives (sign score alone, confidence alone, their
 product), and writes the product rule's best point at --target-precision into the detector's
 manifest as `decision`, naming the classifier it was calibrated with. Tuning frames only: the
 default is GTSDB 0–399 ≡ 3 mod 4, the frames `edgexai detector train` keeps out of training.
@@ -18,13 +18,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from edgexai.arg_types import frame_mod, frame_range, unit_interval
-from edgexai.data.gtsdb import frame_files, read_gt
-from edgexai.detect.calibrate import Candidate, sweep
-from edgexai.manifest import load, update_manifest
-from edgexai.pipeline.config import RunConfig
-from edgexai.pipeline.log import read_jsonl
-from edgexai.pipeline.loop import run_pipeline
+from edgexai.core.arg_types import frame_mod, frame_range, unit_interval
+from edgexai.core.detection.calibrate import Candidate, sweep
+from edgexai.core.manifest import load, update_manifest
+from edgexai.deploy.pipeline.config import RunConfig
+from edgexai.deploy.pipeline.log import read_jsonl
+from edgexai.deploy.pipeline.loop import run_pipeline
+from edgexai.train.data.gtsdb_frames import frame_files, read_gt
 
 LOW = 0.05  # candidate threshold while calibrating: keep nearly every peak
 

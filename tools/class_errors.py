@@ -22,12 +22,12 @@ BATCH = 256
 def main(build: str, top: int = 15, data_root: str | None = None) -> int:
     import numpy as np
 
-    from edgexai.data.datasets import roi_margin
-    from edgexai.data.gtsrb import load_split
-    from edgexai.data.locate import locate_gtsrb
-    from edgexai.errors import EdgexaiError
-    from edgexai.preprocess import normalise
-    from edgexai.runtime.factory import open_session
+    from edgexai.core.errors import EdgexaiError
+    from edgexai.core.preprocess import normalise
+    from edgexai.deploy.runtime.factory import open_session
+    from edgexai.train.data.datasets import roi_margin
+    from edgexai.train.data.gtsrb import load_split
+    from edgexai.train.data.locate import locate_gtsrb
 
     try:
         session = open_session(Path(build), backend="ort", cam=False)

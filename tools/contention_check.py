@@ -12,7 +12,7 @@ and after a change with `--python` pointing at the interpreter and `--cwd` at th
         --log /tmp/cc.jsonl --quiet
 
 `--env K=V` sets extra environment (e.g. OMP_WAIT_POLICY=ACTIVE to see the spinning case, or
-GOMP_SPINCOUNT=N); variables of edgexai.threads.WAIT_POLICY not named so are dropped, so the CLI's
+GOMP_SPINCOUNT=N); variables of edgexai.core.threads.WAIT_POLICY not named so are dropped, so the CLI's
 own policy applies;
 `--clean PATH` is deleted before every timing (a build folder, so each build starts afresh).
 """
@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 
-from edgexai.threads import WAIT_POLICY
+from edgexai.core.threads import WAIT_POLICY
 
 
 def _busy(stop) -> None:

@@ -3,7 +3,7 @@
 Parity: on N frames, ONNX Runtime's fp32 graph and the PyTorch module (the same DecodedDetector
 the export traced) each give their detections above --min-score; they are paired by IoU and the
 largest corner difference (frame pixels) and score difference are reported, with any detection
-that has no partner. Precisions: the detector alone (class-agnostic, edgexai.detector.evaluate)
+that has no partner. Precisions: the detector alone (class-agnostic, edgexai.train.detector.detector_eval)
 on the scored frames at fp32, fp16 and int8 through ONNX Runtime — AP, recall and precision at
 the calibrated candidate threshold, proposer recall.
 
@@ -17,13 +17,13 @@ import json
 
 import numpy as np
 
-from edgexai.data.gtsdb import frame_files, read_gt
-from edgexai.detect.boxes import iou_matrix
-from edgexai.detect.decode import to_frame
-from edgexai.detect.score import at_threshold, match_frames
-from edgexai.detector.evaluate import frame_dets, score_frames
-from edgexai.preprocess import resize_frame
-from edgexai.runtime import open_session
+from edgexai.core.detection.boxes import iou_matrix
+from edgexai.core.detection.decode import to_frame
+from edgexai.core.detection.scoring import at_threshold, match_frames
+from edgexai.core.preprocess import resize_frame
+from edgexai.deploy.runtime import open_session
+from edgexai.train.data.gtsdb_frames import frame_files, read_gt
+from edgexai.train.detector.detector_eval import frame_dets, score_frames
 
 
 def outputs(session, frames: list[np.ndarray]) -> list[tuple[np.ndarray, ...]]:

@@ -1,4 +1,4 @@
-"""Write edgexai/export/data/gtsrb_calib.txt: a class-balanced draw of GTSRB images for INT8.
+"""Write edgexai/train/export/data/gtsrb_calib.txt: a class-balanced draw of GTSRB images for INT8.
 
 Usage: EDGEXAI_DATA=../shared/data python tools/make_calib_list.py [--per-class 8] [--seed 0]
 The list names images (relative to the folder holding gtsrb/); the images are never committed.
@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from edgexai.data.locate import locate_gtsrb
-from edgexai.export.calibration import DEFAULT_LIST, make_list, write_list
+from edgexai.train.data.locate import locate_gtsrb
+from edgexai.train.export.calibration import DEFAULT_LIST, make_list, write_list
 
 
 def main() -> int:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 
 def main(out: str, arch: str = "resnet20", seed: int = 0) -> int:
-    from edgexai.build import BuildOptions, load_data, robust_config
-    from edgexai.models import get_spec
-    from edgexai.regimes import parent as parents
-    from edgexai.regimes.train import seed_everything
+    from edgexai.train.builder import BuildOptions, load_data, robust_config
+    from edgexai.train.models import get_spec
+    from edgexai.train.regimes import parent as parents
+    from edgexai.train.regimes.train_loop import seed_everything
 
     folder = Path(out) / parents.parent_name(arch, seed)
     model, manifest = parents.load_parent(folder)

@@ -18,15 +18,15 @@ import sys
 import cv2
 import numpy as np
 
-from edgexai.arg_types import frame_range, positive_float, unit_interval
-from edgexai.data.gtsdb import frame_path, gt_by_number, require_gtsdb
-from edgexai.errors import EdgexaiError
-from edgexai.pipeline.batching import extract_crops, make_batch
-from edgexai.pipeline.decision import COLOUR
-from edgexai.pipeline.rejector import FEATURE_SIZE, default_rejector
-from edgexai.pipeline.session import open_model
-from edgexai.pipeline.stages import softmax
-from edgexai.preprocess import pad_boxes
+from edgexai.core.arg_types import frame_range, positive_float, unit_interval
+from edgexai.core.batching import extract_crops, make_batch
+from edgexai.core.detection.hog_rejector import FEATURE_SIZE, default_rejector
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.preprocess import pad_boxes
+from edgexai.deploy.pipeline.decision import COLOUR
+from edgexai.deploy.pipeline.model_open import open_model
+from edgexai.deploy.pipeline.stages import softmax
+from edgexai.train.data.gtsdb_frames import frame_path, gt_by_number, require_gtsdb
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ CAM_TOL = 1e-4
 
 
 def compare(build: Path, x: np.ndarray, batch: int = 64) -> dict:
-    from edgexai.runtime import open_session
+    from edgexai.deploy.runtime import open_session
 
     with open_session(build, "ort") as ort_s, open_session(build, "torch") as torch_s:
         a = [ort_s.infer(x[i : i + batch]) for i in range(0, len(x), batch)]
@@ -44,10 +44,10 @@ def main() -> int:
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
-    from edgexai.data.gtsrb import load_split
-    from edgexai.data.locate import locate_gtsrb
-    from edgexai.manifest import read_manifest
-    from edgexai.preprocess import normalise
+    from edgexai.core.manifest import read_manifest
+    from edgexai.core.preprocess import normalise
+    from edgexai.train.data.gtsrb import load_split
+    from edgexai.train.data.locate import locate_gtsrb
 
     source = locate_gtsrb(a.data_root)
     rows, ok = [], True

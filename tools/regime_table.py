@@ -2,7 +2,7 @@
 
     python tools/regime_table.py OUT
 
-The table is edgexai.matrix.matrix_table's (the one `edgexai matrix` prints at its end), in the
+The table is edgexai.study.regime_matrix.matrix_table's (the one `edgexai matrix` prints at its end), in the
 regime registry's cell order. Robust accuracy of a natural build made before robust evaluation
 existed is read from the robustness-<settings>.json that its first post/tuned child cached beside
 it.
@@ -14,8 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from edgexai.manifest import BUILDS_ROOT
-from edgexai.matrix import matrix_table
+from edgexai.core.manifest import BUILDS_ROOT
+from edgexai.study.regime_matrix import matrix_table
 
 
 def main(out: str) -> int:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import cv2
 
-from edgexai.data.gtsrb import list_samples
-from edgexai.data.locate import locate_gtsrb
+from edgexai.train.data.gtsrb import list_samples
+from edgexai.train.data.locate import locate_gtsrb
 
 # New names (a fleet's own vocabulary) for a subset of GTSRB class ids, in the new class order.
 REGROUPED: dict[str, int] = {

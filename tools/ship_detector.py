@@ -1,4 +1,4 @@
-"""Make a detector build the one shipped with edgexai: copy it into edgexai/pipeline/data/detector/
+"""Make a detector build the one shipped with edgexai: copy it into edgexai/deploy/pipeline/data/detector/
 (package data; `edgexai run`'s default), every listed file verified against its manifest digest,
 nothing else copied (no engines, no checkpoint). The manifest must carry a calibrated `decision`
 (tools/calibrate_detector.py) unless --uncalibrated.
@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from edgexai.manifest import MANIFEST_NAME, load, read_manifest, verify_file
+from edgexai.core.manifest import MANIFEST_NAME, load, read_manifest, verify_file
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ archive is 121 MB). Used to time the `paper` preset on a GPU (docs/RESULTS.md, i
 OUT/gtsrb/GTSRB/Training/000NN/*.ppm with their GT-000NN.csv, OUT/gtsrb/GTSRB/Final_Test/Images/
 and OUT/gtsrb/GT-final_test.csv, as `edgexai build --data-root OUT` reads them. The files keep
 their .ppm names so the CSVs hold unchanged, but hold JPEG bytes (OpenCV decodes by content); each
-image is the SIZE×SIZE square a build decodes at that size (edgexai.preprocess.resize_square), and
+image is the SIZE×SIZE square a build decodes at that size (edgexai.core.preprocess.resize_square), and
 the CSVs' Width/Height/ROI are scaled to it. JPEG changes pixel values slightly: fine for timing,
 not for accuracy figures.
 """
@@ -23,10 +23,10 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from edgexai.data.gtsrb import CSV_DELIMITER, list_samples, read_csv_rows
-from edgexai.data.locate import locate_gtsrb
-from edgexai.errors import EdgexaiError
-from edgexai.preprocess import read_rgb, resize_square
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.preprocess import read_rgb, resize_square
+from edgexai.train.data.gtsrb import CSV_DELIMITER, list_samples, read_csv_rows
+from edgexai.train.data.locate import locate_gtsrb
 
 _ROI = ("Roi.X1", "Roi.Y1", "Roi.X2", "Roi.Y2")
 

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from edgexai.host import cpu_description
+from edgexai.core.host import cpu_description
 
 
 def main(argv: list[str]) -> int:

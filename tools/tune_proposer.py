@@ -16,11 +16,11 @@ import time
 import cv2
 import numpy as np
 
-from edgexai.arg_types import frame_range, positive_float, positive_int
-from edgexai.data.gtsdb import frame_path, gt_by_number, require_gtsdb
-from edgexai.detect.boxes import iou_matrix
-from edgexai.errors import EdgexaiError
-from edgexai.pipeline.proposals import ColourProposerConfig, ColourShapeProposer
+from edgexai.core.arg_types import frame_range, positive_float, positive_int
+from edgexai.core.detection.boxes import iou_matrix
+from edgexai.core.detection.colour_candidates import ColourProposerConfig, ColourShapeProposer
+from edgexai.core.errors import EdgexaiError
+from edgexai.train.data.gtsdb_frames import frame_path, gt_by_number, require_gtsdb
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """Write the JSON Schemas of the project's file contracts into docs/schemas/, from the types that
-define them (edgexai.manifest, edgexai.runtime.engine_cache, edgexai.bench.results_contract).
+define them (edgexai.core.manifest, edgexai.deploy.runtime.engine_cache, edgexai.study.bench.results_contract).
 tests/test_contracts.py fails when a committed schema differs from what this writes.
 
   .venv/bin/python tools/write_schemas.py
@@ -11,9 +11,9 @@ import argparse
 import json
 from pathlib import Path
 
-from edgexai.bench.results_contract import results_schema
-from edgexai.manifest import schema as manifest_schema
-from edgexai.runtime.engine_cache import sidecar_schema
+from edgexai.core.manifest import schema as manifest_schema
+from edgexai.deploy.runtime.engine_cache import sidecar_schema
+from edgexai.study.bench.results_contract import results_schema
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@
 
 `load`/`Classifier`/`Prediction` are deployment side (numpy, OpenCV, a backend; no torch), so
 they work on a vehicle image; `explain` is training side (torch, the build's model.pt) and is
-imported only when first used. The metrics alone: `edgexai.metrics` (gini, road_scores, ROAD).
+imported only when first used. The metrics alone: `edgexai.core.metrics` (gini, road_scores, ROAD).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from edgexai.errors import EdgexaiError
+from edgexai.core.errors import EdgexaiError
 
 CHANNELS = ("rgb", "bgr")
 
@@ -38,7 +38,7 @@ class Prediction:
     @property
     def gini(self) -> float | None:
         """The CAM's Gini sparsity, as `run` logs it per detection (None without a CAM)."""
-        from edgexai.metrics.sparsity import gini
+        from edgexai.core.metrics.sparsity import gini
 
         return None if self.cam is None else float(gini(self.cam))
 
@@ -89,7 +89,7 @@ def as_image_list(images: Any, channels: str = "rgb") -> list[np.ndarray]:
 
 def resized(images: list[np.ndarray], size: int) -> np.ndarray:
     """N×size×size×3 RGB uint8: each image resized as `run` resizes its crops."""
-    from edgexai.preprocess import resize_square
+    from edgexai.core.preprocess import resize_square
 
     return np.stack([resize_square(np.ascontiguousarray(img), size) for img in images])
 
@@ -107,8 +107,8 @@ class Classifier:
         precision: str = "fp32",
         threads: int | None = None,
     ) -> None:
-        from edgexai.manifest import MANIFEST_NAME, read_manifest
-        from edgexai.pipeline.session import open_model
+        from edgexai.core.manifest import MANIFEST_NAME, read_manifest
+        from edgexai.deploy.pipeline.model_open import open_model
 
         build_dir = Path(build_dir).expanduser()
         if not (build_dir / MANIFEST_NAME).is_file():
@@ -138,15 +138,15 @@ class Classifier:
 
     @property
     def has_cam(self) -> bool:
-        """Whether the build computes the in-graph Grad-CAM (edgexai.manifest.has_cam)."""
-        from edgexai.manifest import has_cam
+        """Whether the build computes the in-graph Grad-CAM (edgexai.core.manifest.has_cam)."""
+        from edgexai.core.manifest import has_cam
 
         return has_cam(self.session.manifest)
 
     # -- inference --------------------------------------------------------------------------
     def preprocess(self, images: Any, channels: str = "rgb") -> np.ndarray:
         """The engine's N×3×S×S float32 input for `images` (the build's own preprocessing)."""
-        from edgexai.pipeline.batching import make_batch
+        from edgexai.core.batching import make_batch
 
         crops = resized(as_image_list(images, channels), self.input_size)
         return make_batch(crops, self._info.mean, self._info.std)
@@ -169,7 +169,7 @@ class Classifier:
     def predict(self, images: Any, channels: str = "rgb", top_k: int = 5) -> list[Prediction]:
         """Classify `images` (a list of H×W×3 uint8 arrays of any size, or N×H×W×3; RGB, or
         `channels="bgr"` for OpenCV frames): one Prediction per image, in order."""
-        from edgexai.pipeline.stages import softmax
+        from edgexai.deploy.pipeline.stages import softmax
 
         if not isinstance(top_k, int) or top_k < 1:
             raise EdgexaiError(f"top_k must be a positive integer, not {top_k!r}")

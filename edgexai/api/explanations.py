@@ -1,7 +1,7 @@
 """`edgexai.explain`: saliency maps and their metrics for your own images, from Python.
 
 Training side (torch, the build's model.pt): the images get the build's own resize
-(`preprocess.resize_square`), then `edgexai.explain.run.explain_model` — the code behind
+(`preprocess.resize_square`), then `edgexai.study.explain_job.explain_model` — the code behind
 `edgexai explain` — makes the maps and scores them, so the numbers are those the command would
 give for these images, seed and settings.
 """
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from edgexai.api.classifier import as_image_list, resized
-from edgexai.errors import EdgexaiError
-from edgexai.explain.options import DEFAULT_METHODS, ROAD_PERCENTAGES, ExplainOptions
+from edgexai.core.errors import EdgexaiError
+from edgexai.study.explain_options import DEFAULT_METHODS, ROAD_PERCENTAGES, ExplainOptions
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Explanation:
     - `predicted`: the model's class for every image given (length = len(images));
     - `maps[method]`: len(index)×S×S saliency maps at the model's input size S;
     - `gini[method]`: Gini per image; `gini_mean[method]` their mean;
-    - `road[method]`: an `edgexai.metrics.road.ROADResult` — `percentages`,
+    - `road[method]`: an `edgexai.core.metrics.road.ROADResult` — `percentages`,
       `accuracy`/`probability[order]` (means per percentage), `summary[order]` (mean, area),
       `per_image_correct`/`per_image_probability[order]` (len(index) × n_percentages);
       empty with road=False;
@@ -98,8 +98,8 @@ def explain(
     """
     from dataclasses import replace
 
-    from edgexai.explain.explainers import usable_methods
-    from edgexai.explain.run import explain_model, validate
+    from edgexai.study.explain_job import explain_model, validate
+    from edgexai.train.saliency.explainers import usable_methods
 
     crops_rgb = as_image_list(images, channels)
     opts = ExplainOptions(
@@ -144,8 +144,8 @@ def explain(
 
 def _load(build_dir: str | Path) -> Any:
     """The build's PyTorch model (explanations need gradients: model.pt, not an ONNX file)."""
-    from edgexai.explain.run import ExplainItem
-    from edgexai.manifest import read_manifest
+    from edgexai.core.manifest import read_manifest
+    from edgexai.study.explain_job import ExplainItem
 
     path = Path(build_dir).expanduser()
     manifest = read_manifest(path)

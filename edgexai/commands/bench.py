@@ -7,8 +7,8 @@ import argparse
 import shlex
 import sys
 
-from edgexai.bench.options import BenchOptions
-from edgexai.options import HelpFormatter, add_options, from_args
+from edgexai.core.options import HelpFormatter, add_options, from_args
+from edgexai.study.bench.bench_options import BenchOptions
 
 
 def register(sub) -> None:
@@ -42,8 +42,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.bench.run import run_bench
-    from edgexai.bench.select import parse_cells
+    from edgexai.study.bench.bench_job import run_bench
+    from edgexai.study.bench.select import parse_cells
 
     opts = from_args(
         BenchOptions,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from edgexai.build_options import add_build_arguments, options_from_args
-from edgexai.options import HelpFormatter
+from edgexai.core.options import HelpFormatter
+from edgexai.train.build_options import add_build_arguments, options_from_args
 
 OWN_DATA_EPILOG = """\
 examples:
@@ -52,9 +52,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.build import run_build
-    from edgexai.data.folder import DatasetError
-    from edgexai.distributed import dist_env
+    from edgexai.train.builder import run_build
+    from edgexai.train.data.folder import DatasetError
+    from edgexai.train.distributed import dist_env
 
     opts = options_from_args(args)
     try:

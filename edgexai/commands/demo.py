@@ -8,9 +8,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from edgexai.errors import EdgexaiError
-from edgexai.options import HelpFormatter
-from edgexai.presets import PRESETS
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.options import HelpFormatter
+from edgexai.train.presets import PRESETS
 
 
 def register(sub) -> None:
@@ -52,12 +52,12 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.bench.options import BenchOptions
-    from edgexai.bench.run import run_bench
-    from edgexai.build import BuildOptions, run_build
-    from edgexai.manifest import BUILDS_ROOT
-    from edgexai.presets import get_preset
-    from edgexai.regimes.parent import parent_name
+    from edgexai.core.manifest import BUILDS_ROOT
+    from edgexai.study.bench.bench_job import run_bench
+    from edgexai.study.bench.bench_options import BenchOptions
+    from edgexai.train.builder import BuildOptions, run_build
+    from edgexai.train.presets import get_preset
+    from edgexai.train.regimes.parent import parent_name
 
     preset = get_preset(args.preset)
     if args.frames < 1 or args.images < 1:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     layered = builds / f"{preset.arch}-layered-tuned-s0"
     to_build = not (layered / "manifest.json").is_file()
     if to_build:
-        from edgexai.data.locate import locate_gtsrb
+        from edgexai.train.data.locate import locate_gtsrb
 
         locate_gtsrb(args.data_root)  # the data first: nothing is written when it is missing
     step(
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     step(2, "camera-frame pipeline on GTSDB road frames")
     summaries = []
-    from edgexai.data.gtsdb import locate_gtsdb
+    from edgexai.train.data.gtsdb_frames import locate_gtsdb
 
     frames = locate_gtsdb(args.data_root)
     if frames is None:
@@ -105,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     else:
-        from edgexai.pipeline.config import RunConfig
-        from edgexai.pipeline.loop import run_pipeline
-        from edgexai.pipeline.summary import format_summary
+        from edgexai.deploy.pipeline.config import RunConfig
+        from edgexai.deploy.pipeline.loop import run_pipeline
+        from edgexai.deploy.pipeline.summary import format_summary
 
         result = run_pipeline(
             RunConfig(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from edgexai.options import HelpFormatter, add_options, from_args
+from edgexai.core.options import HelpFormatter, add_options, from_args
 
 
 def register(sub) -> None:
-    from edgexai.detector.job import DetectorBuildOptions
+    from edgexai.train.detector.job import DetectorBuildOptions
 
     d = DetectorBuildOptions()  # the defaults live there, once
     p = sub.add_parser(
@@ -59,7 +59,7 @@ def input_size(text: str) -> tuple[int, int]:
     try:
         if len(parts) != 2:
             raise argparse.ArgumentTypeError
-        from edgexai.detector.job import multiple_of_32
+        from edgexai.train.detector.job import multiple_of_32
 
         w, h = (multiple_of_32(v.strip()) for v in parts)
     except argparse.ArgumentTypeError:
@@ -70,7 +70,7 @@ def input_size(text: str) -> tuple[int, int]:
 
 
 def train(args: argparse.Namespace) -> int:
-    from edgexai.detector.job import DetectorBuildOptions, build_detector
+    from edgexai.train.detector.job import DetectorBuildOptions, build_detector
 
     w, h = args.input_size
     opts = from_args(DetectorBuildOptions, args, input_w=w, input_h=h)
@@ -90,9 +90,9 @@ def copy_default(args: argparse.Namespace) -> int:
     import shutil
     from pathlib import Path
 
-    from edgexai.errors import EdgexaiError
-    from edgexai.manifest import read_manifest, verify_file
-    from edgexai.pipeline.finders import default_detector_dir
+    from edgexai.core.errors import EdgexaiError
+    from edgexai.core.manifest import read_manifest, verify_file
+    from edgexai.deploy.pipeline.finders import default_detector_dir
 
     src, dest = default_detector_dir(), Path(args.dest)
     if dest.exists():

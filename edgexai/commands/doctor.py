@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from edgexai.arg_types import positive_int
-from edgexai.manifest import BUILDS_ROOT, PRECISIONS
-from edgexai.options import HelpFormatter
-from edgexai.pipeline.config import FINDERS
+from edgexai.core.arg_types import positive_int
+from edgexai.core.manifest import BUILDS_ROOT, PRECISIONS
+from edgexai.core.options import HelpFormatter
+from edgexai.deploy.pipeline.config import FINDERS
 
 
 def register(sub) -> None:
-    from edgexai.doctor import BACKENDS
+    from edgexai.deploy.doctor.checks import BACKENDS
 
     p = sub.add_parser(
         "doctor",
@@ -84,7 +84,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.doctor import diagnose, format_report
+    from edgexai.deploy.doctor.checks import diagnose, format_report
 
     report = diagnose(
         model=args.model,

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from edgexai.arg_types import positive_int
-from edgexai.manifest import PRECISIONS
-from edgexai.options import HelpFormatter
+from edgexai.core.arg_types import positive_int
+from edgexai.core.manifest import PRECISIONS
+from edgexai.core.options import HelpFormatter
 
 ENGINE_BACKENDS = ("auto", "trt", "ort")
 
@@ -88,10 +88,10 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from edgexai.errors import EdgexaiError
-    from edgexai.manifest import VARIANT_ROLES, has_cam, load, read_manifest
-    from edgexai.runtime import open_session, resolve_backend
-    from edgexai.runtime.base import DEFAULT_MAX_BATCH, variant_for
+    from edgexai.core.errors import EdgexaiError
+    from edgexai.core.manifest import VARIANT_ROLES, has_cam, load, read_manifest
+    from edgexai.deploy.runtime import open_session, resolve_backend
+    from edgexai.deploy.runtime.session import DEFAULT_MAX_BATCH, variant_for
 
     if args.rebuild and args.no_rebuild:
         raise EdgexaiError("--rebuild and --no-rebuild contradict each other")
@@ -102,11 +102,11 @@ def run(args: argparse.Namespace) -> int:
     cam = graph_cam and not args.no_cam
     variant = variant_for(info.kind, args.precision, cam, graph_cam)
     if backend == "trt":
-        from edgexai.runtime.trt import TensorRT
+        from edgexai.deploy.runtime.trt import TensorRT
 
         variant = "nocam" if variant == "nocam" else TensorRT().onnx_variant(args.precision)
     if VARIANT_ROLES[variant] not in info.files:
-        from edgexai.export.precision import ensure_variant  # needs onnx (+ data for INT8)
+        from edgexai.train.export.precision import ensure_variant  # needs onnx (+ data for INT8)
 
         print(f"made {ensure_variant(args.model, variant, args.data_root, args.calib_list)}")
     max_batch = args.max_batch or DEFAULT_MAX_BATCH[info.kind]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from edgexai.explain.options import ExplainOptions
-from edgexai.options import HelpFormatter, add_options, from_args
+from edgexai.core.options import HelpFormatter, add_options, from_args
+from edgexai.study.explain_options import ExplainOptions
 
 
 def register(sub) -> None:
@@ -34,7 +34,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.explain.run import run_explain
+    from edgexai.study.explain_job import run_explain
 
     opts = from_args(ExplainOptions, args, models=args.models)
     out, report = run_explain(opts)

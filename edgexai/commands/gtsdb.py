@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from edgexai.options import HelpFormatter
+from edgexai.core.options import HelpFormatter
 
 
 def register(sub) -> None:
-    from edgexai.data.gtsdb import SPLIT_HELP, SPLITS
+    from edgexai.train.data.gtsdb_frames import SPLIT_HELP, SPLITS
 
     p = sub.add_parser(
         "gtsdb",
@@ -44,8 +44,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.data.gtsdb import SPLITS, link_split, require_gtsdb
-    from edgexai.errors import EdgexaiError
+    from edgexai.core.errors import EdgexaiError
+    from edgexai.train.data.gtsdb_frames import SPLITS, link_split, require_gtsdb
 
     if args.dest is not None and args.split == "all":
         raise EdgexaiError("--dest needs --split (tune, tuneval or heldout)")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from edgexai.matrix import MatrixOptions
-from edgexai.options import HelpFormatter, add_options
+from edgexai.core.options import HelpFormatter, add_options
+from edgexai.study.regime_matrix import MatrixOptions
 
 
 def register(sub) -> None:
@@ -31,8 +31,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.matrix import run_matrix
-    from edgexai.options import from_args
+    from edgexai.core.options import from_args
+    from edgexai.study.regime_matrix import run_matrix
 
     build_args = tuple(getattr(args, "build_args", ()))  # absent when none follow --
     return run_matrix(from_args(MatrixOptions, args, build_args=build_args))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from edgexai.options import HelpFormatter
+from edgexai.core.options import HelpFormatter
 
 
 def register(sub) -> None:
-    from edgexai.options import add_options
-    from edgexai.rejector_train import RejectorTrainOptions
+    from edgexai.core.options import add_options
+    from edgexai.train.rejector_train import RejectorTrainOptions
 
     p = sub.add_parser(
         "rejector",
@@ -33,7 +33,7 @@ def register(sub) -> None:
         "refiner's effect. Frames 400–599 are never used. Needs torch (the "
         "training side); the vehicle runs the weights in numpy. Proposing 400 frames "
         "takes minutes, so the crops are cached (--cache) for the next run. The "
-        "shipped weights are edgexai/pipeline/data/rejector.npz in a checkout.",
+        "shipped weights are edgexai/core/detection/data/rejector.npz in a checkout.",
         formatter_class=HelpFormatter,
     )
     t.add_argument(
@@ -44,8 +44,8 @@ def register(sub) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    from edgexai.options import from_args
-    from edgexai.rejector_train import RejectorTrainOptions, train_rejector
+    from edgexai.core.options import from_args
+    from edgexai.train.rejector_train import RejectorTrainOptions, train_rejector
 
     t0 = time.time()
     rej = train_rejector(from_args(RejectorTrainOptions, args, out=args.out))

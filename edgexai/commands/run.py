@@ -1,16 +1,16 @@
 """`edgexai run`: the camera-frame pipeline (deployment side: numpy, OpenCV, an inference backend).
 
-Its options are declared once, on edgexai.pipeline.config.RunConfig."""
+Its options are declared once, on edgexai.deploy.pipeline.config.RunConfig."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from edgexai.arg_types import non_negative_int
-from edgexai.manifest import BUILDS_ROOT
-from edgexai.options import HelpFormatter, add_options, from_args
-from edgexai.pipeline.config import RunConfig
+from edgexai.core.arg_types import non_negative_int
+from edgexai.core.manifest import BUILDS_ROOT
+from edgexai.core.options import HelpFormatter, add_options, from_args
+from edgexai.deploy.pipeline.config import RunConfig
 
 
 def register(sub) -> None:
@@ -52,8 +52,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.pipeline.loop import run_pipeline
-    from edgexai.pipeline.session import newest_build
+    from edgexai.deploy.pipeline.loop import run_pipeline
+    from edgexai.deploy.pipeline.model_open import newest_build
 
     if not args.headless:
         import os

@@ -1,5 +1,5 @@
 """`edgexai score`: score an `edgexai run` log against ground truth (GTSDB's gt.txt), with
-edgexai.detect.score's rules; `--calibrate` chooses the decision's thresholds instead."""
+edgexai.core.detection.scoring's rules; `--calibrate` chooses the decision's thresholds instead."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import argparse
 import json
 from pathlib import Path
 
-from edgexai.arg_types import frame_mod, frame_range, positive_float, unit_interval
-from edgexai.errors import EdgexaiError
-from edgexai.options import HelpFormatter
+from edgexai.core.arg_types import frame_mod, frame_range, positive_float, unit_interval
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.options import HelpFormatter
 
 DESCRIPTION = (
     "Score an `edgexai run` log against ground truth (gt.txt, GTSDB's layout). A detection is "
@@ -101,7 +101,7 @@ def register(sub) -> None:
 
 def load_frames(log: str | Path) -> dict[str, list[dict]]:
     """{frame stem: detections} from a log and its rotated parts (first visit of a frame wins)."""
-    from edgexai.pipeline.log import read_jsonl
+    from edgexai.deploy.pipeline.log import read_jsonl
 
     log = Path(log)
     if not log.is_file():
@@ -138,10 +138,10 @@ def select(
 
 
 def frame_dets(dets: list[dict]):
-    """One frame's logged detections → edgexai.detect.score.FrameDets."""
+    """One frame's logged detections → edgexai.core.detection.scoring.FrameDets."""
     import numpy as np
 
-    from edgexai.detect.score import FrameDets
+    from edgexai.core.detection.scoring import FrameDets
 
     return FrameDets(
         np.array([d["box"] for d in dets], np.float32).reshape(-1, 4),
@@ -178,9 +178,9 @@ def score_log(
     threshold: float = 0.0,
     min_size: float = 20.0,
 ) -> dict[str, object]:
-    """The figures `edgexai score` prints for one log (edgexai.detect.score.report)."""
-    from edgexai.data.gtsdb import read_gt
-    from edgexai.detect.score import report
+    """The figures `edgexai score` prints for one log (edgexai.core.detection.scoring.report)."""
+    from edgexai.core.detection.scoring import report
+    from edgexai.train.data.gtsdb_frames import read_gt
 
     chosen = _chosen(log, span, mod)
     try:
@@ -199,9 +199,9 @@ def calibrate_log(
     min_size: float = 20.0,
 ) -> dict[str, object]:
     """The best (min_sign_score, min_score) of each decision rule at the target precision
-    (edgexai.detect.calibrate.sweep) over the log's candidates; None where no point reaches it."""
-    from edgexai.data.gtsdb import read_gt
-    from edgexai.detect.calibrate import Candidate, sweep
+    (edgexai.core.detection.calibrate.sweep) over the log's candidates; None where no point reaches it."""
+    from edgexai.core.detection.calibrate import Candidate, sweep
+    from edgexai.train.data.gtsdb_frames import read_gt
 
     chosen = _chosen(log, span, mod)
     try:
@@ -228,7 +228,7 @@ def calibrate_log(
 
 def gt_folder(gt: str | None, data_root: str | None) -> Path:
     """--gt, else the GTSDB frames found from --data-root / EDGEXAI_DATA."""
-    from edgexai.data.gtsdb import require_gtsdb
+    from edgexai.train.data.gtsdb_frames import require_gtsdb
 
     if gt is None:
         return require_gtsdb(data_root)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgexai.runtime import open_session
+from edgexai.deploy.runtime import open_session
 
 pytestmark = pytest.mark.tensorrt
 

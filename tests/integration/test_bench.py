@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from support import REPO, run_cli
 
-from edgexai.bench import aggregate, paper
-from edgexai.bench.latency import Case, summarise, time_interleaved
-from edgexai.bench.select import CELLS, find_cells, parse_cells
-from edgexai.build import BuildOptions, run_build
-from edgexai.errors import EdgexaiError
-from edgexai.regimes import RegimeSettings
+from edgexai.core.errors import EdgexaiError
+from edgexai.study.bench import aggregate, paper
+from edgexai.study.bench.latency import Case, summarise, time_interleaved
+from edgexai.study.bench.select import CELLS, find_cells, parse_cells
+from edgexai.train.builder import BuildOptions, run_build
+from edgexai.train.regimes import RegimeSettings
 
 SMALL = dict(
     images=8,
@@ -57,7 +57,7 @@ def builds(fake_gtsrb, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def bench(builds, fake_gtsrb, tmp_path_factory):
-    from edgexai.bench.run import BenchOptions, run_bench
+    from edgexai.study.bench.bench_job import BenchOptions, run_bench
 
     report = tmp_path_factory.mktemp("bench-report")
     opts = BenchOptions(
@@ -102,8 +102,8 @@ def test_interleaved_timing_alternates_cases_and_summarises_every_call():
 
 @pytest.mark.parametrize("threads, spinning", [(1, ""), (2, "0"), (0, "0")])
 def test_multithread_ort_sessions_sharing_the_bench_process_do_not_spin(builds, threads, spinning):
-    from edgexai.bench.run import BenchOptions, open_sessions
-    from edgexai.bench.select import load_model_dir
+    from edgexai.study.bench.bench_job import BenchOptions, open_sessions
+    from edgexai.study.bench.select import load_model_dir
 
     model = load_model_dir(next(builds.glob("resnet20-natural-*")))
     notes: list[str] = []
@@ -214,8 +214,8 @@ def test_bench_writes_every_report_file_with_ratios_to_natural(bench):
 def test_a_second_bench_reuses_the_explanations_and_gives_the_same_metrics(
     bench, builds, fake_gtsrb, monkeypatch
 ):
-    import edgexai.explain.run as explain_run
-    from edgexai.bench.run import BenchOptions, run_bench
+    import edgexai.study.explain_job as explain_run
+    from edgexai.study.bench.bench_job import BenchOptions, run_bench
 
     out, first = bench
 
@@ -341,7 +341,7 @@ def test_two_runs_compare_by_order_beyond_ties_and_ratio_tolerance():
 
 def _bench_opts(*argv: str, monkeypatch):
     """The BenchOptions that `edgexai bench ARGV` would run with (the job itself not run)."""
-    import edgexai.bench.run as bench_run
+    import edgexai.study.bench.bench_job as bench_run
     from edgexai.cli import main
 
     got = []
@@ -359,7 +359,7 @@ def _bench_opts(*argv: str, monkeypatch):
 def test_bench_flags_come_from_bench_options_with_its_defaults(monkeypatch):
     from dataclasses import replace
 
-    from edgexai.bench.options import BenchOptions
+    from edgexai.study.bench.bench_options import BenchOptions
 
     opts = _bench_opts("--models", "a", "b", monkeypatch=monkeypatch)
     assert opts == replace(BenchOptions(models=["a", "b"]), command=opts.command)
@@ -412,7 +412,7 @@ def test_a_build_without_robust_settings_fits_the_results_contract(bench, tmp_pa
     """A build made without robust accuracy (metrics.robust null) is benched, not refused."""
     import copy
 
-    from edgexai.bench.run import write_results
+    from edgexai.study.bench.bench_job import write_results
 
     jsonschema = pytest.importorskip("jsonschema")
     _, results = bench
@@ -443,10 +443,17 @@ def test_bench_and_explain_import_one_way():
     the options modules stay light (the CLI imports them to build --help)."""
     pkg = REPO / "edgexai"
     assert not {
-        n for n in _imports(pkg / "bench" / "report.py") if n.startswith("edgexai.bench.run")
+        n
+        for n in _imports(pkg / "study" / "bench" / "report.py")
+        if n.startswith("edgexai.study.bench.bench_job")
     }
-    for path in (pkg / "explain").glob("*.py"):
-        assert not {n for n in _imports(path) if n.startswith("edgexai.bench")}, path
-    for path in (pkg / "bench" / "options.py", pkg / "explain" / "options.py"):
+    explain = [pkg / "study" / "explain_job.py", *(pkg / "train" / "saliency").glob("*.py")]
+    assert len(explain) > 2
+    for path in explain:
+        assert not {n for n in _imports(path) if n.startswith("edgexai.study.bench")}, path
+    for path in (
+        pkg / "study" / "bench" / "bench_options.py",
+        pkg / "study" / "explain_options.py",
+    ):
         heavy = {n for n in _imports(path) if n.split(".")[0] in ("torch", "captum", "cv2")}
-        assert not heavy and "edgexai.bench.run" not in _imports(path), path
+        assert not heavy and "edgexai.study.bench.bench_job" not in _imports(path), path

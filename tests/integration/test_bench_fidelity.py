@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from edgexai.bench.fidelity import NO_CAM, measure_fidelity
-from edgexai.bench.options import BenchOptions
-from edgexai.bench.report import fidelity_section
-from edgexai.bench.select import load_model_dir
+from edgexai.study.bench.bench_options import BenchOptions
+from edgexai.study.bench.fidelity import NO_CAM, measure_fidelity
+from edgexai.study.bench.report import fidelity_section
+from edgexai.study.bench.select import load_model_dir
 
 FIELDS = {
     "cell",
@@ -36,7 +36,7 @@ def _draw(size: int, n: int) -> SimpleNamespace:
 
 
 def test_ort_fp32_cam_is_the_pytorch_gradcam_and_cam_less_builds_are_a_row(tiny_build):
-    from edgexai.bench.run import open_sessions
+    from edgexai.study.bench.bench_job import open_sessions
 
     model = load_model_dir(tiny_build)
     n = 6
@@ -64,7 +64,7 @@ def test_ort_fp32_cam_is_the_pytorch_gradcam_and_cam_less_builds_are_a_row(tiny_
 
 
 def test_bench_writes_the_fidelity_table_to_results_and_report(tiny_build, fake_gtsrb, tmp_path):
-    from edgexai.bench.run import run_bench
+    from edgexai.study.bench.bench_job import run_bench
 
     opts = BenchOptions(
         models=[str(tiny_build)],

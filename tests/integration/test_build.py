@@ -6,10 +6,10 @@ import pytest
 import torch
 from support import run_cli
 
-from edgexai.build import BuildOptions, run_build
-from edgexai.errors import EdgexaiError
-from edgexai.manifest import read_manifest, verify_file
-from edgexai.models.checkpoint import load_model
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.manifest import read_manifest, verify_file
+from edgexai.train.builder import BuildOptions, run_build
+from edgexai.train.models.checkpoint import load_model
 
 REQUIRED_KEYS = {
     "name",
@@ -63,7 +63,7 @@ def test_same_seed_gives_identical_weights_and_accuracy(fake_gtsrb, tmp_path):
 
 def test_resume_after_a_crash_ends_with_the_same_weights(fake_gtsrb, tmp_path, monkeypatch):
     """A build killed after epoch 2 and resumed ends exactly where an uninterrupted one does."""
-    from edgexai.regimes.train import Trainer
+    from edgexai.train.regimes.train_loop import Trainer
 
     full = run_build(_opts(fake_gtsrb, tmp_path / "full", epochs=3))
     original = Trainer._end_epoch
@@ -140,8 +140,8 @@ def test_bad_input_gives_one_line_errors(fake_gtsrb, tmp_path):
 
 
 def test_resume_with_a_checkpoint_of_another_arch_is_refused(fake_gtsrb, tmp_path):
-    from edgexai.models import get_spec
-    from edgexai.regimes.train import TrainConfig, Trainer
+    from edgexai.train.models import get_spec
+    from edgexai.train.regimes.train_loop import TrainConfig, Trainer
 
     spec = get_spec("resnet18")
     trainer = Trainer(
@@ -175,8 +175,8 @@ def test_resume_with_a_checkpoint_of_another_arch_is_refused(fake_gtsrb, tmp_pat
 
 def test_build_flags_give_build_options_with_their_defaults_written_once():
     """The CLI generates its options from BuildOptions and RegimeSettings and builds them back."""
-    from edgexai.build_options import add_build_arguments, options_from_args
-    from edgexai.regimes import RegimeSettings
+    from edgexai.train.build_options import add_build_arguments, options_from_args
+    from edgexai.train.regimes import RegimeSettings
 
     def parse(*argv):
         import argparse
@@ -236,7 +236,7 @@ def test_a_build_records_the_training_precision_it_used(
 ):
     """auto falls back to fp32 where bf16 is not native (a monkeypatched capability report);
     with it, the build trains in bf16 autocast; either way train_config.precision says which."""
-    from edgexai import train_precision
+    from edgexai.train import train_precision
 
     monkeypatch.setattr(train_precision, "cpu_has_bf16", lambda: native)
     out_dir = run_build(_opts(fake_gtsrb, tmp_path, epochs=1, robust=False))
@@ -246,9 +246,9 @@ def test_a_build_records_the_training_precision_it_used(
 def test_select_last_keeps_the_final_epoch_and_best_val_the_best_one(fake_gtsrb, tmp_path):
     """The cpu preset keeps its annealed last epoch; best_val keeps the best validation epoch
     (a build records which in metrics.best_epoch); an unknown selection is refused."""
-    from edgexai.build import load_data
-    from edgexai.models import get_spec
-    from edgexai.regimes.train import TrainConfig, Trainer
+    from edgexai.train.builder import load_data
+    from edgexai.train.models import get_spec
+    from edgexai.train.regimes.train_loop import TrainConfig, Trainer
 
     spec = get_spec("resnet20")
     _, train, val, _ = load_data(_opts(fake_gtsrb, tmp_path), spec.input_size)

@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO / "tools"))
 
 from write_schemas import SCHEMAS, render  # noqa: E402
 
-from edgexai.manifest import ManifestError, parse, read_manifest  # noqa: E402
+from edgexai.core.manifest import ManifestError, parse, read_manifest  # noqa: E402
 
 
 def _validator(name: str):
@@ -38,7 +38,7 @@ def test_classifier_and_detector_builds_validate(tiny_build, tmp_path):
 
     v = _validator("manifest.schema.json")
     builds = [tiny_build, write_onnx_build(tmp_path / "tiny-onnx")]
-    packaged = REPO / "edgexai" / "pipeline" / "data" / "detector"
+    packaged = REPO / "edgexai" / "deploy" / "pipeline" / "data" / "detector"
     if (packaged / "manifest.json").is_file():
         builds.append(packaged)
     for build in builds:
@@ -53,7 +53,7 @@ def test_the_detector_build_of_the_detector_tests_validates(tmp_path):
     from support.pipeline import write_gt_frames
 
     pytest.importorskip("torch")
-    from edgexai.detector.job import DetectorBuildOptions, build_detector
+    from edgexai.train.detector.job import DetectorBuildOptions, build_detector
 
     frames = write_gt_frames(tmp_path / "f", 6)
     build = build_detector(
@@ -80,8 +80,8 @@ def test_the_detector_build_of_the_detector_tests_validates(tmp_path):
 
 
 def test_engine_sidecars_validate():
-    from edgexai.runtime.cuda_mem import GpuInfo
-    from edgexai.runtime.engine_cache import EngineCache, engine_profile, engine_target
+    from edgexai.deploy.runtime.cuda_mem import GpuInfo
+    from edgexai.deploy.runtime.engine_cache import EngineCache, engine_profile, engine_target
 
     def store(tmp: Path) -> Path:
         target = engine_target(
@@ -148,8 +148,8 @@ def test_class_names_must_match_the_model_outputs(tiny_build, tmp_path):
     import shutil
 
     pytest.importorskip("onnxruntime")
-    from edgexai.errors import EdgexaiError
-    from edgexai.runtime import open_session
+    from edgexai.core.errors import EdgexaiError
+    from edgexai.deploy.runtime import open_session
 
     build = tmp_path / "b"
     shutil.copytree(tiny_build, build)
@@ -164,8 +164,8 @@ def test_commands_share_one_list_of_precisions_and_backends_and_one_auto():
     """Issue 13 #11: run, engine and doctor offer the same precisions and resolve `auto` the same
     way (doctor used to default to trt while run used auto)."""
     from edgexai.cli import make_parser
-    from edgexai.manifest import PRECISIONS
-    from edgexai.runtime.factory import BACKEND_CHOICES
+    from edgexai.core.manifest import PRECISIONS
+    from edgexai.deploy.runtime.factory import BACKEND_CHOICES
 
     sub = next(a for a in make_parser()._actions if a.dest == "command").choices
 

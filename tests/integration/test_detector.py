@@ -13,15 +13,15 @@ from support.pipeline import write_gt_frames
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
-from edgexai.detect.decode import decode, max_pool3  # noqa: E402
-from edgexai.detect.score import FrameDets, ap, at_threshold, match_frames  # noqa: E402
-from edgexai.errors import EdgexaiError  # noqa: E402
+from edgexai.core.detection.decode import decode, max_pool3  # noqa: E402
+from edgexai.core.detection.scoring import FrameDets, ap, at_threshold, match_frames  # noqa: E402
+from edgexai.core.errors import EdgexaiError  # noqa: E402
 
 SMALL = {"input_w": 160, "input_h": 96}
 
 
 def _options(tmp_path: Path, frames: Path, **kw):
-    from edgexai.detector.job import DetectorBuildOptions
+    from edgexai.train.detector.job import DetectorBuildOptions
 
     base = dict(
         out=str(tmp_path / "out"),
@@ -50,7 +50,7 @@ def gt_frames(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def detector_build(gt_frames, tmp_path_factory) -> Path:
-    from edgexai.detector.job import build_detector
+    from edgexai.train.detector.job import build_detector
 
     return build_detector(_options(tmp_path_factory.mktemp("det"), gt_frames))
 
@@ -70,9 +70,9 @@ class _FixedHead(torch.nn.Module):
 
 
 def test_in_graph_decoding_equals_the_numpy_reference_on_synthetic_maps(tmp_path):
-    from edgexai.detector.model import DecodedDetector, DetectorConfig
-    from edgexai.export.onnx_export import export_graph
-    from edgexai.export.ops_check import check_onnx
+    from edgexai.train.detector.model import DecodedDetector, DetectorConfig
+    from edgexai.train.export.onnx_export import export_graph
+    from edgexai.train.export.ops_check import check_onnx
 
     cfg = DetectorConfig(**SMALL, top_k=12)
     h, w = cfg.input_h // cfg.stride, cfg.input_w // cfg.stride
@@ -112,8 +112,8 @@ def test_max_pool_pads_with_minus_infinity():
 
 
 def test_tiny_training_exports_every_variant_and_the_manifest_validates(detector_build):
-    from edgexai.export.ops_check import check_onnx
-    from edgexai.manifest import BUILD_VARIANTS, VARIANT_FILES, load, verify_file
+    from edgexai.core.manifest import BUILD_VARIANTS, VARIANT_FILES, load, verify_file
+    from edgexai.train.export.ops_check import check_onnx
 
     m = load(detector_build)
     assert m.kind == "detector" and m.categories == ["sign"]
@@ -143,10 +143,10 @@ def test_onnx_runtime_equals_pytorch_and_variants_run(detector_build, gt_frames,
     frames by tools/detector_parity.py (a 4-step model's near-flat maps make peaks ties)."""
     import cv2
 
-    from edgexai.detector.job import load_detector
-    from edgexai.export.onnx_export import export_graph
-    from edgexai.preprocess import resize_frame
-    from edgexai.runtime import open_session
+    from edgexai.core.preprocess import resize_frame
+    from edgexai.deploy.runtime import open_session
+    from edgexai.train.detector.job import load_detector
+    from edgexai.train.export.onnx_export import export_graph
 
     frames = np.stack(
         [resize_frame(cv2.imread(str(gt_frames / f"{i:05d}.jpg")), 160, 96) for i in range(3)]
@@ -172,14 +172,14 @@ def test_onnx_runtime_equals_pytorch_and_variants_run(detector_build, gt_frames,
 
 
 def test_resume_continues_to_the_same_weights(gt_frames, tmp_path):
-    from edgexai.detector.job import build_detector, load_detector
+    from edgexai.train.detector.job import build_detector, load_detector
 
     straight = build_detector(_options(tmp_path / "a", gt_frames, steps=4))
 
     class Stop(Exception):
         pass
 
-    import edgexai.detector.train as train_mod
+    import edgexai.train.detector.detector_training as train_mod
 
     original = train_mod.DetectorTrainer._checkpoint
 
@@ -204,7 +204,7 @@ def test_resume_continues_to_the_same_weights(gt_frames, tmp_path):
 
 
 def test_a_finished_build_is_not_overwritten_without_force(detector_build, gt_frames):
-    from edgexai.detector.job import build_detector
+    from edgexai.train.detector.job import build_detector
 
     out = detector_build.parent
     before = (detector_build / "manifest.json").read_bytes()
@@ -236,8 +236,8 @@ def test_bad_options_are_one_line_errors(gt_frames, tmp_path):
 
 
 def test_samples_are_a_function_of_the_step(gt_frames):
-    from edgexai.data.gtsdb import frame_files, read_gt
-    from edgexai.detector.data import DataConfig, SampleMaker, load_frames, real_sign_patches
+    from edgexai.train.data.gtsdb_frames import frame_files, read_gt
+    from edgexai.train.detector.data import DataConfig, SampleMaker, load_frames, real_sign_patches
 
     fs = load_frames(frame_files(gt_frames)[:4], read_gt(gt_frames))
     maker = SampleMaker(

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from support import REPO, SUPPORT
 
-from edgexai import doctor
-from edgexai.manifest import VARIANT_FILES, VARIANT_ROLES, file_entry, update_manifest
-from edgexai.runtime.cuda_mem import GpuInfo
+from edgexai.core.manifest import VARIANT_FILES, VARIANT_ROLES, file_entry, update_manifest
+from edgexai.deploy.doctor import checks as doctor
+from edgexai.deploy.runtime.cuda_mem import GpuInfo
 
 
 def make_build(root: Path, with_onnx: bool = True) -> Path:
@@ -69,7 +69,7 @@ def add_engine(
     onnx_sha256: str | None = None,
 ) -> Path:
     """An engine and its sidecar exactly as `edgexai engine` stores them (key from the target)."""
-    from edgexai.runtime.engine_cache import EngineCache, engine_profile, engine_target
+    from edgexai.deploy.runtime.engine_cache import EngineCache, engine_profile, engine_target
 
     manifest = json.loads((build / "manifest.json").read_text())
     target = engine_target(

@@ -10,12 +10,12 @@ import torch
 from support import run_cli
 from torch import nn
 
-from edgexai.errors import EdgexaiError
-from edgexai.explain.cam import analytic_gradcam
-from edgexai.explain.explainers import ExplainConfig, explain, list_methods
-from edgexai.manifest import read_manifest, verify_file
-from edgexai.models import cam_models, create_model, get_spec
-from edgexai.models.checkpoint import load_model
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.manifest import read_manifest, verify_file
+from edgexai.train.models import cam_models, create_model, get_spec
+from edgexai.train.models.checkpoint import load_model
+from edgexai.train.saliency.cam import analytic_gradcam
+from edgexai.train.saliency.explainers import ExplainConfig, explain, list_methods
 
 
 @pytest.mark.parametrize("arch", cam_models())
@@ -96,7 +96,7 @@ def test_every_method_gives_one_finite_nonnegative_map_per_image():
 
 
 def test_fused_copy_gives_the_same_logits_and_input_gradients():
-    from edgexai.explain.explainers import fused_copy
+    from edgexai.train.saliency.explainers import fused_copy
 
     torch.manual_seed(2)
     model = create_model("resnet20").eval()
@@ -138,9 +138,9 @@ def _spearman_per_image(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
 
 def test_randomised_weights_change_the_maps(tiny_build, fake_gtsrb):
     """Acceptance 5 (Adebayo et al. 2018): the methods see the model, not just the image."""
-    from edgexai.data.gtsrb import load_split
-    from edgexai.data.locate import locate_gtsrb
-    from edgexai.evaluate import to_input
+    from edgexai.train.data.gtsrb import load_split
+    from edgexai.train.data.locate import locate_gtsrb
+    from edgexai.train.evaluate import to_input
 
     manifest = read_manifest(tiny_build)
     trained = load_model(verify_file(tiny_build, manifest, "model"))
@@ -252,17 +252,17 @@ def test_explain_command_bad_input_is_one_line(tiny_build, tmp_path, capsys):
 
 def test_explain_options_agree_with_the_registries_they_mirror():
     """explain/options.py writes two lists out to stay light; they must match their sources."""
-    from edgexai.explain.options import METHODS, ROAD_PERCENTAGES
-    from edgexai.metrics.road import DEFAULT_PERCENTAGES
+    from edgexai.core.metrics.road import DEFAULT_PERCENTAGES
+    from edgexai.study.explain_options import METHODS, ROAD_PERCENTAGES
 
     assert METHODS == tuple(list_methods())
     assert ROAD_PERCENTAGES == tuple(float(p) for p in DEFAULT_PERCENTAGES)
 
 
 def test_explain_flags_come_from_explain_options(monkeypatch, capsys):
-    import edgexai.explain.run as explain_run
+    import edgexai.study.explain_job as explain_run
     from edgexai.cli import main
-    from edgexai.explain.options import ExplainOptions
+    from edgexai.study.explain_options import ExplainOptions
 
     got = []
 

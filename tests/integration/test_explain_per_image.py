@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import edgexai
-from edgexai.errors import EdgexaiError
-from edgexai.explain.options import ExplainOptions
-from edgexai.explain.run import run_explain
+from edgexai.core.errors import EdgexaiError
+from edgexai.study.explain_job import run_explain
+from edgexai.study.explain_options import ExplainOptions
 
 
 @pytest.fixture(scope="module")

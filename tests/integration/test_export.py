@@ -12,16 +12,22 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from edgexai.errors import EdgexaiError
-from edgexai.explain.cam import CamModel
-from edgexai.export.calibration import DEFAULT_LIST, load_images, make_list, read_list, write_list
-from edgexai.export.onnx_export import export_onnx
-from edgexai.export.ops_check import check_graph, check_onnx, support_table
-from edgexai.export.precision import ensure_variant, make_fp16, make_int8, make_nocam
-from edgexai.manifest import read_manifest, update_manifest
-from edgexai.models import get_spec
-from edgexai.models.checkpoint import load_model
-from edgexai.preprocess import normalise
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.manifest import read_manifest, update_manifest
+from edgexai.core.preprocess import normalise
+from edgexai.train.export.calibration import (
+    DEFAULT_LIST,
+    load_images,
+    make_list,
+    read_list,
+    write_list,
+)
+from edgexai.train.export.onnx_export import export_onnx
+from edgexai.train.export.ops_check import check_graph, check_onnx, support_table
+from edgexai.train.export.precision import ensure_variant, make_fp16, make_int8, make_nocam
+from edgexai.train.models import get_spec
+from edgexai.train.models.checkpoint import load_model
+from edgexai.train.saliency.cam import CamModel
 
 
 def _ort(path):
@@ -90,8 +96,8 @@ def test_ort_equals_pytorch_on_real_or_fake_images(tiny_build, fake_gtsrb, reque
         root = request.getfixturevalue("real_data_root")
         images, _ = _real_test_images(root, 8)
     except pytest.skip.Exception:
-        from edgexai.data.gtsrb import load_split
-        from edgexai.data.locate import locate_gtsrb
+        from edgexai.train.data.gtsrb import load_split
+        from edgexai.train.data.locate import locate_gtsrb
 
         images = load_split(locate_gtsrb(str(fake_gtsrb)), "test", 32, progress=False).images[:8]
     m = read_manifest(tiny_build)
@@ -299,7 +305,7 @@ def test_committed_calibration_list_is_class_balanced_training_images():
 def test_calibration_list_draw_is_deterministic_and_int8_variant_is_recorded(
     exported, fake_gtsrb, tmp_path
 ):
-    from edgexai.data.locate import locate_gtsrb
+    from edgexai.train.data.locate import locate_gtsrb
 
     source = locate_gtsrb(str(fake_gtsrb))
     a, b = make_list(source, per_class=2), make_list(source, per_class=2)
@@ -330,7 +336,7 @@ def test_every_derived_graph_goes_through_the_tensorrt_operator_check(
     training machine), not on the vehicle."""
     import onnx
 
-    import edgexai.export.precision as precision
+    import edgexai.train.export.precision as precision
 
     d = tmp_path / "build"
     shutil.copytree(exported[0], d)

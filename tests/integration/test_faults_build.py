@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from edgexai.build import BuildOptions, run_build
-from edgexai.errors import EdgexaiError
-from edgexai.manifest import read_manifest, verify_file
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.manifest import read_manifest, verify_file
+from edgexai.train.builder import BuildOptions, run_build
 
 NAME = "resnet20-natural-s0"
 REPO = Path(__file__).resolve().parents[2]
@@ -60,7 +60,7 @@ def _digests_hold(folder) -> bool:
 
 
 def _weights(folder):
-    from edgexai.models.checkpoint import load_model
+    from edgexai.train.models.checkpoint import load_model
 
     return load_model(folder / "model.pt").state_dict()
 
@@ -108,7 +108,7 @@ def test_an_interrupted_forced_rebuild_keeps_the_old_build_then_resumes(
 ):
     """Killed mid-training, a --force rebuild leaves the finished build whole (digests match,
     no stray checkpoint); --resume continues the staged checkpoint to the same weights."""
-    from edgexai.regimes.train import Trainer
+    from edgexai.train.regimes.train_loop import Trainer
 
     first = run_build(_opts(fake_gtsrb, tmp_path, epochs=2))
     original = Trainer._end_epoch
@@ -135,7 +135,7 @@ def test_an_interrupted_forced_rebuild_keeps_the_old_build_then_resumes(
 
 
 def test_the_matrix_resumes_a_staged_checkpoint(tmp_path, monkeypatch):
-    from edgexai.matrix import MatrixOptions, plan, run_cell
+    from edgexai.study.regime_matrix import MatrixOptions, plan, run_cell
 
     (cell,) = plan(MatrixOptions(out=str(tmp_path), cells=("natural",)))
     staged = cell.folder.with_name(cell.folder.name + ".partial")
@@ -158,7 +158,7 @@ def test_the_matrix_resumes_a_staged_checkpoint(tmp_path, monkeypatch):
 def test_a_second_build_of_the_same_folder_refuses_in_one_line(fake_gtsrb, tmp_path, monkeypatch):
     """The first build is held after its first epoch; a second `edgexai build` to the same
     --out meanwhile refuses, and the first ends with its own log only."""
-    from edgexai.regimes.train import Trainer
+    from edgexai.train.regimes.train_loop import Trainer
 
     original = Trainer._end_epoch
     paused, release = threading.Event(), threading.Event()
@@ -297,8 +297,8 @@ def test_build_and_demo_check_data_and_device_before_creating_the_output(fake_gt
 
 
 def test_bench_checks_pipeline_summaries_before_loading_any_model(tmp_path, monkeypatch):
-    import edgexai.bench.run as bench_run
-    from edgexai.bench.run import BenchOptions, run_bench
+    import edgexai.study.bench.bench_job as bench_run
+    from edgexai.study.bench.bench_job import BenchOptions, run_bench
 
     def no_models(opts):
         raise AssertionError("models were loaded before the summaries were checked")
@@ -318,7 +318,7 @@ def test_bench_checks_pipeline_summaries_before_loading_any_model(tmp_path, monk
 
 
 def test_a_malicious_archive_is_refused_as_such_not_as_corrupt(tmp_path):
-    from edgexai.data.locate import locate_gtsrb
+    from edgexai.train.data.locate import locate_gtsrb
 
     evil = tmp_path / "gtsrb.tar.gz"
     payload = tmp_path / "payload.txt"
@@ -338,7 +338,7 @@ class _NotATensor:
 
 
 def test_the_weights_only_refusal_never_suggests_weights_only_false(tmp_path):
-    from edgexai.models.checkpoint import load_model
+    from edgexai.train.models.checkpoint import load_model
 
     pickled = tmp_path / "model.pt"
     torch.save({"format": "edgexai-model/1", "obj": _NotATensor()}, pickled)

@@ -1,13 +1,13 @@
-"""Timing in one worker process per candidate (edgexai.bench.isolated) and the CAM-cost summary."""
+"""Timing in one worker process per candidate (edgexai.study.bench.isolated) and the CAM-cost summary."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from edgexai.bench import cam_cost
-from edgexai.bench.isolated import Candidate, resolve, time_in_processes
-from edgexai.errors import EdgexaiError
+from edgexai.core.errors import EdgexaiError
+from edgexai.study.bench import cam_cost
+from edgexai.study.bench.isolated import Candidate, resolve, time_in_processes
 
 
 def test_each_candidate_gets_every_call_timed_in_its_own_process():
@@ -76,7 +76,7 @@ def test_cam_cost_runs_on_a_build(tiny_build, tmp_path):
     """ORT with and without the CAM and captum, each in its own process, on a real build folder."""
     import shutil
 
-    from edgexai.export.precision import ensure_variant
+    from edgexai.train.export.precision import ensure_variant
 
     build = tmp_path / "build"
     shutil.copytree(tiny_build, build)

@@ -75,8 +75,8 @@ def test_run_labels_the_overlay_and_the_log_with_the_five_names(own_build, tmp_p
     from support.pipeline import write_frames
 
     from edgexai.cli import main
-    from edgexai.pipeline import stages
-    from edgexai.pipeline.log import read_jsonl
+    from edgexai.deploy.pipeline import stages
+    from edgexai.deploy.pipeline.log import read_jsonl
 
     drawn: list[str] = []
     real_draw = stages.draw

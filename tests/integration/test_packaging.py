@@ -201,12 +201,12 @@ def test_calibration_list_ships_as_package_data():
     """The INT8 list is read from the installed package, not from a checkout's calibration/."""
     import fnmatch
 
-    from edgexai.export.calibration import DEFAULT_LIST, read_list
+    from edgexai.train.export.calibration import DEFAULT_LIST, read_list
 
-    package = REPO / "edgexai" / "export"
+    package = REPO / "edgexai" / "train" / "export"
     path = Path(str(DEFAULT_LIST)).resolve()
     assert path.is_relative_to(package) and path.is_file(), path
-    globs = _pyproject()["tool"]["setuptools"]["package-data"]["edgexai.export"]
+    globs = _pyproject()["tool"]["setuptools"]["package-data"]["edgexai.train.export"]
     assert any(fnmatch.fnmatch(str(path.relative_to(package)), g) for g in globs), globs
     assert len(read_list()) == len(read_list(path)) > 300
 
@@ -217,6 +217,6 @@ def test_run_refuses_an_output_it_would_not_write(tmp_path):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "frame.jpg" in lines[0] and ".mp4" in lines[0], proc.stderr
-    from edgexai.arg_types import video_output
+    from edgexai.core.arg_types import video_output
 
     assert video_output("out/clip.MP4") == "out/clip.MP4" and video_output("a.avi") == "a.avi"

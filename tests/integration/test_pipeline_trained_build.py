@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from support.pipeline import start_run, write_frames
 
-from edgexai.pipeline.log import read_jsonl
+from edgexai.deploy.pipeline.log import read_jsonl
 
 pytest.importorskip("cv2")
 
 
 def test_run_with_onnx_runtime_on_a_real_build_without_torch(tiny_build, tmp_path):
-    """The real engine path: a trained (tiny) build's ONNX through edgexai.runtime's ort backend,
+    """The real engine path: a trained (tiny) build's ONNX through edgexai.deploy.runtime's ort backend,
     in a process where importing torch fails."""
     pytest.importorskip("onnxruntime")
     frames = write_frames(tmp_path / "f", 8, corrupt=(3,))

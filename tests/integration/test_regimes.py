@@ -9,19 +9,19 @@ import pytest
 import torch
 from support import REPO, run_cli
 
-from edgexai.attacks import PixelModel, pgd_attack
-from edgexai.build import BuildOptions, load_data, run_build
-from edgexai.errors import EdgexaiError
-from edgexai.evaluate import accuracy
-from edgexai.manifest import read_manifest, verify_file
-from edgexai.metrics.robustness import PGDConfig
-from edgexai.models import create_model, get_spec
-from edgexai.models.checkpoint import load_model
-from edgexai.models.complexity import count_macs, count_params
-from edgexai.regimes import RegimeSettings
-from edgexai.regimes.structured import LayeredConfig, apply_layered
-from edgexai.regimes.unstructured import make_permanent, prune_global, prune_l1
-from edgexai.regimes.weights import weight_sparsity
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.manifest import read_manifest, verify_file
+from edgexai.core.metrics.robustness import PGDConfig
+from edgexai.train.attacks import PixelModel, pgd_attack
+from edgexai.train.builder import BuildOptions, load_data, run_build
+from edgexai.train.evaluate import accuracy
+from edgexai.train.models import create_model, get_spec
+from edgexai.train.models.checkpoint import load_model
+from edgexai.train.models.complexity import count_macs, count_params
+from edgexai.train.regimes import RegimeSettings
+from edgexai.train.regimes.structured import LayeredConfig, apply_layered
+from edgexai.train.regimes.unstructured import make_permanent, prune_global, prune_l1
+from edgexai.train.regimes.weights import weight_sparsity
 
 EPS = 8 / 255
 
@@ -149,8 +149,8 @@ EXPORTED = {("l1", "tuned"), ("layered", "tuned")}
 def _maybe_skip_export(monkeypatch, regime: str, timing: str | None, extra: dict) -> None:
     if (regime, timing) in EXPORTED and not extra:
         return
-    import edgexai.export.onnx_export as onnx_export
-    import edgexai.export.precision as precision
+    import edgexai.train.export.onnx_export as onnx_export
+    import edgexai.train.export.precision as precision
 
     def record_no_graph(model, input_size, build_dir, manifest):
         """The I/O the export would record, with no file: the manifest stays valid."""
@@ -269,7 +269,7 @@ def test_a_parent_of_another_input_size_is_refused(fake_gtsrb, regime_out, tmp_p
     preset that trains at another (the preset changed between the two builds)."""
     from dataclasses import replace
 
-    from edgexai.presets import PRESETS
+    from edgexai.train.presets import PRESETS
 
     shutil.copytree(regime_out / "resnet20-natural-s0", tmp_path / "resnet20-natural-s0")
     size = read_manifest(tmp_path / "resnet20-natural-s0")["input_size"]
@@ -285,7 +285,7 @@ def test_a_parent_trained_with_other_augmentation_is_refused(
     cast shadow): the parent is not the preset's recipe any more, and the message says what moved."""
     from dataclasses import replace
 
-    from edgexai.presets import PRESETS
+    from edgexai.train.presets import PRESETS
 
     shutil.copytree(regime_out / "resnet20-natural-s0", tmp_path / "resnet20-natural-s0")
     cpu = PRESETS["cpu"]
@@ -303,8 +303,8 @@ def test_a_setting_the_parent_predates_counts_as_its_default():
     not one with it."""
     from dataclasses import asdict, replace
 
-    from edgexai.presets import PRESETS
-    from edgexai.regimes.parent import _augmentation_change
+    from edgexai.train.presets import PRESETS
+    from edgexai.train.regimes.parent import _augmentation_change
 
     quick = PRESETS["quick"]
     old = {k: v for k, v in asdict(quick.augmentation).items() if k != "shadow"}
@@ -355,8 +355,8 @@ def test_bad_regime_option_is_one_line_on_the_command_line(tmp_path):
 
 # -- regimes as plug-ins ---------------------------------------------------------------------
 
-from edgexai.regimes.base import Regime  # noqa: E402
-from edgexai.regimes.registry import (  # noqa: E402
+from edgexai.train.regimes.regime_base import Regime  # noqa: E402
+from edgexai.train.regimes.regime_registry import (  # noqa: E402
     cells,
     default_matrix,
     get_regime,
@@ -409,8 +409,8 @@ def toy_regime():
 def test_the_builtin_regimes_give_the_paper_cells_in_table_order():
     assert regime_names() == ("natural", "adversarial", "l1", "global", "layered")
     assert cells() == PAPER_CELLS
-    from edgexai.bench.paper import REFERENCE_MORF
-    from edgexai.bench.select import CELLS
+    from edgexai.study.bench.paper import REFERENCE_MORF
+    from edgexai.study.bench.select import CELLS
 
     assert CELLS == PAPER_CELLS and set(REFERENCE_MORF) <= set(cells())
     with pytest.raises(EdgexaiError, match="unknown regime 'bogus'; choose one of: natural"):
@@ -430,8 +430,8 @@ def test_a_new_regime_in_one_module_builds_end_to_end_and_is_listed_everywhere(
     toy_regime, fake_gtsrb, regime_out, monkeypatch, capsys
 ):
     """Adding a regime touches one module: the class above, registered; nothing else names it."""
-    from edgexai.bench.select import cell_of, parse_cells
     from edgexai.cli import main, make_parser
+    from edgexai.study.bench.select import cell_of, parse_cells
 
     assert regime_names()[-1] == "toy-halve"
     assert cells()[-2:] == ("toy-halve-post", "toy-halve-tuned")
@@ -477,14 +477,19 @@ def test_regime_code_imports_one_way():
                 names.add(node.module)
         return names
 
-    for path in (pkg / "regimes").glob("*.py"):
-        assert not imports(path) & {"edgexai.build", "edgexai.matrix"}, path
-    for path in (pkg / "metrics").glob("*.py"):
+    regimes = sorted((pkg / "train" / "regimes").glob("*.py"))
+    metrics = sorted((pkg / "core" / "metrics").glob("*.py"))
+    assert len(regimes) > 5 and len(metrics) > 5
+    for path in regimes:
+        assert not imports(path) & {"edgexai.train.builder", "edgexai.study.regime_matrix"}, path
+    for path in metrics:
         bad = {
             n
             for n in imports(path)
             if n.split(".")[0] == "torch"
-            or n.startswith(("edgexai.regimes", "edgexai.attacks", "edgexai.build"))
+            or n.startswith(
+                ("edgexai.train.regimes", "edgexai.train.attacks", "edgexai.train.builder")
+            )
         }
         assert not bad, (path, bad)
 
@@ -498,10 +503,10 @@ def test_options_registry_and_matrix_plan_need_no_torch():
 
     code = (
         "import blocktorch, sys\n"
-        "from edgexai.build_options import BuildOptions\n"
-        "from edgexai.regimes.registry import regime_names, cells\n"
-        "from edgexai.matrix import MatrixOptions, plan\n"
-        "import edgexai.metrics.robustness\n"
+        "from edgexai.train.build_options import BuildOptions\n"
+        "from edgexai.train.regimes.regime_registry import regime_names, cells\n"
+        "from edgexai.study.regime_matrix import MatrixOptions, plan\n"
+        "import edgexai.core.metrics.robustness\n"
         "assert len(cells()) == 11 and len(plan(MatrixOptions())) == 11\n"
         "assert 'torch' not in sys.modules\n"
     )
@@ -521,7 +526,7 @@ def test_options_registry_and_matrix_plan_need_no_torch():
 
 
 def test_the_matrix_builds_the_parent_first_then_cheapest_first_with_its_epochs():
-    from edgexai.matrix import MatrixOptions, plan
+    from edgexai.study.regime_matrix import MatrixOptions, plan
 
     cells_ = plan(MatrixOptions(out="/tmp/m", tune_epochs=2, build_args=("--seed", "1")))
     assert [c.stem for c in cells_] == [
@@ -574,7 +579,7 @@ def test_the_matrix_builds_the_parent_first_then_cheapest_first_with_its_epochs(
 def test_the_matrix_skips_built_cells_and_resumes_checkpoints(tmp_path, monkeypatch):
     import subprocess
 
-    from edgexai.matrix import MatrixOptions, plan, run_cell
+    from edgexai.study.regime_matrix import MatrixOptions, plan, run_cell
 
     natural, l1_post, l1_pre = plan(
         MatrixOptions(out=str(tmp_path), cells=("natural", "l1-post", "l1-pre"))

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from support import REPO, SUPPORT, drop_variant, run_cli
 
-from edgexai.errors import EdgexaiError
-from edgexai.runtime import open_session
+from edgexai.core.errors import EdgexaiError
+from edgexai.deploy.runtime import open_session
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_ort_runtime_imports_and_runs_where_torch_cannot_be_imported(tiny_build)
     """Acceptance 6: the deployment side needs numpy + onnxruntime only."""
     code = (
         "import blocktorch, sys, numpy as np\n"
-        "from edgexai.runtime import open_session\n"
+        "from edgexai.deploy.runtime import open_session\n"
         f"s = open_session({str(tiny_build)!r}, 'ort')\n"
         "logits, cam = s.infer(np.zeros((2, 3, 32, 32), np.float32))\n"
         "assert logits.shape == (2, 43) and cam.shape == (2, 32, 32)\n"

@@ -13,12 +13,12 @@ import pytest
 from support import drop_variant
 from support.fake_trt import FakeMemory, make_fake_trt
 
-from edgexai.errors import EdgexaiError
-from edgexai.export.precision import make_fp16, make_int8, make_nocam
-from edgexai.manifest import file_entry, read_manifest, write_manifest
-from edgexai.runtime import open_session
-from edgexai.runtime.engine_cache import SIDECAR_FIELDS, EngineCache, engine_key
-from edgexai.runtime.trt import TrtSession
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.manifest import file_entry, read_manifest, write_manifest
+from edgexai.deploy.runtime import open_session
+from edgexai.deploy.runtime.engine_cache import SIDECAR_FIELDS, EngineCache, engine_key
+from edgexai.deploy.runtime.trt import TrtSession
+from edgexai.train.export.precision import make_fp16, make_int8, make_nocam
 
 
 @pytest.fixture(scope="module")
@@ -372,7 +372,7 @@ def test_engine_command_on_an_unwritable_folder_exits_1_with_one_line(build, mon
 
     memory = FakeMemory()
     monkeypatch.setitem(sys.modules, "tensorrt", make_fake_trt(10, memory, []))
-    monkeypatch.setattr("edgexai.runtime.cuda_mem.load_device_memory", lambda: memory)
+    monkeypatch.setattr("edgexai.deploy.runtime.cuda_mem.load_device_memory", lambda: memory)
     (build / "engines").mkdir(exist_ok=True)
     _deny_writes(monkeypatch, build)
     assert main(["engine", "--model", str(build), "--precision", "fp16", "--backend", "trt"]) == 1
@@ -398,7 +398,7 @@ def test_engine_key_tells_agx_nx_and_nano_orin_apart(build):
 
 
 def test_doctor_judges_the_sidecar_by_the_same_device_fields(build):
-    from edgexai import doctor
+    from edgexai.deploy.doctor import checks as doctor
 
     s, _ = _session(build, 10, "fp16", memory=FakeMemory(gpu="Orin", sm_count=16, memory_gib=61))
     sidecar = s.engine_path.with_suffix(".json")
@@ -448,7 +448,7 @@ def test_engine_command_makes_the_fp16_graph_then_builds_and_reuses(
     drop_variant(d, "fp16")  # a folder from before every build shipped its variants
     memory, calls = FakeMemory(), []
     monkeypatch.setitem(sys.modules, "tensorrt", make_fake_trt(11, memory, calls))
-    monkeypatch.setattr("edgexai.runtime.cuda_mem.load_device_memory", lambda: memory)
+    monkeypatch.setattr("edgexai.deploy.runtime.cuda_mem.load_device_memory", lambda: memory)
     args = [
         "engine",
         "--model",
@@ -466,7 +466,7 @@ def test_engine_command_makes_the_fp16_graph_then_builds_and_reuses(
     assert main(args + ["--no-rebuild"]) == 0
     assert "(cached" in capsys.readouterr().out
     monkeypatch.setattr(
-        "edgexai.runtime.cuda_mem.load_device_memory", lambda: FakeMemory(gpu="Other")
+        "edgexai.deploy.runtime.cuda_mem.load_device_memory", lambda: FakeMemory(gpu="Other")
     )
     assert main(args + ["--no-rebuild"]) == 1
     assert "gpu_name 'Orin (fake)'" in capsys.readouterr().err
@@ -480,7 +480,7 @@ def _fake_device(monkeypatch, generation=10):
 
     memory, calls = FakeMemory(), []
     monkeypatch.setitem(sys.modules, "tensorrt", make_fake_trt(generation, memory, calls))
-    monkeypatch.setattr("edgexai.runtime.cuda_mem.load_device_memory", lambda: memory)
+    monkeypatch.setattr("edgexai.deploy.runtime.cuda_mem.load_device_memory", lambda: memory)
     return calls
 
 

@@ -12,7 +12,7 @@ import pytest
 from support import run_cli
 from support.pipeline import start_run, write_frames
 
-from edgexai.manifest import VARIANT_ROLES, has_cam, read_manifest
+from edgexai.core.manifest import VARIANT_ROLES, has_cam, read_manifest
 
 NO_CAM = "vgg16 has no exact in-graph Grad-CAM"
 

@@ -131,7 +131,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(real_data_root, fake_gtsrb
             "-c",
             "import edgexai, sys; print(edgexai.__file__); "
             "from importlib import resources; "
-            "print(resources.files('edgexai.export').joinpath('data/gtsrb_calib.txt').is_file());"
+            "print(resources.files('edgexai.train.export').joinpath('data/gtsrb_calib.txt').is_file());"
             "print(any(p.rstrip('/') == " + repr(str(REPO)) + " for p in sys.path))",
         ],
         work,

@@ -33,7 +33,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 300):
 def drop_variant(build: Path, variant: str) -> None:
     """Make a build folder look as if made before every build shipped `variant` (file and manifest
     entry gone)."""
-    from edgexai.manifest import VARIANT_ROLES, update_manifest
+    from edgexai.core.manifest import VARIANT_ROLES, update_manifest
 
     role = VARIANT_ROLES[variant]
 

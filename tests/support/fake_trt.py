@@ -1,4 +1,4 @@
-"""A small fake of exactly the `tensorrt` surface edgexai.runtime.trt uses, in two generations.
+"""A small fake of exactly the `tensorrt` surface edgexai.deploy.runtime.trt uses, in two generations.
 
 generation 10: BuilderFlag has FP16/INT8 (weakly typed networks + flags, STRONGLY_TYPED optional);
 generation 11: no precision flags (always strongly typed). Every call is recorded in `calls`, so
@@ -13,7 +13,7 @@ Where edgexai's code depends on TensorRT's behaviour, the fake behaves as the re
   `set_timing_cache` returns False for a cache made on another device.
 - `OnnxParser.parse` returns False, with `num_errors`/`get_error(i)` filled, for bytes that are
   not an ONNX model and for nodes the parser has no importer for (the operator matrix of
-  edgexai/export/data, the same one the export check uses).
+  edgexai/train/export/data, the same one the export check uses).
 - `Runtime.deserialize_cuda_engine` returns None for bytes that are not an engine.
 - Enum values: TensorRT 10.x `NetworkDefinitionCreationFlag` EXPLICIT_BATCH = 0 (deprecated),
   STRONGLY_TYPED = 1; 11.0 STRONGLY_TYPED = 0 (deprecated and ignored: 11 is always strongly
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from edgexai.runtime.cuda_mem import DeviceMemory, GpuInfo
+from edgexai.deploy.runtime.cuda_mem import DeviceMemory, GpuInfo
 
 MAGIC = b"FAKE-TRT-ENGINE\n"
 
@@ -136,7 +136,7 @@ def make_fake_trt(
         def parse(self, data):
             import onnx
 
-            from edgexai.export.ops_check import support_table
+            from edgexai.train.export.ops_check import support_table
 
             rec("parse", len(data))
             try:

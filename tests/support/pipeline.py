@@ -144,8 +144,8 @@ def write_onnx_build(folder, input_size: int = 32, classes: list[str] | None = N
     import hashlib
     from pathlib import Path
 
-    from edgexai.data.classes import GTSRB_CLASSES
-    from edgexai.manifest import write_manifest
+    from edgexai.core.classes import GTSRB_CLASSES
+    from edgexai.core.manifest import write_manifest
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

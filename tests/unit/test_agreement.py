@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import pearsonr, spearmanr
 
-from edgexai.metrics.agreement import pearson, spearman, top_fraction_iou
+from edgexai.core.metrics.agreement import pearson, spearman, top_fraction_iou
 
 
 def _maps(n: int = 3, size: int = 10, seed: int = 0) -> np.ndarray:

@@ -15,7 +15,7 @@ from support import REPO, SUPPORT
 from support.pipeline import write_onnx_build
 
 import edgexai
-from edgexai.errors import EdgexaiError
+from edgexai.core.errors import EdgexaiError
 
 pytest.importorskip("onnxruntime")
 
@@ -41,9 +41,9 @@ def _images(seed: int = 0) -> list[np.ndarray]:
 def test_predict_gives_the_numbers_the_run_stages_compute(model):
     """The ClassifyStage on a frame that is the crop (its box the whole frame, which padding
     cannot grow), then DecideStage's softmax and log rounding: what `run` logs for that crop."""
-    from edgexai.pipeline.decision import Decision
-    from edgexai.pipeline.sources import Frame
-    from edgexai.pipeline.stages import ClassifyStage, DecideStage, FrameWork, softmax
+    from edgexai.deploy.pipeline.decision import Decision
+    from edgexai.deploy.pipeline.sources import Frame
+    from edgexai.deploy.pipeline.stages import ClassifyStage, DecideStage, FrameWork, softmax
 
     for i, rgb in enumerate(_images(1)):
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
@@ -116,7 +116,7 @@ def test_bad_options_and_missing_builds(model, build, tmp_path):
     with pytest.raises(EdgexaiError, match="is not a build folder"):
         edgexai.load(tmp_path / "nowhere")
     with pytest.raises(EdgexaiError, match="is a detector build; edgexai.load takes a classifier"):
-        edgexai.load(REPO / "edgexai" / "pipeline" / "data" / "detector")
+        edgexai.load(REPO / "edgexai" / "deploy" / "pipeline" / "data" / "detector")
     with pytest.raises(EdgexaiError, match="unknown backend 'nope'"):
         edgexai.load(build, backend="nope")
 
@@ -125,8 +125,8 @@ def test_a_camless_build_predicts_without_a_cam(build, tmp_path):
     """Cut to logits and marked `cam: false` as a VGG-16 export is (contract 3)."""
     import shutil
 
-    from edgexai.digest import sha256_file
-    from edgexai.export.precision import make_nocam
+    from edgexai.core.digest import sha256_file
+    from edgexai.train.export.precision import make_nocam
 
     camless = tmp_path / "camless"
     shutil.copytree(build, camless)
@@ -167,13 +167,13 @@ def test_import_is_light_and_load_works_with_torch_blocked(build):
 
 
 def test_edgexai_explain_stays_the_api_after_the_subpackage_loads():
-    """`edgexai.explain` is both the subpackage and the API call: importing edgexai.explain.run
-    (which rebinds the attribute) must leave it callable, and `import edgexai.explain.run as r`
+    """`edgexai.explain` is both the subpackage and the API call: importing edgexai.study.explain_job
+    (which rebinds the attribute) must leave it callable, and `import edgexai.study.explain_job as r`
     working."""
     code = (
         "import edgexai\n"
         "first = edgexai.explain\n"
-        "import edgexai.explain.options as o\n"
+        "import edgexai.study.explain_options as o\n"
         "from edgexai.api import explain\n"
         "assert edgexai.explain is first and callable(first), type(first)\n"
         "try:\n"

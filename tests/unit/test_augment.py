@@ -11,7 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from edgexai.data.augment import (  # noqa: E402
+from edgexai.train.data.augment import (  # noqa: E402
     BLUR_P,
     ERASE_MIN_AREA,
     ERASE_P,

@@ -1,4 +1,4 @@
-"""The bench's bootstrap intervals (edgexai.bench.intervals) against scipy itself and against
+"""The bench's bootstrap intervals (edgexai.study.bench.intervals) against scipy itself and against
 the textbook interval of a mean, and the per-image outcomes → cell intervals of aggregate."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from edgexai.bench import aggregate, intervals
+from edgexai.study.bench import aggregate, intervals
 
 
 def _scipy(data, statistic, paired=False):

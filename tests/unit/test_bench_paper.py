@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgexai.bench import aggregate, paper
-from edgexai.bench.document import to_markdown
-from edgexai.bench.results_contract import Finding, MetricInterval, PaperResult
-from edgexai.typed_json import check
+from edgexai.core.typed_json import check
+from edgexai.study.bench import aggregate, paper
+from edgexai.study.bench.document import to_markdown
+from edgexai.study.bench.results_contract import Finding, MetricInterval, PaperResult
 
 METHODS = ("vg", "ig", "sg")
 
@@ -140,7 +140,7 @@ def test_smoothgrad_contrast_is_paired_over_the_same_images():
 
 
 def test_build_limits_read_the_manifest():
-    from edgexai.presets import PRESETS
+    from edgexai.train.presets import PRESETS
 
     planned = PRESETS["cpu"].epochs
     full = {"preset": "cpu", "timing": None, "train_config": {"epochs": planned}, "data": {}}
@@ -161,8 +161,8 @@ def test_build_limits_read_the_manifest():
 
 
 def test_the_model_record_carries_the_manifests_preset(tmp_path: Path):
-    from edgexai.bench.run import model_record
-    from edgexai.bench.select import BenchModel
+    from edgexai.study.bench.bench_job import model_record
+    from edgexai.study.bench.select import BenchModel
 
     manifest = {
         "regime": "natural",
@@ -189,7 +189,7 @@ def _results(models, stats, outcomes=None) -> dict:
 
 
 def test_the_paper_section_shows_intervals_verdicts_and_no_outside_reference(tmp_path: Path):
-    from edgexai.bench.report import paper_section
+    from edgexai.study.bench.report import paper_section
 
     models = [_record(c, limits=["quick preset"]) for c in ("natural", "adversarial")]
     stats = _stats(
@@ -205,7 +205,7 @@ def test_the_paper_section_shows_intervals_verdicts_and_no_outside_reference(tmp
 
 
 def test_the_paper_comparison_is_for_gtsrb_builds_only(tmp_path: Path):
-    from edgexai.bench.report import paper_section
+    from edgexai.study.bench.report import paper_section
 
     models = [_record("natural"), _record("adversarial", gtsrb=False)]
     stats = _stats({"natural": NAT, "adversarial": NAT}, {})
@@ -239,8 +239,8 @@ def test_a_tie_on_every_image_is_exact_and_decides_no_lower_method():
 
 
 def test_the_explanation_table_shows_intervals_and_says_where_an_old_cache_has_none(tmp_path):
-    from edgexai.bench.options import BenchOptions
-    from edgexai.bench.report import explanation_section
+    from edgexai.study.bench.bench_options import BenchOptions
+    from edgexai.study.bench.report import explanation_section
 
     models = [_record("natural"), _record("adversarial")]
     idx = np.arange(40)

@@ -11,8 +11,8 @@ import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.text import Text
 
-from edgexai.bench import figure_data, plots
-from edgexai.regimes import registry
+from edgexai.study.bench import figure_data, plots
+from edgexai.train.regimes import regime_registry as registry
 
 CELLS = list(registry.cells())
 PAGE_PX = 1200  # report.html's column at a 1280-px-wide window (document.py's CSS)
@@ -180,8 +180,8 @@ def test_pipeline_section_shows_the_busiest_frame_or_says_why_not(tmp_path):
 
     import cv2
 
-    from edgexai.bench.pipeline_figures import overlay_frame, pipeline_figures
-    from edgexai.bench.report import pipeline_section
+    from edgexai.study.bench.pipeline_figures import overlay_frame, pipeline_figures
+    from edgexai.study.bench.report import pipeline_section
 
     video = cv2.VideoWriter(str(tmp_path / "run.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 48))
     with open(tmp_path / "run.jsonl", "w") as log:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from edgexai.bench.select import BenchModel, check_comparable
-from edgexai.errors import EdgexaiError
+from edgexai.core.errors import EdgexaiError
+from edgexai.study.bench.select import BenchModel, check_comparable
 
 
 def _model(name: str, cell: str, arch: str = "resnet20", classes=("a", "b"), preset="cpu"):

@@ -15,9 +15,9 @@ import types
 import numpy as np
 import pytest
 
-from edgexai import doctor
-from edgexai.errors import EdgexaiError
-from edgexai.runtime import cuda_mem
+from edgexai.core.errors import EdgexaiError
+from edgexai.deploy.doctor import checks as doctor
+from edgexai.deploy.runtime import cuda_mem
 
 
 class CudaError(enum.IntEnum):

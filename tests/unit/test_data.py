@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from edgexai.data.gtsrb import list_samples, load_split
-from edgexai.data.locate import locate_gtsrb
-from edgexai.data.split import limit_per_class, split_by_track
-from edgexai.errors import EdgexaiError
+from edgexai.core.errors import EdgexaiError
+from edgexai.train.data.gtsrb import list_samples, load_split
+from edgexai.train.data.locate import locate_gtsrb
+from edgexai.train.data.split import limit_per_class, split_by_track
 
 
 def test_locate_from_layout_folder(fake_gtsrb):
@@ -82,8 +82,8 @@ def test_gtsdb_frames_are_found_as_a_folder_or_an_archive_and_never_downloaded(
 ):
     import tarfile
 
-    from edgexai.data.gtsdb import locate_gtsdb
-    from edgexai.errors import EdgexaiError
+    from edgexai.core.errors import EdgexaiError
+    from edgexai.train.data.gtsdb_frames import locate_gtsdb
 
     frames = tmp_path / "src" / "gtsdb"
     frames.mkdir(parents=True)
@@ -109,10 +109,10 @@ def test_gtsdb_frames_are_found_as_a_folder_or_an_archive_and_never_downloaded(
 
 def test_roi_framing_is_the_vehicles_crop_framing(fake_gtsrb):
     """A GTSRB sign cropped at its ROI for training is framed exactly as `edgexai run` frames a
-    found sign with the same tight box (one definition: edgexai.preprocess.pad_boxes)."""
-    from edgexai.data.gtsrb import _decode
-    from edgexai.pipeline.batching import extract_crops
-    from edgexai.preprocess import CROP_MARGIN, pad_boxes, read_rgb
+    found sign with the same tight box (one definition: edgexai.core.preprocess.pad_boxes)."""
+    from edgexai.core.batching import extract_crops
+    from edgexai.core.preprocess import CROP_MARGIN, pad_boxes, read_rgb
+    from edgexai.train.data.gtsrb import _decode
 
     sample = list_samples(locate_gtsrb(fake_gtsrb), "train")[0]
     x1, y1, x2, y2 = sample.roi  # inclusive, as GTSRB's CSV gives them

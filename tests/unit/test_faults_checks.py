@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from support.pipeline import tiny_classifier_onnx, write_onnx_build
 
-from edgexai.errors import EdgexaiError
+from edgexai.core.errors import EdgexaiError
 
 pytest.importorskip("onnx")
 
@@ -83,7 +83,7 @@ def one_line(text: str) -> str:
 @pytest.mark.parametrize("edit", [drop_a_class, drop_a_class_everywhere])
 def test_item5_42_names_for_a_43_output_onnx_refused_at_open(tmp_path, edit):
     pytest.importorskip("onnxruntime")
-    from edgexai.runtime.ort import OrtSession
+    from edgexai.deploy.runtime.ort import OrtSession
 
     build = make_build(tmp_path / "b")
     edit_manifest(build, edit)
@@ -94,7 +94,7 @@ def test_item5_42_names_for_a_43_output_onnx_refused_at_open(tmp_path, edit):
 
 
 def test_item5_the_onnx_graph_is_read_without_onnxruntime():
-    from edgexai.runtime.onnx_io import graph_io, output_width
+    from edgexai.deploy.runtime.onnx_io import graph_io, output_width
 
     data = tiny_classifier_onnx(43, 32)
     inputs, outputs = graph_io(data)
@@ -110,7 +110,7 @@ def test_item5_tensorrt_engine_of_another_width_refused_at_open(tmp_path):
     pytest.importorskip("onnxruntime")
     from support.fake_trt import FakeMemory, make_fake_trt
 
-    from edgexai.runtime.trt import TrtSession
+    from edgexai.deploy.runtime.trt import TrtSession
 
     build = make_build(tmp_path / "b")
     memory = FakeMemory()
@@ -125,8 +125,8 @@ def test_item5_tensorrt_engine_of_another_width_refused_at_open(tmp_path):
 
 def test_item5_checkpoint_with_another_class_count_refused_at_load(tmp_path):
     torch = pytest.importorskip("torch")
-    from edgexai.models.checkpoint import load_model, save_model
-    from edgexai.models.registry import create_model
+    from edgexai.train.models.arch_registry import create_model
+    from edgexai.train.models.checkpoint import load_model, save_model
 
     path = tmp_path / "model.pt"
     save_model(create_model("resnet20", None, 43), "resnet20", path)
@@ -213,7 +213,7 @@ def _abc(m: dict) -> None:
 def test_item8_bad_manifest_is_one_line(tmp_path, capsys, edit, word):
     pytest.importorskip("onnxruntime")
     from edgexai.cli import main
-    from edgexai.pipeline.session import open_model
+    from edgexai.deploy.pipeline.model_open import open_model
 
     build = make_build(tmp_path / "b")
     edit_manifest(build, edit)
@@ -282,8 +282,8 @@ def _outside(tmp_path: Path, how: str) -> Path:
 @pytest.mark.parametrize("how", ["dotdot", "symlink"])
 def test_item9_manifest_paths_that_leave_the_build_folder_are_refused(tmp_path, capsys, how):
     pytest.importorskip("onnxruntime")
-    from edgexai.manifest import read_manifest, verify_file
-    from edgexai.runtime.ort import OrtSession
+    from edgexai.core.manifest import read_manifest, verify_file
+    from edgexai.deploy.runtime.ort import OrtSession
 
     build = _outside(tmp_path, how)
     rc, checks = doctor(
@@ -300,7 +300,7 @@ def test_item9_manifest_paths_that_leave_the_build_folder_are_refused(tmp_path, 
 def test_item9_a_symlinked_build_folder_is_still_inside_itself(tmp_path):
     """The check resolves both sides: a build folder reached through a link is fine."""
     pytest.importorskip("onnxruntime")
-    from edgexai.runtime.ort import OrtSession
+    from edgexai.deploy.runtime.ort import OrtSession
 
     real = make_build(tmp_path / "real")
     (tmp_path / "link").symlink_to(real, target_is_directory=True)

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from support.data import make_image_folder
 
-from edgexai.build import validate
-from edgexai.build_options import BuildOptions
-from edgexai.data import datasets
-from edgexai.data.folder import scan
-from edgexai.errors import EdgexaiError
+from edgexai.core.errors import EdgexaiError
+from edgexai.train.build_options import BuildOptions
+from edgexai.train.builder import validate
+from edgexai.train.data import datasets
+from edgexai.train.data.folder import scan
 
 NAMES = ("stop", "yield", "priority road")
 
@@ -108,7 +108,7 @@ def test_roi_and_a_test_dataset_without_a_dataset_are_refused():
 
 
 def test_the_presets_roi_framing_applies_to_gtsrb_only_and_yields_to_the_flag():
-    from edgexai.presets import PRESETS
+    from edgexai.train.presets import PRESETS
 
     assert PRESETS["cpu"].roi  # the default recipe trains on ROI framing (docs/RESULTS.md, #19)
     assert validate(BuildOptions()).roi is True

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-from edgexai.pipeline import watchdog
+from edgexai.deploy.pipeline import watchdog
 
 SCRIPT = REPO / "tools" / "check_static.sh"
 JETSON = REPO / "jetson"
@@ -327,7 +327,7 @@ def test_supervisor_pings_only_while_the_log_grows(notify_socket, tmp_path):
         [
             sys.executable,
             "-m",
-            "edgexai.pipeline.watchdog",
+            "edgexai.deploy.pipeline.watchdog",
             "--progress-file",
             str(log),
             "--stall-s",
@@ -359,7 +359,7 @@ def test_supervisor_forwards_sigterm(tmp_path):
         [
             sys.executable,
             "-m",
-            "edgexai.pipeline.watchdog",
+            "edgexai.deploy.pipeline.watchdog",
             "--",
             sys.executable,
             "-c",

@@ -1,43 +1,45 @@
 """The package's import graph, read from the source (every import statement, also those inside
-functions): no cycles, imports run one way, the deployment side never reaches training code and
-metrics never imports torch.
+functions): no cycles, and imports run one way between the layer folders of docs/ARCHITECTURE.md:
 
-Layers (docs/ARCHITECTURE.md): shared ← data/models ← training side (regimes, explain, export,
-detector training, build) and shared ← runtime ← pipeline; bench, doctor and the CLI on top.
+    edgexai/core   (stdlib, numpy, OpenCV)  ← edgexai/train  (torch)
+    edgexai/core                            ← edgexai/deploy (no torch: runtime, pipeline, doctor)
+    core, train, deploy ← edgexai/study ← edgexai/api, edgexai/commands, edgexai/cli (on top)
+
+A module's layer is its folder; the rules below are prefixes, not name lists.
 """
 
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from pathlib import Path
 
 from support import REPO
 
 PACKAGE = REPO / "edgexai"
 
-# Modules (or packages, by prefix) that the deployment side may import: stdlib-and-numpy code.
-SHARED = (
-    "edgexai",
-    "edgexai.errors",
-    "edgexai.digest",
-    "edgexai.typed_json",
-    "edgexai.strict_json",
-    "edgexai.manifest",
-    "edgexai.options",
-    "edgexai.arg_types",
-    "edgexai.preprocess",
-    "edgexai.data.classes",
-    "edgexai.detect",
-    "edgexai.metrics",
-)
-DEPLOYMENT = (
-    "edgexai.runtime",
-    "edgexai.pipeline",
-    "edgexai.commands.run",
+CORE = ("edgexai.core",)
+TRAIN = ("edgexai.train",)
+DEPLOY = ("edgexai.deploy",)
+STUDY = ("edgexai.study",)
+# What each layer may import from edgexai (the package root, edgexai itself, is shared).
+MAY_IMPORT = {
+    CORE: CORE,
+    TRAIN: CORE + TRAIN,
+    DEPLOY: CORE + DEPLOY,
+    STUDY: CORE + TRAIN + DEPLOY + STUDY,
+}
+# The torch-free side: deploy, plus the parts of the top that run on the vehicle.
+TORCH_FREE = DEPLOY + (
     "edgexai.api.classifier",
+    "edgexai.commands.run",
+    "edgexai.commands.doctor",
 )
-TOP = ("edgexai.bench", "edgexai.commands", "edgexai.cli", "edgexai.__main__", "edgexai.doctor")
+TOP = ("edgexai.api", "edgexai.commands", "edgexai.cli", "edgexai.__main__")
 HEAVY = ("torch", "torchvision", "captum", "torch_pruning")
+# Modules allowed over MAX_LINES, each with its reason.
+LONG_MODULES: dict[str, str] = {}
+MAX_LINES = 400
 
 
 def _in(module: str, prefixes: tuple[str, ...]) -> bool:
@@ -143,38 +145,72 @@ def test_the_cycle_finder_finds_cycles():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-def test_deployment_side_reaches_only_deployment_and_shared_modules():
+def test_every_module_is_in_a_layer_folder():
+    inner, _ = _graph()
+    layered = CORE + TRAIN + DEPLOY + STUDY + TOP
+    loose = sorted(m for m in inner if m != "edgexai" and not _in(m, layered))
+    assert not loose, f"modules outside the layer folders: {loose}"
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    inner, _ = _graph()
+    for layer, allowed in MAY_IMPORT.items():
+        for module in (m for m in inner if _in(m, layer)):
+            bad = {t for t in inner[module] if t != "edgexai" and not _in(t, allowed)}
+            assert not bad, f"{module} ({layer[0]}) imports {sorted(bad)}"
+
+
+def test_the_layer_rule_catches_a_wrong_direction(tmp_path):
+    """The rule is not vacuous: a core module importing training code is found."""
+    inner = {"edgexai.core.x": {"edgexai.train.y"}, "edgexai.train.y": set()}
+    bad = [
+        (m, t)
+        for layer, allowed in MAY_IMPORT.items()
+        for m in inner
+        if _in(m, layer)
+        for t in inner[m]
+        if not _in(t, allowed)
+    ]
+    assert bad == [("edgexai.core.x", "edgexai.train.y")]
+
+
+def test_core_and_the_vehicle_side_never_reach_torch():
     inner, outer = _graph()
+    checked = 0
     for module in inner:
-        if not _in(module, DEPLOYMENT):
+        if not _in(module, CORE + TORCH_FREE):
             continue
-        bad = {m for m in _reach(inner, module) if not _in(m, DEPLOYMENT + SHARED)}
-        assert not bad, f"{module} reaches training-side modules {sorted(bad)}"
-        heavy = {h for m in _reach(inner, module) | {module} for h in outer[m] if h in HEAVY}
+        checked += 1
+        reach = _reach(inner, module) | {module}
+        if _in(module, TORCH_FREE):
+            bad = {m for m in reach if m != "edgexai" and not _in(m, CORE + TORCH_FREE)}
+            assert not bad, f"{module} reaches training-side modules {sorted(bad)}"
+        heavy = {h for m in reach for h in outer[m] if h in HEAVY}
         assert not heavy, f"{module} imports {sorted(heavy)}"
+    assert checked > 40 and "edgexai.deploy.doctor" in {
+        m.rpartition(".")[0] for m in inner if _in(m, DEPLOY)
+    } | set(inner)
 
 
-def test_shared_modules_import_only_shared_ones_and_no_torch():
-    inner, outer = _graph()
-    for module in inner:
-        if not _in(module, SHARED) or module == "edgexai":
-            continue
-        assert all(_in(m, SHARED) for m in inner[module]), (module, sorted(inner[module]))
-        assert not outer[module] & set(HEAVY), (module, sorted(outer[module] & set(HEAVY)))
-
-
-def test_metrics_imports_no_torch():
-    inner, outer = _graph()
-    metrics = [m for m in inner if _in(m, ("edgexai.metrics",))]
-    assert metrics
-    for module in metrics:
-        assert not {h for m in _reach(inner, module) | {module} for h in outer[m]} & set(HEAVY)
-
-
-def test_only_the_top_imports_bench_and_commands():
+def test_only_the_top_imports_the_top():
     inner, _ = _graph()
     for module, targets in inner.items():
         if _in(module, TOP):
             continue
         up = {t for t in targets if _in(t, TOP)}
-        assert not up, f"{module} imports {sorted(up)} (bench, doctor and the CLI are on top)"
+        assert not up, f"{module} imports {sorted(up)} (the API and the CLI are on top)"
+
+
+def test_no_two_modules_share_a_name():
+    names = Counter(p.stem for p in PACKAGE.rglob("*.py") if p.stem not in ("__init__", "__main__"))
+    assert not [n for n, c in names.items() if c > 1]
+
+
+def test_no_module_is_longer_than_its_reason_allows():
+    long = {
+        ".".join(p.relative_to(REPO).with_suffix("").parts): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    unexplained = {m: n for m, n in long.items() if m not in LONG_MODULES}
+    assert not unexplained, f"modules over {MAX_LINES} lines without a reason: {unexplained}"

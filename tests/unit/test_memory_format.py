@@ -1,5 +1,5 @@
 """The channel-pruned ResNet-20 must train and explain on 2 CPU threads at odd batch sizes: torch
-2.14.1's channels-last convolution backward crashes the process there (edgexai.models.
+2.14.1's channels-last convolution backward crashes the process there (edgexai.train.models.
 memory_format), so such models run contiguous on the CPU. Run in a subprocess: a crash is a
 return code, not a dead test runner."""
 
@@ -12,22 +12,22 @@ import numpy as np
 import torch
 from support import REPO
 
-from edgexai.evaluate import predict_logits, to_input
-from edgexai.models.memory_format import (
+from edgexai.train.evaluate import predict_logits, to_input
+from edgexai.train.models.arch_registry import create_model
+from edgexai.train.models.memory_format import (
     channels_last_for,
     channels_last_while,
     cpu_channels_last_ok,
 )
-from edgexai.models.registry import create_model
 
 SCRIPT = r"""
 import torch
 torch.set_num_threads(2)
-from edgexai.models.registry import create_model
-from edgexai.explain.explainers import fused_copy
-from edgexai.models.memory_format import channels_last_for
-from edgexai.regimes import RegimeSettings
-from edgexai.regimes.structured import apply_layered, layered_config
+from edgexai.train.models.arch_registry import create_model
+from edgexai.train.saliency.explainers import fused_copy
+from edgexai.train.models.memory_format import channels_last_for
+from edgexai.train.regimes import RegimeSettings
+from edgexai.train.regimes.structured import apply_layered, layered_config
 torch.manual_seed(0)
 model = create_model("resnet20")
 apply_layered(model, "resnet20", 32, layered_config(RegimeSettings()))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from support import REPO, SUPPORT
 
-from edgexai.metrics.deletion import auc, blur, deletion_insertion, perturbation_stack
-from edgexai.metrics.imputation import (
+from edgexai.core.metrics.deletion import auc, blur, deletion_insertion, perturbation_stack
+from edgexai.core.metrics.imputation import (
     DIAGONAL,
     EDGE,
     NEIGHBOURS,
@@ -17,9 +17,9 @@ from edgexai.metrics.imputation import (
     noise_for,
     solve_linear_fill,
 )
-from edgexai.metrics.perturbation import count_removed, keep_mask, rank_pixels, tiebreak_keys
-from edgexai.metrics.road import ROAD, CurveAverager
-from edgexai.metrics.sparsity import EPS, gini, to_map
+from edgexai.core.metrics.perturbation import count_removed, keep_mask, rank_pixels, tiebreak_keys
+from edgexai.core.metrics.road import ROAD, CurveAverager
+from edgexai.core.metrics.sparsity import EPS, gini, to_map
 
 # ---------------------------------------------------------------- Gini
 
@@ -291,12 +291,12 @@ def test_metrics_import_without_torch():
     env = {**os.environ, "PYTHONPATH": f"{SUPPORT}{os.pathsep}{REPO}"}
     code = (
         "import blocktorch, sys\n"
-        "import edgexai.metrics.sparsity, edgexai.metrics.deletion\n"
-        "import edgexai.metrics.perturbation, edgexai.metrics.imputation, "
-        "edgexai.metrics.road\n"
+        "import edgexai.core.metrics.sparsity, edgexai.core.metrics.deletion\n"
+        "import edgexai.core.metrics.perturbation, edgexai.core.metrics.imputation, "
+        "edgexai.core.metrics.road\n"
         "assert 'torch' not in sys.modules\n"
         "import numpy as np\n"
-        "print(edgexai.metrics.sparsity.gini(np.eye(4)))\n"
+        "print(edgexai.core.metrics.sparsity.gini(np.eye(4)))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, cwd=REPO

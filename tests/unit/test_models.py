@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from edgexai.errors import EdgexaiError
-from edgexai.models import cam_models, create_model, get_spec
-from edgexai.models.checkpoint import load_model, save_model
-from edgexai.models.complexity import count_macs, count_params
+from edgexai.core.errors import EdgexaiError
+from edgexai.train.models import cam_models, create_model, get_spec
+from edgexai.train.models.checkpoint import load_model, save_model
+from edgexai.train.models.complexity import count_macs, count_params
 
 
 @pytest.mark.parametrize("arch", cam_models())

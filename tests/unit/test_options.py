@@ -1,4 +1,4 @@
-"""edgexai.options: one declaration gives the argparse option and the dataclass back."""
+"""edgexai.core.options: one declaration gives the argparse option and the dataclass back."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from edgexai.options import add_options, cli_fields, flag_for, from_args, opt
+from edgexai.core.options import add_options, cli_fields, flag_for, from_args, opt
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pytest
 from support import REPO
 from support.pipeline import write_frames, write_onnx_build
 
-from edgexai.pipeline.log import read_jsonl
+from edgexai.deploy.pipeline.log import read_jsonl
 
 pytest.importorskip("cv2")
 pytest.importorskip("onnxruntime")

@@ -12,11 +12,11 @@ import pytest
 from support import REPO
 from support.pipeline import road_frame
 
-from edgexai.detect.boxes import iou_matrix, nms
-from edgexai.pipeline.batching import extract_crops, make_batch
-from edgexai.pipeline.proposals import ColourShapeProposer, Proposer
-from edgexai.pipeline.rejector import default_rejector, features, hog
-from edgexai.preprocess import pad_boxes
+from edgexai.core.batching import extract_crops, make_batch
+from edgexai.core.detection.boxes import iou_matrix, nms
+from edgexai.core.detection.colour_candidates import ColourShapeProposer, Proposer
+from edgexai.core.detection.hog_rejector import default_rejector, features, hog
+from edgexai.core.preprocess import pad_boxes
 
 pytest.importorskip("cv2")
 GTSDB_TAR = REPO.parent / "shared" / "data" / "gtsdb-dev.tar"
@@ -137,7 +137,7 @@ def test_proposer_recall_on_real_gtsdb_frames(tmp_path, monkeypatch):
     """A handful of held-out frames: the proposer must find most signs ≥ 20 px at IoU ≥ 0.5."""
     import cv2
 
-    from edgexai.data.gtsdb import gt_by_number, require_gtsdb
+    from edgexai.train.data.gtsdb_frames import gt_by_number, require_gtsdb
 
     monkeypatch.setenv("EDGEXAI_CACHE", str(Path.home() / ".cache" / "edgexai"))
     folder = require_gtsdb(GTSDB_TAR.parent)

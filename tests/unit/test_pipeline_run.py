@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from support.pipeline import FakeSession, start_run, write_frames, write_onnx_build, write_video
 
-from edgexai.pipeline.config import RunConfig
-from edgexai.pipeline.finders import ColourFinder
-from edgexai.pipeline.log import JsonlLog, read_jsonl
-from edgexai.pipeline.loop import run_pipeline as run
-from edgexai.pipeline.session import model_info
+from edgexai.deploy.pipeline.config import RunConfig
+from edgexai.deploy.pipeline.finders import ColourFinder
+from edgexai.deploy.pipeline.log import JsonlLog, read_jsonl
+from edgexai.deploy.pipeline.loop import run_pipeline as run
+from edgexai.deploy.pipeline.model_open import model_info
 
 pytest.importorskip("cv2")
 
@@ -336,7 +336,7 @@ def test_a_failing_proposer_in_the_capture_thread_is_an_error_not_an_end(
 
 
 def test_probe_is_one_call_and_respects_an_engine_batch_limit():
-    from edgexai.pipeline.stages import probe
+    from edgexai.deploy.pipeline.stages import probe
 
     rng = np.random.default_rng(0)
     batch = rng.normal(size=(3, 3, 32, 32)).astype(np.float32)

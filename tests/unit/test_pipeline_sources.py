@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from support.pipeline import write_frames, write_video
 
-from edgexai.errors import EdgexaiError
-from edgexai.pipeline.sources import (
+from edgexai.core.errors import EdgexaiError
+from edgexai.deploy.pipeline.sources import (
     CaptureReader,
     EndOfStream,
     FrameSource,

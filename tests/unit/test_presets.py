@@ -2,8 +2,8 @@
 
 from dataclasses import replace
 
-from edgexai.models import get_spec
-from edgexai.presets import PRESETS, build_input_size
+from edgexai.train.models import get_spec
+from edgexai.train.presets import PRESETS, build_input_size
 
 
 def test_a_preset_sets_the_input_size_of_its_own_arch_only():

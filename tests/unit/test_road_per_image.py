@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from support import REPO
 
-from edgexai.metrics import ROAD, gini, road_scores
-from edgexai.metrics.imputation import noise_for
-from edgexai.metrics.perturbation import tiebreak_keys
+from edgexai.core.metrics import ROAD, gini, road_scores
+from edgexai.core.metrics.imputation import noise_for
+from edgexai.core.metrics.perturbation import tiebreak_keys
 
 
 def _classifier(images: np.ndarray) -> np.ndarray:
@@ -97,8 +97,8 @@ def test_road_scores_in_one_call():
 
 def test_the_metrics_package_loads_road_only_when_asked():
     code = (
-        "import sys, edgexai.metrics as m; m.gini; a = 'edgexai.metrics.road' in sys.modules; "
-        "m.ROAD; print(a, 'edgexai.metrics.road' in sys.modules, 'torch' in sys.modules)"
+        "import sys, edgexai.core.metrics as m; m.gini; a = 'edgexai.core.metrics.road' in sys.modules; "
+        "m.ROAD; print(a, 'edgexai.core.metrics.road' in sys.modules, 'torch' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True

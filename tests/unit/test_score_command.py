@@ -1,6 +1,6 @@
 """`edgexai score`, `edgexai gtsdb` and `edgexai rejector train` (the commands that replaced
 tools/score_gtsdb.py's logic, tools/gtsdb.py and tools/train_rejector.py), and the GTSDB frame
-splits in edgexai.data.gtsdb."""
+splits in edgexai.train.data.gtsdb_frames."""
 
 from __future__ import annotations
 
@@ -242,7 +242,7 @@ def _frames(folder: Path, n: int) -> Path:
 
 
 def test_frame_splits_are_the_project_s():
-    from edgexai.data.gtsdb import CALIBRATION, DEVELOPMENT, HELDOUT, SPLITS
+    from edgexai.train.data.gtsdb_frames import CALIBRATION, DEVELOPMENT, HELDOUT, SPLITS
 
     assert (DEVELOPMENT.start, DEVELOPMENT.stop, DEVELOPMENT.mod) == (0, 400, None)
     assert CALIBRATION.numbers() == list(range(3, 400, 4))
@@ -252,8 +252,8 @@ def test_frame_splits_are_the_project_s():
 
 
 def test_gt_by_number_and_require_gtsdb(tmp_path, monkeypatch):
-    from edgexai.data.gtsdb import gt_by_number, require_gtsdb
-    from edgexai.errors import EdgexaiError
+    from edgexai.core.errors import EdgexaiError
+    from edgexai.train.data.gtsdb_frames import gt_by_number, require_gtsdb
 
     folder = _frames(tmp_path / "data" / "gtsdb", 2)
     assert gt_by_number(folder) == {3: [(1.0, 2.0, 31.0, 41.0, 5)]}

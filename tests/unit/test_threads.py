@@ -1,4 +1,4 @@
-"""The CLI's OpenMP wait policy (edgexai.threads): set as a pair, and never over the user's."""
+"""The CLI's OpenMP wait policy (edgexai.core.threads): set as a pair, and never over the user's."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from edgexai.threads import WAIT_POLICY, contention_safe_threads
+from edgexai.core.threads import WAIT_POLICY, contention_safe_threads
 
 
 @pytest.fixture

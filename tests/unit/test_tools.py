@@ -84,9 +84,9 @@ def test_every_tool_answers_help(tool, tmp_path):
 
 
 def test_shrink_gtsrb_writes_a_whole_copy_that_builds_read(fake_gtsrb, tmp_path):
-    from edgexai.data.gtsrb import list_samples
-    from edgexai.data.locate import locate_gtsrb
-    from edgexai.preprocess import read_rgb
+    from edgexai.core.preprocess import read_rgb
+    from edgexai.train.data.gtsrb import list_samples
+    from edgexai.train.data.locate import locate_gtsrb
 
     tool = REPO / "tools" / "shrink_gtsrb.py"
     run = [sys.executable, str(tool), str(tmp_path), "--size", "16", "--data-root", str(fake_gtsrb)]

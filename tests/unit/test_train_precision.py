@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from edgexai import train_precision
-from edgexai.errors import EdgexaiError
-from edgexai.train_precision import TRAIN_PRECISIONS, USED_PRECISIONS, resolve_precision
+from edgexai.core.errors import EdgexaiError
+from edgexai.train import train_precision
+from edgexai.train.train_precision import TRAIN_PRECISIONS, USED_PRECISIONS, resolve_precision
 
 
 @pytest.mark.parametrize(("native", "used"), [(True, "bf16"), (False, "fp32")])
@@ -35,7 +35,7 @@ def test_an_unknown_precision_is_one_line_error():
 
 
 def test_the_cpu_description_names_the_model_and_the_arithmetic_flags(tmp_path):
-    from edgexai.host import cpu_description
+    from edgexai.core.host import cpu_description
 
     info = tmp_path / "cpuinfo"
     info.write_text(

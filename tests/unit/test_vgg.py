@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from edgexai.errors import EdgexaiError
-from edgexai.manifest import has_cam, no_cam_reason
-from edgexai.models import cam_models, create_model, get_spec
-from edgexai.models.checkpoint import load_model, save_model
-from edgexai.models.complexity import count_macs, count_params
+from edgexai.core.errors import EdgexaiError
+from edgexai.core.manifest import has_cam, no_cam_reason
+from edgexai.train.models import cam_models, create_model, get_spec
+from edgexai.train.models.checkpoint import load_model, save_model
+from edgexai.train.models.complexity import count_macs, count_params
 
 NARROW = {"stages": [[8, 8], [8, 8], [16, 16, 16], [16, 16, 16], [16, 16, 16]], "hidden": [16, 16]}
 
@@ -43,7 +43,7 @@ def test_vgg16_spec_has_no_cam_and_says_why():
 
 
 def test_vgg_checkpoint_round_trips_after_layered_pruning(tmp_path):
-    from edgexai.regimes.structured import LayeredConfig, apply_layered
+    from edgexai.train.regimes.structured import LayeredConfig, apply_layered
 
     model = create_model("vgg16", NARROW, 5)
     done = apply_layered(model, "vgg16", 32, LayeredConfig(mode="remove", amount=0.5, round_to=4))
@@ -59,8 +59,8 @@ def test_vgg_checkpoint_round_trips_after_layered_pruning(tmp_path):
 
 
 def test_unstructured_pruning_reaches_vgg_convs_and_linears():
-    from edgexai.regimes.unstructured import make_permanent, prune_global
-    from edgexai.regimes.weights import weight_sparsity
+    from edgexai.train.regimes.unstructured import make_permanent, prune_global
+    from edgexai.train.regimes.weights import weight_sparsity
 
     model = create_model("vgg16", NARROW, 5)
     prune_global(model, 0.3)
@@ -71,8 +71,8 @@ def test_unstructured_pruning_reaches_vgg_convs_and_linears():
 
 
 def test_the_cam_is_refused_for_vgg_not_approximated():
-    from edgexai.explain.cam import CamModel
-    from edgexai.explain.explainers import explain
+    from edgexai.train.saliency.cam import CamModel
+    from edgexai.train.saliency.explainers import explain
 
     model = create_model("vgg16", NARROW, 5).eval()
     x = torch.randn(2, 3, 32, 32)
@@ -86,7 +86,7 @@ def test_the_cam_is_refused_for_vgg_not_approximated():
 
 def test_vgg_export_has_logits_only_and_records_no_cam(tmp_path, capsys):
     pytest.importorskip("onnx")
-    from edgexai.export.onnx_export import export_build
+    from edgexai.train.export.onnx_export import export_build
 
     manifest = {"arch": "vgg16", "cam_layer": None}
     export_build(create_model("vgg16", NARROW, 5).eval(), 32, tmp_path, manifest)
@@ -104,8 +104,8 @@ def test_has_cam_defaults_to_true_for_older_builds():
 
 
 def test_explain_methods_on_a_camless_build():
-    from edgexai.explain.explainers import usable_methods
-    from edgexai.explain.options import DEFAULT_METHODS
+    from edgexai.study.explain_options import DEFAULT_METHODS
+    from edgexai.train.saliency.explainers import usable_methods
 
     vgg = {"kind": "classifier", "name": "vgg16-natural-s0", "arch": "vgg16", "cam": False}
     vgg["cam_refusal"] = get_spec("vgg16").cam_refusal
@@ -127,8 +127,8 @@ def camless_build(tmp_path):
     pytest.importorskip("onnxruntime")
     from support.pipeline import write_onnx_build
 
-    from edgexai.digest import sha256_file
-    from edgexai.export.precision import make_nocam
+    from edgexai.core.digest import sha256_file
+    from edgexai.train.export.precision import make_nocam
 
     build = write_onnx_build(tmp_path / "camless", classes=[f"c{i}" for i in range(5)])
     make_nocam(build / "model.onnx", build / "logits.onnx")
@@ -142,9 +142,9 @@ def camless_build(tmp_path):
 
 
 def test_sessions_on_a_camless_build(camless_build):
-    from edgexai.manifest import ManifestError, parse, read_manifest
-    from edgexai.runtime import open_session
-    from edgexai.runtime.base import variant_for
+    from edgexai.core.manifest import ManifestError, parse, read_manifest
+    from edgexai.deploy.runtime import open_session
+    from edgexai.deploy.runtime.session import variant_for
 
     with open_session(camless_build, "ort") as session:  # the default: as the build has it
         assert session.cam is False and session.variant == "fp32"
@@ -161,10 +161,10 @@ def test_sessions_on_a_camless_build(camless_build):
 
 
 def test_pipeline_stages_on_a_camless_build(camless_build):
-    from edgexai.pipeline.decision import Decision
-    from edgexai.pipeline.session import open_model
-    from edgexai.pipeline.sources import Frame
-    from edgexai.pipeline.stages import ClassifyStage, DecideStage, FrameWork, ProbeStage
+    from edgexai.deploy.pipeline.decision import Decision
+    from edgexai.deploy.pipeline.model_open import open_model
+    from edgexai.deploy.pipeline.sources import Frame
+    from edgexai.deploy.pipeline.stages import ClassifyStage, DecideStage, FrameWork, ProbeStage
 
     session, info = open_model(camless_build, "ort")
     assert info.cam is False
@@ -185,7 +185,7 @@ def test_tensorrt_sessions_on_a_camless_build(camless_build):
     precision, never the fp32-only no-CAM variant."""
     from support.fake_trt import FakeMemory, make_fake_trt
 
-    from edgexai.runtime.trt import TrtSession
+    from edgexai.deploy.runtime.trt import TrtSession
 
     memory = FakeMemory()
     s = TrtSession(

@@ -1,0 +1,1 @@
+"""`edgexai doctor`: is this device ready for `edgexai run` with the same options."""

@@ -1,0 +1,111 @@
+"""Drawing detections: box, label, and the detection's CAM as a heat-map inside its crop area.
+
+Why inside the box: the CAM explains the classifier's input, which is the padded crop, so it is
+warped back onto exactly that frame region — a driver or engineer sees which part of the sign the
+class came from. Outputs: a window (needs OpenCV with GUI support), a video file, or nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgexai.core.errors import EdgexaiError
+
+
+def draw(
+    frame_bgr: np.ndarray,
+    detections: list[dict],
+    cams: list[np.ndarray | None],
+    crop_boxes: list[tuple[int, int, int, int]],
+    alpha: float = 0.45,
+) -> np.ndarray:
+    """A copy of the frame with every detection drawn."""
+    import cv2
+
+    out = frame_bgr.copy()
+    for det, cam, (x1, y1, x2, y2) in zip(detections, cams, crop_boxes, strict=True):
+        if x2 > x1 and y2 > y1 and cam is not None:
+            heat = cv2.applyColorMap(
+                cv2.resize(
+                    (np.clip(cam, 0, 1) * 255).astype(np.uint8),
+                    (x2 - x1, y2 - y1),
+                    interpolation=cv2.INTER_LINEAR,
+                ),
+                cv2.COLORMAP_JET,
+            )
+            roi = out[y1:y2, x1:x2]
+            cv2.addWeighted(heat, alpha, roi, 1 - alpha, 0, dst=roi)
+        bx1, by1, bx2, by2 = (int(round(v)) for v in det["box"])
+        cv2.rectangle(out, (bx1, by1), (bx2, by2), (0, 255, 0), 2)
+        label = f"{det['class_name']} {det['confidence']:.2f}"
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+        ty = by1 - 4 if by1 - th - 6 > 0 else by2 + th + 4
+        cv2.rectangle(out, (bx1, ty - th - 3), (bx1 + tw + 2, ty + 3), (0, 0, 0), -1)
+        cv2.putText(
+            out,
+            label,
+            (bx1 + 1, ty),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
+    return out
+
+
+class Display:
+    """Where rendered frames go: a window, a video file, both, or (headless) neither."""
+
+    def __init__(self, window: bool, output: str | None, fps: float = 15.0) -> None:
+        self.window, self.output, self.fps = window, output, fps
+        self.writer = None
+        if window:
+            import cv2
+
+            try:
+                cv2.namedWindow("edgexai", cv2.WINDOW_NORMAL)
+            except cv2.error:
+                raise EdgexaiError(
+                    "this OpenCV has no window support (opencv-python-headless?); "
+                    "use --headless, optionally with --output FILE"
+                ) from None
+
+    @property
+    def active(self) -> bool:
+        return self.window or bool(self.output)
+
+    def show(self, frame_bgr: np.ndarray) -> bool:
+        """Show/write one frame; False when the user closed the window (q or Esc)."""
+        import cv2
+
+        if self.output:
+            if self.writer is None:
+                h, w = frame_bgr.shape[:2]
+                fourcc = cv2.VideoWriter_fourcc(
+                    *("MJPG" if self.output.lower().endswith(".avi") else "mp4v")
+                )
+                self.writer = cv2.VideoWriter(self.output, fourcc, self.fps, (w, h))
+                if not self.writer.isOpened():
+                    raise EdgexaiError(
+                        f"cannot write video to {self.output!r}: OpenCV's FFMPEG "
+                        "could not open a writer for it"
+                    )
+            self.writer.write(frame_bgr)
+        if self.window:
+            cv2.imshow("edgexai", frame_bgr)
+            if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                return False
+        return True
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+            self.writer = None
+        if self.window:
+            import cv2
+
+            try:
+                cv2.destroyAllWindows()
+            except cv2.error:
+                pass
