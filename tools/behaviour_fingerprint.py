@@ -1,11 +1,12 @@
 """Fingerprint what the package computes, so a refactor can be shown to change nothing.
 
-Runs, through the CLI only: seeded tiny builds of every regime on real GTSRB (1 epoch, a few
-images per class), a tiny bench over them, and the default pipeline on GTSDB held-out frames with
-a given classifier. Writes one JSON of digests and numbers with every timing left out; two runs of
-this script on two commits are compared with `--compare A.json B.json`.
+Runs, through the CLI only: seeded tiny builds of every regime on real GTSRB (2 epochs, 30 images
+per class), a tiny bench over them, and `edgexai run` on GTSDB held-out frames with a given
+classifier, once with the learned detector (then `edgexai score`) and once with the colour
+cascade. Writes one JSON of digests and numbers with every timing left out; two runs of this
+script on two commits are compared with `--compare A.json B.json`.
 
-    python tools/behaviour_fingerprint.py --out /tmp/fp-old --model BUILD --frames DIR
+    python tools/behaviour_fingerprint.py --out /tmp/fp-old --model BUILD --frames DIR --gt GTSDB
     python tools/behaviour_fingerprint.py --compare /tmp/fp-old/fingerprint.json /tmp/fp-new/fingerprint.json
 """
 
@@ -85,20 +86,38 @@ def strip_timings(value):
 
 
 def run_log_detections(log: Path) -> list:
+    """Per frame: the file, how many candidates were found and classified, and every detection
+    as logged (box, class, confidence, sign score, score, CAM Gini, probe) — no timings."""
     frames = []
     for line in log.read_text().splitlines():
         rec = json.loads(line)
         if "frame" in rec and "detections" in rec:
             frames.append(
-                [
-                    rec.get("file"),
-                    [
-                        [d["box"], d["class_id"], d["confidence"], d.get("score")]
-                        for d in rec["detections"]
-                    ],
-                ]
+                [rec.get("file"), rec.get("proposals"), rec.get("classified"), rec["detections"]]
             )
     return frames
+
+
+def run_and_log(out: Path, name: str, model: Path, frames: Path, *extra: str) -> list:
+    """`edgexai run` on the frames (once; the log is reused) → its detections."""
+    log = out / f"{name}.jsonl"
+    if not log.exists():
+        cli(
+            "run",
+            "--source",
+            str(frames),
+            "--model",
+            str(model),
+            "--backend",
+            "ort",
+            "--headless",
+            "--probe-every",
+            "5",
+            "--log",
+            str(log),
+            *extra,
+        )
+    return run_log_detections(log)
 
 
 def fingerprint(out: Path, model: Path | None, frames: Path | None, gt: Path | None) -> dict:
@@ -169,22 +188,10 @@ def fingerprint(out: Path, model: Path | None, frames: Path | None, gt: Path | N
     result["bench"] = strip_timings({k: v for k, v in bench.items() if k != "latency"})
     if model and frames:
         log = out / "heldout.jsonl"
-        if not log.exists():
-            cli(
-                "run",
-                "--source",
-                str(frames),
-                "--model",
-                str(model),
-                "--backend",
-                "ort",
-                "--headless",
-                "--probe-every",
-                "5",
-                "--log",
-                str(log),
-            )
-        result["run_detections"] = run_log_detections(log)
+        result["run_detections"] = run_and_log(out, "heldout", model, frames)
+        result["run_colour_detections"] = run_and_log(
+            out, "heldout-colour", model, frames, "--finder", "colour", "--max-frames", "60"
+        )
         if gt:
             score = subprocess.run(
                 [
@@ -229,7 +236,7 @@ def main() -> int:
     p.add_argument(
         "--frames", type=Path, help="GTSDB held-out frames (edgexai gtsdb --split heldout)"
     )
-    p.add_argument("--gt", type=Path, help="GTSDB gt.txt for the score")
+    p.add_argument("--gt", type=Path, help="the GTSDB folder that holds gt.txt, for the score")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))
     a = p.parse_args()
     if a.compare:

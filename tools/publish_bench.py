@@ -1,9 +1,9 @@
-"""Copy a bench report into docs/ and put its tables into docs/RESULTS.md (generated, not typed).
+"""Copy a bench report into docs/ and put its tables into docs/benchmarks.md (generated, not typed).
 
     python tools/publish_bench.py bench-report [--docs docs]
 
 - docs/bench/report.md + docs/bench/figures/*.png + docs/bench/results.json: the report as run;
-- docs/RESULTS.md: everything between `<!-- bench:begin -->` and `<!-- bench:end -->` is replaced
+- docs/benchmarks.md: everything between `<!-- bench:begin -->` and `<!-- bench:end -->` is replaced
   by the report's sections (its command, environment, tables and the paper section; figures linked
   to docs/bench/figures) except the per-case latency table and the file list.
 """
@@ -46,7 +46,7 @@ def main() -> int:
         shutil.copy2(png, dest / "figures" / png.name)
     (dest / "report.md").write_text(md)
     shutil.copy2(a.report / "results.json", dest / "results.json")
-    results = a.docs / "RESULTS.md"
+    results = a.docs / "benchmarks.md"
     text = results.read_text()
     if BEGIN not in text or END not in text:
         print(f"{results} has no {BEGIN} … {END} markers", file=sys.stderr)

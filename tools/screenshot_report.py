@@ -70,7 +70,7 @@ def main() -> int:
 
 def illegible(images: list[dict]) -> list[dict]:
     """Images shown so much smaller than saved that the figures' smallest font drops below 9 pt."""
-    from edgexai.study.bench.plots import MIN_FONT_PT
+    from edgexai.study.bench.plot_style import MIN_FONT_PT
 
     return [
         i

@@ -1,7 +1,7 @@
 """Make a detector build the one shipped with edgexai: copy it into edgexai/deploy/pipeline/data/detector/
 (package data; `edgexai run`'s default), every listed file verified against its manifest digest,
 nothing else copied (no engines, no checkpoint). The manifest must carry a calibrated `decision`
-(tools/calibrate_detector.py) unless --uncalibrated.
+(`edgexai detector calibrate`) unless --uncalibrated.
 
   .venv/bin/python tools/ship_detector.py --detector /tmp/det/final
 """
@@ -17,7 +17,7 @@ from edgexai.core.manifest import MANIFEST_NAME, load, read_manifest, verify_fil
 
 REPO = Path(__file__).resolve().parents[1]
 
-TARGET = REPO / "edgexai" / "pipeline" / "data" / "detector"
+TARGET = REPO / "edgexai" / "deploy" / "pipeline" / "data" / "detector"
 MAX_BYTES = 5 * 2**20  # the issue's budget for the shipped detector
 
 
@@ -31,7 +31,7 @@ def main() -> None:
     if info.kind != "detector":
         sys.exit(f"{src} is a {info.kind} build")
     if info.decision is None and not a.uncalibrated:
-        sys.exit(f"{src} has no calibrated decision: run tools/calibrate_detector.py first")
+        sys.exit(f"{src} has no calibrated decision: run edgexai detector calibrate first")
     manifest = read_manifest(src)
     paths = [verify_file(src, manifest, role) for role in manifest["files"]]
     size = sum(p.stat().st_size for p in paths)

@@ -1,6 +1,6 @@
 """Write the JSON Schemas of the project's file contracts into docs/schemas/, from the types that
 define them (edgexai.core.manifest, edgexai.deploy.runtime.engine_cache, edgexai.study.bench.results_contract).
-tests/test_contracts.py fails when a committed schema differs from what this writes.
+tests/integration/test_contracts.py fails when a committed schema differs from what this writes.
 
   .venv/bin/python tools/write_schemas.py
 """

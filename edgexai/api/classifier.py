@@ -1,9 +1,10 @@
 """`edgexai.load`: a classifier build as a Python object that classifies images like `run` does.
 
-Deployment side (numpy, OpenCV and a backend; never torch): the session is opened by the
-pipeline's own `open_model`, crops are resized by `preprocess.resize_square` and normalised by
-`batching.make_batch`, and probabilities come from the stages' `softmax` — the very functions
-`edgexai run` uses, so a `Prediction` holds the numbers its log shows for the same crop.
+Deployment side (numpy, OpenCV and a backend; never torch): images are resized as `run` resizes
+its crops (`preprocess.resize_square`), then classified by the same `SignClassifier` object that
+`edgexai run`'s classify stage calls (edgexai/deploy/sign_classifier.py: normalisation, the
+engine's batch limit, softmax), so a `Prediction` holds the numbers its log shows for the same
+crop.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ class Classifier:
         threads: int | None = None,
     ) -> None:
         from edgexai.core.manifest import MANIFEST_NAME, read_manifest
-        from edgexai.deploy.pipeline.model_open import open_model
+        from edgexai.deploy.sign_classifier import SignClassifier
 
         build_dir = Path(build_dir).expanduser()
         if not (build_dir / MANIFEST_NAME).is_file():
@@ -117,8 +118,9 @@ class Classifier:
         if kind != "classifier":
             raise EdgexaiError(f"{build_dir} is a {kind} build; edgexai.load takes a classifier")
         self.build_dir = build_dir
-        self.session, self._info = open_model(build_dir, backend, threads, precision)
-        self.max_batch: int | None = getattr(self.session, "max_batch", None)
+        self.engine = SignClassifier.open(build_dir, backend, precision, threads)
+        self.session, self._info = self.engine.session, self.engine.info
+        self.max_batch: int | None = self.engine.max_batch
 
     # -- what the build is ------------------------------------------------------------------
     @property
@@ -133,7 +135,7 @@ class Classifier:
 
     @property
     def info(self) -> Any:
-        """The pipeline's ModelInfo: name, path, input size, mean/std, classes, backend."""
+        """The vehicle's ModelInfo: name, path, input size, mean/std, classes, backend."""
         return self._info
 
     @property
@@ -146,21 +148,11 @@ class Classifier:
     # -- inference --------------------------------------------------------------------------
     def preprocess(self, images: Any, channels: str = "rgb") -> np.ndarray:
         """The engine's N×3×S×S float32 input for `images` (the build's own preprocessing)."""
-        from edgexai.core.batching import make_batch
-
-        crops = resized(as_image_list(images, channels), self.input_size)
-        return make_batch(crops, self._info.mean, self._info.std)
+        return self.engine.preprocess(resized(as_image_list(images, channels), self.input_size))
 
     def logits_and_cams(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """One or more engine calls (at most the engine's batch each): logits N×C, cams or None."""
-        step = self.max_batch or len(batch)
-        logits, cams = [], []
-        for s in range(0, len(batch), step):
-            lg, cam = self.session.infer(batch[s : s + step])
-            logits.append(np.asarray(lg, np.float64))
-            if cam is not None:
-                cams.append(np.asarray(cam, np.float32))
-        return np.concatenate(logits), (np.concatenate(cams) if cams else None)
+        return self.engine.infer(batch)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Logits N×C for a preprocessed batch: the `predict` callable the metrics take."""
@@ -169,12 +161,10 @@ class Classifier:
     def predict(self, images: Any, channels: str = "rgb", top_k: int = 5) -> list[Prediction]:
         """Classify `images` (a list of H×W×3 uint8 arrays of any size, or N×H×W×3; RGB, or
         `channels="bgr"` for OpenCV frames): one Prediction per image, in order."""
-        from edgexai.deploy.pipeline.stages import softmax
-
         if not isinstance(top_k, int) or top_k < 1:
             raise EdgexaiError(f"top_k must be a positive integer, not {top_k!r}")
-        logits, cams = self.logits_and_cams(self.preprocess(images, channels))
-        probs = softmax(logits)
+        result = self.engine.classify(resized(as_image_list(images, channels), self.input_size))
+        probs, cams = result.probabilities, result.cams
         names = self.classes
         k = min(top_k, probs.shape[1])
         out = []
@@ -197,9 +187,7 @@ class Classifier:
 
     def close(self) -> None:
         """Release the backend's resources; safe to call twice."""
-        close = getattr(self.session, "close", None)
-        if close is not None:
-            close()
+        self.engine.close()
 
     def __enter__(self) -> Classifier:
         return self

@@ -1,7 +1,7 @@
 """`edgexai.explain`: saliency maps and their metrics for your own images, from Python.
 
 Training side (torch, the build's model.pt): the images get the build's own resize
-(`preprocess.resize_square`), then `edgexai.study.explain_job.explain_model` — the code behind
+(`preprocess.resize_square`), then `edgexai.study.explain_item.explain_model` — the code behind
 `edgexai explain` — makes the maps and scores them, so the numbers are those the command would
 give for these images, seed and settings.
 """
@@ -98,7 +98,8 @@ def explain(
     """
     from dataclasses import replace
 
-    from edgexai.study.explain_job import explain_model, validate
+    from edgexai.study.explain_item import explain_model
+    from edgexai.study.explain_validation import validate
     from edgexai.train.saliency.explainers import usable_methods
 
     crops_rgb = as_image_list(images, channels)
@@ -145,7 +146,7 @@ def explain(
 def _load(build_dir: str | Path) -> Any:
     """The build's PyTorch model (explanations need gradients: model.pt, not an ONNX file)."""
     from edgexai.core.manifest import read_manifest
-    from edgexai.study.explain_job import ExplainItem
+    from edgexai.study.explain_item import ExplainItem
 
     path = Path(build_dir).expanduser()
     manifest = read_manifest(path)

@@ -1,19 +1,40 @@
-"""`edgexai detector train`: train the learned sign detector on road frames; write a build folder."""
+"""`edgexai detector`: train the learned sign detector on road frames (`train`), choose its
+decision thresholds on tuning frames (`calibrate`), copy the shipped one (`copy-default`)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
+from edgexai.core.arg_types import frame_mod, frame_range, unit_interval
 from edgexai.core.options import HelpFormatter, add_options, from_args
+from edgexai.deploy.pipeline.config import BACKEND_CHOICES
+
+# The candidate threshold while calibrating: keep nearly every peak, so the sweep sees them all.
+CALIBRATION_CANDIDATE_THRESHOLD = 0.05
+CALIBRATE_DESCRIPTION = (
+    "Run the pipeline (detector → classifier) over the tuning frames with every candidate kept "
+    "(--min-score 0, a low candidate threshold), sweep the decision's thresholds (the sweep of "
+    "`edgexai score --calibrate`), print the best point of each rule (sign score alone, "
+    "confidence alone, their product) at --target-precision, and write the product rule's point "
+    "into the detector's manifest as `decision`, naming the classifier it was calibrated with. "
+    "Tuning frames only: the default is GTSDB 0–399 ≡ 3 mod 4, the frames `edgexai detector "
+    "train` keeps out of training."
+)
+CALIBRATE_EXAMPLES = """examples:
+  edgexai detector calibrate --detector builds/detector-s0 --model builds/resnet20-natural-s0
+  edgexai detector calibrate --detector DET --model CLS --gt GTSDB_DIR --dry-run
+"""
 
 
 def register(sub) -> None:
-    from edgexai.train.detector.job import DetectorBuildOptions
+    from edgexai.train.detector.detector_options import DetectorBuildOptions
 
     d = DetectorBuildOptions()  # the defaults live there, once
     p = sub.add_parser(
         "detector",
-        help="train the learned sign detector (edgexai run's default)",
+        help="train or calibrate the learned sign detector (edgexai run's default)",
         description="The learned sign detector that `edgexai run` uses to find "
         "signs in full frames before the classifier explains them.",
     )
@@ -42,6 +63,7 @@ def register(sub) -> None:
         help="detector input (frames are resized to it; multiples of 32)",
     )
     t.set_defaults(func=train)
+    _register_calibrate(dsub)
     c = dsub.add_parser(
         "copy-default",
         help="copy the detector shipped with edgexai into a folder",
@@ -53,13 +75,61 @@ def register(sub) -> None:
     c.set_defaults(func=copy_default)
 
 
+def _register_calibrate(dsub) -> None:
+    k = dsub.add_parser(
+        "calibrate",
+        help="choose a detector's decision thresholds on tuning frames; write them to its manifest",
+        description=CALIBRATE_DESCRIPTION,
+        epilog=CALIBRATE_EXAMPLES,
+        formatter_class=HelpFormatter,
+    )
+    k.add_argument("--detector", required=True, metavar="DIR", help="the detector build folder")
+    k.add_argument(
+        "--model", required=True, metavar="DIR", help="the classifier the decision is made with"
+    )
+    k.add_argument(
+        "--gt",
+        default=None,
+        metavar="DIR",
+        help="the frame folder holding gt.txt (default: GTSDB from --data-root)",
+    )
+    k.add_argument(
+        "--data-root",
+        default=None,
+        help="folder holding gtsdb/ or gtsdb-dev.tar (default: $EDGEXAI_DATA)",
+    )
+    k.add_argument(
+        "--frames",
+        type=frame_range,
+        default="0:400",
+        metavar="START:STOP",
+        help="tuning frame range",
+    )
+    k.add_argument(
+        "--mod",
+        type=frame_mod,
+        default="4:3",
+        metavar="M:R",
+        help="only frames ≡ R mod M ('none': all)",
+    )
+    k.add_argument(
+        "--target-precision",
+        type=unit_interval,
+        default=0.95,
+        help="the precision the chosen thresholds must reach",
+    )
+    k.add_argument("--backend", default="ort", choices=BACKEND_CHOICES, help="inference backend")
+    k.add_argument("--dry-run", action="store_true", help="print, do not write the manifest")
+    k.set_defaults(func=calibrate)
+
+
 def input_size(text: str) -> tuple[int, int]:
     """'1344x800' → (1344, 800): the detector input, both sides multiples of 32, at least 64."""
     parts = text.lower().split("x")
     try:
         if len(parts) != 2:
             raise argparse.ArgumentTypeError
-        from edgexai.train.detector.job import multiple_of_32
+        from edgexai.train.detector.detector_options import multiple_of_32
 
         w, h = (multiple_of_32(v.strip()) for v in parts)
     except argparse.ArgumentTypeError:
@@ -70,7 +140,8 @@ def input_size(text: str) -> tuple[int, int]:
 
 
 def train(args: argparse.Namespace) -> int:
-    from edgexai.train.detector.job import DetectorBuildOptions, build_detector
+    from edgexai.train.detector.detector_options import DetectorBuildOptions
+    from edgexai.train.detector.job import build_detector
 
     w, h = args.input_size
     opts = from_args(DetectorBuildOptions, args, input_w=w, input_h=h)
@@ -109,4 +180,94 @@ def copy_default(args: argparse.Namespace) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
         raise EdgexaiError(f"cannot copy the detector to {dest} ({exc.strerror or exc})") from None
     print(f"copied {src} → {dest}")
+    return 0
+
+
+def link_tuning_frames(
+    gt: Path, span: tuple[int, int], mod: tuple[int, int] | None, dest: Path
+) -> Path:
+    """A folder of links to the frames of `gt` numbered START ≤ n < STOP (and ≡ R mod M)."""
+    from edgexai.core.errors import EdgexaiError
+    from edgexai.train.data.gtsdb_frames import frame_files
+
+    dest.mkdir()
+    for f in frame_files(gt):
+        n = int(f.stem) if f.stem.isdigit() else -1
+        if span[0] <= n < span[1] and (mod is None or n % mod[0] == mod[1]):
+            (dest / f.name).symlink_to(f.resolve())
+    if not any(dest.iterdir()):
+        raise EdgexaiError(f"{gt} has no frame numbered in {_frames_text(span, mod)}")
+    return dest
+
+
+def log_candidates(frames: Path, model: str, detector: str, backend: str, log: Path) -> None:
+    """Run the pipeline over `frames`, logging every classified candidate to `log`."""
+    from edgexai.deploy.pipeline.config import RunConfig
+    from edgexai.deploy.pipeline.loop import run_pipeline
+
+    run_pipeline(
+        RunConfig(
+            source=str(frames),
+            model=model,
+            detector=detector,
+            backend=backend,
+            min_score=0.0,
+            candidate_threshold=CALIBRATION_CANDIDATE_THRESHOLD,
+            log=str(log),
+            quiet=True,
+        )
+    )
+
+
+def decision_record(points: dict, classifier: Path | str, source: str) -> dict:
+    """The manifest's `decision`: the product rule's point, with the other rules beside it."""
+    from edgexai.core.manifest import load
+
+    best = points["product"]
+    cls = load(classifier)
+    role = "model" if "model" in cls.files else "onnx"  # an ONNX-only build has no model.pt
+    return {
+        "min_score": best["min_score"],
+        "min_sign_score": best["min_sign_score"],
+        "min_confidence": 0.0,
+        "source": f"{source}, classifier {cls.name} ({role} sha256 {cls.files[role].sha256[:12]})",
+        "calibration": {k: best[k] for k in ("recall", "precision", "false_alarms_per_frame")},
+        "alternatives": {k: points[k] for k in ("sign", "confidence")},
+    }
+
+
+def _frames_text(span: tuple[int, int], mod: tuple[int, int] | None) -> str:
+    return f"{span[0]}:{span[1]} mod " + ("none" if mod is None else f"{mod[0]}:{mod[1]}")
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    """Log the tuning frames' candidates, sweep them as `edgexai score --calibrate` does, and
+    record the product rule's point as the detector's `decision` (unless --dry-run)."""
+    import tempfile
+
+    from edgexai.commands.score import calibrate_log, gt_folder
+    from edgexai.core.errors import EdgexaiError
+    from edgexai.core.manifest import update_manifest
+
+    gt = gt_folder(args.gt, args.data_root)
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = link_tuning_frames(gt, args.frames, args.mod, Path(tmp) / "frames")
+        log = Path(tmp) / "calib.jsonl"
+        log_candidates(frames, args.model, args.detector, args.backend, log)
+        points = calibrate_log(log, gt, args.frames, args.mod, args.target_precision)
+    for rule in ("sign", "confidence", "product"):
+        print(f"{rule:>10}: {json.dumps(points[rule])}")
+    if points["product"] is None:
+        raise EdgexaiError(
+            f"no threshold reaches precision {args.target_precision} on these frames"
+        )
+    source = (
+        f"edgexai detector calibrate: frames {_frames_text(args.frames, args.mod)}, "
+        f"target precision {args.target_precision}"
+    )
+    decision = decision_record(points, args.model, source)
+    print("decision:", json.dumps(decision))
+    if not args.dry_run:
+        update_manifest(args.detector, lambda m: m.__setitem__("decision", decision))
+        print(f"written to {args.detector}/manifest.json")
     return 0

@@ -12,7 +12,7 @@ from edgexai.deploy.pipeline.config import FINDERS
 
 
 def register(sub) -> None:
-    from edgexai.deploy.doctor.checks import BACKENDS
+    from edgexai.deploy.doctor.readiness import BACKENDS
 
     p = sub.add_parser(
         "doctor",
@@ -84,7 +84,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgexai.deploy.doctor.checks import diagnose, format_report
+    from edgexai.deploy.doctor.readiness import diagnose, format_report
 
     report = diagnose(
         model=args.model,
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision,
         max_batch=args.max_batch,
         detector=args.detector,
-        proposer=args.finder,
+        finder=args.finder,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

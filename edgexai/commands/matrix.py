@@ -14,7 +14,8 @@ def register(sub) -> None:
         help="build the regime cells into one folder (skip built, resume, cheapest first)",
         description="Build regime cells into --out, each with `edgexai build` in its own process "
         "(logs in OUT/logs/): a cell already built is skipped, an interrupted one "
-        "resumed. Ends with a Markdown table of the manifests. Flags after -- go to "
+        "resumed. Ends with a Markdown table of the manifests (--table prints it alone, "
+        "building nothing). Flags after -- go to "
         "every build, e.g. `edgexai matrix --cells natural l1-tuned -- --arch "
         "resnet20 --seed 1`. On a shared machine set OMP_NUM_THREADS=1.",
         formatter_class=HelpFormatter,

@@ -53,7 +53,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edgexai.deploy.pipeline.loop import run_pipeline
-    from edgexai.deploy.pipeline.model_open import newest_build
+    from edgexai.deploy.sign_classifier import newest_classifier_build
 
     if not args.headless:
         import os
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             args.headless = True
     if args.model is None:
-        args.model = str(newest_build(args.builds))
+        args.model = str(newest_classifier_build(args.builds))
         print(
             f"edgexai: using the newest build, {args.model} (choose with --model DIR)",
             file=sys.stderr,

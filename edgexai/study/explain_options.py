@@ -22,10 +22,10 @@ from edgexai.core.options import opt
 
 DEFAULT_METHODS = ("vg", "ig", "sg", "gradcam")
 # The explainer registry's names (edgexai.train.saliency.explainers.list_methods, which needs torch);
-# tests/test_explain.py checks the two agree.
+# tests/integration/test_explain.py checks the two agree.
 METHODS = ("vg", "ig", "sg", "gradcam", "cam")
 # metrics.road.DEFAULT_PERCENTAGES (the paper's 1, 11, …, 91), written here because metrics.road
-# imports scipy; tests/test_explain.py checks the two agree.
+# imports scipy; tests/integration/test_explain.py checks the two agree.
 ROAD_PERCENTAGES = tuple(float(p) for p in range(1, 92, 10))
 TARGETS = ("correct", "all")
 

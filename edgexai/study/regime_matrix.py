@@ -4,7 +4,8 @@ Each cell is one `edgexai build` in its own process (a crash costs one cell; its
 OUT/logs/CELL.log, a line per cell to OUT/logs/matrix.log and the screen), at a low priority. A
 cell whose build folder has a manifest is skipped and one with a checkpoint is resumed, so an
 interrupted matrix continues where it stopped. The cells and their order come from the regime
-registry; a Markdown table of what each manifest says ends the run (docs/RESULTS.md).
+registry; a Markdown table of what each manifest says ends the run (docs/RESULTS.md), and
+`edgexai matrix --table` prints it alone for a folder already built.
 
 On a shared machine run it with OMP_NUM_THREADS=1: two-thread OpenMP workers that wait for each
 other burn their CPU share spinning (measured: a 2-thread build made no epoch in 8 CPU minutes
@@ -60,6 +61,11 @@ class MatrixOptions:
     adv_epochs: int = opt(2, "epochs of adversarial-tuned")
     adv_steps: int = opt(3, "PGD steps of adversarial-tuned's training attack")
     nice: int = opt(19, "niceness of every build (0: the matrix's own)")
+    table: bool = opt(
+        False,
+        "build nothing: print the Markdown table of the builds already in --out (exit 1 when "
+        "it has no natural build)",
+    )
     build_args: tuple[str, ...] = ()
 
 
@@ -189,7 +195,10 @@ def run_cell(cell: MatrixCell, logs: Path, nice: int = 0) -> bool:
 
 
 def run_matrix(m: MatrixOptions) -> int:
-    """Build the cells in order and print the table; 1 when a cell failed (the rest still run)."""
+    """Build the cells in order and print the table; 1 when a cell failed (the rest still run).
+    With `table`, only print the table of what is built."""
+    if m.table:
+        return print_table(Path(m.out).expanduser())
     cells = plan(m)
     logs = Path(m.out).expanduser() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -248,3 +257,10 @@ def matrix_table(out: Path) -> list[str]:
         if stem in rows:
             lines.append(_row(stem, *rows[stem], nat))
     return lines
+
+
+def print_table(out: Path) -> int:
+    """Print the table of the builds under `out`; 1 when there is none (no natural build)."""
+    lines = matrix_table(out)
+    print("\n".join(lines))
+    return 0 if len(lines) > 1 else 1

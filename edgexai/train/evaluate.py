@@ -8,7 +8,7 @@ import torch
 from edgexai.train.models.memory_format import channels_last_while
 
 # Images per forward pass: on 2 CPU cores ResNet-20 at 40 px runs 1.3-2x faster per image in
-# batches of 64 than of 512 (activations that fit the cache; tools/bench_eval.py).
+# batches of 64 than of 512 (activations that fit the cache; benchmarks/bench_eval.py).
 EVAL_BATCH = 64
 
 

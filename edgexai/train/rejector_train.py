@@ -73,11 +73,11 @@ def _load_cache(cache: Path) -> dict[str, np.ndarray]:
 
 def cache_key(folder: Path) -> str:
     """What the collected crops depend on: the ground truth, the proposer, the crop size."""
-    from edgexai.core.detection.colour_candidates import ColourProposerConfig
+    from edgexai.core.detection.colour_candidates import ColourGeneratorConfig
     from edgexai.core.digest import sha256_file
 
     h = hashlib.sha256(sha256_file(folder / "gt.txt").encode())
-    h.update(repr(sorted(asdict(ColourProposerConfig()).items())).encode())
+    h.update(repr(sorted(asdict(ColourGeneratorConfig()).items())).encode())
     h.update(f"{FEATURE_SIZE}".encode())
     return h.hexdigest()[:16]
 
@@ -97,19 +97,19 @@ def collect(folder: Path, frames: range, cache: Path) -> dict[str, np.ndarray]:
     jittered ground truth; cached."""
     from edgexai.core.batching import extract_crops
     from edgexai.core.detection.boxes import iou_matrix
-    from edgexai.core.detection.colour_candidates import ColourShapeProposer
+    from edgexai.core.detection.colour_candidates import ColourShapeGenerator
     from edgexai.core.preprocess import pad_boxes
     from edgexai.train.data.gtsdb_frames import gt_by_number
 
     if cache.exists():
         return _load_cache(cache)
     gt = gt_by_number(folder)
-    prop = ColourShapeProposer()
+    prop = ColourShapeGenerator()
     rng = np.random.default_rng(0)
     crops, labels, frame_ids, kinds = [], [], [], []
     for i in frames:
         frame = _frame(folder, i)
-        boxes, _ = prop.propose(frame)
+        boxes, _ = prop.generate(frame)
         g = np.array([b[:4] for b in gt.get(i, [])], np.float32).reshape(-1, 4)
         best = iou_matrix(boxes, g).max(1) if len(g) and len(boxes) else np.zeros(len(boxes))
         lab = np.where(best >= 0.5, 1, np.where(best < 0.3, 0, -1))
@@ -140,21 +140,21 @@ def collect_refine(folder: Path, frames: range, cache: Path) -> dict[str, np.nda
     width/height (the refiner's targets), cached."""
     from edgexai.core.batching import extract_crops
     from edgexai.core.detection.boxes import iou_matrix
-    from edgexai.core.detection.colour_candidates import ColourShapeProposer
+    from edgexai.core.detection.colour_candidates import ColourShapeGenerator
     from edgexai.core.preprocess import pad_boxes
     from edgexai.train.data.gtsdb_frames import gt_by_number
 
     if cache.exists():
         return _load_cache(cache)
     gt = gt_by_number(folder)
-    prop = ColourShapeProposer()
+    prop = ColourShapeGenerator()
     crops, targets, frame_ids = [], [], []
     for i in frames:
         g = np.array([b[:4] for b in gt.get(i, [])], np.float32).reshape(-1, 4)
         if not len(g):
             continue
         frame = _frame(folder, i)
-        boxes, _ = prop.propose(frame)
+        boxes, _ = prop.generate(frame)
         if not len(boxes):
             continue
         m = iou_matrix(boxes, g)

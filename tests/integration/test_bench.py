@@ -57,7 +57,8 @@ def builds(fake_gtsrb, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def bench(builds, fake_gtsrb, tmp_path_factory):
-    from edgexai.study.bench.bench_job import BenchOptions, run_bench
+    from edgexai.study.bench.bench_job import run_bench
+    from edgexai.study.bench.bench_options import BenchOptions
 
     report = tmp_path_factory.mktemp("bench-report")
     opts = BenchOptions(
@@ -102,7 +103,8 @@ def test_interleaved_timing_alternates_cases_and_summarises_every_call():
 
 @pytest.mark.parametrize("threads, spinning", [(1, ""), (2, "0"), (0, "0")])
 def test_multithread_ort_sessions_sharing_the_bench_process_do_not_spin(builds, threads, spinning):
-    from edgexai.study.bench.bench_job import BenchOptions, open_sessions
+    from edgexai.study.bench.bench_options import BenchOptions
+    from edgexai.study.bench.bench_sessions import open_sessions
     from edgexai.study.bench.select import load_model_dir
 
     model = load_model_dir(next(builds.glob("resnet20-natural-*")))
@@ -214,15 +216,16 @@ def test_bench_writes_every_report_file_with_ratios_to_natural(bench):
 def test_a_second_bench_reuses_the_explanations_and_gives_the_same_metrics(
     bench, builds, fake_gtsrb, monkeypatch
 ):
-    import edgexai.study.explain_job as explain_run
-    from edgexai.study.bench.bench_job import BenchOptions, run_bench
+    import edgexai.study.explain_item as explain_item
+    from edgexai.study.bench.bench_job import run_bench
+    from edgexai.study.bench.bench_options import BenchOptions
 
     out, first = bench
 
     def boom(*a, **k):
         raise AssertionError("explained again despite a matching cache")
 
-    monkeypatch.setattr(explain_run, "explain_model", boom)
+    monkeypatch.setattr(explain_item, "explain_model", boom)
     _, second = run_bench(
         BenchOptions(
             cells=("natural", "layered-tuned"),
@@ -324,7 +327,7 @@ def _run(p50: dict[str, float]) -> dict:
 
 
 def test_two_runs_compare_by_order_beyond_ties_and_ratio_tolerance():
-    sys.path.insert(0, str(REPO / "tools"))
+    sys.path.insert(0, str(REPO / "benchmarks"))
     from compare_bench_runs import compare
 
     a = _run({"natural": 1.00, "l1-tuned": 1.01, "layered-tuned": 0.45})
@@ -412,7 +415,7 @@ def test_a_build_without_robust_settings_fits_the_results_contract(bench, tmp_pa
     """A build made without robust accuracy (metrics.robust null) is benched, not refused."""
     import copy
 
-    from edgexai.study.bench.bench_job import write_results
+    from edgexai.study.bench.bench_results import write_results
 
     jsonschema = pytest.importorskip("jsonschema")
     _, results = bench
@@ -427,6 +430,7 @@ def test_a_build_without_robust_settings_fits_the_results_contract(bench, tmp_pa
 
 
 def _imports(path: Path) -> set[str]:
+    """Modules a file imports; `from a.b import c` gives both a.b and a.b.c (c may be a module)."""
     import ast
 
     names: set[str] = set()
@@ -435,25 +439,47 @@ def _imports(path: Path) -> set[str]:
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
     return names
+
+
+# the bench job's modules (the order of work in bench_job.py's docstring) and the report's
+BENCH_JOB = (
+    "bench_job",
+    "bench_validation",
+    "bench_draw",
+    "explanation_cache",
+    "bench_sessions",
+    "bench_environment",
+    "bench_results",
+)
+BENCH_REPORT = (
+    "report",
+    "report_sections",
+    "explanation_sections",
+    "report_format",
+    "plots",
+    "plot_style",
+    "label_placement",
+)
 
 
 def test_bench_and_explain_import_one_way():
     """report takes the job's results and never imports the job; explain knows nothing of bench;
     the options modules stay light (the CLI imports them to build --help)."""
     pkg = REPO / "edgexai"
-    assert not {
-        n
-        for n in _imports(pkg / "study" / "bench" / "report.py")
-        if n.startswith("edgexai.study.bench.bench_job")
-    }
-    explain = [pkg / "study" / "explain_job.py", *(pkg / "train" / "saliency").glob("*.py")]
-    assert len(explain) > 2
+    bench = pkg / "study" / "bench"
+    job = {f"edgexai.study.bench.{m}" for m in BENCH_JOB}
+    assert all((bench / f"{m}.py").is_file() for m in BENCH_JOB + BENCH_REPORT)
+    for name in BENCH_REPORT:
+        assert not _imports(bench / f"{name}.py") & job, name
+    explain = [*(pkg / "study").glob("explain_*.py"), *(pkg / "train" / "saliency").glob("*.py")]
+    assert (pkg / "study" / "explain_job.py") in explain and len(explain) > 6
     for path in explain:
         assert not {n for n in _imports(path) if n.startswith("edgexai.study.bench")}, path
     for path in (
-        pkg / "study" / "bench" / "bench_options.py",
+        bench / "bench_options.py",
         pkg / "study" / "explain_options.py",
     ):
         heavy = {n for n in _imports(path) if n.split(".")[0] in ("torch", "captum", "cv2")}
-        assert not heavy and "edgexai.study.bench.bench_job" not in _imports(path), path
+        assert not heavy and not _imports(path) & job, path

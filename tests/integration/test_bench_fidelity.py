@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from edgexai.study.bench.bench_options import BenchOptions
+from edgexai.study.bench.explanation_sections import fidelity_section
 from edgexai.study.bench.fidelity import NO_CAM, measure_fidelity
-from edgexai.study.bench.report import fidelity_section
 from edgexai.study.bench.select import load_model_dir
 
 FIELDS = {
@@ -36,7 +36,7 @@ def _draw(size: int, n: int) -> SimpleNamespace:
 
 
 def test_ort_fp32_cam_is_the_pytorch_gradcam_and_cam_less_builds_are_a_row(tiny_build):
-    from edgexai.study.bench.bench_job import open_sessions
+    from edgexai.study.bench.bench_sessions import open_sessions
 
     model = load_model_dir(tiny_build)
     n = 6

@@ -53,7 +53,8 @@ def test_the_detector_build_of_the_detector_tests_validates(tmp_path):
     from support.pipeline import write_gt_frames
 
     pytest.importorskip("torch")
-    from edgexai.train.detector.job import DetectorBuildOptions, build_detector
+    from edgexai.train.detector.detector_options import DetectorBuildOptions
+    from edgexai.train.detector.job import build_detector
 
     frames = write_gt_frames(tmp_path / "f", 6)
     build = build_detector(

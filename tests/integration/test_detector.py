@@ -21,7 +21,7 @@ SMALL = {"input_w": 160, "input_h": 96}
 
 
 def _options(tmp_path: Path, frames: Path, **kw):
-    from edgexai.train.detector.job import DetectorBuildOptions
+    from edgexai.train.detector.detector_options import DetectorBuildOptions
 
     base = dict(
         out=str(tmp_path / "out"),
@@ -140,7 +140,7 @@ def test_tiny_training_exports_every_variant_and_the_manifest_validates(detector
 
 def test_onnx_runtime_equals_pytorch_and_variants_run(detector_build, gt_frames, tmp_path):
     """The exported network computes PyTorch's head maps; decoded outputs are compared on real
-    frames by tools/detector_parity.py (a 4-step model's near-flat maps make peaks ties)."""
+    frames by benchmarks/detector_parity.py (a 4-step model's near-flat maps make peaks ties)."""
     import cv2
 
     from edgexai.core.preprocess import resize_frame
@@ -271,3 +271,32 @@ def test_scoring_rules():
     wrong = {"a": FrameDets(dets["a"].boxes[:1], np.array([0.9]), np.array([5]))}
     assert ap(match_frames(wrong, gt)) == 0.0  # class-aware: wrong class
     assert ap(match_frames(wrong, gt, class_aware=False)) == pytest.approx(1.0)
+
+
+def test_calibrate_runs_the_pipeline_and_writes_a_decision_the_build_keeps(
+    detector_build, gt_frames, tmp_path
+):
+    import shutil
+
+    from support import run_cli
+    from support.pipeline import write_onnx_build
+
+    from edgexai.core.manifest import load
+
+    det = tmp_path / "det"
+    shutil.copytree(detector_build, det)
+    cls = write_onnx_build(tmp_path / "cls")  # ONNX only: its graph's digest names it
+    argv = ["detector", "calibrate", "--detector", str(det), "--model", str(cls)]
+    argv += ["--gt", str(gt_frames), "--frames", "0:10", "--mod", "none"]
+    proc = run_cli(*argv, "--target-precision", "0")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert [line.split(":")[0].strip() for line in lines[:3]] == ["sign", "confidence", "product"]
+    decision = json.loads(lines[3].removeprefix("decision: "))
+    assert lines[4] == f"written to {det}/manifest.json"
+    assert load(det).decision == decision
+    assert decision["source"] == (
+        "edgexai detector calibrate: frames 0:10 mod none, target precision 0.0, classifier cls "
+        f"(onnx sha256 {load(cls).files['onnx'].sha256[:12]})"
+    )
+    assert decision["calibration"]["recall"] == json.loads(lines[2].split(": ", 1)[1])["recall"]

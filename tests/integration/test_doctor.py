@@ -15,7 +15,13 @@ import pytest
 from support import REPO, SUPPORT
 
 from edgexai.core.manifest import VARIANT_FILES, VARIANT_ROLES, file_entry, update_manifest
-from edgexai.deploy.doctor import checks as doctor
+from edgexai.deploy.doctor import (
+    build_checks,
+    camera_checks,
+    findings,
+    platform_checks,
+    readiness,
+)
 from edgexai.deploy.runtime.cuda_mem import GpuInfo
 
 
@@ -47,7 +53,7 @@ def make_build(root: Path, with_onnx: bool = True) -> Path:
 ORIN_GPU = GpuInfo(
     name="Orin", compute_capability="8.7", sm_count=16, memory_gib=61, backend="test"
 )
-ORIN = doctor.Device(
+ORIN = findings.Device(
     name="Orin", compute_capability="8.7", source="test", sm_count=16, memory_gib=61, gpu=ORIN_GPU
 )
 TRT10 = "10.3.0"
@@ -219,9 +225,9 @@ def test_tampered_and_missing_build_files_are_reported(tmp_path):
 
 
 def test_build_without_onnx_and_no_build_at_all(tmp_path):
-    check, _ = doctor.check_build(make_build(tmp_path, with_onnx=False))
+    check, _ = build_checks.check_build(make_build(tmp_path, with_onnx=False))
     assert check.status == "fail" and "no ONNX" in check.detail
-    check, manifest = doctor.check_build(doctor.find_build(None, tmp_path / "empty"))
+    check, manifest = build_checks.check_build(build_checks.find_build(None, tmp_path / "empty"))
     assert check.status == "fail" and manifest is None and "--model" in check.hint
 
 
@@ -233,28 +239,30 @@ def test_newest_build_folder_is_chosen(tmp_path):
     root.mkdir()
     (root / "old").symlink_to(old, target_is_directory=True)
     (root / "new").symlink_to(new, target_is_directory=True)
-    assert doctor.find_build(None, root) == root / "new"
+    assert build_checks.find_build(None, root) == root / "new"
 
 
 def test_engine_matching_exactly_what_run_opens(tmp_path):
     build = make_build(tmp_path)
     add_engine(build, "fp16")
-    _, manifest = doctor.check_build(build)
+    _, manifest = build_checks.check_build(build)
     trt = fake_trt10()
-    ok = doctor.check_engine(build, manifest, "fp16", None, TRT10, ORIN, trt_module=trt)
+    ok = build_checks.check_engine(build, manifest, "fp16", None, TRT10, ORIN, trt_module=trt)
     assert ok.status == "ok" and "fp16, batch 1–32" in ok.detail, ok.detail
     # the same engine does not serve another precision or batch profile: run would not open it
     for precision, batch in (("fp32", None), ("fp16", 8)):
-        check = doctor.check_engine(build, manifest, precision, batch, TRT10, ORIN, trt_module=trt)
+        check = build_checks.check_engine(
+            build, manifest, precision, batch, TRT10, ORIN, trt_module=trt
+        )
         assert check.status == "fail", check.detail
         assert f"--precision {precision} --backend trt" in check.hint
     assert (
         "--max-batch 8"
-        in doctor.check_engine(build, manifest, "fp16", 8, TRT10, ORIN, trt_module=trt).hint
+        in build_checks.check_engine(build, manifest, "fp16", 8, TRT10, ORIN, trt_module=trt).hint
     )
     assert (
-        doctor.check_engine(
-            build, manifest, "fp16", None, None, doctor.Device(), trt_module=trt
+        build_checks.check_engine(
+            build, manifest, "fp16", None, None, findings.Device(), trt_module=trt
         ).status
         == "skip"
     )
@@ -273,8 +281,10 @@ def test_engine_matching_exactly_what_run_opens(tmp_path):
 def test_engines_that_do_not_fit_are_named_with_a_rebuild_hint(tmp_path, kwargs, words):
     build = make_build(tmp_path)
     add_engine(build, **kwargs)
-    _, manifest = doctor.check_build(build)
-    check = doctor.check_engine(build, manifest, "fp16", None, TRT10, ORIN, trt_module=fake_trt10())
+    _, manifest = build_checks.check_build(build)
+    check = build_checks.check_engine(
+        build, manifest, "fp16", None, TRT10, ORIN, trt_module=fake_trt10()
+    )
     assert check.status == "fail" and words in check.detail, check.detail
     assert f"edgexai engine --model {build} --precision fp16 --backend trt" in check.hint
 
@@ -282,8 +292,10 @@ def test_engines_that_do_not_fit_are_named_with_a_rebuild_hint(tmp_path, kwargs,
 def test_a_damaged_engine_is_refused_before_deserialising(tmp_path):
     build = make_build(tmp_path)
     add_engine(build).write_bytes(b"truncated")
-    _, manifest = doctor.check_build(build)
-    check = doctor.check_engine(build, manifest, "fp16", None, TRT10, ORIN, trt_module=fake_trt10())
+    _, manifest = build_checks.check_build(build)
+    check = build_checks.check_engine(
+        build, manifest, "fp16", None, TRT10, ORIN, trt_module=fake_trt10()
+    )
     assert check.status == "fail" and "sidecar digest" in check.detail
 
 
@@ -292,42 +304,49 @@ def test_a_jetson_with_everything_is_ready(tmp_path, monkeypatch):
     build = make_build(tmp_path)
     add_engine(build)
     trt = fake_trt10()
-    monkeypatch.setattr(doctor, "tensorrt_version", lambda: (TRT10, None))
-    monkeypatch.setattr(doctor, "cuda_device", lambda: ORIN)
-    monkeypatch.setattr(doctor, "video_devices", lambda pattern="": ["/dev/video0"])
-    monkeypatch.setattr(doctor, "opencv_gstreamer", lambda info: (True, "GStreamer: YES (1.20.3)"))
+    monkeypatch.setattr(readiness, "tensorrt_version", lambda: (TRT10, None))
+    monkeypatch.setattr(readiness, "cuda_device", lambda: ORIN)
+    monkeypatch.setattr(camera_checks, "video_devices", lambda pattern="": ["/dev/video0"])
     monkeypatch.setattr(
-        doctor, "check_cuda_python", lambda required: doctor.Check("cuda-python", "ok", "fake")
+        camera_checks, "opencv_gstreamer", lambda info: (True, "GStreamer: YES (1.20.3)")
     )
     monkeypatch.setattr(
-        doctor,
+        readiness, "check_cuda_python", lambda required: findings.Check("cuda-python", "ok", "fake")
+    )
+    monkeypatch.setattr(
+        readiness,
         "check_tensorrt",
-        lambda required: doctor.Check("tensorrt", "ok", f"TensorRT {TRT10}"),
+        lambda required: findings.Check("tensorrt", "ok", f"TensorRT {TRT10}"),
     )
     pytest.importorskip("cv2")
-    report = doctor.diagnose(
+    report = readiness.diagnose(
         model=str(build),
         backend="trt",
         source="csi://0",
         precision="fp16",
-        proposer="colour",
+        finder="colour",
         trt_module=trt,
     )
-    assert report.ready, doctor.format_report(report)
-    assert doctor.format_report(report).splitlines()[-1] == "ready"
+    assert report.ready, readiness.format_report(report)
+    assert readiness.format_report(report).splitlines()[-1] == "ready"
 
 
 def test_parsers():
-    assert doctor.opencv_gstreamer("  Video I/O:\n    GStreamer:    YES (1.20.3)\n")[0]
-    assert not doctor.opencv_gstreamer("    GStreamer:                   NO\n")[0]
-    assert not doctor.opencv_gstreamer("no video section")[0]
-    assert doctor.classify_source("csi://1") == ("csi", None)
-    assert doctor.classify_source("0") == ("v4l2", "/dev/video0")
-    assert doctor.classify_source("/dev/video2") == ("v4l2", "/dev/video2")
-    assert doctor.classify_source("rtsp://cam/stream")[0] == "stream"
-    assert doctor.classify_source("v4l2src ! videoconvert ! appsink")[0] == "gstreamer"
-    assert doctor.classify_source("clip.mp4")[0] == "file"
-    assert doctor._norm_cc([8, 7]) == doctor._norm_cc("8.7") == doctor._norm_cc("sm_87") == "8.7"
+    assert camera_checks.opencv_gstreamer("  Video I/O:\n    GStreamer:    YES (1.20.3)\n")[0]
+    assert not camera_checks.opencv_gstreamer("    GStreamer:                   NO\n")[0]
+    assert not camera_checks.opencv_gstreamer("no video section")[0]
+    assert camera_checks.classify_source("csi://1") == ("csi", None)
+    assert camera_checks.classify_source("0") == ("v4l2", "/dev/video0")
+    assert camera_checks.classify_source("/dev/video2") == ("v4l2", "/dev/video2")
+    assert camera_checks.classify_source("rtsp://cam/stream")[0] == "stream"
+    assert camera_checks.classify_source("v4l2src ! videoconvert ! appsink")[0] == "gstreamer"
+    assert camera_checks.classify_source("clip.mp4")[0] == "file"
+    assert (
+        build_checks._norm_cc([8, 7])
+        == build_checks._norm_cc("8.7")
+        == build_checks._norm_cc("sm_87")
+        == "8.7"
+    )
 
 
 def test_jetson_release_is_read(tmp_path):
@@ -336,17 +355,17 @@ def test_jetson_release_is_read(tmp_path):
         "# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, "
         "EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n"
     )
-    assert doctor.jetson_release(str(rel)) == ("36.4.3", "6.2")
-    assert doctor.check_jetpack(str(rel)).status == "ok"
+    assert platform_checks.jetson_release(str(rel)) == ("36.4.3", "6.2")
+    assert platform_checks.check_jetpack(str(rel)).status == "ok"
     rel.write_text("# R35 (release), REVISION: 5.0, GCID: 1\n")
-    assert doctor.check_jetpack(str(rel)).status == "warn"
-    assert doctor.check_jetpack(str(tmp_path / "absent")).status == "info"
+    assert platform_checks.check_jetpack(str(rel)).status == "warn"
+    assert platform_checks.check_jetpack(str(tmp_path / "absent")).status == "info"
 
 
 def test_camera_check_follows_the_source(tmp_path):
-    assert doctor.check_camera(None, []).status == "fail"
-    assert doctor.check_camera(None, ["/dev/video0"]).status == "ok"
-    assert doctor.check_camera("/dev/video1", ["/dev/video0"]).status == "fail"
-    assert doctor.check_camera(str(tmp_path), []).status == "skip"
-    assert doctor.check_camera(str(tmp_path / "nope.mp4"), []).status == "fail"
-    assert doctor.check_camera("rtsp://x/y", []).status == "skip"
+    assert camera_checks.check_camera(None, []).status == "fail"
+    assert camera_checks.check_camera(None, ["/dev/video0"]).status == "ok"
+    assert camera_checks.check_camera("/dev/video1", ["/dev/video0"]).status == "fail"
+    assert camera_checks.check_camera(str(tmp_path), []).status == "skip"
+    assert camera_checks.check_camera(str(tmp_path / "nope.mp4"), []).status == "fail"
+    assert camera_checks.check_camera("rtsp://x/y", []).status == "skip"

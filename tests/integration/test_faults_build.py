@@ -298,7 +298,8 @@ def test_build_and_demo_check_data_and_device_before_creating_the_output(fake_gt
 
 def test_bench_checks_pipeline_summaries_before_loading_any_model(tmp_path, monkeypatch):
     import edgexai.study.bench.bench_job as bench_run
-    from edgexai.study.bench.bench_job import BenchOptions, run_bench
+    from edgexai.study.bench.bench_job import run_bench
+    from edgexai.study.bench.bench_options import BenchOptions
 
     def no_models(opts):
         raise AssertionError("models were loaded before the summaries were checked")

@@ -157,7 +157,7 @@ def _maybe_skip_export(monkeypatch, regime: str, timing: str | None, extra: dict
         n = model.fc.out_features
         manifest["onnx"] = {
             "opset": onnx_export.OPSET,
-            "exporter": "skipped in tests/test_regimes.py",
+            "exporter": "skipped in tests/integration/test_regimes.py",
             "backbone_outputs": ["logits"],
             "variants": {},
             "inputs": [

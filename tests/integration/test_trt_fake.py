@@ -398,17 +398,17 @@ def test_engine_key_tells_agx_nx_and_nano_orin_apart(build):
 
 
 def test_doctor_judges_the_sidecar_by_the_same_device_fields(build):
-    from edgexai.deploy.doctor import checks as doctor
+    from edgexai.deploy.doctor import build_checks, findings
 
     s, _ = _session(build, 10, "fp16", memory=FakeMemory(gpu="Orin", sm_count=16, memory_gib=61))
     sidecar = s.engine_path.with_suffix(".json")
     digests = {e["sha256"] for e in read_manifest(build)["files"].values()}
-    agx = doctor.Device(name="Orin", compute_capability="8.7", sm_count=16, memory_gib=61)
-    nx = doctor.Device(name="Orin", compute_capability="8.7", sm_count=8, memory_gib=15)
-    assert doctor.engine_problems(build, sidecar, digests, "10.3.0", agx) == []
-    problems = " | ".join(doctor.engine_problems(build, sidecar, digests, "10.3.0", nx))
+    agx = findings.Device(name="Orin", compute_capability="8.7", sm_count=16, memory_gib=61)
+    nx = findings.Device(name="Orin", compute_capability="8.7", sm_count=8, memory_gib=15)
+    assert build_checks.engine_problems(build, sidecar, digests, "10.3.0", agx) == []
+    problems = " | ".join(build_checks.engine_problems(build, sidecar, digests, "10.3.0", nx))
     assert "16 SMs" in problems and "61 GiB" in problems
-    assert set(SIDECAR_FIELDS) <= set(doctor.SIDECAR_KEYS)
+    assert set(SIDECAR_FIELDS) <= set(build_checks.SIDECAR_KEYS)
 
 
 def test_close_destroys_the_stream_once(build):

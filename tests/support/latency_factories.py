@@ -1,4 +1,4 @@
-"""Factories for tests/test_isolated_latency.py: built inside spawned worker processes."""
+"""Factories for tests/integration/test_isolated_latency.py: built inside spawned worker processes."""
 
 from __future__ import annotations
 

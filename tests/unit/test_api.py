@@ -39,26 +39,30 @@ def _images(seed: int = 0) -> list[np.ndarray]:
 
 
 def test_predict_gives_the_numbers_the_run_stages_compute(model):
-    """The ClassifyStage on a frame that is the crop (its box the whole frame, which padding
-    cannot grow), then DecideStage's softmax and log rounding: what `run` logs for that crop."""
+    """The classify stage on a frame that is the crop (its box the whole frame, which padding
+    cannot grow), then the decide stage's softmax and log rounding: what `run` logs for that
+    crop. Both go through the one `SignClassifier` object."""
+    from edgexai.deploy.pipeline.capture_thread import Frame
     from edgexai.deploy.pipeline.decision import Decision
-    from edgexai.deploy.pipeline.sources import Frame
-    from edgexai.deploy.pipeline.stages import ClassifyStage, DecideStage, FrameWork, softmax
+    from edgexai.deploy.pipeline.stages import ClassifyStage, DecideStage, FrameClock
+    from edgexai.deploy.sign_classifier import SignClassifier
+    from edgexai.deploy.sign_detector import Candidates
 
+    assert isinstance(model.engine, SignClassifier)
     for i, rgb in enumerate(_images(1)):
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         (pred,) = model.predict([rgb])
-        w = FrameWork.start(Frame(i, bgr, None, 0.0, 0.0))
+        frame = Frame(i, bgr, None, 0.0, 0.0)
+        clock = FrameClock.start(frame)
         h, wd = rgb.shape[:2]
-        w.boxes = np.array([[0, 0, wd, h]], np.float32)
-        w.sign_scores = np.ones(1, np.float32)
-        ClassifyStage(model.session, model.info)(w)
-        p = softmax(w.logits)[0]
+        found = Candidates(np.array([[0, 0, wd, h]], np.float32), np.ones(1, np.float32), 1, {})
+        classified = ClassifyStage(model.engine)(frame, found, clock)
+        p = classified.probabilities[0]
         assert pred.class_id == int(p.argmax()) and pred.class_name == NAMES[pred.class_id]
         assert pred.confidence == float(p[pred.class_id])
-        assert np.array_equal(pred.cam, w.cams[0])
-        DecideStage(Decision(0.0, 0.0), model.classes, 0.5)(w)
-        (logged,) = w.detections
+        assert np.array_equal(pred.cam, classified.cams[0])
+        decided = DecideStage(Decision(0.0, 0.0), model.classes, 0.5)(found, classified, clock)
+        (logged,) = decided.detections
         assert logged["class_id"] == pred.class_id and logged["class_name"] == pred.class_name
         assert logged["confidence"] == round(pred.confidence, 4)
         assert logged["gini"] == round(pred.gini, 4)
@@ -166,14 +170,13 @@ def test_import_is_light_and_load_works_with_torch_blocked(build):
     assert "light True False" in out.stdout
 
 
-def test_edgexai_explain_stays_the_api_after_the_subpackage_loads():
-    """`edgexai.explain` is both the subpackage and the API call: importing edgexai.study.explain_job
-    (which rebinds the attribute) must leave it callable, and `import edgexai.study.explain_job as r`
-    working."""
+def test_edgexai_explain_is_the_api_function_after_the_explain_modules_load():
+    """`edgexai.explain` is the API call (no subpackage of that name any more): importing the
+    explain job's modules leaves it the same callable."""
     code = (
         "import edgexai\n"
         "first = edgexai.explain\n"
-        "import edgexai.study.explain_options as o\n"
+        "import edgexai.study.explain_job, edgexai.study.explain_options as o\n"
         "from edgexai.api import explain\n"
         "assert edgexai.explain is first and callable(first), type(first)\n"
         "try:\n"

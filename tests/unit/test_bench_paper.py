@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgexai.core.typed_json import check
-from edgexai.study.bench import aggregate, paper
+from edgexai.study.bench import aggregate, paper, paper_builds
 from edgexai.study.bench.document import to_markdown
 from edgexai.study.bench.results_contract import Finding, MetricInterval, PaperResult
 
@@ -144,24 +144,24 @@ def test_build_limits_read_the_manifest():
 
     planned = PRESETS["cpu"].epochs
     full = {"preset": "cpu", "timing": None, "train_config": {"epochs": planned}, "data": {}}
-    assert paper.build_limits(full) == []
-    assert paper.build_limits({**full, "preset": "quick", "train_config": {"epochs": 3}}) == [
-        "quick preset"
-    ]  # the quick preset's own 3 epochs are said once, as the preset
-    assert paper.build_limits({**full, "train_config": {"epochs": 2}}) == [
+    assert paper_builds.build_limits(full) == []
+    assert paper_builds.build_limits(
+        {**full, "preset": "quick", "train_config": {"epochs": 3}}
+    ) == ["quick preset"]  # the quick preset's own 3 epochs are said once, as the preset
+    assert paper_builds.build_limits({**full, "train_config": {"epochs": 2}}) == [
         f"2 of the preset's {planned} epochs"
     ]
     tuned = {**full, "timing": "tuned", "train_config": {"epochs": 4}}
-    assert paper.build_limits(tuned) == []  # fine-tuning: the preset's 4 epochs
+    assert paper_builds.build_limits(tuned) == []  # fine-tuning: the preset's 4 epochs
     limited = {**full, "data": {"limit_per_class": 20}}
-    assert paper.build_limits(limited) == ["20 training images per class"]
-    facts = paper.build_facts({**full, "data": {"dataset": "folder"}})
+    assert paper_builds.build_limits(limited) == ["20 training images per class"]
+    facts = paper_builds.build_facts({**full, "data": {"dataset": "folder"}})
     assert facts == {"preset": "cpu", "gtsrb": False, "limits": []}
-    assert paper.build_facts(full)["gtsrb"] is True  # no data.dataset: a GTSRB build
+    assert paper_builds.build_facts(full)["gtsrb"] is True  # no data.dataset: a GTSRB build
 
 
 def test_the_model_record_carries_the_manifests_preset(tmp_path: Path):
-    from edgexai.study.bench.bench_job import model_record
+    from edgexai.study.bench.bench_results import model_record
     from edgexai.study.bench.select import BenchModel
 
     manifest = {
@@ -189,7 +189,7 @@ def _results(models, stats, outcomes=None) -> dict:
 
 
 def test_the_paper_section_shows_intervals_verdicts_and_no_outside_reference(tmp_path: Path):
-    from edgexai.study.bench.report import paper_section
+    from edgexai.study.bench.explanation_sections import paper_section
 
     models = [_record(c, limits=["quick preset"]) for c in ("natural", "adversarial")]
     stats = _stats(
@@ -205,7 +205,7 @@ def test_the_paper_section_shows_intervals_verdicts_and_no_outside_reference(tmp
 
 
 def test_the_paper_comparison_is_for_gtsrb_builds_only(tmp_path: Path):
-    from edgexai.study.bench.report import paper_section
+    from edgexai.study.bench.explanation_sections import paper_section
 
     models = [_record("natural"), _record("adversarial", gtsrb=False)]
     stats = _stats({"natural": NAT, "adversarial": NAT}, {})
@@ -232,15 +232,17 @@ def test_cell_interval_entries_follow_the_results_contract():
 
 
 def test_a_tie_on_every_image_is_exact_and_decides_no_lower_method():
-    tie = paper.Check("SG − VG", 0.0, None, note="constant sample")
-    assert tie.ci95 == [0.0, 0.0] and paper.below(tie, 0.0) == "inconclusive"
-    assert paper.below(paper.Check("SG − VG", -0.1, None, note="n < 2"), 0.0) == "inconclusive"
-    assert paper.below(paper.Check("SG − VG", 0.0, None, point=True), 0.0) == "disagree"
+    from edgexai.study.bench.paper_checks import Check, below
+
+    tie = Check("SG − VG", 0.0, None, note="constant sample")
+    assert tie.ci95 == [0.0, 0.0] and below(tie, 0.0) == "inconclusive"
+    assert below(Check("SG − VG", -0.1, None, note="n < 2"), 0.0) == "inconclusive"
+    assert below(Check("SG − VG", 0.0, None, point=True), 0.0) == "disagree"
 
 
 def test_the_explanation_table_shows_intervals_and_says_where_an_old_cache_has_none(tmp_path):
     from edgexai.study.bench.bench_options import BenchOptions
-    from edgexai.study.bench.report import explanation_section
+    from edgexai.study.bench.explanation_sections import explanation_section
 
     models = [_record("natural"), _record("adversarial")]
     idx = np.arange(40)

@@ -11,7 +11,7 @@ import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.text import Text
 
-from edgexai.study.bench import figure_data, plots
+from edgexai.study.bench import figure_data, plot_style, plots
 from edgexai.train.regimes import regime_registry as registry
 
 CELLS = list(registry.cells())
@@ -54,7 +54,7 @@ def figs(tmp_path_factory):
 
     def keep(fig, path):
         saved[path.stem] = fig
-        fig.savefig(path, dpi=plots.DPI)
+        fig.savefig(path, dpi=plot_style.DPI)
         return path
 
     with pytest.MonkeyPatch.context() as mp:
@@ -119,14 +119,14 @@ def test_no_two_texts_overlap_and_all_text_is_inside_the_figure(figs):
 
 def test_fonts_are_at_least_9_pt_at_the_width_the_page_shows(figs):
     for name, fig in figs.items():
-        width_px = fig.get_figwidth() * plots.DPI
+        width_px = fig.get_figwidth() * plot_style.DPI
         shown = min(1.0, PAGE_PX / width_px)  # wider figures are scaled down to the column
         for t in _texts(fig):
             assert t.get_fontsize() * shown >= 9, (name, t.get_text(), t.get_fontsize())
 
 
 def test_eleven_distinct_colours_one_per_regime_in_every_figure(figs):
-    colours = plots.cell_colours()
+    colours = plot_style.cell_colours()
     assert list(colours) == CELLS and len(set(colours.values())) == 11
     rgb = [np.array(to_rgb(c)) for c in colours.values()]
     assert min(np.linalg.norm(a - b) for a, b in itertools.combinations(rgb, 2)) > 0.2
@@ -181,7 +181,7 @@ def test_pipeline_section_shows_the_busiest_frame_or_says_why_not(tmp_path):
     import cv2
 
     from edgexai.study.bench.pipeline_figures import overlay_frame, pipeline_figures
-    from edgexai.study.bench.report import pipeline_section
+    from edgexai.study.bench.report_sections import pipeline_section
 
     video = cv2.VideoWriter(str(tmp_path / "run.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 48))
     with open(tmp_path / "run.jsonl", "w") as log:

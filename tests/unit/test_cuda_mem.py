@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from edgexai.core.errors import EdgexaiError
-from edgexai.deploy.doctor import checks as doctor
+from edgexai.deploy.doctor import inference_stack
 from edgexai.deploy.runtime import cuda_mem
 
 
@@ -153,23 +153,23 @@ def test_doctor_fails_exactly_where_the_runtime_would(monkeypatch):
     ready (at 27c6b1b it fell back to pycuda and said ready)."""
     install_cuda_python(monkeypatch, fake_cudart(**NEWER_RUNTIME))
     fake_pycuda(monkeypatch)
-    monkeypatch.setattr(doctor.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
+    monkeypatch.setattr(inference_stack.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
     smi = types.SimpleNamespace(returncode=0, stdout="Orin (nvgpu), 8.7\n", stderr="")
-    device = doctor.cuda_device(run=lambda *a, **k: smi)
+    device = inference_stack.cuda_device(run=lambda *a, **k: smi)
     assert device.name is None and "cudaErrorInsufficientDriver" in device.error
-    cuda_check = doctor.check_cuda(device, required=True)
+    cuda_check = inference_stack.check_cuda(device, required=True)
     assert cuda_check.status == "fail" and "12.6.2.post1" in cuda_check.hint
-    check = doctor.check_cuda_python(required=True)
+    check = inference_stack.check_cuda_python(required=True)
     assert check.status == "fail" and "cudaErrorInsufficientDriver" in check.detail
 
 
 def test_doctor_reports_the_device_the_runtime_sees(monkeypatch):
     install_cuda_python(monkeypatch, fake_cudart(sms=16, mem_bytes=62841 * 2**20))
-    device = doctor.cuda_device()
+    device = inference_stack.cuda_device()
     assert (device.name, device.sm_count, device.memory_gib) == ("Orin", 16, 61)
     assert "cuda.bindings.runtime" in device.source
-    assert doctor.check_cuda(device, required=True).status == "ok"
-    assert doctor.check_cuda_python(required=True).status == "ok"
+    assert inference_stack.check_cuda(device, required=True).status == "ok"
+    assert inference_stack.check_cuda_python(required=True).status == "ok"
 
 
 def test_no_backend_at_all(monkeypatch):
@@ -178,8 +178,8 @@ def test_no_backend_at_all(monkeypatch):
     monkeypatch.setitem(sys.modules, "pycuda.driver", None)
     with pytest.raises(cuda_mem.MemoryBackendMissing, match="cuda-python"):
         cuda_mem.load_device_memory()
-    assert doctor.check_cuda_python(required=True).status == "fail"
-    assert doctor.check_cuda_python(required=False).status == "skip"
+    assert inference_stack.check_cuda_python(required=True).status == "fail"
+    assert inference_stack.check_cuda_python(required=False).status == "skip"
 
 
 def test_pycuda_is_used_only_without_cuda_python(monkeypatch):

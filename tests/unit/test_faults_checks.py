@@ -213,7 +213,7 @@ def _abc(m: dict) -> None:
 def test_item8_bad_manifest_is_one_line(tmp_path, capsys, edit, word):
     pytest.importorskip("onnxruntime")
     from edgexai.cli import main
-    from edgexai.deploy.pipeline.model_open import open_model
+    from edgexai.deploy.sign_classifier import SignClassifier
 
     build = make_build(tmp_path / "b")
     edit_manifest(build, edit)
@@ -222,7 +222,7 @@ def test_item8_bad_manifest_is_one_line(tmp_path, capsys, edit, word):
     line = one_line(capsys.readouterr().err)
     assert line.startswith("edgexai: error:") and word in line, line
     with pytest.raises(EdgexaiError) as info:  # what `run --model` opens
-        open_model(build, "ort")
+        SignClassifier.open(build, "ort")
     assert word in one_line(str(info.value))
 
 

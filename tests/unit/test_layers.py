@@ -38,7 +38,10 @@ TORCH_FREE = DEPLOY + (
 TOP = ("edgexai.api", "edgexai.commands", "edgexai.cli", "edgexai.__main__")
 HEAVY = ("torch", "torchvision", "captum", "torch_pruning")
 # Modules allowed over MAX_LINES, each with its reason.
-LONG_MODULES: dict[str, str] = {}
+LONG_MODULES: dict[str, str] = {
+    "edgexai.core.manifest": "the build-folder contract has one owner: manifest.json's fields, "
+    "validation, digests and the builds/ root are read in one place (docs/ARCHITECTURE.md)",
+}
 MAX_LINES = 400
 
 
@@ -176,20 +179,21 @@ def test_the_layer_rule_catches_a_wrong_direction(tmp_path):
 
 def test_core_and_the_vehicle_side_never_reach_torch():
     inner, outer = _graph()
-    checked = 0
+    checked = set()
     for module in inner:
         if not _in(module, CORE + TORCH_FREE):
             continue
-        checked += 1
+        checked.add(module)
         reach = _reach(inner, module) | {module}
         if _in(module, TORCH_FREE):
             bad = {m for m in reach if m != "edgexai" and not _in(m, CORE + TORCH_FREE)}
             assert not bad, f"{module} reaches training-side modules {sorted(bad)}"
         heavy = {h for m in reach for h in outer[m] if h in HEAVY}
         assert not heavy, f"{module} imports {sorted(heavy)}"
-    assert checked > 40 and "edgexai.deploy.doctor" in {
-        m.rpartition(".")[0] for m in inner if _in(m, DEPLOY)
-    } | set(inner)
+    # the vehicle's own parts are all covered, doctor included (it runs on the Jetson)
+    for part in ("doctor", "pipeline", "runtime"):
+        assert any(_in(m, (f"edgexai.deploy.{part}",)) for m in checked), part
+    assert {"edgexai.deploy.sign_classifier", "edgexai.deploy.sign_detector"} <= checked
 
 
 def test_only_the_top_imports_the_top():

@@ -1,4 +1,4 @@
-"""Proposer, crops, rejector and scorer; proposer recall on real GTSDB frames when present."""
+"""CandidateGenerator, crops, rejector and scorer; proposer recall on real GTSDB frames when present."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from support.pipeline import road_frame
 
 from edgexai.core.batching import extract_crops, make_batch
 from edgexai.core.detection.boxes import iou_matrix, nms
-from edgexai.core.detection.colour_candidates import ColourShapeProposer, Proposer
+from edgexai.core.detection.colour_candidates import CandidateGenerator, ColourShapeGenerator
 from edgexai.core.detection.hog_rejector import default_rejector, features, hog
 from edgexai.core.preprocess import pad_boxes
 
@@ -38,9 +38,9 @@ def test_proposer_finds_a_red_ring_disc():
     img = road_frame(0, signs=0)
     cv2.circle(img, (160, 120), 20, (255, 255, 255), -1)
     cv2.circle(img, (160, 120), 20, (30, 30, 210), 5)
-    prop = ColourShapeProposer()
-    assert isinstance(prop, Proposer)
-    boxes, scores = prop.propose(img)
+    prop = ColourShapeGenerator()
+    assert isinstance(prop, CandidateGenerator)
+    boxes, scores = prop.generate(img)
     assert len(boxes) == len(scores) > 0
     assert iou_matrix(np.array([[139, 99, 182, 142]], np.float32), boxes).max() >= 0.6
 
@@ -144,9 +144,9 @@ def test_proposer_recall_on_real_gtsdb_frames(tmp_path, monkeypatch):
     gt = gt_by_number(folder)
     frames = [i for i in range(400, 600) if i in gt][:12]
     found = total = 0
-    prop = ColourShapeProposer()
+    prop = ColourShapeGenerator()
     for i in frames:
-        boxes, _ = prop.propose(cv2.imread(str(folder / f"{i:05d}.jpg")))
+        boxes, _ = prop.generate(cv2.imread(str(folder / f"{i:05d}.jpg")))
         assert len(boxes) <= prop.config.max_proposals
         g = np.array([b[:4] for b in gt[i]], np.float32)
         big = np.maximum(g[:, 2] - g[:, 0], g[:, 3] - g[:, 1]) >= 20

@@ -18,7 +18,7 @@ from edgexai.deploy.pipeline.config import RunConfig
 from edgexai.deploy.pipeline.finders import ColourFinder
 from edgexai.deploy.pipeline.log import JsonlLog, read_jsonl
 from edgexai.deploy.pipeline.loop import run_pipeline as run
-from edgexai.deploy.pipeline.model_open import model_info
+from edgexai.deploy.sign_classifier import ModelInfo, SignClassifier, model_info
 
 pytest.importorskip("cv2")
 
@@ -55,7 +55,7 @@ def test_one_engine_call_per_frame_probe_and_log_fields(frames, fake_model, tmp_
         sign_threshold=0.0,
         quiet=True,
     )
-    result = run(cfg, session=sess, info=model_info(fake_model, "test"))
+    result = run(cfg, classifier=SignClassifier(sess, model_info(fake_model, "test")))
     records, bad = read_jsonl(tmp_path / "run.jsonl")
     assert bad == 0
     start, per_frame, summary = records[0], [r for r in records if "frame" in r], records[-1]
@@ -98,8 +98,7 @@ def test_overlay_video_written(frames, fake_model, tmp_path):
             sign_threshold=0.0,
             quiet=True,
         ),
-        session=FakeSession(),
-        info=model_info(fake_model, "test"),
+        classifier=SignClassifier(FakeSession(), model_info(fake_model, "test")),
     )
     cap = cv2.VideoCapture(str(out))
     n = 0
@@ -307,8 +306,7 @@ def test_proposing_in_the_capture_thread_changes_nothing_but_timing(frames, fake
                 prepare_in_capture=in_capture,
                 quiet=True,
             ),
-            session=FakeSession(),
-            info=model_info(fake_model, "test"),
+            classifier=SignClassifier(FakeSession(), model_info(fake_model, "test")),
         )
         recs, _ = read_jsonl(log)
         out.append([(r["proposals"], r["detections"]) for r in recs if "frame" in r])
@@ -319,7 +317,7 @@ def test_a_failing_proposer_in_the_capture_thread_is_an_error_not_an_end(
     frames, fake_model, tmp_path
 ):
     class Broken:
-        def propose(self, frame):
+        def generate(self, frame):
             raise RuntimeError("proposer bug")
 
     with pytest.raises(RuntimeError, match="proposer bug"):
@@ -327,9 +325,8 @@ def test_a_failing_proposer_in_the_capture_thread_is_an_error_not_an_end(
             RunConfig(
                 source=str(frames), finder="colour", log=str(tmp_path / "e.jsonl"), quiet=True
             ),
-            session=FakeSession(),
-            info=model_info(fake_model, "test"),
-            finder=ColourFinder(proposer=Broken()),
+            classifier=SignClassifier(FakeSession(), model_info(fake_model, "test")),
+            finder=ColourFinder(generator=Broken()),
         )
     s = json.loads((tmp_path / "e.jsonl.summary.json").read_text())
     assert s["reason"].startswith("error: RuntimeError")
@@ -345,8 +342,10 @@ def test_probe_is_one_call_and_respects_an_engine_batch_limit():
     p = np.exp(logits - logits.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
     cls = p.argmax(1)
-    res = probe(sess, batch, cams, cls, p.max(1), 20.0, seed=0)
+    info = ModelInfo("m", "m", 32, (0.5,) * 3, (0.5,) * 3, [str(i) for i in range(43)], "test")
+    res = probe(SignClassifier(sess, info), batch, cams, cls, p.max(1), 20.0, seed=0)
     assert sess.batch_sizes == [3, 6] and len(res) == 3  # MoRF + random copies, one call
     assert all(-1 <= r["drop"] <= 1 and -1 <= r["drop_random"] <= 1 for r in res)
-    probe(sess, batch, cams, cls, p.max(1), 20.0, seed=0, max_batch=4)
-    assert sess.batch_sizes[2:] == [4, 2]
+    sess.max_batch = 4  # an engine profile smaller than the copies: one call per 4 rows
+    again = probe(SignClassifier(sess, info), batch, cams, cls, p.max(1), 20.0, seed=0)
+    assert sess.batch_sizes[2:] == [4, 2] and again == res

@@ -9,13 +9,9 @@ import pytest
 from support.pipeline import write_frames, write_video
 
 from edgexai.core.errors import EdgexaiError
-from edgexai.deploy.pipeline.sources import (
-    CaptureReader,
-    EndOfStream,
-    FrameSource,
-    open_reader,
-    parse_uri,
-)
+from edgexai.deploy.pipeline.capture_thread import FrameSource
+from edgexai.deploy.pipeline.frame_readers import CaptureReader, EndOfStream, open_reader
+from edgexai.deploy.pipeline.source_uri import parse_uri
 
 pytest.importorskip("cv2")
 

@@ -1,6 +1,6 @@
-"""tools/ holds scripts around the package, not package logic: no tool edits sys.path or imports
-another tool (each imports edgexai, installed, and third-party libraries only), and every tool
-answers --help."""
+"""tools/ (maintainer tools), benchmarks/ (measurement scripts) and examples/ hold scripts around
+the package, not package logic: no script edits sys.path or imports another script (each imports
+edgexai, installed, and third-party libraries only), and every script answers --help."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-TOOLS = sorted((REPO / "tools").glob("*.py"))
+SCRIPT_FOLDERS = ("tools", "benchmarks", "examples")
+TOOLS = sorted(p for folder in SCRIPT_FOLDERS for p in (REPO / folder).glob("*.py"))
 SIBLINGS = {p.stem for p in TOOLS}
 PATH_HOOKS = {"addsitedir", "spec_from_file_location", "run_path"}  # site, importlib, runpy
 
@@ -62,12 +63,12 @@ def test_the_checker_catches_what_it_looks_for(tmp_path):
     assert offences(ok) == []
 
 
-@pytest.mark.parametrize("tool", TOOLS, ids=lambda p: p.name)
+@pytest.mark.parametrize("tool", TOOLS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_no_tool_edits_sys_path_or_imports_another_tool(tool):
     assert offences(tool) == [], f"{tool.name}: " + "; ".join(offences(tool))
 
 
-@pytest.mark.parametrize("tool", TOOLS, ids=lambda p: p.name)
+@pytest.mark.parametrize("tool", TOOLS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_tool_answers_help(tool, tmp_path):
     # -P: the script's own folder is not put on sys.path either, so only the installed edgexai
     # (and third-party libraries) can be imported; run from elsewhere than the checkout
@@ -81,6 +82,14 @@ def test_every_tool_answers_help(tool, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "usage:" in proc.stdout and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("folder", SCRIPT_FOLDERS)
+def test_each_folder_readme_names_every_script_it_holds(folder):
+    readme = (REPO / folder / "README.md").read_text()
+    scripts = sorted(p.name for p in (REPO / folder).iterdir() if p.suffix in (".py", ".sh"))
+    assert scripts, folder
+    assert [s for s in scripts if f"`{s}`" not in readme] == []
 
 
 def test_shrink_gtsrb_writes_a_whole_copy_that_builds_read(fake_gtsrb, tmp_path):

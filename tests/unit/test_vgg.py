@@ -161,23 +161,27 @@ def test_sessions_on_a_camless_build(camless_build):
 
 
 def test_pipeline_stages_on_a_camless_build(camless_build):
+    from edgexai.deploy.pipeline.capture_thread import Frame
     from edgexai.deploy.pipeline.decision import Decision
-    from edgexai.deploy.pipeline.model_open import open_model
-    from edgexai.deploy.pipeline.sources import Frame
-    from edgexai.deploy.pipeline.stages import ClassifyStage, DecideStage, FrameWork, ProbeStage
+    from edgexai.deploy.pipeline.stages import ClassifyStage, DecideStage, FrameClock, ProbeStage
+    from edgexai.deploy.sign_classifier import SignClassifier
+    from edgexai.deploy.sign_detector import Candidates
 
-    session, info = open_model(camless_build, "ort")
-    assert info.cam is False
+    classifier = SignClassifier.open(camless_build, "ort")
+    assert classifier.info.cam is False
     frame = Frame(4, np.zeros((120, 160, 3), np.uint8), None, 0.0, 0.0)
-    w = FrameWork.start(frame)
-    w.boxes = np.array([[10, 10, 50, 50], [60, 20, 100, 60]], np.float32)
-    w.sign_scores = np.ones(2, np.float32)
-    ClassifyStage(session, info)(w)
-    assert w.cams is None and w.logits.shape == (2, 5)
-    DecideStage(Decision(0.0, 0.0), info.classes, 0.5)(w)
-    assert w.detections and all(d["gini"] is None for d in w.detections)
-    ProbeStage(session, 1, 10.0, None)(w)  # nothing to probe without a CAM: no crash
-    assert all("probe" not in d for d in w.detections)
+    clock = FrameClock.start(frame)
+    boxes = np.array([[10, 10, 50, 50], [60, 20, 100, 60]], np.float32)
+    found = Candidates(boxes, np.ones(2, np.float32), 2, {})
+    classified = ClassifyStage(classifier)(frame, found, clock)
+    assert classified.cams is None and classified.logits.shape == (2, 5)
+    decided = DecideStage(Decision(0.0, 0.0), classifier.info.classes, 0.5)(
+        found, classified, clock
+    )
+    assert decided.detections and all(d["gini"] is None for d in decided.detections)
+    probed = ProbeStage(classifier, 1, 10.0)(frame, classified, decided, clock)
+    assert all("probe" not in d for d in probed.detections)  # nothing to probe without a CAM
+    assert list(clock.ms) == ["capture", "preprocess", "infer", "post", "probe"]
 
 
 def test_tensorrt_sessions_on_a_camless_build(camless_build):

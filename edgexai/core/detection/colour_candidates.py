@@ -1,12 +1,12 @@
-"""Sign proposals in full frames: a pluggable interface and the default classical proposer.
+"""Sign candidates in full frames by colour and shape: the colour cascade's first step.
 
 Why classical: on a CPU the frame budget (≥ 15 FPS on 2 cores) leaves no room for a CNN detector
 over 1360×800 pixels, while traffic signs are designed to be found by colour and shape. The
-proposer works at reduced resolution (default 0.5) on local-contrast colour maps (red, blue,
+generator works at reduced resolution (default 0.5) on local-contrast colour maps (red, blue,
 yellow), thresholds each map at several levels, keeps connected components whose size, aspect and
 fill look like a sign, and removes near-duplicates with NMS. It over-proposes on purpose (most
 proposals are background); the classifier stage decides. Tuned on GTSDB frames 0–399 only
-(tools/tune_proposer.py); scored on 400–599.
+(tools/tune_colour_candidates.py); scored on 400–599.
 """
 
 from __future__ import annotations
@@ -20,19 +20,19 @@ from edgexai.core.detection.boxes import nms
 
 
 @runtime_checkable
-class Proposer(Protocol):
+class CandidateGenerator(Protocol):
     """Anything that maps a BGR uint8 frame to candidate sign boxes.
 
-    `propose` returns an N×4 float32 array of [x1, y1, x2, y2] in frame pixels (x2/y2 exclusive)
+    `generate` returns an N×4 float32 array of [x1, y1, x2, y2] in frame pixels (x2/y2 exclusive)
     and an N float32 array of scores (higher = more sign-like; only used for ordering).
     """
 
-    def propose(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def generate(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass
-class ColourProposerConfig:
-    """Parameters of the classical proposer (defaults tuned on GTSDB frames 0–399)."""
+class ColourGeneratorConfig:
+    """Parameters of the colour/shape generator (defaults tuned on GTSDB frames 0–399)."""
 
     scale: float = 0.5  # work at this fraction of the frame size
     contrast_kernel: int = 31  # box-filter size (working pixels) for local contrast
@@ -92,13 +92,13 @@ def _smooth(m: np.ndarray, k: int) -> np.ndarray:
     return cv2.blur(m, (k, k)) if k > 1 else m
 
 
-class ColourShapeProposer:
-    """The default proposer: local-contrast colour maps → multi-threshold components → filters → NMS."""
+class ColourShapeGenerator:
+    """The colour cascade's generator: local-contrast colour maps → multi-threshold components → filters → NMS."""
 
-    def __init__(self, config: ColourProposerConfig | None = None) -> None:
-        self.config = config or ColourProposerConfig()
+    def __init__(self, config: ColourGeneratorConfig | None = None) -> None:
+        self.config = config or ColourGeneratorConfig()
 
-    def propose(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def generate(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import cv2
 
         c = self.config

@@ -30,16 +30,11 @@ from edgexai.core.metrics.perturbation import (
     rank_pixels,
     tiebreak_keys,
 )
+from edgexai.core.softmax import softmax
 
 DEFAULT_PERCENTAGES: tuple[int, ...] = tuple(range(1, 92, 10))  # the paper's 1, 11, …, 91
 
 Predict = Callable[[np.ndarray], np.ndarray]
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 @dataclass(frozen=True)

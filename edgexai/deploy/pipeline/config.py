@@ -27,7 +27,7 @@ CAPTURE, FINDING, OUTPUT = "capture", "finding signs", "output and log"
 class RunConfig:
     """Everything `edgexai run` decides (the CLI fills it; tests and tools build it directly)."""
 
-    source: str  # a URI (edgexai.deploy.pipeline.sources.parse_uri); the CLI's --camera/--source
+    source: str  # a URI (edgexai.deploy.pipeline.source_uri.parse_uri); the CLI's --camera/--source
     model: str | None = opt(
         None, "classifier build folder (default: the newest under --builds)", metavar="DIR"
     )

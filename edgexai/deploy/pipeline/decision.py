@@ -7,7 +7,7 @@ confidence reaches `min_confidence`, and its score reaches `min_score`. The prod
 better than either score alone for the cascade (docs/RESULTS.md, issue 6) and for the detector
 (issue 18). Each finder carries its own calibration: the cascade's constants below (GTSDB frames
 0–399 ≡ 3 mod 4), the detector's in its build manifest (`decision`, written by
-tools/calibrate_detector.py from frames 0–399 only), with built-in values for a detector that has
+`edgexai detector calibrate` from frames 0–399 only), with built-in values for a detector that has
 none yet.
 """
 

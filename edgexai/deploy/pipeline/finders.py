@@ -1,9 +1,9 @@
 """The "find signs" stage of the run loop: a frame in, candidate boxes with a sign score out.
 
 Two finders plug into the same boundary:
-- `DetectorFinder` (the default): the learned detector, one engine call on the down-scaled frame
-  (resized in the capture thread), decoding in the graph, a threshold and an NMS over at most
-  top-k boxes here;
+- `SignDetector` (edgexai/deploy/sign_detector.py, the default): the learned detector, one
+  engine call on the down-scaled frame (resized in the capture thread), decoding in the graph, a
+  threshold and an NMS over at most top-k boxes;
 - `ColourFinder`: the classical cascade (colour/shape proposals in the capture thread, the HOG
   rejector, its box refiner), kept for comparison.
 Either way the classifier + CAM engine call that follows sees the same thing: boxes in frame
@@ -12,33 +12,19 @@ pixels and each box's sign score, which the decision combines with the classifie
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from edgexai.core.batching import extract_crops
-from edgexai.core.detection.boxes import nms
-from edgexai.core.detection.colour_candidates import ColourShapeProposer, Proposer
-from edgexai.core.detection.decode import NMS_IOU, to_frame
+from edgexai.core.detection.colour_candidates import CandidateGenerator, ColourShapeGenerator
 from edgexai.core.detection.hog_rejector import FEATURE_SIZE, Rejector
 from edgexai.core.errors import EdgexaiError
 from edgexai.core.preprocess import pad_boxes
 from edgexai.deploy.pipeline import decision as decisions
-
-
-@dataclass
-class Candidates:
-    """What a finder hands on: boxes (N×4 frame px), sign scores (N), how many raw proposals it
-    looked at, and its stage times (ms)."""
-
-    boxes: np.ndarray
-    scores: np.ndarray
-    proposals: int
-    ms: dict[str, float]
+from edgexai.deploy.sign_detector import Candidates
 
 
 class SignFinder(Protocol):
@@ -55,69 +41,6 @@ class SignFinder(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
-class DetectorFinder:
-    """The learned detector through an inference session (ONNX Runtime, TensorRT, PyTorch)."""
-
-    name = "detector"
-
-    def __init__(
-        self,
-        session: Any,
-        build_dir: str | Path,
-        min_score: float | None = None,
-        max_candidates: int = 64,
-    ) -> None:
-        """`min_score`: the detector score a box needs to be classified (None: calibrated)."""
-        self.session = session
-        self.build_dir = str(build_dir)
-        shape = session.input.shape  # N×H×W×3
-        self.input_h, self.input_w = int(shape[1]), int(shape[2])
-        entry = session.manifest.get("decision")
-        self.decision = decisions.from_manifest(entry) if entry else decisions.DETECTOR
-        if min_score is not None:
-            self.decision = dataclasses.replace(self.decision, min_sign_score=min_score)
-        self.max_candidates = max_candidates
-
-    def prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
-        from edgexai.core.preprocess import resize_frame
-
-        return resize_frame(frame_bgr, self.input_w, self.input_h)
-
-    def find(
-        self, frame_bgr: np.ndarray, prepared: np.ndarray | None, prepare_ms: float
-    ) -> Candidates:
-        t = time.perf_counter()
-        if prepared is None:
-            prepared = self.prepare(frame_bgr)
-            prepare_ms = (time.perf_counter() - t) * 1000
-        t1 = time.perf_counter()
-        out = self.session.run(prepared[None])
-        t2 = time.perf_counter()
-        det = to_frame(
-            out["boxes"][0],
-            out["scores"][0],
-            out["labels"][0],
-            frame_bgr.shape[:2],
-            self.decision.min_sign_score,
-        )
-        det = det.select(nms(det.boxes, det.scores, NMS_IOU)[: self.max_candidates])
-        ms = {
-            "resize": prepare_ms,
-            "detect": (t2 - t1) * 1000,
-            "decode": (time.perf_counter() - t2) * 1000,
-        }
-        return Candidates(det.boxes, det.scores, len(out["scores"][0]), ms)
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "finder": self.name,
-            "detector": self.build_dir,
-            "detector_input": [self.input_w, self.input_h],
-            "candidate_threshold": self.decision.min_sign_score,
-            "detector_backend": getattr(self.session, "backend", "?"),
-        }
-
-
 class ColourFinder:
     """Colour/shape proposals → HOG rejector gate → box refiner → rescoring (the cascade)."""
 
@@ -125,14 +48,14 @@ class ColourFinder:
 
     def __init__(
         self,
-        proposer: Proposer | None = None,
+        generator: CandidateGenerator | None = None,
         rejector: Rejector | None = None,
         sign_threshold: float | None = None,
         refine: bool = True,
         rescore: bool = True,
         max_candidates: int = 64,
     ) -> None:
-        self.proposer = proposer or ColourShapeProposer()
+        self.generator = generator or ColourShapeGenerator()
         self.rejector = rejector
         self.sign_threshold = (
             sign_threshold
@@ -147,7 +70,7 @@ class ColourFinder:
         self.decision = decisions.COLOUR
 
     def prepare(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.proposer.propose(frame_bgr)
+        return self.generator.generate(frame_bgr)
 
     def find(
         self,

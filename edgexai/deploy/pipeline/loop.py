@@ -20,23 +20,26 @@ from pathlib import Path
 from typing import Any
 
 from edgexai.core.errors import EdgexaiError
+from edgexai.deploy.pipeline.capture_thread import Frame, FrameSource
 from edgexai.deploy.pipeline.config import FINDERS, RunConfig
-from edgexai.deploy.pipeline.finders import ColourFinder, DetectorFinder, SignFinder
+from edgexai.deploy.pipeline.finders import ColourFinder, SignFinder
+from edgexai.deploy.pipeline.frame_readers import open_reader
 from edgexai.deploy.pipeline.log import JsonlLog
-from edgexai.deploy.pipeline.model_open import InferenceSession, ModelInfo, open_model
 from edgexai.deploy.pipeline.overlay import Display
-from edgexai.deploy.pipeline.sources import Frame, FrameSource, SourceSpec, open_reader, parse_uri
+from edgexai.deploy.pipeline.source_uri import SourceSpec, parse_uri
 from edgexai.deploy.pipeline.stages import (
     ClassifyStage,
     DecideStage,
     FindStage,
-    FrameWork,
+    FrameClock,
     LogStage,
     ProbeStage,
     RenderStage,
 )
 from edgexai.deploy.pipeline.summary import Summary, format_summary, write_summary
 from edgexai.deploy.pipeline.writable import check_writable_file
+from edgexai.deploy.sign_classifier import SignClassifier
+from edgexai.deploy.sign_detector import SignDetector
 
 
 class _Stopper:
@@ -88,11 +91,16 @@ def make_finder(cfg: RunConfig) -> SignFinder:
     if cfg.finder != "detector":
         raise EdgexaiError(f"unknown finder {cfg.finder!r}; choose one of {', '.join(FINDERS)}")
     from edgexai.deploy.pipeline.finders import default_detector_dir
-    from edgexai.deploy.pipeline.model_open import open_detector
 
     build = Path(cfg.detector) if cfg.detector else default_detector_dir()
-    session = open_detector(build, cfg.backend, cfg.precision, cfg.engine_threads)
-    return DetectorFinder(session, build, cfg.candidate_threshold, max_candidates=cfg.max_classify)
+    return SignDetector.open(
+        build,
+        cfg.backend,
+        cfg.precision,
+        cfg.engine_threads,
+        min_score=cfg.candidate_threshold,
+        max_candidates=cfg.max_classify,
+    )
 
 
 @dataclass
@@ -215,23 +223,22 @@ class FrameLoop:
 
 def open_stages(
     cfg: RunConfig,
-    session: InferenceSession,
-    info: ModelInfo,
+    classifier: SignClassifier,
     finder: SignFinder,
     log: JsonlLog,
     summary: Summary,
     uri: str,
 ) -> Stages:
     """The stages for one run, with the engine's batch limit (a TensorRT profile) applied."""
-    engine_max = getattr(session, "max_batch", None)
+    engine_max = classifier.max_batch
     limit = min(cfg.max_classify, engine_max) if engine_max else cfg.max_classify
     decision = finder.decision.override(cfg.min_score, cfg.min_confidence)
     display = Display(window=not cfg.headless, output=cfg.output, fps=cfg.input_rate or 15.0)
     return Stages(
         FindStage(finder, limit),
-        ClassifyStage(session, info),
-        DecideStage(decision, info.classes, cfg.nms_iou),
-        ProbeStage(session, cfg.probe_every, cfg.probe_top_pct, engine_max),
+        ClassifyStage(classifier),
+        DecideStage(decision, classifier.info.classes, cfg.nms_iou),
+        ProbeStage(classifier, cfg.probe_every, cfg.probe_top_pct),
         RenderStage(display),
         LogStage(log, summary, uri),
     )
@@ -240,18 +247,18 @@ def open_stages(
 def run_pipeline(
     cfg: RunConfig,
     *,
-    session: InferenceSession | None = None,
-    info: ModelInfo | None = None,
+    classifier: SignClassifier | None = None,
     finder: SignFinder | None = None,
     opener=open_reader,
 ) -> dict[str, Any]:
     """Run the pipeline until the source ends, max_frames, a signal or a closed window; returns
     the summary (also written to cfg.summary_path() and as the log's last line)."""
     spec = parse_uri(cfg.source, cfg.input_width, cfg.input_height, cfg.input_rate, cfg.loop)
-    if session is None or info is None:
+    if classifier is None:
         if not cfg.model:
             raise EdgexaiError("no model: pass --model DIR")
-        session, info = open_model(cfg.model, cfg.backend, cfg.engine_threads, cfg.precision)
+        classifier = SignClassifier.open(cfg.model, cfg.backend, cfg.precision, cfg.engine_threads)
+    info = classifier.info
     if not info.cam and cfg.probe_every and not cfg.quiet:
         print(
             f"edgexai: note: {info.name} has no in-graph CAM: no heatmap, CAM Gini or "
@@ -271,7 +278,7 @@ def run_pipeline(
         check_writable_file(cfg.output, "--output")
     log = JsonlLog(cfg.log, cfg.log_max_bytes, cfg.log_backups)
     summary = Summary(spec.uri, info.name, info.backend)
-    stages = open_stages(cfg, session, info, finder, log, summary, spec.uri)
+    stages = open_stages(cfg, classifier, finder, log, summary, spec.uri)
     with FrameLoop(cfg, spec, finder, log, summary, opener) as loop:
         try:
             loop.start(
@@ -291,15 +298,15 @@ def run_pipeline(
                 }
             )
             for frame in loop.frames():
-                work = FrameWork.start(frame)
-                stages.find(work)  # find signs
-                stages.classify(work)  # classify + Grad-CAM, one engine call
-                stages.decide(work)  # confidence × sign score, NMS
-                stages.probe(work)  # faithfulness probe on sampled frames
-                if not stages.render(work):
+                clock = FrameClock.start(frame)
+                found = stages.find(frame, clock)  # find signs
+                classified = stages.classify(frame, found, clock)  # + Grad-CAM, one engine call
+                decided = stages.decide(found, classified, clock)  # confidence × score, NMS
+                decided = stages.probe(frame, classified, decided, clock)  # on sampled frames
+                if not stages.render(frame, classified, decided, clock):
                     loop.reason = "window closed"
                     break
-                stages.log(work)  # the frame's record and the summary
+                stages.log(frame, found, decided, clock)  # the frame's record and the summary
         finally:
             stages.render.display.close()
     stats = loop.result.get("source_stats", {})

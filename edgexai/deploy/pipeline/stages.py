@@ -1,63 +1,62 @@
 """The per-frame stages of the run loop: find signs → classify + CAM → decide → probe → render → log.
 
-Each stage is a small object that adds its part to a `FrameWork` and records its own time in
-`work.ms` (the keys the log and the summary report). Finding signs is a `SignFinder` (the learned
-detector or the colour cascade); whichever it is, one classifier engine call per frame classifies
-every candidate and returns each one's Grad-CAM, and on sampled frames one more call runs the
-faithfulness probe.
+Each stage is a small object, called with what the stages before it returned, that returns its
+own part: `Candidates` (the sign finder), `Classification` (the `SignClassifier`: one engine call
+classifies every candidate and returns each one's Grad-CAM), `Decided` (the detections). A frame's
+`FrameClock` times the stages under the keys the log and the summary report.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from edgexai.core.batching import extract_crops, make_batch
 from edgexai.core.detection.boxes import nms
-from edgexai.core.preprocess import pad_boxes
+from edgexai.core.softmax import softmax
+from edgexai.deploy.pipeline.capture_thread import Frame
 from edgexai.deploy.pipeline.decision import Decision
-from edgexai.deploy.pipeline.finders import Candidates, SignFinder
+from edgexai.deploy.pipeline.finders import SignFinder
 from edgexai.deploy.pipeline.log import JsonlLog
-from edgexai.deploy.pipeline.model_open import InferenceSession, ModelInfo
 from edgexai.deploy.pipeline.overlay import Display, draw
-from edgexai.deploy.pipeline.sources import Frame
 from edgexai.deploy.pipeline.summary import Summary
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(1, keepdims=True)
-
-
-def _ms_since(t: float) -> float:
-    return (time.perf_counter() - t) * 1000
+from edgexai.deploy.sign_classifier import Classification, SignClassifier
+from edgexai.deploy.sign_detector import Candidates
 
 
 @dataclass
-class FrameWork:
-    """One frame on its way through the stages: what each stage added, and each stage's ms."""
+class FrameClock:
+    """One frame's stage times in ms (the log's and the summary's keys, in stage order), and the
+    wall and CPU clocks at its start."""
 
-    frame: Frame
     ms: dict[str, float]
     t_start: float = field(default_factory=time.perf_counter)
     cpu_start: float = field(default_factory=time.thread_time)
-    candidates: Candidates | None = None
-    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
-    sign_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    padded: np.ndarray | None = None  # crop boxes (frame px, int)
-    batch: np.ndarray | None = None  # the classifier's input
-    logits: np.ndarray | None = None
-    cams: np.ndarray | None = None
-    detections: list[dict[str, Any]] = field(default_factory=list)
-    kept: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # rows → detections
 
     @classmethod
-    def start(cls, frame: Frame) -> FrameWork:
-        return cls(frame, {"capture": round(frame.capture_ms, 3)})
+    def start(cls, frame: Frame) -> FrameClock:
+        return cls({"capture": round(frame.capture_ms, 3)})
+
+    @contextmanager
+    def timed(self, key: str) -> Iterator[None]:
+        """Record the block's milliseconds under `key`, also when it returns early."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[key] = (time.perf_counter() - t) * 1000
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The frame's detections (the log's records) and, for each, its row in the classification."""
+
+    detections: list[dict[str, Any]] = field(default_factory=list)
+    kept: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 class FindStage:
@@ -67,36 +66,23 @@ class FindStage:
     def __init__(self, finder: SignFinder, limit: int) -> None:
         self.finder, self.limit = finder, limit
 
-    def __call__(self, w: FrameWork) -> None:
-        cand = self.finder.find(w.frame.image, w.frame.work, w.frame.work_ms)
-        w.ms.update(cand.ms)
+    def __call__(self, frame: Frame, clock: FrameClock) -> Candidates:
+        cand = self.finder.find(frame.image, frame.work, frame.work_ms)
+        clock.ms.update(cand.ms)
         top = np.argsort(-cand.scores, kind="stable")[: self.limit]
-        w.candidates, w.boxes, w.sign_scores = cand, cand.boxes[top], cand.scores[top]
+        return Candidates(cand.boxes[top], cand.scores[top], cand.proposals, cand.ms)
 
 
 class ClassifyStage:
-    """Pad every candidate like a GTSRB image, crop, normalise, one engine call → logits + CAMs."""
+    """Every candidate framed like a GTSRB image, cropped, one engine call → logits + CAMs."""
 
-    def __init__(self, session: InferenceSession, info: ModelInfo) -> None:
-        self.session, self.info = session, info
+    def __init__(self, classifier: SignClassifier) -> None:
+        self.classifier = classifier
 
-    def __call__(self, w: FrameWork) -> None:
-        t = time.perf_counter()
-        size = self.info.input_size
-        w.padded = pad_boxes(w.boxes, w.frame.image.shape)
-        w.batch = make_batch(
-            extract_crops(w.frame.image, w.padded, size), self.info.mean, self.info.std
-        )
-        t1 = time.perf_counter()
-        w.ms["preprocess"] = w.ms.get("preprocess", 0.0) + (t1 - t) * 1000
-        if len(w.batch):
-            logits, cams = self.session.infer(w.batch)
-            w.logits = np.asarray(logits, np.float64)
-            w.cams = None if cams is None else np.asarray(cams, np.float32)
-        else:
-            w.logits = np.zeros((0, len(self.info.classes)))
-            w.cams = np.zeros((0, size, size), np.float32) if self.info.cam else None
-        w.ms["infer"] = _ms_since(t1)
+    def __call__(self, frame: Frame, found: Candidates, clock: FrameClock) -> Classification:
+        result = self.classifier.classify_boxes(frame.image, found.boxes)
+        clock.ms.update(result.ms)
+        return result
 
 
 class DecideStage:
@@ -105,31 +91,33 @@ class DecideStage:
     def __init__(self, decision: Decision, classes: list[str], nms_iou: float) -> None:
         self.decision, self.classes, self.nms_iou = decision, classes, nms_iou
 
-    def __call__(self, w: FrameWork) -> None:
-        t = time.perf_counter()
-        if w.logits is not None and len(w.logits):
-            p = softmax(w.logits)
+    def __call__(self, found: Candidates, classified: Classification, clock: FrameClock) -> Decided:
+        with clock.timed("post"):
+            if not len(classified):
+                return Decided()
+            p = classified.probabilities
             cls = p.argmax(1)
             conf = p[np.arange(len(p)), cls]
-            score = self.decision.score(w.sign_scores, conf)
-            ok = np.where(self.decision.accepts(w.sign_scores, conf, score))[0]
-            if len(ok):
-                w.kept = ok[nms(w.boxes[ok], score[ok].astype(np.float32), self.nms_iou)]
-                w.detections = [
-                    self._detection(w, int(j), int(cls[j]), conf[j], score[j], g)
-                    for j, g in zip(w.kept, _gini(w.cams, w.kept), strict=True)
-                ]
-        w.ms["post"] = _ms_since(t)
+            score = self.decision.score(found.scores, conf)
+            ok = np.where(self.decision.accepts(found.scores, conf, score))[0]
+            if not len(ok):
+                return Decided()
+            kept = ok[nms(found.boxes[ok], score[ok].astype(np.float32), self.nms_iou)]
+            detections = [
+                self._detection(found, int(j), int(cls[j]), conf[j], score[j], g)
+                for j, g in zip(kept, _gini(classified.cams, kept), strict=True)
+            ]
+            return Decided(detections, kept)
 
     def _detection(
-        self, w: FrameWork, j: int, k: int, conf: float, score: float, gini: float | None
+        self, found: Candidates, j: int, k: int, conf: float, score: float, gini: float | None
     ) -> dict[str, Any]:
         return {
-            "box": [round(float(v), 1) for v in w.boxes[j]],
+            "box": [round(float(v), 1) for v in found.boxes[j]],
             "class_id": k,
             "class_name": self.classes[k],
             "confidence": round(float(conf), 4),
-            "sign_score": round(float(w.sign_scores[j]), 4),
+            "sign_score": round(float(found.scores[j]), 4),
             "score": round(float(score), 4),
             "gini": None if gini is None else round(float(gini), 4),
         }
@@ -145,19 +133,19 @@ def _gini(cams: np.ndarray | None, rows: np.ndarray) -> list[float | None]:
 
 
 def probe(
-    session: InferenceSession,
+    classifier: SignClassifier,
     batch: np.ndarray,
     cams: np.ndarray,
     classes: np.ndarray,
     conf: np.ndarray,
     top_pct: float,
     seed: int,
-    max_batch: int | None = None,
 ) -> list[dict[str, float]]:
     """On-device faithfulness probe: remove each crop's top-k % CAM pixels (fill = the dataset
     mean, i.e. 0 after normalisation) and, as a control, the same number of random pixels; one
-    engine call for all copies; report the confidence drop of the predicted class for both.
-    A faithful CAM makes `drop` clearly larger than `drop_random`."""
+    engine call for all copies (unless the engine's profile is smaller); report the confidence
+    drop of the predicted class for both. A faithful CAM makes `drop` clearly larger than
+    `drop_random`."""
     from edgexai.core.metrics.perturbation import count_removed, keep_mask, rank_pixels
 
     n, _, h, w = batch.shape
@@ -166,11 +154,7 @@ def probe(
     morf = keep_mask(rank_pixels(cams.reshape(n, -1)), k, "morf", (h, w))
     rand = keep_mask(np.argsort(rng.random((n, h * w)), 1), k, "morf", (h, w))
     copies = np.concatenate([batch * morf[:, None], batch * rand[:, None]]).astype(np.float32)
-    step = max_batch or len(copies)  # one call, unless the engine's profile is smaller
-    logits = np.concatenate(
-        [np.asarray(session.infer(copies[i : i + step])[0]) for i in range(0, len(copies), step)]
-    )
-    p = softmax(np.asarray(logits, np.float64))
+    p = softmax(classifier.infer(copies)[0])
     idx = np.concatenate([classes, classes])
     pc = p[np.arange(2 * n), idx]
     return [
@@ -187,29 +171,28 @@ def probe(
 class ProbeStage:
     """Every `every`-th frame: the faithfulness probe on the frame's detections (off at 0)."""
 
-    def __init__(
-        self, session: InferenceSession, every: int, top_pct: float, max_batch: int | None
-    ) -> None:
-        self.session, self.every, self.top_pct, self.max_batch = session, every, top_pct, max_batch
+    def __init__(self, classifier: SignClassifier, every: int, top_pct: float) -> None:
+        self.classifier, self.every, self.top_pct = classifier, every, top_pct
 
-    def __call__(self, w: FrameWork) -> None:
-        t = time.perf_counter()
-        # the probe removes CAM pixels: nothing to probe without a CAM (a CAM-less build)
-        sampled = self.every > 0 and w.frame.index % self.every == 0
-        if sampled and len(w.kept) and w.cams is not None:
+    def __call__(
+        self, frame: Frame, classified: Classification, decided: Decided, clock: FrameClock
+    ) -> Decided:
+        with clock.timed("probe"):
+            # the probe removes CAM pixels: nothing to probe without a CAM (a CAM-less build)
+            sampled = self.every > 0 and frame.index % self.every == 0
+            if not (sampled and len(decided.kept) and classified.cams is not None):
+                return decided
             res = probe(
-                self.session,
-                w.batch[w.kept],
-                w.cams[w.kept],
-                np.array([d["class_id"] for d in w.detections]),
-                np.array([d["confidence"] for d in w.detections]),
+                self.classifier,
+                classified.batch[decided.kept],
+                classified.cams[decided.kept],
+                np.array([d["class_id"] for d in decided.detections]),
+                np.array([d["confidence"] for d in decided.detections]),
                 self.top_pct,
-                seed=w.frame.index,
-                max_batch=self.max_batch,
+                seed=frame.index,
             )
-            for d, r in zip(w.detections, res, strict=True):
-                d["probe"] = r
-        w.ms["probe"] = _ms_since(t)
+            probed = [{**d, "probe": r} for d, r in zip(decided.detections, res, strict=True)]
+            return Decided(probed, decided.kept)
 
 
 class RenderStage:
@@ -218,20 +201,21 @@ class RenderStage:
     def __init__(self, display: Display) -> None:
         self.display = display
 
-    def __call__(self, w: FrameWork) -> bool:
+    def __call__(
+        self, frame: Frame, classified: Classification, decided: Decided, clock: FrameClock
+    ) -> bool:
         """False when the window was closed."""
-        t = time.perf_counter()
-        shown = True
-        if self.display.active:
+        with clock.timed("render"):
+            if not self.display.active:
+                return True
+            cams = classified.cams
             image = draw(
-                w.frame.image,
-                w.detections,
-                [None if w.cams is None else w.cams[j] for j in w.kept],
-                [tuple(int(v) for v in w.padded[j]) for j in w.kept],
+                frame.image,
+                decided.detections,
+                [None if cams is None else cams[j] for j in decided.kept],
+                [tuple(int(v) for v in classified.padded[j]) for j in decided.kept],
             )
-            shown = self.display.show(image)
-        w.ms["render"] = _ms_since(t)
-        return shown
+            return self.display.show(image)
 
 
 class LogStage:
@@ -240,28 +224,29 @@ class LogStage:
     def __init__(self, log: JsonlLog, summary: Summary, source_uri: str) -> None:
         self.log, self.summary, self.uri = log, summary, source_uri
 
-    def __call__(self, w: FrameWork) -> None:
-        t = time.perf_counter()
-        rec: dict[str, Any] = {
-            "time": round(time.time(), 4),
-            "frame": w.frame.index,
-            "source": self.uri,
-        }
-        if w.frame.name is not None:
-            rec["file"] = w.frame.name
-        rec["ms"] = {k: round(v, 3) for k, v in w.ms.items()}
-        rec["proposals"] = w.candidates.proposals
-        rec["classified"] = int(len(w.boxes))
-        rec["detections"] = w.detections
-        self.log.write(rec)
-        w.ms["log"] = _ms_since(t)
-        frame_ms = _ms_since(w.t_start) + w.frame.capture_ms + w.frame.work_ms
+    def __call__(
+        self, frame: Frame, found: Candidates, decided: Decided, clock: FrameClock
+    ) -> None:
+        with clock.timed("log"):
+            rec: dict[str, Any] = {
+                "time": round(time.time(), 4),
+                "frame": frame.index,
+                "source": self.uri,
+            }
+            if frame.name is not None:
+                rec["file"] = frame.name
+            rec["ms"] = {k: round(v, 3) for k, v in clock.ms.items()}
+            rec["proposals"] = found.proposals
+            rec["classified"] = int(len(found.boxes))
+            rec["detections"] = decided.detections
+            self.log.write(rec)
+        frame_ms = (time.perf_counter() - clock.t_start) * 1000 + frame.capture_ms + frame.work_ms
         self.summary.add(
-            w.ms,
+            clock.ms,
             frame_ms,
-            [d["class_name"] for d in w.detections],
-            w.candidates.proposals,
-            len(w.boxes),
-            cpu_main=(time.thread_time() - w.cpu_start) * 1000,
-            cpu_capture=w.frame.cpu_ms,
+            [d["class_name"] for d in decided.detections],
+            found.proposals,
+            len(found.boxes),
+            cpu_main=(time.thread_time() - clock.cpu_start) * 1000,
+            cpu_capture=frame.cpu_ms,
         )

@@ -50,3 +50,22 @@ def open_session(
     module, cls = BACKEND_SESSIONS[resolve_backend(backend)]
     session: type[Session] = getattr(importlib.import_module(module), cls)
     return session(build_dir, precision, cam, **options)
+
+
+def open_for_run(
+    build_dir: str | Path, backend: str, precision: str, threads: int | None = None
+) -> Session:
+    """A session as the vehicle opens one (`run`, `edgexai.load`): TensorRT engines at the kind's
+    default batch profile (what `edgexai engine` and `doctor` assume), never built here."""
+    backend = resolve_backend(backend)
+    options: dict[str, Any] = {}
+    if backend == "ort":
+        # The run process holds two sessions (detector, classifier) and a capture thread: idle
+        # ONNX Runtime pools that spin-wait take the cores from the session running (measured:
+        # docs/RESULTS.md, "Learned sign detector"), so their threads sleep when idle.
+        options["spinning"] = False
+        if threads:
+            options["threads"] = threads
+    if backend == "trt":
+        options["rebuild"] = "never"
+    return open_session(build_dir, backend=backend, precision=precision, **options)

@@ -8,6 +8,8 @@ wholly on one side of the finding's threshold, else "inconclusive (interval incl
 threshold)". Without per-image outcomes (an old cache) the verdict falls back to the point
 estimates and says so. Builds that are not full ones (the quick preset, a per-class image limit,
 fewer epochs than their preset) make a verdict indicative only, and it is marked as such.
+The rule that turns one difference into a verdict is paper_checks.py's; which builds are full,
+paper_builds.py's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,16 @@ from typing import Any
 import numpy as np
 
 from edgexai.study.bench import aggregate, intervals
+from edgexai.study.bench.paper_builds import mark_for
+from edgexai.study.bench.paper_checks import (
+    Check,
+    above,
+    below,
+    combine,
+    fmt_ci,
+    verdict_text,
+    within,
+)
 
 REFERENCE_MORF: dict[str, dict[str, float]] = {
     "natural": {"vg": 0.339, "ig": 0.397, "sg": 0.293},
@@ -35,71 +47,13 @@ SOURCE = (
 
 
 MORF = "road_morf_mean"
-QUICK_MARK = "quick builds: indicative only"
-LIMITED_MARK = "limited builds: indicative only"
 POINT_MARK = "no intervals: point estimates only"
-INCONCLUSIVE = "interval includes the threshold"
 # the cells each finding reads (their builds decide whether its verdict is marked)
 FINDING_CELLS = (
     ("natural", "adversarial"),
     ("natural", "global-tuned", "layered-tuned"),
     tuple(REFERENCE_MORF),
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# which builds: the paper's dataset, full or limited
-
-
-def is_gtsrb(manifest: dict[str, Any]) -> bool:
-    """A GTSRB build (the paper's dataset), as edgexai.train.data.datasets answers it."""
-    from edgexai.train.data.datasets import is_gtsrb as answer
-
-    return answer(manifest)
-
-
-def build_limits(manifest: dict[str, Any]) -> list[str]:
-    """Why a build is not a full one (empty: it is): the quick preset, a per-class image limit,
-    or fewer epochs than its preset trains (fine-tunes, for `tuned`)."""
-    from edgexai.train.presets import PRESETS
-
-    out = []
-    preset = manifest.get("preset")
-    if preset == "quick":
-        out.append("quick preset")
-    limit = (manifest.get("data") or {}).get("limit_per_class")
-    if limit:
-        out.append(f"{limit} training images per class")
-    epochs = (manifest.get("train_config") or {}).get("epochs")
-    if preset in PRESETS and epochs is not None:
-        p = PRESETS[preset]
-        planned = p.finetune_epochs if manifest.get("timing") == "tuned" else p.epochs
-        if int(epochs) < planned:
-            out.append(f"{epochs} of the preset's {planned} epochs")
-    return out
-
-
-def build_facts(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest facts results.json keeps per model for this module: preset, GTSRB, limits."""
-    return {
-        "preset": manifest.get("preset"),
-        "gtsrb": is_gtsrb(manifest),
-        "limits": build_limits(manifest),
-    }
-
-
-def mark_for(models: list[dict[str, Any]], cells: tuple[str, ...]) -> tuple[str | None, list[str]]:
-    """(mark, why): the mark of a verdict read from these cells' builds (None: all full)."""
-    why = [
-        f"{m['name']}: {', '.join(m['limits'])}"
-        for m in models
-        if m.get("cell") in cells and m.get("limits")
-    ]
-    if not why:
-        return None, []
-    quick = any("quick preset" in m.get("limits", ()) for m in models if m.get("cell") in cells)
-    return (QUICK_MARK if quick else LIMITED_MARK), why
-
 
 # ---------------------------------------------------------------------------------------------
 # numbers: ours (with intervals where there are per-image outcomes) beside the paper's
@@ -114,14 +68,6 @@ def morf(stats: dict[str, dict[str, Any]], cell: str, method: str) -> float | No
 
 def _entry(stats: dict[str, dict[str, Any]], cell: str, method: str) -> dict[str, Any] | None:
     return ((stats.get(cell) or {}).get("intervals") or {}).get(f"explain.{method}.{MORF}")
-
-
-def fmt_ci(ci: list[float] | None, digits: int = 3, sign: bool = False) -> str:
-    """' [lo, hi]', or '' without an interval."""
-    if not ci:
-        return ""
-    f = f"{{:{'+' if sign else ''}.{digits}f}}"
-    return f" [{f.format(ci[0])}, {f.format(ci[1])}]"
 
 
 def delta(stats: dict[str, dict[str, Any]], cell: str, method: str) -> Check | None:
@@ -162,79 +108,6 @@ def side_by_side(stats: dict[str, dict[str, Any]]) -> list[list[str]]:
 
 # ---------------------------------------------------------------------------------------------
 # verdicts
-
-
-class Check:
-    """One difference a finding tests: with its interval; a constant paired difference (every
-    resample the same: `note` 'constant sample') is exact, [value, value]; without an interval
-    otherwise (n < 2) it decides nothing; `point`: a difference of means (no per-image outcomes),
-    decided on its value and marked."""
-
-    def __init__(
-        self,
-        label: str,
-        value: float,
-        ci95: list[float] | None,
-        note: str | None = None,
-        point: bool = False,
-    ) -> None:
-        self.label, self.value, self.point = label, float(value), point
-        exact = ci95 is None and note == "constant sample"
-        self.ci95 = [self.value, self.value] if exact else ci95
-
-    def text(self) -> str:
-        return f"{self.label} {self.value:+.3f}" + fmt_ci(self.ci95, sign=True)
-
-    def bounds(self) -> tuple[float, float] | None:
-        """The interval; the value for a point estimate; None: undecidable."""
-        if self.ci95 is not None:
-            return self.ci95[0], self.ci95[1]
-        return (self.value, self.value) if self.point else None
-
-
-def above(check: Check, threshold: float) -> str:
-    """The claim 'value > threshold': agree | disagree | inconclusive."""
-    b = check.bounds()
-    if b is None:
-        return "inconclusive"
-    if b[0] > threshold:
-        return "agree"
-    return "disagree" if b[1] < threshold or (check.point and b[1] == threshold) else "inconclusive"
-
-
-def within(check: Check, limit: float) -> str:
-    """The claim '|value| ≤ limit'."""
-    b = check.bounds()
-    if b is None:
-        return "inconclusive"
-    if -limit < b[0] and b[1] < limit or (check.point and abs(check.value) <= limit):
-        return "agree"
-    return "disagree" if b[0] > limit or b[1] < -limit else "inconclusive"
-
-
-def below(check: Check, threshold: float) -> str:
-    """The claim 'value < threshold'."""
-    b = check.bounds()
-    if b is None:
-        return "inconclusive"
-    if b[1] < threshold:
-        return "agree"
-    return "disagree" if b[0] > threshold or check.point else "inconclusive"
-
-
-def combine(outcomes: list[str]) -> str:
-    """All agree → agree; all disagree → disagree; any undecided → inconclusive; else partly."""
-    if "inconclusive" in outcomes:
-        return "inconclusive"
-    if all(o == "agree" for o in outcomes):
-        return "agree"
-    return "disagree" if all(o == "disagree" for o in outcomes) else "partly"
-
-
-def verdict_text(outcome: str, marks: list[str]) -> str:
-    """'agree', 'inconclusive (interval includes the threshold)', 'agree (quick builds: …)'."""
-    parts = ([INCONCLUSIVE] if outcome == "inconclusive" else []) + marks
-    return outcome + (f" ({'; '.join(parts)})" if parts else "")
 
 
 def _finding(

@@ -1,119 +1,36 @@
 """The report's figures (matplotlib, Agg; no display needed). Each function writes one PNG that
 answers one question, in one style: one colour per regime cell in every figure, fonts legible at
-the width report.html shows them (no figure is wider than the page, so none is scaled down)."""
+the width report.html shows them (no figure is wider than the page, so none is scaled down); the
+style itself is plot_style.py's."""
 
 from __future__ import annotations
 
 import textwrap
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-DPI = 128
-WIDTH_IN = 9.0  # 1152 px: narrower than report.html's column at 1280 px, so shown unscaled
-MIN_FONT_PT = 10.0  # the smallest text in any figure (≥ 9 pt at the displayed width)
-_RC = {
-    "font.size": 11,
-    "axes.titlesize": 12,
-    "axes.labelsize": 11,
-    "xtick.labelsize": MIN_FONT_PT,
-    "ytick.labelsize": MIN_FONT_PT,
-    "legend.fontsize": MIN_FONT_PT,
-    "figure.titlesize": 13,
-}
-
-# Eleven clearly distinct colours for the registry's cells, in its table order (natural black,
-# adversarial red, then a hue family per pruning regime); cells beyond them take _EXTRA.
-PALETTE = (
-    "#000000",
-    "#e6194b",
-    "#4363d8",
-    "#42d4f4",
-    "#000075",
-    "#3cb44b",
-    "#808000",
-    "#469990",
-    "#f58231",
-    "#9a6324",
-    "#911eb4",
+from edgexai.study.bench.label_placement import repel
+from edgexai.study.bench.plot_style import (
+    DPI,
+    MIN_FONT_PT,
+    WIDTH_IN,
+    caption,
+    cell_colour,
+    new_figure,
+    put_legend,
+    styled,
+    with_legend_row,
 )
-_EXTRA = ("#f032e6", "#a9a9a9", "#800000", "#bfef45", "#dcbeff", "#fabed4")
+
 # backend/precision series of the latency plot, and the marker of each batch size
 _SERIES = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 _MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
-def cell_colours() -> dict[str, str]:
-    """{cell: colour} for every cell the regime registry knows, in its order."""
-    from edgexai.train.regimes import regime_registry as registry
-
-    cells = registry.cells()
-    return {c: (PALETTE + _EXTRA)[i % (len(PALETTE) + len(_EXTRA))] for i, c in enumerate(cells)}
-
-
-def cell_colour(cell: str) -> str:
-    """The cell's colour in every figure; a cell the registry does not know gets a fixed one."""
-    known = cell_colours()
-    if cell in known:
-        return known[cell]
-    return _EXTRA[zlib.crc32(cell.encode()) % len(_EXTRA)]
-
-
-def _figure(w: float, h: float):
-    """A figure in the report's style (Agg canvas, constrained layout, the report's fonts)."""
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(w, h), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _styled(fn):
-    """Run a figure function under the report's rcParams (text made inside takes its sizes)."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        import matplotlib
-
-        with matplotlib.rc_context(_RC):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
-def _caption(fig, lines: list[str]) -> None:
-    """Notes under the plot (what was left out and why), wrapped to the figure's width."""
-    text = "\n".join(
-        textwrap.fill(line, width=int(fig.get_figwidth() * 72 / (MIN_FONT_PT * 0.6)))
-        for line in lines
-        if line
-    )
-    if text:
-        fig.supxlabel(text, fontsize=MIN_FONT_PT, ha="left", x=0.01, multialignment="left")
-
-
-def _with_legend_row(fig, nrows: int, ncols: int, legend_rows: int, panel_in: float):
-    """(panel axes, legend axes): the panels, then a row below them that holds the shared legend
-    (in the layout, so the title, the legend and the notes never overlap)."""
-    legend_in = 0.28 * legend_rows + 0.15
-    gs = fig.add_gridspec(nrows + 1, ncols, height_ratios=[panel_in] * nrows + [legend_in])
-    axes = [fig.add_subplot(gs[i // ncols, i % ncols]) for i in range(nrows * ncols)]
-    legend_ax = fig.add_subplot(gs[nrows, :])
-    legend_ax.set_axis_off()
-    return axes, legend_ax
-
-
-def _legend(legend_ax, handles: list, ncol: int) -> None:
-    legend_ax.legend(handles=handles, loc="center", ncol=ncol, frameon=False)
-
-
 def _save(fig, path: Path) -> Path:
+    """Write the figure at the report's DPI (tests replace this to keep the figures)."""
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -132,13 +49,13 @@ def pareto_front(points: list[dict[str, Any]]) -> list[str]:
     return front
 
 
-@_styled
+@styled
 def tradeoff_pareto(
     path: Path, points: list[dict[str, Any]], latency_label: str, notes: list[str]
 ) -> Path:
     """x latency (lower is better), y clean accuracy; the front is the set of regimes worth
     deploying. points: {'cell', 'latency', 'accuracy', 'case'} (case: the timed variant)."""
-    fig = _figure(WIDTH_IN, 5.6)
+    fig = new_figure(WIDTH_IN, 5.6)
     ax = fig.subplots()
     front = pareto_front(points)
     fp = sorted((p for p in points if p["cell"] in front), key=lambda p: p["latency"])
@@ -184,7 +101,7 @@ def tradeoff_pareto(
     ax.set_title("Which regime is fastest at equal accuracy? (bold, ringed: on the Pareto front)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    _caption(fig, notes)
+    caption(fig, notes)
     repel(fig, ax, labels)
     return _save(fig, path)
 
@@ -199,77 +116,11 @@ def _pad_limits(ax, points: list[dict[str, Any]]) -> None:
     ax.set_ylim(ys.min() - 0.12 * dy, ys.max() + 0.2 * dy)
 
 
-def repel(fig, ax, labels: list, rings: int = 14) -> None:
-    """Place each annotation label (in order) at the nearest spot around its point where it
-    overlaps no placed label, no point and no legend, inside the axes: candidate offsets on
-    growing rings, the first free one wins (deterministic; no dependency)."""
-    if not labels:
-        return
-    fig.canvas.draw()
-    r = fig.canvas.get_renderer()
-    inside = _box(ax.get_window_extent(r), -2)
-    anchors = [ax.transData.transform(t.xy) for t in labels]
-    blocked = [(x - 8, y - 8, x + 8, y + 8) for x, y in anchors]
-    for line in ax.get_lines():  # labels keep off the drawn lines too
-        blocked += [(x - 3, y - 3, x + 3, y + 3) for x, y in _along(ax, line.get_xydata())]
-    legend = ax.get_legend()
-    if legend is not None:
-        blocked.append(_box(legend.get_window_extent(r), 2))
-    for t, (x, y) in zip(labels, anchors, strict=True):
-        t.set_ha("center")
-        t.set_va("center")
-        e = t.get_window_extent(r)
-        w, h = e.width / 2 + 3, e.height / 2 + 2
-        spot = _free_spot(x, y, w, h, blocked, inside, rings)
-        blocked.append((spot[0] - w, spot[1] - h, spot[0] + w, spot[1] + h))
-        t.xyann = ((spot[0] - x) * 72.0 / fig.dpi, (spot[1] - y) * 72.0 / fig.dpi)
-    fig.canvas.draw()
-
-
-def _along(ax, xy: np.ndarray, step_px: float = 6.0) -> list[tuple[float, float]]:
-    """Display points every few pixels along a polyline given in data coordinates."""
-    d = ax.transData.transform(np.asarray(xy, float))
-    out = []
-    for a, b in zip(d[:-1], d[1:], strict=True):
-        n = max(int(np.hypot(*(b - a)) / step_px), 1)
-        out += [tuple(a + (b - a) * t) for t in np.linspace(0, 1, n + 1)]
-    return out
-
-
-def _free_spot(x, y, w, h, blocked, inside, rings: int) -> tuple[float, float]:
-    """The first centre on rings around (x, y) where a (2w × 2h) box is free; else the least
-    crowded one tried."""
-    best, fewest = (x + w + 10, y), None
-    for k in range(rings):
-        for a in np.deg2rad(np.arange(0, 360, 20) + (10 if k % 2 else 0)):
-            cx = x + np.cos(a) * (w + 10 + 16 * k)
-            cy = y + np.sin(a) * (h + 6 + 9 * k)
-            box = (cx - w, cy - h, cx + w, cy + h)
-            if not (inside[0] <= box[0] and box[2] <= inside[2] and inside[1] <= box[1]):
-                continue
-            if box[3] > inside[3]:
-                continue
-            hits = sum(_overlap(box, b) for b in blocked)
-            if hits == 0:
-                return cx, cy
-            if fewest is None or hits < fewest:
-                best, fewest = (cx, cy), hits
-    return best
-
-
-def _box(e, pad: float) -> tuple[float, float, float, float]:
-    return (e.x0 - pad, e.y0 - pad, e.x1 + pad, e.y1 + pad)
-
-
-def _overlap(a: tuple, b: tuple) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
 # ---------------------------------------------------------------------------------------------
 # latency against batch and precision: one grouped dot plot
 
 
-@_styled
+@styled
 def latency_dots(
     path: Path, rows: list[dict[str, Any]], cells: list[str], notes: list[str] | None = None
 ) -> Path:
@@ -281,8 +132,8 @@ def latency_dots(
     batches = sorted({int(r["batch"]) for r in rows})
     n_handles = len(series) + len(batches)
     ncol = min(n_handles, 6)
-    fig = _figure(WIDTH_IN, 0.42 * len(cells) + 2.6)
-    (ax,), legend_ax = _with_legend_row(fig, 1, 1, -(-n_handles // ncol), 0.42 * len(cells) + 1)
+    fig = new_figure(WIDTH_IN, 0.42 * len(cells) + 2.6)
+    (ax,), legend_ax = with_legend_row(fig, 1, 1, -(-n_handles // ncol), 0.42 * len(cells) + 1)
     spread = 0.6 / max(len(series), 1)
     for k, s in enumerate(series):
         dy = (k - (len(series) - 1) / 2) * spread
@@ -322,8 +173,8 @@ def latency_dots(
         Line2D([], [], color="0.3", marker=_MARKERS[i % len(_MARKERS)], lw=0, label=f"batch {n}")
         for i, n in enumerate(batches)
     ]
-    _legend(legend_ax, handles, ncol)
-    _caption(fig, notes or [])
+    put_legend(legend_ax, handles, ncol)
+    caption(fig, notes or [])
     return _save(fig, path)
 
 
@@ -346,7 +197,7 @@ def _log_ms_axis(ax, values: list[float]) -> None:
 # faithfulness: ROAD curves with 95 % bands
 
 
-@_styled
+@styled
 def road_bands(
     path: Path,
     curves: dict[str, dict[str, dict[str, Any]]],
@@ -362,8 +213,8 @@ def road_bands(
     ncols = 2 if len(methods) > 1 else 1
     nrows = -(-len(methods) // ncols)
     legend_rows = -(-(len(curves) + 2) // 4)
-    fig = _figure(WIDTH_IN, 3.3 * nrows + 0.3 * legend_rows + 1.6)
-    axes, legend_ax = _with_legend_row(fig, nrows, ncols, legend_rows, 3.0)
+    fig = new_figure(WIDTH_IN, 3.3 * nrows + 0.3 * legend_rows + 1.6)
+    axes, legend_ax = with_legend_row(fig, nrows, ncols, legend_rows, 3.0)
     for ax, method in zip(axes, methods, strict=False):
         for cell, per_method in curves.items():
             c = per_method.get(method)
@@ -380,9 +231,9 @@ def road_bands(
         Line2D([], [], color="0.3", lw=1.5, ls="-", label="MoRF (lower = more faithful)"),
         Line2D([], [], color="0.3", lw=1.5, ls="--", label="LeRF (higher = more faithful)"),
     ]
-    _legend(legend_ax, handles, 4)
+    put_legend(legend_ax, handles, 4)
     fig.suptitle("How faithful is each regime's explanation? ROAD accuracy after removing pixels")
-    _caption(fig, notes)
+    caption(fig, notes)
     return _save(fig, path)
 
 
@@ -401,7 +252,7 @@ def _road_lines(ax, c: dict[str, Any], colour: str) -> None:
 # the same images explained by every regime
 
 
-@_styled
+@styled
 def saliency_grid(
     path: Path,
     images: np.ndarray,
@@ -414,7 +265,7 @@ def saliency_grid(
     cell's colour). A model that did not explain an image (it misclassified it) shows grey."""
     rows, cols = len(images), 1 + len(models)
     cell_in = min(0.95, (WIDTH_IN - 1.9) / cols)
-    fig = _figure(min(WIDTH_IN, 1.9 + cell_in * cols), cell_in * rows + 2.3)
+    fig = new_figure(min(WIDTH_IN, 1.9 + cell_in * cols), cell_in * rows + 2.3)
     axes = fig.subplots(rows, cols, squeeze=False)
     for r in range(rows):
         axes[r, 0].imshow(images[r])
@@ -440,7 +291,7 @@ def saliency_grid(
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"{method_name} on the same test images, every regime")
-    _caption(fig, ["grey: the model misclassified the image, so it was not explained"])
+    caption(fig, ["grey: the model misclassified the image, so it was not explained"])
     return _save(fig, path)
 
 
@@ -448,13 +299,13 @@ def saliency_grid(
 # the camera-frame pipeline
 
 
-@_styled
+@styled
 def stage_bars(path: Path, stages: dict[str, dict[str, float]], title: str) -> Path:
     """Horizontal bars: ms per frame per stage (p50, whisker to p99), pipeline order."""
     names = list(stages)
     p50 = np.array([stages[k]["p50"] for k in names], float)
     p99 = np.array([stages[k].get("p99", stages[k]["p50"]) for k in names], float)
-    fig = _figure(WIDTH_IN, 0.35 * len(names) + 1.8)
+    fig = new_figure(WIDTH_IN, 0.35 * len(names) + 1.8)
     ax = fig.subplots()
     y = np.arange(len(names))
     ax.barh(y, p50, color="#4363d8")
@@ -467,7 +318,7 @@ def stage_bars(path: Path, stages: dict[str, dict[str, float]], title: str) -> P
     return _save(fig, path)
 
 
-@_styled
+@styled
 def class_bars(path: Path, counts: dict[str, int], title: str, top: int = 15) -> Path:
     """Horizontal bars: detections per class, most frequent first (the rest summed)."""
     items = sorted(counts.items(), key=lambda kv: -kv[1])
@@ -475,7 +326,7 @@ def class_bars(path: Path, counts: dict[str, int], title: str, top: int = 15) ->
         items = items[: top - 1] + [
             (f"{len(items) - top + 1} other classes", sum(v for _, v in items[top - 1 :]))
         ]
-    fig = _figure(WIDTH_IN, 0.35 * len(items) + 1.8)
+    fig = new_figure(WIDTH_IN, 0.35 * len(items) + 1.8)
     ax = fig.subplots()
     y = np.arange(len(items))
     ax.barh(y, [v for _, v in items], color="#3cb44b")
@@ -487,11 +338,11 @@ def class_bars(path: Path, counts: dict[str, int], title: str, top: int = 15) ->
     return _save(fig, path)
 
 
-@_styled
+@styled
 def frame_image(path: Path, frame_rgb: np.ndarray, title: str) -> Path:
     """One overlay frame of the run, at most the page's width."""
     h, w = frame_rgb.shape[:2]
-    fig = _figure(WIDTH_IN, WIDTH_IN * h / w + 0.5)
+    fig = new_figure(WIDTH_IN, WIDTH_IN * h / w + 0.5)
     ax = fig.subplots()
     ax.imshow(frame_rgb)
     ax.set_axis_off()

@@ -22,7 +22,7 @@ from torchvision.ops import generalized_box_iou_loss
 
 from edgexai.core.errors import EdgexaiError
 from edgexai.train.detector.data import SampleMaker
-from edgexai.train.detector.model import SignDetector
+from edgexai.train.detector.model import DetectorNet
 
 CHECKPOINT_FORMAT = "edgexai-detector-checkpoint/1"
 
@@ -82,15 +82,15 @@ def box_loss(
 
 
 class DetectorTrainer:
-    """Trains a SignDetector; writes checkpoint.pt and train_log.jsonl into `out_dir`."""
+    """Trains a DetectorNet; writes checkpoint.pt and train_log.jsonl into `out_dir`."""
 
     def __init__(
         self,
-        net: SignDetector,
+        net: DetectorNet,
         maker: SampleMaker,
         cfg: TrainConfig,
         out_dir: Path,
-        evaluate: Callable[[SignDetector], dict[str, Any]] | None = None,
+        evaluate: Callable[[DetectorNet], dict[str, Any]] | None = None,
         progress: bool = True,
     ) -> None:
         self.net, self.maker, self.cfg, self.out_dir = net, maker, cfg, out_dir
@@ -179,7 +179,7 @@ class DetectorTrainer:
             "box": float(l_box.detach()),
         }
 
-    def fit(self) -> SignDetector:
+    def fit(self) -> DetectorNet:
         from tqdm import tqdm
 
         cfg = self.cfg
@@ -236,7 +236,7 @@ class DetectorTrainer:
 
 
 def predict_frames(
-    net: SignDetector, frames: list[np.ndarray], batch: int = 2
+    net: DetectorNet, frames: list[np.ndarray], batch: int = 2
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The network's decoded output on full frames (already at the input size), with the numpy
     reference decoder: per frame (boxes K×4 normalised, scores K, labels K)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgexai.train.detector.model import DecodedDetector, SignDetector
+from edgexai.train.detector.model import DecodedDetector, DetectorNet
 
 INPUT_NAME = "frames"
 OUTPUT_NAMES = ("boxes", "scores", "labels")
@@ -19,7 +19,7 @@ OUTPUT_NAMES = ("boxes", "scores", "labels")
 BACKBONE_OUTPUTS = ("heat_logits", "box_log_dist")
 
 
-def export_detector(net: SignDetector, path: str | Path) -> Path:
+def export_detector(net: DetectorNet, path: str | Path) -> Path:
     """Write the decoded detector to `path` (dynamic batch 'N', everything else static)."""
     import onnx
     import torch

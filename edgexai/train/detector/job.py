@@ -10,123 +10,23 @@ when complete, so a crash never leaves a half-written build where a finished one
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgexai.core.arg_types import (
-    frame_mod,
-    frame_range,
-    non_negative_int,
-    positive_float,
-    positive_int,
-)
 from edgexai.core.errors import EdgexaiError
-from edgexai.core.manifest import BUILDS_ROOT
-from edgexai.core.options import opt
 from edgexai.train.build_staging import swap_in
-from edgexai.train.data.gtsdb_frames import CALIBRATION_MOD, DEVELOPMENT, HELDOUT
+from edgexai.train.detector.detector_options import DetectorBuildOptions, validate_options
 from edgexai.train.train_precision import cpu_has_bf16
 
 MODEL_FORMAT = "edgexai-detector/1"
 INT8_CALIBRATION_FRAMES = 16
-
-
-def multiple_of_32(text: str) -> int:
-    """A size the detector's four stride-2 stages divide (strides 4 to 32): 64, 96, 128, …"""
-    v = positive_int(text)
-    if v < 64 or v % 32:
-        raise argparse.ArgumentTypeError(f"expected a multiple of 32, at least 64, got {text!r}")
-    return v
-
-
-@dataclass
-class DetectorBuildOptions:
-    """What `edgexai detector train` decides; each field is also its command-line option
-    (edgexai.core.options), so the defaults and help live here once."""
-
-    out: str = opt(BUILDS_ROOT, "parent folder of build folders")
-    name: str | None = opt(None, "build folder name (default: detector-sSEED)")
-    frames: str | None = opt(
-        None, "frames + gt.txt (default: GTSDB from --data-root)", metavar="DIR"
-    )
-    data_root: str | None = opt(
-        None, "folder holding gtsdb/ or gtsdb-dev.tar and GTSRB (default: $EDGEXAI_DATA)"
-    )
-    # The GTSDB splits of edgexai.train.data.gtsdb_frames: frame positions used for training …
-    train: tuple[int, int] = opt(
-        (DEVELOPMENT.start, DEVELOPMENT.stop),
-        "frame positions to train on (minus the calibration frames)",
-        type=frame_range,
-        metavar="START:STOP",
-    )
-    # … except those ≡ R mod M (calibration)
-    calibrate: tuple[int, int] | None = opt(
-        CALIBRATION_MOD,
-        "of the --train range, the frames at positions ≡ R mod M are kept out of training to "
-        "select the checkpoint and calibrate thresholds (none: no selection, the last step is "
-        "kept)",
-        type=frame_mod,
-        metavar="M:R",
-    )
-    heldout: tuple[int, int] | None = opt(
-        (HELDOUT.start, HELDOUT.stop),
-        "frame positions scored once at the end (never trained on)",
-        type=frame_range,
-        metavar="START:STOP",
-    )
-    synthetic: bool = opt(True, "no pasted GTSRB signs (then GTSRB is not needed)")
-    steps: int = opt(14000, "training steps", type=positive_int)  # the shipped recipe
-    batch: int = opt(16, "crops per step", type=positive_int)
-    crop: int = opt(
-        256, "training crop size (px; a multiple of 32, at least 64)", type=multiple_of_32
-    )
-    lr: float = opt(2e-3, "peak AdamW learning rate", type=positive_float)
-    seed: int = opt(0, "seed for init and sample draws", type=non_negative_int)
-    input_w: int = 1344  # --input-size WxH (the command parses the pair)
-    input_h: int = 800
-    eval_every: int = opt(1000, "steps between evaluations and checkpoints", type=positive_int)
-    bf16: str = opt(
-        "off",
-        "bfloat16 autocast on CPU (auto: where the CPU has native bf16; off by default so a "
-        "build trains the same on every machine)",
-        choices=("auto", "on", "off"),
-    )
-    threads: int | None = opt(None, "torch threads", type=positive_int)
-    resume: bool = opt(False, "continue an interrupted run of the same options")
-    force: bool = opt(
-        False, "replace an existing build of that name (once the new one is complete)"
-    )
-    progress: bool = opt(True, "no progress bar")
-
-
-def _validate(o: DetectorBuildOptions) -> None:
-    for flag, v in (("--steps", o.steps), ("--batch", o.batch), ("--eval-every", o.eval_every)):
-        if v < 1:
-            raise EdgexaiError(f"{flag} must be at least 1 (got {v})")
-    if o.crop < 64 or o.crop % 32:
-        raise EdgexaiError(f"--crop must be a multiple of 32, at least 64 (got {o.crop})")
-    if not o.lr > 0 or not np.isfinite(o.lr):
-        raise EdgexaiError(f"--lr must be a positive number (got {o.lr})")
-    if o.bf16 not in ("auto", "on", "off"):
-        raise EdgexaiError("--bf16 is auto, on or off")
-    for flag, r in (("--train", o.train), ("--heldout", o.heldout)):
-        if r is not None and not 0 <= r[0] < r[1]:
-            raise EdgexaiError(f"{flag} must be START:STOP with 0 ≤ START < STOP (got {r})")
-    if o.calibrate is not None and not 0 <= o.calibrate[1] < o.calibrate[0]:
-        raise EdgexaiError("--calibrate must be M:R with 0 ≤ R < M")
-    if o.train and o.heldout and o.train[0] < o.heldout[1] and o.heldout[0] < o.train[1]:
-        raise EdgexaiError(
-            f"--train {o.train[0]}:{o.train[1]} and --heldout "
-            f"{o.heldout[0]}:{o.heldout[1]} overlap: held-out frames must never "
-            "be trained on"
-        )
 
 
 def _frames_source(o: DetectorBuildOptions) -> tuple[Path, str]:
@@ -201,12 +101,12 @@ def save_detector(net, path: Path) -> None:
 
 
 def load_detector(path: Path):
-    """The SignDetector stored by save_detector (after the caller verified its digest)."""
-    from edgexai.train.detector.model import DetectorConfig, SignDetector
+    """The DetectorNet stored by save_detector (after the caller verified its digest)."""
+    from edgexai.train.detector.model import DetectorConfig, DetectorNet
     from edgexai.train.models.checkpoint import read_weights_only
 
     payload = read_weights_only(path, MODEL_FORMAT, "detector file")
-    net = SignDetector(DetectorConfig.from_dict(payload["config"]))
+    net = DetectorNet(DetectorConfig.from_dict(payload["config"]))
     net.load_state_dict(payload["state_dict"])
     return net.eval()
 
@@ -226,95 +126,114 @@ def calibration_frames(
     }
 
 
-def build_detector(o: DetectorBuildOptions) -> Path:
-    """Train, export, score and write one detector build folder; returns it."""
-    _validate(o)
-    import torch
+@dataclass
+class _Material:
+    """What training reads: the frames split by role and the sign patches pasted into them."""
 
-    from edgexai.core.digest import sha256_file
-    from edgexai.core.manifest import file_entry, git_revision, tool_versions, write_manifest
-    from edgexai.core.preprocess import resize_frame
+    folder: Path
+    origin: str
+    gt: dict[str, list]
+    parts: dict[str, list[Path]]
+    train: Any = None  # FrameSet of the training frames
+    calib: Any = None  # FrameSet of the calibration frames
+    bank_gtsrb: list = field(default_factory=list)
+    gtsrb_info: dict[str, Any] | None = None
+    bank_real: list = field(default_factory=list)
+
+
+def _split_source(o: DetectorBuildOptions) -> _Material:
+    """The frame folder, its ground truth and its train / calibrate / held-out split."""
     from edgexai.train.data.gtsdb_frames import frame_files, read_gt
-    from edgexai.train.detector.data import (
-        DataConfig,
-        SampleMaker,
-        gtsrb_patches,
-        load_frames,
-        real_sign_patches,
-    )
-    from edgexai.train.detector.detector_eval import onnx_outputs, score_frames
-    from edgexai.train.detector.detector_training import (
-        DetectorTrainer,
-        TrainConfig,
-        predict_frames,
-    )
-    from edgexai.train.detector.export import BACKBONE_OUTPUTS, export_detector
-    from edgexai.train.detector.model import DetectorConfig, SignDetector, count_params
-    from edgexai.train.export.onnx_export import describe_io
-    from edgexai.train.export.precision import make_build_variants
 
-    t0 = time.time()
-    name = o.name or f"detector-s{o.seed}"
-    final, work = _prepare_dirs(o, name)
-    if o.threads:
-        torch.set_num_threads(o.threads)
     folder, origin = _frames_source(o)
     gt = read_gt(folder)
-    files = frame_files(folder)
-    parts = split_frames(files, o)
-    cfg = DetectorConfig(input_w=o.input_w, input_h=o.input_h).check()
-    bf16 = o.bf16 == "on" or (o.bf16 == "auto" and cpu_has_bf16())
-    tcfg = TrainConfig(steps=o.steps, lr=o.lr, eval_every=o.eval_every, seed=o.seed, bf16=bf16)
-    dcfg = DataConfig(crop=o.crop, batch=o.batch)
+    return _Material(folder, origin, gt, split_frames(frame_files(folder), o))
 
-    train = load_frames(parts["train"], gt, o.progress)
-    bank_gtsrb, gtsrb_info = [], None
+
+def _gtsrb_bank(o: DetectorBuildOptions, dcfg) -> tuple[list, dict[str, Any] | None]:
+    """GTSRB ROI crops to paste (with --synthetic), and how the manifest names them."""
+    from edgexai.train.data.locate import locate_gtsrb
+    from edgexai.train.detector.data import gtsrb_patches
+
+    source = locate_gtsrb(o.data_root, download=False)
+    bank = gtsrb_patches(source, dcfg.gtsrb_per_class, seed=0)
+    # names, not this machine's paths: the manifest travels (the digests identify the data)
+    info = {
+        "origin": Path(source.origin).name,
+        "digest": source.digest,
+        "patches": len(bank),
+        "per_class": dcfg.gtsrb_per_class,
+    }
+    return bank, info
+
+
+def _load_material(o: DetectorBuildOptions, m: _Material, dcfg) -> None:
+    """Decode the training and calibration frames and gather the paste material, in place."""
+    from edgexai.train.detector.data import load_frames, real_sign_patches
+
+    m.train = load_frames(m.parts["train"], m.gt, o.progress)
     if o.synthetic:
-        from edgexai.train.data.locate import locate_gtsrb
+        m.bank_gtsrb, m.gtsrb_info = _gtsrb_bank(o, dcfg)
+    m.bank_real = real_sign_patches(m.train)
+    m.calib = load_frames(m.parts["calibrate"], m.gt, o.progress)
 
-        source = locate_gtsrb(o.data_root, download=False)
-        bank_gtsrb = gtsrb_patches(source, dcfg.gtsrb_per_class, seed=0)
-        # names, not this machine's paths: the manifest travels (the digests identify the data)
-        gtsrb_info = {
-            "origin": Path(source.origin).name,
-            "digest": source.digest,
-            "patches": len(bank_gtsrb),
-            "per_class": dcfg.gtsrb_per_class,
-        }
-    bank_real = real_sign_patches(train)
-    calib = load_frames(parts["calibrate"], gt, o.progress)
-    calib_in = [resize_frame(f, cfg.input_w, cfg.input_h) for f in calib.images]
-    calib_hw = [f.shape[:2] for f in calib.images]
+
+def _calibration_scorer(m: _Material, cfg) -> Callable[[Any], dict[str, Any]]:
+    """The checkpoint selector: AP and finder recall on the calibration frames ({} without)."""
+    from edgexai.core.preprocess import resize_frame
+    from edgexai.train.detector.detector_eval import score_frames
+    from edgexai.train.detector.detector_training import predict_frames
+
+    calib_in = [resize_frame(f, cfg.input_w, cfg.input_h) for f in m.calib.images]
+    calib_hw = [f.shape[:2] for f in m.calib.images]
 
     def evaluate(net) -> dict[str, Any]:
         if not calib_in:
             return {}
-        res = score_frames(predict_frames(net, calib_in), calib.names, calib_hw, gt)
+        res = score_frames(predict_frames(net, calib_in), m.calib.names, calib_hw, m.gt)
         return {
             "ap": res["ap"],
             "proposer_recall": res["proposer"]["recall"],
             "proposer_per_frame": res["proposer"]["per_frame"],
         }
 
+    return evaluate
+
+
+def _train(o: DetectorBuildOptions, m: _Material, cfg, tcfg, dcfg, work: Path, evaluate):
+    """Seeded init, then training (resumed from the staging folder's checkpoint with --resume);
+    returns the trainer and the selected network."""
+    import torch
+
+    from edgexai.train.detector.data import SampleMaker
+    from edgexai.train.detector.detector_training import DetectorTrainer
+    from edgexai.train.detector.model import DetectorNet
+
     torch.manual_seed(o.seed)
-    net = SignDetector(cfg)
+    net = DetectorNet(cfg)
     maker = SampleMaker(
-        train, bank_gtsrb, bank_real, dcfg, (cfg.input_w, cfg.input_h), cfg.stride, o.seed
+        m.train, m.bank_gtsrb, m.bank_real, dcfg, (cfg.input_w, cfg.input_h), cfg.stride, o.seed
     )
     trainer = DetectorTrainer(net, maker, tcfg, work, evaluate, o.progress)
     if o.resume and trainer.checkpoint_path.is_file():
         trainer.resume(trainer.checkpoint_path)
     elif trainer.log_path.exists():
         trainer.log_path.unlink()
-    net = trainer.fit()
-    t_train = trainer.seconds
+    return trainer, trainer.fit()
+
+
+def _export(net, work: Path, log_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """model.pt and the decoded model.onnx; the manifest's `files` and `onnx` entries."""
+    from edgexai.core.manifest import file_entry
+    from edgexai.train.detector.export import BACKBONE_OUTPUTS, export_detector
+    from edgexai.train.export.onnx_export import describe_io
 
     save_detector(net, work / "model.pt")
     export_detector(net, work / "model.onnx")
     files_entry = {
         "model": file_entry(work, work / "model.pt"),
         "onnx": file_entry(work, work / "model.onnx"),
-        "train_log": file_entry(work, trainer.log_path),
+        "train_log": file_entry(work, log_path),
     }
     onnx_info = {
         **describe_io(work / "model.onnx"),
@@ -322,18 +241,88 @@ def build_detector(o: DetectorBuildOptions) -> Path:
         "backbone_outputs": list(BACKBONE_OUTPUTS),
         "variants": {"fp32": {"file_role": "onnx"}},
     }
+    return files_entry, onnx_info
+
+
+def _score_heldout(o: DetectorBuildOptions, m: _Material, cfg, work: Path) -> dict[str, Any]:
+    """The held-out frames scored once, through the exported graph (what the vehicle runs)."""
+    from edgexai.core.preprocess import resize_frame
+    from edgexai.train.detector.data import load_frames
+    from edgexai.train.detector.detector_eval import onnx_outputs, score_frames
+
+    held = load_frames(m.parts["heldout"], m.gt, o.progress)
+    outs = onnx_outputs(
+        str(work / "model.onnx"),
+        [resize_frame(f, cfg.input_w, cfg.input_h) for f in held.images],
+        o.threads,
+    )
+    return score_frames(outs, held.names, [f.shape[:2] for f in held.images], m.gt)
+
+
+def _data_record(o: DetectorBuildOptions, m: _Material) -> dict[str, Any]:
+    """The manifest's `data`: where the frames came from, how they were split, what was pasted."""
+    from edgexai.core.digest import sha256_file
+
+    return {
+        "origin": m.origin,
+        "gt_sha256": sha256_file(m.folder / "gt.txt"),
+        "split": {
+            "train": list(o.train),
+            "calibrate_mod": list(o.calibrate or []),
+            "heldout": list(o.heldout or []),
+        },
+        "counts": {
+            k: {"frames": len(v), "signs": sum(len(m.gt.get(p.stem, [])) for p in v)}
+            for k, v in m.parts.items()
+        },
+        "gtsrb": m.gtsrb_info,
+        "real_patches": len(m.bank_real),
+    }
+
+
+def _host_record(bf16: bool) -> dict[str, Any]:
+    """The manifest's `host`: what the training ran on (threads, CPU kernels, bf16)."""
+    import torch
+
+    return {
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "bf16": bf16,
+    }
+
+
+def build_detector(o: DetectorBuildOptions) -> Path:
+    """Train, export, score and write one detector build folder; returns it."""
+    validate_options(o)
+    import torch
+
+    from edgexai.core.manifest import git_revision, tool_versions, write_manifest
+    from edgexai.train.detector.data import DataConfig
+    from edgexai.train.detector.detector_training import TrainConfig
+    from edgexai.train.detector.model import DetectorConfig, count_params
+    from edgexai.train.export.precision import make_build_variants
+
+    t0 = time.time()
+    name = o.name or f"detector-s{o.seed}"
+    final, work = _prepare_dirs(o, name)
+    if o.threads:
+        torch.set_num_threads(o.threads)
+    material = _split_source(o)
+    cfg = DetectorConfig(input_w=o.input_w, input_h=o.input_h).check()
+    bf16 = o.bf16 == "on" or (o.bf16 == "auto" and cpu_has_bf16())
+    tcfg = TrainConfig(steps=o.steps, lr=o.lr, eval_every=o.eval_every, seed=o.seed, bf16=bf16)
+    dcfg = DataConfig(crop=o.crop, batch=o.batch)
+    _load_material(o, material, dcfg)
+    evaluate = _calibration_scorer(material, cfg)
+    trainer, net = _train(o, material, cfg, tcfg, dcfg, work, evaluate)
+    files_entry, onnx_info = _export(net, work, trainer.log_path)
     metrics: dict[str, Any] = {
         "best_step": trainer.best_step,
-        "calibration": evaluate(net) if calib_in else None,
+        "calibration": evaluate(net) if material.calib.images else None,
     }
-    if parts["heldout"]:
-        held = load_frames(parts["heldout"], gt, o.progress)
-        outs = onnx_outputs(
-            str(work / "model.onnx"),
-            [resize_frame(f, cfg.input_w, cfg.input_h) for f in held.images],
-            o.threads,
-        )
-        metrics["heldout"] = score_frames(outs, held.names, [f.shape[:2] for f in held.images], gt)
+    if material.parts["heldout"]:
+        metrics["heldout"] = _score_heldout(o, material, cfg, work)
     manifest: dict[str, Any] = {
         "kind": "detector",
         "name": name,
@@ -344,36 +333,17 @@ def build_detector(o: DetectorBuildOptions) -> Path:
         "params": count_params(net),
         "train_config": asdict(tcfg),
         "data_config": dcfg.to_dict(),
-        "data": {
-            "origin": origin,
-            "gt_sha256": sha256_file(folder / "gt.txt"),
-            "split": {
-                "train": list(o.train),
-                "calibrate_mod": list(o.calibrate or []),
-                "heldout": list(o.heldout or []),
-            },
-            "counts": {
-                k: {"frames": len(v), "signs": sum(len(gt.get(p.stem, [])) for p in v)}
-                for k, v in parts.items()
-            },
-            "gtsrb": gtsrb_info,
-            "real_patches": len(bank_real),
-        },
+        "data": _data_record(o, material),
         "metrics": metrics,
         "files": files_entry,
         "onnx": onnx_info,
-        "timing_s": {"train": round(t_train, 1), "total": round(time.time() - t0, 1)},
+        "timing_s": {"train": round(trainer.seconds, 1), "total": round(time.time() - t0, 1)},
         "versions": tool_versions(),
         "git": git_revision(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "host": {
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "bf16": bf16,
-        },
+        "host": _host_record(bf16),
     }
-    make_build_variants(work, manifest, calibration_frames(train, cfg, o.seed))
+    make_build_variants(work, manifest, calibration_frames(material.train, cfg, o.seed))
     write_manifest(work, manifest)
     (work / "checkpoint.pt").unlink(missing_ok=True)
     swap_in(work, final)

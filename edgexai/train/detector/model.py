@@ -109,7 +109,7 @@ class Smooth(nn.Sequential):
         )
 
 
-class SignDetector(nn.Module):
+class DetectorNet(nn.Module):
     """frames N×H×W×3 BGR uint8 → (heat logits N×C×H/4×W/4, log edge distances N×4×H/4×W/4)."""
 
     def __init__(self, cfg: DetectorConfig) -> None:
@@ -219,7 +219,7 @@ class HeadDecoder(nn.Module):
 class DecodedDetector(nn.Module):
     """The network plus its decoding: frames → boxes, scores, labels (what is exported)."""
 
-    def __init__(self, net: SignDetector) -> None:
+    def __init__(self, net: DetectorNet) -> None:
         super().__init__()
         self.net = net
         self.decode = HeadDecoder(net.cfg)

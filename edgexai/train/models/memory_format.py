@@ -35,7 +35,7 @@ def channels_last_while(model: nn.Module, device: torch.device | str) -> Iterato
     it back in the layout it came in (export and pruning expect contiguous weights).
 
     Yields whether inputs should be channels-last too: on 2 CPU cores ResNet-20's eval forward at
-    40 px runs about 1.4x faster that way (with batches of 64: tools/bench_eval.py).
+    40 px runs about 1.4x faster that way (with batches of 64: benchmarks/bench_eval.py).
     """
     if not channels_last_for(model, device):
         yield False
