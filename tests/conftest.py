@@ -33,6 +33,14 @@ def _isolated_cache(tmp_path_factory):
     yield
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """`realdata` marks every test that reads the real archive (through `real_data_root`), so
+    `-m "not realdata"` selects the ones that run without it."""
+    for item in items:
+        if "real_data_root" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realdata)
+
+
 @pytest.fixture(scope="session")
 def real_data_root() -> Path:
     """The real GTSRB archive's folder, from EDGEXAI_TEST_DATA or ../shared/data; skip if absent."""

@@ -56,7 +56,7 @@ class MatrixOptions:
         type=int,
     )
     pre_epochs: int = opt(
-        6, "training epochs of the pre cells (half the cpu preset's 12, to fit 2 CPU cores)"
+        6, "training epochs of the pre cells (fewer than the cpu preset's 10, to fit 2 CPU cores)"
     )
     adv_epochs: int = opt(2, "epochs of adversarial-tuned")
     adv_steps: int = opt(3, "PGD steps of adversarial-tuned's training attack")

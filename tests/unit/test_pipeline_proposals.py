@@ -132,6 +132,7 @@ def test_scorer_on_a_synthetic_log(tmp_path):
     assert r["ap_per_category"]["prohibitory"] == 1.0
 
 
+@pytest.mark.realdata
 @pytest.mark.skipif(not GTSDB_TAR.is_file(), reason="GTSDB frames (../shared/data) not present")
 def test_proposer_recall_on_real_gtsdb_frames(tmp_path, monkeypatch):
     """A handful of held-out frames: the proposer must find most signs ≥ 20 px at IoU ≥ 0.5."""

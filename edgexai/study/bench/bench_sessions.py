@@ -67,7 +67,7 @@ def usable_backends(opts: BenchOptions, notes: list[str]) -> list[str]:
             "ort: intra-op spinning switched off — with more than one thread per "
             "session, the idle sessions' spinning threads would take the cores of the "
             "one being timed; a session alone in its process spins and runs faster at "
-            "small batches (tools/bench_export.py times that case)"
+            "small batches (benchmarks/bench_export.py times that case)"
         )
     if "torch" in backends and any(p != "fp32" for p in opts.precisions):
         notes.append("torch: fp32 only (the reference backend has no fp16/int8 path)")

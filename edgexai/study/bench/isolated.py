@@ -2,7 +2,7 @@
 
 Why: ONNX Runtime's intra-op pool and PyTorch's OpenMP team spin-wait between calls. With several
 multi-threaded runtimes in one process, the idle ones' spinning threads steal the cores from the
-one being timed (tools/ort_spin_contention.py on a 2-core machine: a 2-thread ORT session ran
+one being timed (benchmarks/ort_spin_contention.py on a 2-core machine: a 2-thread ORT session ran
 at 0.43 ms alone and 0.92–0.94 ms next to a second such session). Here each candidate lives in its own spawned worker,
 built there by a factory, so it runs exactly as it would in a process of its own; the controller
 still interleaves rounds (order rotated and reversed per round, as in `latency.time_interleaved`)
