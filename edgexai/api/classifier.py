@@ -9,7 +9,11 @@ crop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +92,48 @@ def as_image_list(images: Any, channels: str = "rgb") -> list[np.ndarray]:
     return out
 
 
+def positive_count(name: str, value: Any) -> int:
+    """A positive integer argument (numpy integers too; bool, float and str refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise EdgexaiError(f"{name} must be a positive integer, not {value!r}")
+    return int(value)
+
+
+class _InFlight:
+    """Counts the engine calls running, so `close()` waits for them instead of pulling the
+    engine from under another thread's `predict`; calls after `close()` are refused."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._running = 0
+        self.closed = False
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        with self._cond:
+            if self.closed:
+                raise EdgexaiError(
+                    "this classifier is closed; open the build again with edgexai.load"
+                )
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
+
+    def close(self) -> bool:
+        """Mark closed and wait for running calls; False when it was closed already."""
+        with self._cond:
+            if self.closed:
+                return False
+            self.closed = True
+            while self._running:
+                self._cond.wait()
+            return True
+
+
 def resized(images: list[np.ndarray], size: int) -> np.ndarray:
     """N×size×size×3 RGB uint8: each image resized as `run` resizes its crops."""
     from edgexai.core.preprocess import resize_square
@@ -99,6 +145,7 @@ class Classifier:
     """A classifier build opened with a backend: `predict(images)` → one `Prediction` each.
 
     Use as a context manager, or call `close()`, to release the backend (device memory).
+    `predict` may be called from several threads; `close()` waits for the calls running.
     """
 
     def __init__(
@@ -111,6 +158,12 @@ class Classifier:
         from edgexai.core.manifest import MANIFEST_NAME, read_manifest
         from edgexai.deploy.sign_classifier import SignClassifier
 
+        if not isinstance(build_dir, (str, os.PathLike)):
+            raise EdgexaiError(
+                f"build_dir must be a path to a build folder (str or Path), not {build_dir!r}"
+            )
+        if threads is not None:
+            threads = positive_count("threads", threads)
         build_dir = Path(build_dir).expanduser()
         if not (build_dir / MANIFEST_NAME).is_file():
             raise EdgexaiError(f"{build_dir} is not a build folder (no {MANIFEST_NAME} in it)")
@@ -121,6 +174,7 @@ class Classifier:
         self.engine = SignClassifier.open(build_dir, backend, precision, threads)
         self.session, self._info = self.engine.session, self.engine.info
         self.max_batch: int | None = self.engine.max_batch
+        self._in_flight = _InFlight()
 
     # -- what the build is ------------------------------------------------------------------
     @property
@@ -152,7 +206,8 @@ class Classifier:
 
     def logits_and_cams(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """One or more engine calls (at most the engine's batch each): logits N×C, cams or None."""
-        return self.engine.infer(batch)
+        with self._in_flight.call():
+            return self.engine.infer(batch)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Logits N×C for a preprocessed batch: the `predict` callable the metrics take."""
@@ -161,9 +216,10 @@ class Classifier:
     def predict(self, images: Any, channels: str = "rgb", top_k: int = 5) -> list[Prediction]:
         """Classify `images` (a list of H×W×3 uint8 arrays of any size, or N×H×W×3; RGB, or
         `channels="bgr"` for OpenCV frames): one Prediction per image, in order."""
-        if not isinstance(top_k, int) or top_k < 1:
-            raise EdgexaiError(f"top_k must be a positive integer, not {top_k!r}")
-        result = self.engine.classify(resized(as_image_list(images, channels), self.input_size))
+        top_k = positive_count("top_k", top_k)
+        crops = resized(as_image_list(images, channels), self.input_size)
+        with self._in_flight.call():
+            result = self.engine.classify(crops)
         probs, cams = result.probabilities, result.cams
         names = self.classes
         k = min(top_k, probs.shape[1])
@@ -186,8 +242,9 @@ class Classifier:
         return self.predict(images, channels, top_k)
 
     def close(self) -> None:
-        """Release the backend's resources; safe to call twice."""
-        self.engine.close()
+        """Release the backend's resources once the running calls are done; safe to call twice."""
+        if self._in_flight.close():
+            self.engine.close()
 
     def __enter__(self) -> Classifier:
         return self

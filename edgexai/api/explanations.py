@@ -58,10 +58,19 @@ class Explanation:
 
 
 def _labels(labels: Any, n: int, n_classes: int) -> np.ndarray:
+    """Class ids as int64; a fraction, NaN, bool or text is refused rather than truncated."""
+    bad = "labels must be integer class ids, one per image"
     try:
-        out = np.asarray(labels, np.int64).reshape(-1)
+        raw = np.asarray(labels).reshape(-1)
     except (TypeError, ValueError):
-        raise EdgexaiError("labels must be integer class ids, one per image") from None
+        raise EdgexaiError(bad) from None
+    if raw.dtype.kind == "f":
+        whole = np.isfinite(raw) & (raw == np.round(raw))
+        if not whole.all():
+            raise EdgexaiError(f"{bad}; got {raw[~whole][0]!r}")
+    elif raw.dtype.kind not in "iu" and len(raw):
+        raise EdgexaiError(f"{bad}; got {raw.dtype.name} values such as {raw[0]!r}")
+    out = raw.astype(np.int64)
     if len(out) != n:
         raise EdgexaiError(f"got {len(out)} labels for {n} images; give one class id per image")
     if len(out) and (out.min() < 0 or out.max() >= n_classes):
@@ -103,6 +112,8 @@ def explain(
     from edgexai.train.saliency.explainers import usable_methods
 
     crops_rgb = as_image_list(images, channels)
+    if isinstance(methods, str):  # "vg" or "vg,gradcam", as on the command line
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
     opts = ExplainOptions(
         models=[str(build_dir)],
         methods=tuple(methods),

@@ -93,3 +93,9 @@ def test_the_api_refuses_bad_explain_input(tiny_build):
         edgexai.explain(tiny_build, [img], [43])
     with pytest.raises(EdgexaiError, match="unknown method 'nope'"):
         edgexai.explain(tiny_build, [img], [0], methods=("nope",))
+    # issue 43: a fraction was truncated to a class id; text and bools were ids too
+    for labels, word in (([14.7], "14.7"), ([float("nan")], "nan"), ([True], "bool")):
+        with pytest.raises(EdgexaiError, match=f"integer class ids.*{word}"):
+            edgexai.explain(tiny_build, [img], labels, road=False)
+    whole = edgexai.explain(tiny_build, [img], [3.0], methods="vg", road=False)
+    assert whole.labels.tolist() == [3] and list(whole.maps) == ["vg"]  # "vg" is one method
