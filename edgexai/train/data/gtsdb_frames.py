@@ -11,13 +11,16 @@ scored once with every setting frozen. `link_split` makes a folder of links to o
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgexai.core.classes import NUM_CLASSES
 from edgexai.core.digest import sha256_file
 from edgexai.core.errors import EdgexaiError
 from edgexai.train.data.locate import ENV_DATA, cache_dir
@@ -57,35 +60,95 @@ GtBox = tuple[float, float, float, float, int]
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp")
 
 
-def read_gt(folder: str | os.PathLike) -> dict[str, list[GtBox]]:
-    """`gt.txt` (`file;x1;y1;x2;y2;class`, GTSDB's layout, inclusive pixel edges) → {file stem:
-    [(x1, y1, x2 + 1, y2 + 1, class_id), …]} with exclusive right/bottom edges."""
-    path = Path(folder) / "gt.txt"
-    gt: dict[str, list[GtBox]] = {}
+def _gt_lines(path: Path) -> list[str]:
+    """gt.txt's lines: UTF-8, with or without the byte-order mark spreadsheets write."""
     try:
-        lines = path.read_text().splitlines()
+        return path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise EdgexaiError(f"{path} cannot be read ({exc.strerror or exc})") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
+    except UnicodeDecodeError as exc:
+        raise EdgexaiError(
+            f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}); save it as UTF-8"
+        ) from None
+
+
+def _gt_box(path: Path, n: int, line: str) -> tuple[str, GtBox]:
+    """One checked gt.txt line → (file stem, box with exclusive right/bottom edges)."""
+    try:
+        name, x1, y1, x2, y2, c = line.split(";")
+        box = (float(x1), float(y1), float(x2) + 1, float(y2) + 1, int(c))
+    except ValueError:
+        raise EdgexaiError(f"{path}:{n}: expected file;x1;y1;x2;y2;class, got {line!r}") from None
+    if not all(math.isfinite(v) for v in box[:4]) or min(box[:4]) < 0:
+        raise EdgexaiError(f"{path}:{n}: coordinates must be finite pixels ≥ 0, got {line!r}")
+    if not (box[2] > box[0] and box[3] > box[1]):
+        raise EdgexaiError(f"{path}:{n}: an empty box (x2 < x1 or y2 < y1): {line!r}")
+    if not 0 <= box[4] < NUM_CLASSES:
+        raise EdgexaiError(
+            f"{path}:{n}: class {box[4]} is not a GTSRB class id (0–{NUM_CLASSES - 1}): {line!r}"
+        )
+    return Path(name.strip()).stem, box
+
+
+def read_gt(folder: str | os.PathLike) -> dict[str, list[GtBox]]:
+    """`gt.txt` (`file;x1;y1;x2;y2;class`, GTSDB's layout, inclusive pixel edges) → {file stem:
+    [(x1, y1, x2 + 1, y2 + 1, class_id), …]} with exclusive right/bottom edges. A line that
+    repeats an earlier one counts once, with a warning: twice, it would be a sign no detection
+    can match (the official GTSDB gt.txt repeats one, line 535). Boxes are checked against their
+    frames where the frames are read (`check_boxes_in_frame`)."""
+    path = Path(folder) / "gt.txt"
+    gt: dict[str, list[GtBox]] = {}
+    seen: dict[tuple[str, GtBox], int] = {}
+    repeats = []
+    for n, raw in enumerate(_gt_lines(path), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
             continue
-        parts = line.strip().split(";")
-        try:
-            name, x1, y1, x2, y2, c = parts
-            box = (float(x1), float(y1), float(x2) + 1, float(y2) + 1, int(c))
-        except ValueError:
-            raise EdgexaiError(
-                f"{path}:{n}: expected file;x1;y1;x2;y2;class, got {line.strip()!r}"
-            ) from None
-        if not (box[2] > box[0] and box[3] > box[1]) or box[4] < 0:
-            raise EdgexaiError(f"{path}:{n}: an empty box or a negative class: {line.strip()!r}")
-        gt.setdefault(Path(name).stem, []).append(box)
+        stem, box = _gt_box(path, n, line)
+        if (stem, box) in seen:
+            repeats.append(f"{n} (= {seen[stem, box]})")
+            continue
+        seen[stem, box] = n
+        gt.setdefault(stem, []).append(box)
+    if repeats:
+        print(
+            f"edgexai: warning: {path}: line {', '.join(repeats)} repeats an earlier line; "
+            "counted once",
+            file=sys.stderr,
+        )
     return gt
 
 
+def check_boxes_in_frame(path: Path, boxes: list[GtBox], width: int, height: int) -> None:
+    """Refuse a ground-truth box that does not lie inside its frame (`path`, width × height)."""
+    for box in boxes:
+        if box[2] > width or box[3] > height:
+            raise EdgexaiError(
+                f"gt.txt: the box {[round(v) for v in box[:4]]} (class {box[4]}) of {path.name} "
+                f"leaves its {width}×{height} frame"
+            )
+
+
+def gt_without_frames(folder: str | os.PathLike, gt: dict[str, list[GtBox]]) -> list[str]:
+    """The file stems gt.txt names that have no image file in `folder`."""
+    return sorted(set(gt) - {f.stem for f in frame_files(folder)})
+
+
 def frame_files(folder: str | os.PathLike) -> list[Path]:
-    """The image files of a frame folder, in name order (GTSDB: 00000.jpg …)."""
-    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """The image files of a frame folder, in name order (GTSDB: 00000.jpg …). Two files of one
+    stem (00002.jpg and 00002.png) are refused: gt.txt names a frame by its stem, so both would
+    get its boxes and every later frame's position would shift."""
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    stems: dict[str, Path] = {}
+    for f in files:
+        if f.stem in stems:
+            raise EdgexaiError(
+                f"{folder}: {stems[f.stem].name} and {f.name} are one frame to gt.txt (it names "
+                "frames by their stem); keep one of them"
+            )
+        stems[f.stem] = f
+    return files
 
 
 def locate_gtsdb(data_root: str | os.PathLike | None = None) -> Path | None:
