@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edgexai.core.errors import EdgexaiError
-from edgexai.train.data.folder import FolderDataset, load_arrays, scan
+from edgexai.train.data.folder import DatasetError, FolderDataset, load_arrays, scan
 from edgexai.train.data.gtsrb import ArraySplit
 from edgexai.train.data.split import limit_per_class, split_by_track
 
@@ -66,7 +66,20 @@ def locate(opts: BuildOptions) -> DataSource | FolderSource:
         return locate_gtsrb(opts.data_root)
     train = scan(opts.dataset)
     test = scan(opts.test_dataset, list(train.classes)) if opts.test_dataset else None
+    if test is not None:
+        _refuse_shared_images(train, test)
     return FolderSource(train, test, opts.test_fraction)
+
+
+def _refuse_shared_images(train: FolderDataset, test: FolderDataset) -> None:
+    """A test set that is (or holds, or lies in) the training set would measure accuracy on
+    training images; the same folder under two names, or a copy, is caught by its digest."""
+    a, b = train.root, test.root
+    if a == b or a.is_relative_to(b) or b.is_relative_to(a) or train.digest == test.digest:
+        raise DatasetError(
+            f"--test-dataset {b} holds the training images of --dataset {a}; test on images "
+            "the model is not trained on (or leave --test-dataset out to hold some back)"
+        )
 
 
 def class_names(source: DataSource | FolderSource) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +57,29 @@ class FolderDataset:
         return np.bincount(np.array(self.labels, np.int64), minlength=len(self.classes)).tolist()
 
 
-def read_labels(root: Path) -> list[str] | None:
-    """labels.txt's names (None without one): one per line, trailing blank lines ignored."""
-    path = root / LABELS_NAME
+def _nfc(name: str) -> str:
+    """One spelling of a name: macOS writes folder names decomposed (NFD), editors composed."""
+    return unicodedata.normalize("NFC", name)
+
+
+def _side_file(root: Path, name: str) -> Path | None:
+    """root/name if it is a file, None if absent; anything else there is refused."""
+    path = root / name
+    if not path.exists() and not path.is_symlink():
+        return None
     if not path.is_file():
+        raise DatasetError(f"{path} must be a file (it is a folder or a broken link)")
+    return path
+
+
+def read_labels(root: Path) -> list[str] | None:
+    """labels.txt's names (None without one): one per line, trailing blank lines ignored; UTF-8
+    with or without the byte-order mark spreadsheets write."""
+    path = _side_file(root, LABELS_NAME)
+    if path is None:
         return None
     try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        lines = [_nfc(line.strip()) for line in path.read_text("utf-8-sig").splitlines()]
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path} cannot be read ({exc})") from None
     while lines and not lines[-1]:
@@ -77,6 +94,7 @@ def read_labels(root: Path) -> list[str] | None:
 
 def _class_id(folder: str, names: list[str]) -> int | None:
     """The id a folder stands for under `names`: its line, or the integer it spells."""
+    folder, names = _nfc(folder), [_nfc(n) for n in names]
     if folder in names:
         return names.index(folder)
     if folder.isdigit() and int(folder) < len(names):
@@ -112,14 +130,24 @@ def match_folders(folders: list[str], names: list[str], where: str, what: str) -
     return ids
 
 
-def _images(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix.lower() in EXTENSIONS
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+def _images(folder: Path, root: Path) -> list[Path]:
+    """The class folder's images (hidden ones skipped). A link to a folder, or to a file outside
+    the dataset, is refused: the first would be skipped unseen, the second trained on although
+    the dataset's digest could not vouch for what it points to next time."""
+    found = []
+    for p in folder.rglob("*"):
+        if any(part.startswith(".") for part in p.relative_to(folder).parts):
+            continue
+        if p.is_symlink() and p.is_dir():
+            raise DatasetError(
+                f"{p} is a link to a folder; copy the images in, or link them one by one"
+            )
+        if p.suffix.lower() not in EXTENSIONS or not p.is_file():
+            continue
+        if p.is_symlink() and not p.resolve().is_relative_to(root):
+            raise DatasetError(f"{p} links to {p.resolve()}, outside the dataset {root}")
+        found.append(p)
+    return sorted(found)
 
 
 def _class_folders(root: Path) -> list[str]:
@@ -135,12 +163,12 @@ def _class_folders(root: Path) -> list[str]:
 
 def _read_groups(root: Path, files: list[str]) -> dict[str, str] | None:
     """groups.csv's path → group name (None without one); every path must be an image here."""
-    path = root / GROUPS_NAME
-    if not path.is_file():
+    path = _side_file(root, GROUPS_NAME)
+    if path is None:
         return None
     known = set(files)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
             if reader.fieldnames is None or not {"path", "group"} <= set(reader.fieldnames):
                 raise DatasetError(f"{path}: the header must be 'path,group'")
@@ -148,11 +176,23 @@ def _read_groups(root: Path, files: list[str]) -> dict[str, str] | None:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"{path} cannot be read ({exc})") from None
     groups: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for n, row in enumerate(rows, 2):
         rel = Path((row["path"] or "").strip()).as_posix()
         if rel not in known:
             raise DatasetError(f"{path}:{n}: {rel!r} is not an image of the dataset")
-        groups[rel] = (row["group"] or "").strip()
+        group = (row["group"] or "").strip()
+        if not group:
+            raise DatasetError(
+                f"{path}:{n}: {rel!r} has no group (leave an image out of {GROUPS_NAME} to make "
+                "it a group of its own)"
+            )
+        if rel in groups and groups[rel] != group:
+            raise DatasetError(
+                f"{path}:{n}: {rel!r} is in group {group!r} here and {groups[rel]!r} on line "
+                f"{lines[rel]}"
+            )
+        groups[rel], lines[rel] = group, n
     return groups
 
 
@@ -207,7 +247,7 @@ def scan(path: str | Path, classes: list[str] | None = None) -> FolderDataset:
     files: list[str] = []
     labels: list[int] = []
     for folder in sorted(folders, key=lambda f: ids[f]):
-        images = _images(root / folder)
+        images = _images(root / folder, root)
         if not images:
             raise DatasetError(
                 f"class folder {root / folder} holds no images ({', '.join(EXTENSIONS)})"
