@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from edgexai.core.arg_types import frame_mod, frame_range, positive_float, unit_interval
@@ -106,8 +107,10 @@ def load_frames(log: str | Path) -> dict[str, list[dict]]:
     log = Path(log)
     if not log.is_file():
         raise EdgexaiError(f"--log {log}: no such file")
-    parts = sorted(log.parent.glob(log.name + ".[0-9]*"), key=lambda p: -int(p.suffix[1:]))
+    parts = sorted(_rotated_parts(log), key=lambda p: -int(p.suffix[1:]))
     out: dict[str, list[dict]] = {}
+    runs: set[str] = set()  # each run's start record (a rotated file's repeat is the same run)
+    again = 0
     for part in [*parts, log]:
         if part.name.endswith(".summary.json"):
             continue
@@ -116,10 +119,34 @@ def load_frames(log: str | Path) -> dict[str, list[dict]]:
         except OSError as exc:
             raise EdgexaiError(f"{part} cannot be read ({exc.strerror or exc})") from None
         for r in records:
+            if r.get("event") == "start":
+                start = {k: v for k, v in r.items() if k != "continued"}
+                runs.add(json.dumps(start, sort_keys=True))
             if "event" in r or "file" not in r:
                 continue
-            out.setdefault(Path(r["file"]).stem, r.get("detections", []))
+            if not isinstance(r["file"], str):
+                raise EdgexaiError(f"{part}: a frame record's `file` is not a file name")
+            stem = Path(r["file"]).stem
+            again += stem in out
+            out.setdefault(stem, r.get("detections", []))
+    if len(runs) > 1:
+        print(
+            f"edgexai: warning: {log} holds the start records of {len(runs)} runs (appended, "
+            f"e.g. by `run --append`); {again} frame records repeat a frame logged before and "
+            "are ignored: each frame is scored from its oldest record",
+            file=sys.stderr,
+        )
     return out
+
+
+def _rotated_parts(log: Path) -> list[Path]:
+    """LOG.1 … LOG.N beside the log (what `run --log-backups` keeps), not LOG.1.bak or LOG.old."""
+    prefix = log.name + "."
+    return [
+        p
+        for p in log.parent.glob(prefix + "[0-9]*")
+        if p.name[len(prefix) :].isdigit() and p.is_file()
+    ]
 
 
 def _in(stem: str, frames: tuple[int, int], mod: tuple[int, int] | None) -> bool:
@@ -164,10 +191,13 @@ def _chosen(
 
 
 def _bad_log(log: str | Path, exc: Exception) -> EdgexaiError:
-    return EdgexaiError(
-        f"{log}: a detection lacks {exc} or has a malformed value (an "
-        "`edgexai run --log` file is expected)"
+    """One line for a detection the scorer cannot read, saying which way it is wrong."""
+    what = (
+        f"a detection lacks the field {exc}"
+        if isinstance(exc, KeyError)
+        else f"a detection is not a record of box, score and class_id ({exc})"
     )
+    return EdgexaiError(f"{log}: {what}; an `edgexai run --log` file is expected")
 
 
 def score_log(
