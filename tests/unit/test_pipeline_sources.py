@@ -169,3 +169,17 @@ def test_open_reader_for_single_image(tmp_path):
     assert img.shape == (200, 320, 3) and name == "00000.jpg"
     with pytest.raises(EndOfStream):
         r.read()
+
+
+def test_a_file_uri_with_escapes_names_the_file(tmp_path):
+    """Issue 43: file:///…/my%20drive.mp4 (as a file manager copies it) was 'not found'."""
+    from edgexai.deploy.pipeline.source_uri import parse_uri
+
+    video = tmp_path / "my drive.mp4"
+    video.write_bytes(b"\0")
+    uri = "file://" + str(video).replace(" ", "%20")
+    assert parse_uri(uri).target == str(video)
+    assert parse_uri("file://localhost" + str(video).replace(" ", "%20")).target == str(video)
+    odd = tmp_path / "100%20.mp4"  # a name that really holds the escape
+    odd.write_bytes(b"\0")
+    assert parse_uri("file://" + str(odd)).target == str(odd)

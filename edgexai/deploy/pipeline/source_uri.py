@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from edgexai.core.errors import EdgexaiError
 
@@ -65,6 +66,19 @@ def stream_host(uri: str) -> str:
     return f"{parts.hostname}:{port}" if port else parts.hostname
 
 
+def _file_path(s: str) -> Path:
+    """PATH, or a `file://` URI's path with its %XX escapes decoded, as a file manager writes
+    it (file:///data/my%20drive.mp4 → /data/my drive.mp4; file://localhost/… too). A name that
+    really holds a '%' sequence is kept when only it exists."""
+    if not s.startswith("file://"):
+        return Path(s).expanduser()
+    raw = s[len("file://") :]
+    if raw.startswith("localhost/"):
+        raw = raw[len("localhost") :]
+    decoded = Path(unquote(raw)).expanduser()
+    return decoded if decoded.exists() or not Path(raw).expanduser().exists() else Path(raw)
+
+
 def parse_uri(
     uri: str | int,
     width: int | None = None,
@@ -104,7 +118,7 @@ def parse_uri(
     if " ! " in s or s.startswith(("gst://", "gst:")):
         pipe = s.split(":", 1)[1].lstrip("/") if s.startswith("gst") else s
         return SourceSpec("gstreamer", pipe, s, **kw)
-    path = Path(s[len("file://") :] if s.startswith("file://") else s).expanduser()
+    path = _file_path(s)
     if path.is_dir():
         return SourceSpec("folder", str(path), s, **kw)
     if not path.exists():
