@@ -40,6 +40,7 @@ def run_once(finder: str, a, out: Path, tag: str) -> dict:
         "--quiet",
         "--log",
         str(log),
+        "--overwrite",  # its own log in --out: a second invocation replaces it
     ]
     if a.detector:
         cmd += ["--detector", a.detector]

@@ -70,6 +70,7 @@ def main() -> int:
         str(a.frames),
         "--log",
         str(log),
+        "--overwrite",  # the soak's own log in its workdir: a re-run replaces it
         "--log-max-mb",
         "20",
         "--log-backups",

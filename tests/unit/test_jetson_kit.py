@@ -110,6 +110,7 @@ def test_unit_restarts_watches_and_logs():
     start = svc["ExecStart"]
     assert start.startswith("/opt/edgexai/.venv/bin/edgexai run ")
     assert "--log ${EDGEXAI_LOG}" in start and "--headless" in start
+    assert "--append" in start  # a restart adds to the log; without it run refuses the log
     assert svc["NotifyAccess"] == "main"  # edgexai run itself sends READY/WATCHDOG
     assert svc.get("PrivateTmp", "no") == "no"  # CSI cameras need the host's /tmp/argus_socket
     assert "edgexai doctor" in svc["ExecStartPre"]

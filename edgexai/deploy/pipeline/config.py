@@ -58,16 +58,40 @@ class RunConfig:
     headless: bool = opt(True, "no window", flag="--headless", group=OUTPUT)
     output: str | None = opt(
         None,
-        "also write the overlay video (.mp4 or .avi)",
+        "also write the overlay video (.mp4 or .avi), sized as the first frame: a frame of "
+        "another size is letterboxed into it (scaled to fit, black borders); an existing FILE "
+        "needs --overwrite",
         metavar="FILE",
         type=video_output,
         group=OUTPUT,
     )
-    log: str = opt("edgexai-run.jsonl", "per-frame JSON Lines log", group=OUTPUT)
+    overwrite: bool = opt(
+        False,
+        "replace an existing --output video, and (without --append) an existing log, its "
+        "rotated parts and the summary; without it a run refuses to write over any of them",
+        group=OUTPUT,
+    )
+    log: str = opt(
+        "edgexai-run.jsonl",
+        "per-frame JSON Lines log; a run starts a new one and refuses an existing one "
+        "(see --append, --overwrite)",
+        group=OUTPUT,
+    )
+    append: bool = opt(
+        False,
+        "add this run to an existing log (its start record marks where it begins; `edgexai "
+        "score` warns about a log of several runs); the summary is this run's",
+        group=OUTPUT,
+    )
     log_max_mb: float = opt(
         50.0, "rotate the log at this size in MiB", type=positive_float, group=OUTPUT
     )
-    log_backups: int = opt(5, "rotated logs kept, LOG.1 … LOG.N", type=positive_int, group=OUTPUT)
+    log_backups: int = opt(
+        5,
+        "rotated logs kept, LOG.1 … LOG.N; each file begins with the run's start record",
+        type=positive_int,
+        group=OUTPUT,
+    )
     summary: str | None = opt(None, "summary JSON (default: LOG.summary.json)", group=OUTPUT)
     quiet: bool = opt(False, "no summary on stderr", group=OUTPUT)
     probe_every: int = opt(

@@ -37,7 +37,7 @@ from edgexai.deploy.pipeline.stages import (
     RenderStage,
 )
 from edgexai.deploy.pipeline.summary import Summary, format_summary, write_summary
-from edgexai.deploy.pipeline.writable import check_writable_file
+from edgexai.deploy.pipeline.writable import check_run_paths, check_writable_file
 from edgexai.deploy.sign_classifier import SignClassifier
 from edgexai.deploy.sign_detector import SignDetector
 
@@ -137,7 +137,7 @@ class FrameLoop:
         self.result: dict[str, Any] = {}
 
     def start(self, start_record: dict[str, Any]) -> None:
-        self.log.write(start_record)
+        self.log.start(start_record)
         work = self.finder.prepare if self.cfg.prepare_in_capture else None
         self.source = FrameSource(
             self.spec, opener=self.opener, live=self.cfg.live, on_event=self.log.write, work=work
@@ -233,7 +233,9 @@ def open_stages(
     engine_max = classifier.max_batch
     limit = min(cfg.max_classify, engine_max) if engine_max else cfg.max_classify
     decision = finder.decision.override(cfg.min_score, cfg.min_confidence)
-    display = Display(window=not cfg.headless, output=cfg.output, fps=cfg.input_rate or 15.0)
+    display = Display(
+        window=not cfg.headless, output=cfg.output, fps=cfg.input_rate or 15.0, quiet=cfg.quiet
+    )
     return Stages(
         FindStage(finder, limit),
         ClassifyStage(classifier),
@@ -254,6 +256,13 @@ def run_pipeline(
     """Run the pipeline until the source ends, max_frames, a signal or a closed window; returns
     the summary (also written to cfg.summary_path() and as the log's last line)."""
     spec = parse_uri(cfg.source, cfg.input_width, cfg.input_height, cfg.input_rate, cfg.loop)
+    check_run_paths(
+        spec,
+        {"--output": cfg.output, "--log": cfg.log, "--summary": cfg.summary_path()},
+        cfg.log_backups,
+        overwrite=cfg.overwrite,
+        append=cfg.append,
+    )
     if classifier is None:
         if not cfg.model:
             raise EdgexaiError("no model: pass --model DIR")
@@ -276,7 +285,7 @@ def run_pipeline(
     check_writable_file(cfg.summary_path(), "--summary")
     if cfg.output:
         check_writable_file(cfg.output, "--output")
-    log = JsonlLog(cfg.log, cfg.log_max_bytes, cfg.log_backups)
+    log = JsonlLog(cfg.log, cfg.log_max_bytes, cfg.log_backups, fresh=not cfg.append)
     summary = Summary(spec.uri, info.name, info.backend)
     stages = open_stages(cfg, classifier, finder, log, summary, spec.uri)
     with FrameLoop(cfg, spec, finder, log, summary, opener) as loop:

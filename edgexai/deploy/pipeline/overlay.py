@@ -7,6 +7,8 @@ class came from. Outputs: a window (needs OpenCV with GUI support), a video file
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from edgexai.core.errors import EdgexaiError
@@ -54,12 +56,34 @@ def draw(
     return out
 
 
-class Display:
-    """Where rendered frames go: a window, a video file, both, or (headless) neither."""
+def letterbox(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`img` scaled to fit (w, h) = `size`, aspect kept, centred on black borders."""
+    import cv2
 
-    def __init__(self, window: bool, output: str | None, fps: float = 15.0) -> None:
-        self.window, self.output, self.fps = window, output, fps
+    w, h = size
+    ih, iw = img.shape[:2]
+    scale = min(w / iw, h / ih)
+    sw, sh = max(1, min(w, round(iw * scale))), max(1, min(h, round(ih * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    out = np.zeros((h, w, 3), np.uint8)
+    x, y = (w - sw) // 2, (h - sh) // 2
+    out[y : y + sh, x : x + sw] = cv2.resize(img, (sw, sh), interpolation=interp)
+    return out
+
+
+class Display:
+    """Where rendered frames go: a window, a video file, both, or (headless) neither.
+
+    A video has one frame size, the first frame's: a later frame of another size (a folder of
+    mixed images) is letterboxed into it, since OpenCV's writer silently drops such frames."""
+
+    def __init__(
+        self, window: bool, output: str | None, fps: float = 15.0, quiet: bool = False
+    ) -> None:
+        self.window, self.output, self.fps, self.quiet = window, output, fps, quiet
         self.writer = None
+        self.size: tuple[int, int] | None = None
+        self.letterboxed = 0
         if window:
             import cv2
 
@@ -91,7 +115,20 @@ class Display:
                         f"cannot write video to {self.output!r}: OpenCV's FFMPEG "
                         "could not open a writer for it"
                     )
-            self.writer.write(frame_bgr)
+                self.size = (w, h)
+            frame_size = (frame_bgr.shape[1], frame_bgr.shape[0])
+            if frame_size != self.size:
+                if not self.letterboxed and not self.quiet:
+                    print(
+                        f"edgexai: note: a frame is {frame_size[0]}×{frame_size[1]}, the video "
+                        f"{self.size[0]}×{self.size[1]} (the first frame's): frames of another "
+                        "size are letterboxed into it",
+                        file=sys.stderr,
+                    )
+                self.letterboxed += 1
+                self.writer.write(letterbox(frame_bgr, self.size))
+            else:
+                self.writer.write(frame_bgr)
         if self.window:
             cv2.imshow("edgexai", frame_bgr)
             if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
