@@ -37,13 +37,17 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def make_parser() -> argparse.ArgumentParser:
+    from edgexai.core.image_files import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
+
     parser = OneLineParser(
         prog="edgexai",
         description="Traffic-sign classifiers for vehicles, with Grad-CAM explanations that run "
         "on the device. Train and evaluate a regime (build), run the camera pipeline "
         "(run), compare regimes (bench).",
         epilog="Data: --data-root or EDGEXAI_DATA names GTSRB (folder, folder holding "
-        "gtsrb.tar.gz, or the archive); with a network it is downloaded.",
+        "gtsrb.tar.gz, or the archive); with a network it is downloaded. Images above "
+        f"{MAX_PIXELS_ENV} (width × height, default {DEFAULT_MAX_PIXELS}) are refused "
+        "before decoding.",
     )
     parser.add_argument("--version", action="version", version=f"edgexai {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
@@ -53,8 +57,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from edgexai.core.image_files import set_opencv_limit
     from edgexai.core.threads import contention_safe_threads
 
+    set_opencv_limit()  # OpenCV reads its image size limit once, when cv2 is imported
     contention_safe_threads()  # before any command loads torch or ONNX Runtime
     parser = make_parser()
     args = parser.parse_args(argv)

@@ -18,10 +18,13 @@ CROP_MIN_PX = 2.0
 
 
 def read_rgb(path: str) -> np.ndarray | None:
-    """Decode an image file to RGB uint8 (H×W×3), or None when it cannot be decoded."""
+    """Decode an image file to RGB uint8 (H×W×3), or None when it cannot be decoded; an image
+    above the pixel limit is refused before decoding (`image_files.ImageTooLarge`)."""
     import cv2
 
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    from edgexai.core.image_files import read_image
+
+    img = read_image(path)
     if img is None:
         return None
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

@@ -23,6 +23,7 @@ import numpy as np
 from edgexai.core.arg_types import positive_int, unit_interval
 from edgexai.core.detection.hog_rejector import FEATURE_SIZE, Rejector, features
 from edgexai.core.errors import EdgexaiError
+from edgexai.core.image_files import read_image
 from edgexai.core.options import opt
 from edgexai.train.data.gtsdb_frames import CALIBRATION_MOD, DEVELOPMENT
 
@@ -55,11 +56,9 @@ class RejectorTrainOptions:
 
 
 def _frame(folder: Path, i: int) -> np.ndarray:
-    import cv2
-
     from edgexai.train.data.gtsdb_frames import frame_path
 
-    frame = cv2.imread(str(frame_path(folder, i)))
+    frame = read_image(frame_path(folder, i))
     if frame is None:
         raise EdgexaiError(f"{frame_path(folder, i)} is missing or not an image")
     return frame

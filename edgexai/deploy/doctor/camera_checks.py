@@ -158,7 +158,7 @@ def _decode_one(source: str, reads: int) -> Check:
             except EndOfStream:
                 ended = True
                 break
-            except OSError as exc:
+            except (OSError, EdgexaiError) as exc:  # EdgexaiError: a frame above the pixel limit
                 return Check(
                     "source", FAIL, f"{source!r} opens but reading fails: {exc}", _SOURCE_FIX
                 )

@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from edgexai.core.errors import EdgexaiError
+from edgexai.core.image_files import check_frame_size, read_image
 from edgexai.deploy.pipeline.source_uri import IMAGE_EXTS, SourceSpec
 
 
@@ -74,7 +75,7 @@ class FolderReader:
             self.pos = self.decoded_in_pass = 0
         f = self.files[self.pos]
         self.pos += 1
-        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        img = read_image(f)  # an image above the pixel limit stops the run, in one line
         self.decoded_in_pass += img is not None
         if img is not None and self.size[0] and self.size[1] and img.shape[1::-1] != self.size:
             img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
@@ -124,6 +125,15 @@ class CaptureReader:
             if spec.rate:
                 self.cap.set(cv2.CAP_PROP_FPS, spec.rate)
             self.cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        try:  # the decoder's frame size, from the container or device, before any frame
+            check_frame_size(
+                int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
+                int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
+                f"a frame of {spec.uri!r}",
+            )
+        except EdgexaiError:
+            self.cap.release()
+            raise
         self.count = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if spec.kind == "video" else 0
         self.pos = 0
         self.bad_run = 0
@@ -133,6 +143,7 @@ class CaptureReader:
 
         ok, img = self.cap.read()
         if ok and img is not None:
+            check_frame_size(img.shape[1], img.shape[0], f"a frame of {self.spec.uri!r}")
             self.pos += 1
             self.bad_run = 0
             want = (self.spec.width, self.spec.height)

@@ -21,6 +21,7 @@ import numpy as np
 
 from edgexai.core.digest import sha256_file
 from edgexai.core.errors import EdgexaiError
+from edgexai.core.image_files import ImageTooLarge
 from edgexai.core.preprocess import read_rgb, resize_square
 from edgexai.train.data.gtsrb import ArraySplit, cached_split, decode_all
 from edgexai.train.data.locate import cache_dir
@@ -273,7 +274,10 @@ def _first_difference(a: list[str], b: list[str]) -> int:
 
 
 def _decode(path: Path, size: int) -> np.ndarray:
-    img = read_rgb(str(path))
+    try:
+        img = read_rgb(str(path))
+    except ImageTooLarge as exc:  # refused before decoding: the dataset is unusable as it is
+        raise DatasetError(str(exc)) from None
     if img is None:
         raise DatasetError(f"cannot decode {path} (not an image, or damaged)")
     return resize_square(img, size)

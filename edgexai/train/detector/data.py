@@ -15,6 +15,7 @@ import numpy as np
 
 from edgexai.core.detection.categories import FLIP_SAFE
 from edgexai.core.errors import EdgexaiError
+from edgexai.core.image_files import read_image
 from edgexai.train.detector.synth import SignPatch, make_patch, paste
 
 UPSCALE_LIMIT = 1.5  # a pasted sign is at most this many times its source image's size
@@ -53,12 +54,11 @@ class FrameSet:
 
 def load_frames(files: list[Path], gt: dict[str, list], progress: bool = False) -> FrameSet:
     """Decode frames and attach their ground truth (a frame missing from gt has no sign)."""
-    import cv2
     from tqdm import tqdm
 
     names, images, boxes, classes = [], [], [], []
     for f in tqdm(files, desc="decoding frames", disable=not progress, leave=False):
-        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        img = read_image(f)
         if img is None:
             raise EdgexaiError(f"{f} cannot be decoded as an image")
         signs = gt.get(f.stem, [])
@@ -82,8 +82,6 @@ def real_sign_patches(frames: FrameSet, min_side: int = 12) -> list[SignPatch]:
 def gtsrb_patches(source, per_class: int, seed: int = 0) -> list[SignPatch]:
     """A class-balanced draw of GTSRB training images cut to their ROI (one per track first,
     larger images first within a track), as paste material."""
-    import cv2
-
     from edgexai.train.data.gtsrb import list_samples
 
     rng = np.random.default_rng(seed)
@@ -101,7 +99,7 @@ def gtsrb_patches(source, per_class: int, seed: int = 0) -> list[SignPatch]:
                     t.sort(key=lambda s: s.roi[2] - s.roi[0])
                     picked.append(t.pop())  # the largest left in this track
         for s in picked:
-            img = cv2.imread(s.path, cv2.IMREAD_COLOR)
+            img = read_image(s.path)
             if img is None:
                 continue
             x1, y1, x2, y2 = s.roi
