@@ -111,6 +111,19 @@ def read_image(path: str | os.PathLike, flags: int | None = None) -> np.ndarray 
         ) from None
 
 
+def truncated_jpeg(path: str | os.PathLike) -> bool:
+    """A JPEG cut short (a copy or download that stopped): no end-of-image marker after its first
+    scan. OpenCV decodes such a file anyway, grey below the cut, with only libjpeg's warning on
+    stderr, so training data is checked here. Bytes after the marker (camera trailers) are fine:
+    0xFFD9 cannot occur inside entropy-coded data, where every 0xFF is stuffed."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.startswith(b"\xff\xd8"):
+        return False
+    scan = data.find(b"\xff\xda")
+    return scan < 0 or data.find(b"\xff\xd9", scan) < 0
+
+
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """(width, height) from the file's header without decoding, or None (unknown format,
     unreadable or truncated header)."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from edgexai.core.digest import sha256_file
 from edgexai.core.errors import EdgexaiError
-from edgexai.core.image_files import ImageTooLarge
+from edgexai.core.image_files import ImageTooLarge, truncated_jpeg
 from edgexai.core.preprocess import read_rgb, resize_square
 from edgexai.train.data.gtsrb import ArraySplit, cached_split, decode_all
 from edgexai.train.data.locate import cache_dir
@@ -280,6 +280,8 @@ def _decode(path: Path, size: int) -> np.ndarray:
         raise DatasetError(str(exc)) from None
     if img is None:
         raise DatasetError(f"cannot decode {path} (not an image, or damaged)")
+    if truncated_jpeg(path):
+        raise DatasetError(f"{path} is a truncated JPEG (it ends before its image does)")
     return resize_square(img, size)
 
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from edgexai.core.detection.categories import FLIP_SAFE
 from edgexai.core.errors import EdgexaiError
-from edgexai.core.image_files import read_image
+from edgexai.core.image_files import read_image, truncated_jpeg
+from edgexai.train.data.gtsdb_frames import check_boxes_in_frame
 from edgexai.train.detector.synth import SignPatch, make_patch, paste
 
 UPSCALE_LIMIT = 1.5  # a pasted sign is at most this many times its source image's size
@@ -61,7 +62,10 @@ def load_frames(files: list[Path], gt: dict[str, list], progress: bool = False) 
         img = read_image(f)
         if img is None:
             raise EdgexaiError(f"{f} cannot be decoded as an image")
+        if truncated_jpeg(f):
+            raise EdgexaiError(f"{f} is a truncated JPEG (it ends before its image does)")
         signs = gt.get(f.stem, [])
+        check_boxes_in_frame(f, signs, img.shape[1], img.shape[0])
         names.append(f.stem)
         images.append(img)
         boxes.append(np.array([s[:4] for s in signs], np.float32).reshape(-1, 4))
