@@ -21,9 +21,12 @@ def register(sub) -> None:
         "throughput; all models timed interleaved in one process) — and write "
         "report.md, a self-contained report.html, PNG figures, results.json and "
         "results.csv, with every figure also as a ratio to the natural model and "
-        "a section comparing our numbers with the reference paper's. Explanation "
-        "results are cached per model in the report folder, so an interrupted bench "
-        "resumes there.",
+        "a section comparing our numbers with the reference paper's. The report is "
+        "written into DIR.partial/ and takes the --report folder's place only when "
+        "complete; an earlier report there is replaced only with --overwrite, and never "
+        "a file a bench did not write. Explanation results are cached per model in the "
+        "report folder (reused by the next bench), so an interrupted bench resumes from "
+        "DIR.partial/.",
         formatter_class=HelpFormatter,
     )
     which = p.add_mutually_exclusive_group(required=True)

@@ -24,7 +24,8 @@ def register(sub) -> None:
         "(3) `bench` of the two models into a report. The quick preset trains 3 "
         "epochs (+1 fine-tuning) instead of 12 (+4): about 6 minutes on 2 cores "
         "(cold cache) instead of about 35, for 2–3 points of test accuracy; the "
-        "bench explains 100 test images instead of 200. Rerunning reuses finished builds.",
+        "bench explains 100 test images instead of 200. Rerunning reuses finished builds and "
+        "replaces the pipeline's video, log and summary in --out (the demo's own files).",
         formatter_class=HelpFormatter,
     )
     p.add_argument("--out", default="demo", help="output folder (builds, pipeline log, report)")
@@ -119,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
                 log=str(out / "pipeline.jsonl"),
                 max_frames=args.frames,
                 quiet=True,
+                overwrite=True,  # the demo's own files, replaced by a re-run
             )
         )
         print(format_summary(result), file=sys.stderr)
@@ -129,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         BenchOptions(
             models=[str(natural), str(layered)],
             report=str(out / "report"),
+            overwrite=True,  # the demo's own report: a second demo replaces it (bench files only)
             data_root=args.data_root,
             images=args.images,
             progress=progress,

@@ -233,6 +233,7 @@ def test_a_second_bench_reuses_the_explanations_and_gives_the_same_metrics(
             data_root=str(fake_gtsrb),
             report=str(out),
             batches=(1,),
+            overwrite=True,  # the earlier report is replaced, its explanation cache reused
             **SMALL,
         )
     )
@@ -311,6 +312,14 @@ def test_demo_builds_runs_the_pipeline_and_writes_the_report(fake_gtsrb, tmp_pat
     assert results["pipeline"][0]["frames"] == 3
     assert "Camera-frame pipeline" in (out / "report" / "report.md").read_text()
     assert "open " in r.stdout and "report.html" in r.stdout
+    from edgexai.study.bench.report_folder import foreign_files
+
+    assert foreign_files(out / "report") == []  # the pipeline figures too are known bench files
+    # a second demo reuses the builds and replaces its own report (staged, then swapped in)
+    again = run_cli(*r.args[3:], timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((out / "report" / "results.json").read_text())["cells"]
+    assert not (out / "report.partial").exists() and not (out / "report.replaced").exists()
 
 
 def _run(p50: dict[str, float]) -> dict:
@@ -373,6 +382,7 @@ def test_bench_flags_come_from_bench_options_with_its_defaults(monkeypatch):
         "1,4",
         "--no-road",
         "--fresh",
+        "--overwrite",
         "--no-progress",
         "--pipeline-summary",
         "x.json",
@@ -388,6 +398,7 @@ def test_bench_flags_come_from_bench_options_with_its_defaults(monkeypatch):
     )
     assert opts.cells == ("natural",) and opts.models == [] and opts.batches == (1, 4)
     assert not opts.road and opts.fresh and not opts.progress and opts.seeds == (0, 2)
+    assert opts.overwrite and not BenchOptions().overwrite
     assert opts.pipeline_summaries == ["x.json", "y.json"] and opts.threads == opts.warmup == 0
 
 

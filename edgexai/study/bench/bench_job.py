@@ -5,7 +5,8 @@ quality on a seeded draw (explanation_cache: cached per model under the report f
 interrupted bench resumes and a second run re-times without re-explaining) → open every (model,
 backend, precision) session, measure its accuracy on a second seeded draw, and time all of them
 interleaved in one process (bench_sessions) → aggregate over seeds, ratios to natural, the
-paper's findings (bench_results) → results.json / results.csv / report.md / report.html / PNGs.
+paper's findings (bench_results) → results.json / results.csv / report.md / report.html / PNGs,
+written into `DIR.partial/` and swapped in for the --report folder when complete (report_folder).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from edgexai.study.bench.bench_validation import validate
 from edgexai.study.bench.explanation_cache import explain_all, without_cam_methods
 from edgexai.study.bench.fidelity import measure_fidelity
 from edgexai.study.bench.report import write_report
+from edgexai.study.bench.report_folder import stage_report
 from edgexai.study.bench.select import (
     BenchModel,
     check_comparable,
@@ -51,26 +53,26 @@ def run_bench(opts: BenchOptions) -> tuple[Path, dict[str, Any]]:
     models = select_models(opts)
     opts = without_cam_methods(opts, models)
     notes = check_comparable(models)
-    out = _report_folder(opts)
-    env = environment(opts.threads)
-    draw = draw_test(models, opts)
-    records, maps_by_model, ids_by_model = explain_all(models, draw, opts, out / "cache")
-    # sessions: accuracy, then latency, all models interleaved in this one process
-    latency_rows = measure_sessions(models, draw, records, opts, notes)
-    env["load_average_end"] = load_average()
-    results = assemble(opts, env, draw, records, latency_rows, notes)
-    # the deployed sessions' in-graph CAM against the fp32 PyTorch Grad-CAM (bench/fidelity.py)
-    results["cam_fidelity"] = measure_fidelity(models, draw, ids_by_model, opts, open_sessions)
-    write_report(out, results, models, draw.test, draw.ids, maps_by_model, ids_by_model, opts)
-    results["seconds_total"] = round(time.time() - t_start, 1)
-    write_results(out, results)
-    return out, results
-
-
-def _report_folder(opts: BenchOptions) -> Path:
-    out = Path(opts.report).expanduser()
+    # written into DIR.partial/ and swapped in for DIR when complete (report_folder.py)
+    stage = stage_report(
+        opts.report, opts.overwrite, opts.fresh, opts.root, [m.dir for m in models]
+    )
+    out = stage.staging
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EdgexaiError(f"--report {out}: cannot write there ({exc.strerror or exc})") from None
-    return out
+        env = environment(opts.threads)
+        draw = draw_test(models, opts)
+        records, maps_by_model, ids_by_model = explain_all(models, draw, opts, out / "cache")
+        # sessions: accuracy, then latency, all models interleaved in this one process
+        latency_rows = measure_sessions(models, draw, records, opts, notes)
+        env["load_average_end"] = load_average()
+        results = assemble(opts, env, draw, records, latency_rows, notes)
+        # the deployed sessions' in-graph CAM against the fp32 PyTorch Grad-CAM (fidelity.py)
+        results["cam_fidelity"] = measure_fidelity(models, draw, ids_by_model, opts, open_sessions)
+        write_report(out, results, models, draw.test, draw.ids, maps_by_model, ids_by_model, opts)
+        results["seconds_total"] = round(time.time() - t_start, 1)
+        write_results(out, results)
+    except BaseException:  # Ctrl-C included: the earlier report stays as it was
+        stage.abandon()
+        raise
+    stage.commit()
+    return Path(opts.report).expanduser(), results

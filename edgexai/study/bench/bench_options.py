@@ -54,7 +54,19 @@ class BenchOptions:
         type=csv_words,
     )
     batches: tuple[int, ...] = opt((1, 8), "batch sizes to time", type=csv_ints, flag="--batch")
-    report: str = opt("bench-report", "output folder")
+    report: str = opt(
+        "bench-report",
+        "output folder, written whole: the report is made in DIR.partial/ and takes DIR's place "
+        "when complete (an interrupted bench leaves DIR as it was). Not the current folder or "
+        "one above it, the builds root or a build folder",
+        metavar="DIR",
+    )
+    overwrite: bool = opt(
+        False,
+        "replace an earlier report in --report (without it an existing report is refused). "
+        "Only the files a bench writes are replaced; a folder holding any other file is "
+        "refused, naming them",
+    )
     data_root: str | None = opt(
         None, "GTSRB location; unset: $EDGEXAI_DATA, else the models' own data"
     )

@@ -107,7 +107,7 @@ def assemble(
         "config": {
             k: (list(v) if isinstance(v, tuple) else v)
             for k, v in asdict(opts).items()
-            if k not in ("progress", "command", "fresh", "pipeline_summaries")
+            if k not in ("progress", "command", "fresh", "overwrite", "pipeline_summaries")
         },
         "images": {
             "split": "official test",

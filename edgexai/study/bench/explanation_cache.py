@@ -104,7 +104,10 @@ def explain_one(
     tmp = stem.with_name(stem.name + ".tmp.npz")
     np.savez_compressed(tmp, ids=item.ids, **{f"map_{m}": v for m, v in item.maps.items()})
     os.replace(tmp, stem.with_suffix(".npz"))
-    stem.with_suffix(".json").write_text(json.dumps(json_safe(item.result), indent=1))
+    # replaced, never written into: the entry may be a hard link to an earlier report's
+    tmp = stem.with_name(stem.name + ".tmp.json")
+    tmp.write_text(json.dumps(json_safe(item.result), indent=1))
+    os.replace(tmp, stem.with_suffix(".json"))
     return item.result, item.maps, item.ids
 
 
