@@ -24,7 +24,7 @@ def register(sub) -> None:
         "(3) `bench` of the two models into a report. The quick preset trains 3 "
         "epochs (+1 fine-tuning) instead of the cpu preset's 10 (+4): 5–6 minutes on 2 "
         "cores with AVX512-BF16, about 11 on 2 AVX2-only cores (cold cache; "
-        "docs/benchmarks.md), for 1–2 points of test accuracy; the bench explains 100 test "
+        "docs/benchmarks.md), for 1–3 points of test accuracy; the bench explains 100 test "
         "images instead of 200. Rerunning reuses finished builds and replaces the "
         "pipeline's video, log and summary and the report in --out (the demo's own files).",
         formatter_class=HelpFormatter,
