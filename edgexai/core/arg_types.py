@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 
 
@@ -126,3 +127,42 @@ def frame_mod(text: str) -> tuple[int, int] | None:
     if not 0 <= r < m:
         raise argparse.ArgumentTypeError(f"expected 0 ≤ R < M, got {text!r}")
     return m, r
+
+
+# A build adds `<name>.partial`, `.<name>.lock` and `.<name>.old-PID` beside `<out>/<name>`: a name
+# keeps room for them within the 255 bytes a file system allows one name.
+FOLDER_NAME_BYTES = 240
+
+
+def folder_name_problem(text: str) -> str | None:
+    """Why `text` is not one plain folder name inside its parent folder (None when it is).
+
+    `--name` must never reach outside `--out`: no path separator (so no absolute path and no
+    `../x`), not `.` or `..`, no hidden name (edgexai keeps its locks and replaced builds under
+    names starting with `.`), no `*.partial` (another build's staging folder), no NUL or other
+    control character, not empty or blank."""
+    if not text.strip():
+        return "is empty"
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return "contains a control character"
+    if any(sep and sep in text for sep in ("/", "\\", os.sep, os.altsep)):
+        return "is a path, not a folder name (--out chooses where the folder goes)"
+    if text in (".", ".."):
+        return "names --out itself or its parent, not a folder inside --out"
+    if text.startswith("."):
+        return "starts with '.' (hidden names are edgexai's own: locks, replaced builds)"
+    if text.endswith(".partial"):
+        return "ends with .partial (the staging folder of another build)"
+    if len(os.fsencode(text)) > FOLDER_NAME_BYTES:
+        return f"is longer than {FOLDER_NAME_BYTES} bytes"
+    return None
+
+
+def folder_name(text: str) -> str:
+    """`--name`: one plain folder name inside --out (see folder_name_problem)."""
+    problem = folder_name_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} {problem}; a build name is one folder name inside --out"
+        )
+    return text

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgexai.core.arg_types import device_name
+from edgexai.core.arg_types import device_name, folder_name
 from edgexai.core.manifest import BUILDS_ROOT
 from edgexai.core.metrics.robustness import EVAL_IMAGES, EVAL_STEPS
 from edgexai.core.options import add_options, cli_fields, from_args, opt
@@ -78,7 +78,11 @@ class BuildOptions:
         "out for testing, seeded, the same for every regime and seed",
     )
     out: str = opt(BUILDS_ROOT, "parent folder of build folders")
-    name: str | None = opt(None, "build folder name (default: arch-regime-sSEED)")
+    name: str | None = opt(
+        None,
+        "build folder name: one folder inside --out, not a path (default: arch-regime-sSEED)",
+        type=folder_name,
+    )
     device: str = opt("auto", "cpu, cuda, cuda:N or auto", type=device_name)
     limit_per_class: int | None = opt(
         None,

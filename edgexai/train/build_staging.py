@@ -8,6 +8,11 @@ rebuild, the old build sits at `<out>/.<name>.old-PID/` and the new one at `<nam
 stdlib Python has no atomic exchange of two folders). A finished build is not replaced without
 `--force`.
 
+`<out>/<name>` never leaves `--out`: the name is one plain folder name (build_folder; the command
+lines refuse others when parsed), and --out is a folder or not there yet. A build that fails
+removes its staging folder, unless it holds a checkpoint that `--resume` continues: then the
+error says that it is kept and how to continue it (after_failure).
+
 The lock is `<out>/.<name>.lock`, held with flock(2) from before the staging folder is touched
 until after the swap: a second build of the same folder refuses at once, in one line. The kernel
 drops a flock when the process holding it ends, however it ends (kill -9 included), so a lock file
@@ -22,8 +27,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
+from edgexai.core.arg_types import folder_name_problem
 from edgexai.core.errors import EdgexaiError
 from edgexai.core.manifest import MANIFEST_NAME
 
@@ -35,6 +42,59 @@ except ImportError:  # not POSIX: builds are not locked there
 PARTIAL_SUFFIX = ".partial"
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "train_log.jsonl"
+
+
+def check_out_folder(out: Path, flag: str = "--out") -> None:
+    """Refuse an --out that is a file, or lies under one, in one line (before anything is read)."""
+    for folder in (out, *out.parents):
+        try:
+            if not folder.exists():
+                continue
+        except OSError as exc:
+            raise EdgexaiError(
+                f"{flag} {out}: cannot read {folder} ({exc.strerror or exc})"
+            ) from None
+        if not folder.is_dir():
+            where = "is a file" if folder == out else f"lies under the file {folder}"
+            raise EdgexaiError(
+                f"{flag} {out} {where}: cannot write there; {flag} must be a folder "
+                "(made when absent)"
+            )
+        return
+
+
+def check_name(name: str, flag: str = "--name") -> None:
+    """Refuse a build name that is not one plain folder name (`..`, `.`, a path, an absolute
+    path...): a build never replaces anything outside --out."""
+    problem = folder_name_problem(name)
+    if problem:
+        raise EdgexaiError(
+            f"{flag} {name!r} {problem}; a build name is one folder name inside --out"
+        )
+
+
+def build_folder(out: str, name: str) -> Path:
+    """`<out>/<name>`, once the name and --out are checked (check_name, check_out_folder)."""
+    check_name(name)
+    parent = Path(out).expanduser()
+    check_out_folder(parent)
+    return parent / name
+
+
+def after_failure(partial: Path, exc: BaseException) -> None:
+    """A failed build's staging folder: removed, unless it holds a checkpoint for --resume; then
+    kept, and the error (or, for a crash or an interrupt, stderr) says so."""
+    if not (partial / CHECKPOINT_NAME).is_file():
+        shutil.rmtree(partial, ignore_errors=True)
+        return
+    note = (
+        f"the unfinished build is kept in {partial}; continue it by adding --resume to the "
+        "same command (without --resume a build starts over)"
+    )
+    if isinstance(exc, EdgexaiError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        exc.args = (f"{exc.args[0]}; {note}",)  # the one line the command prints
+    else:
+        print(f"edgexai: {note}", file=sys.stderr, flush=True)
 
 
 def staging_path(final: Path) -> Path:

@@ -38,6 +38,11 @@ def validate(opts: BuildOptions) -> BuildOptions:
     if not 0 <= opts.val_fraction < 1:
         raise EdgexaiError(f"--val-fraction must be in [0, 1) (got {opts.val_fraction})")
     _validate_dataset(opts)
+    from edgexai.train.build_staging import check_name, check_out_folder
+
+    if opts.name is not None:
+        check_name(opts.name)  # one folder inside --out: never `..`, `.` or a path
+    check_out_folder(Path(opts.out).expanduser())
     return replace(opts, roi=resolve_roi(opts))
 
 
@@ -169,7 +174,7 @@ def run_build(opts: BuildOptions) -> Path:
     arch = opts.arch or preset.arch
     spec = get_spec(arch)
     name = build_name(opts, arch)
-    final = Path(opts.out).expanduser() / name
+    final = staging.build_folder(opts.out, name)
     staging.check_target(final, opts.force, opts.resume)
     source = locate(opts)  # listed (and, for a folder, digested) before anything is written
     env = dist_env()
@@ -177,7 +182,13 @@ def run_build(opts: BuildOptions) -> Path:
     job = _Job(opts, regime, preset, arch, spec, build_input_size(preset, arch), name, source, env)
     with staging.BuildLock(final) if env.is_main else nullcontext():
         work = staging.stage(final, opts.resume) if env.is_main else staging.staging_path(final)
-        if _build_into(job, work, staging.resume_from(opts.resume, final)):
+        try:
+            complete = _build_into(job, work, staging.resume_from(opts.resume, final))
+        except BaseException as exc:
+            if env.is_main:
+                staging.after_failure(work, exc)  # removed unless --resume can continue it
+            raise
+        if complete:
             staging.swap_in(work, final)
     return final
 

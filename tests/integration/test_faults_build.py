@@ -361,3 +361,119 @@ def test_a_rebuild_stays_bit_identical(fake_gtsrb, tmp_path):
     sa, sb = _weights(a), _weights(b)
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not list((tmp_path / "a").glob("*.partial")) + list((tmp_path / "b").glob("*.partial"))
+
+
+# -- issue 43 items 3 and 4: a build never reaches outside --out ----------------------------------
+
+
+def _tree(root):
+    """Every path under `root` with its bytes (folders as None)."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def test_a_name_outside_out_is_refused_and_touches_nothing(fake_gtsrb, tmp_path):
+    """`--name ../victim --force` replaced the folder beside --out, `--name . --force` all of
+    --out, an absolute name wrote anywhere: now one line each, when the command line is parsed."""
+    out, victim = tmp_path / "X", tmp_path / "victim"
+    run_build(_opts(fake_gtsrb, out, name="b1"))
+    (out / "notes.txt").write_text("mine")
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me")
+    before = _tree(tmp_path)
+    common = ["--data-root", str(fake_gtsrb), "--epochs", "1", "--limit-per-class", "2"]
+    common += ["--device", "cpu", "--no-progress", "--no-robust", "--out", str(out), "--force"]
+    for name in ("../victim", "."):  # an absolute name: tests/unit/test_build_names.py
+        line = _one_line(run_cli("build", *common, "--name", name))
+        assert "argument --name" in line and "one folder name inside --out" in line, line
+        assert "--force" not in line  # the refusal never suggests forcing it
+    assert _tree(tmp_path) == before
+
+
+def test_detector_train_name_dot_is_one_line_and_moves_nothing(tmp_path):
+    """Item 4: `detector train --name . --force` was a traceback and --out vanished into a hidden
+    `.out.old-PID/`."""
+    from support.pipeline import write_gt_frames
+
+    frames = write_gt_frames(tmp_path / "frames", 4)
+    out = tmp_path / "out"
+    (out / "other-build").mkdir(parents=True)
+    (out / "other-build" / "manifest.json").write_text("{}")
+    before = _tree(tmp_path)
+    line = _one_line(
+        run_cli(
+            "detector", "train", "--frames", str(frames), "--out", str(out), "--name", ".",
+            "--force", "--steps", "1", "--train", "0:2", "--heldout", "2:4", "--no-synthetic",
+        )
+    )  # fmt: skip
+    assert "argument --name" in line and "one folder name inside --out" in line, line
+    assert _tree(tmp_path) == before
+
+
+# -- issue 43 (small things): a failed build does not leave <name>.partial/ behind ---------------
+
+
+def test_a_build_that_fails_before_a_checkpoint_removes_its_staging_folder(tmp_path):
+    """A --dataset image that cannot be decoded fails the build after staging began: one line,
+    and no `<name>.partial/` is left (nothing in it could be resumed)."""
+    from support.data import make_image_folder
+
+    data = make_image_folder(tmp_path / "signs", ("a", "b"), per_class=3)
+    (data / "00000" / "broken.png").write_bytes(b"not an image")
+    out = tmp_path / "out"
+    line = _one_line(
+        run_cli(
+            "build", "--dataset", str(data), "--out", str(out), "--epochs", "1",
+            "--device", "cpu", "--no-progress", "--no-robust",
+        )
+    )  # fmt: skip
+    assert "cannot decode" in line, line
+    assert not [p.name for p in out.iterdir() if not p.name.endswith(".lock")], list(out.iterdir())
+
+
+def test_a_detector_build_that_fails_removes_its_staging_folder(tmp_path):
+    from support.pipeline import write_gt_frames
+
+    frames = write_gt_frames(tmp_path / "frames", 4)
+    out = tmp_path / "out"
+    line = _one_line(
+        run_cli(
+            "detector", "train", "--frames", str(frames), "--out", str(out), "--steps", "1",
+            "--train", "100:200", "--heldout", "0:2", "--no-synthetic",
+        )
+    )  # fmt: skip
+    assert "selects no frame" in line, line
+    assert not list(out.glob("*.partial")), list(out.iterdir())
+
+
+def test_a_failed_build_with_a_checkpoint_keeps_it_and_says_how_to_resume(
+    fake_gtsrb, tmp_path, monkeypatch, capsys
+):
+    """Past its first epoch a failing build keeps `<name>.partial/` for --resume, and says so: in
+    the error's one line, or on stderr after a crash; --resume then finishes it."""
+    from edgexai.train.regimes.train_loop import Trainer
+
+    original = Trainer._end_epoch
+    staged = tmp_path / f"{NAME}.partial"
+    for error in (EdgexaiError("the disk is full"), RuntimeError("simulated crash")):
+
+        def fail_after_first(self, epoch, *args, error=error):
+            original(self, epoch, *args)
+            if epoch == 0:
+                raise error
+
+        monkeypatch.setattr(Trainer, "_end_epoch", fail_after_first)
+        with pytest.raises(type(error)) as info:
+            run_build(_opts(fake_gtsrb, tmp_path, epochs=2))
+        assert (staged / "checkpoint.pt").is_file()
+        if isinstance(error, EdgexaiError):  # the one line the command prints
+            message = str(info.value)
+            assert message.startswith("the disk is full; ") and "\n" not in message, message
+        else:  # a crash: the traceback follows this line on stderr
+            message = capsys.readouterr().err
+        assert f"kept in {staged}" in message and "--resume" in message, message
+    monkeypatch.setattr(Trainer, "_end_epoch", original)
+    folder = run_build(_opts(fake_gtsrb, tmp_path, epochs=2, resume="auto"))
+    assert _digests_hold(folder) and not staged.exists()

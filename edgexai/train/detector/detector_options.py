@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from edgexai.core.arg_types import (
+    folder_name,
     frame_mod,
     frame_range,
     non_negative_int,
@@ -22,6 +24,7 @@ from edgexai.core.arg_types import (
 from edgexai.core.errors import EdgexaiError
 from edgexai.core.manifest import BUILDS_ROOT
 from edgexai.core.options import opt
+from edgexai.train.build_staging import check_name, check_out_folder
 from edgexai.train.data.gtsdb_frames import CALIBRATION_MOD, DEVELOPMENT, HELDOUT
 
 
@@ -39,7 +42,11 @@ class DetectorBuildOptions:
     (edgexai.core.options), so the defaults and help live here once."""
 
     out: str = opt(BUILDS_ROOT, "parent folder of build folders")
-    name: str | None = opt(None, "build folder name (default: detector-sSEED)")
+    name: str | None = opt(
+        None,
+        "build folder name: one folder inside --out, not a path (default: detector-sSEED)",
+        type=folder_name,
+    )
     frames: str | None = opt(
         None, "frames + gt.txt (default: GTSDB from --data-root)", metavar="DIR"
     )
@@ -95,6 +102,9 @@ class DetectorBuildOptions:
 
 def validate_options(o: DetectorBuildOptions) -> None:
     """Refuse options that cannot make a build, before any frame is read."""
+    if o.name is not None:
+        check_name(o.name)  # one folder inside --out: never `..`, `.` or a path
+    check_out_folder(Path(o.out).expanduser())
     for flag, v in (("--steps", o.steps), ("--batch", o.batch), ("--eval-every", o.eval_every)):
         if v < 1:
             raise EdgexaiError(f"{flag} must be at least 1 (got {v})")

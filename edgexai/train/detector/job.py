@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from edgexai.core.errors import EdgexaiError
-from edgexai.train.build_staging import swap_in
+from edgexai.train.build_staging import after_failure, build_folder, swap_in
 from edgexai.train.detector.detector_options import DetectorBuildOptions, validate_options
 from edgexai.train.train_precision import cpu_has_bf16
 
@@ -66,8 +66,8 @@ def split_frames(files: list[Path], o: DetectorBuildOptions) -> dict[str, list[P
 
 
 def _prepare_dirs(o: DetectorBuildOptions, name: str) -> tuple[Path, Path]:
-    out = Path(o.out).expanduser()
-    final, partial = out / name, out / f"{name}.partial"
+    final = build_folder(o.out, name)  # one folder inside --out, never --out itself or beyond
+    out, partial = final.parent, final.with_name(f"{name}.partial")
     if final.exists() and not o.force:
         raise EdgexaiError(
             f"{final} already holds a build; pass --force to replace it (the old "
@@ -293,8 +293,23 @@ def _host_record(bf16: bool) -> dict[str, Any]:
 
 
 def build_detector(o: DetectorBuildOptions) -> Path:
-    """Train, export, score and write one detector build folder; returns it."""
+    """Train, export, score and write one detector build folder; returns it. A failed build
+    removes its staging folder unless --resume can continue its checkpoint (then it says so)."""
     validate_options(o)
+    t0 = time.time()
+    name = o.name or f"detector-s{o.seed}"
+    final, work = _prepare_dirs(o, name)
+    try:
+        _build_into(o, name, work, t0)
+    except BaseException as exc:
+        after_failure(work, exc)
+        raise
+    swap_in(work, final)
+    return final
+
+
+def _build_into(o: DetectorBuildOptions, name: str, work: Path, t0: float) -> None:
+    """Everything of the build folder, written into the staging folder `work`."""
     import torch
 
     from edgexai.core.manifest import git_revision, tool_versions, write_manifest
@@ -303,9 +318,6 @@ def build_detector(o: DetectorBuildOptions) -> Path:
     from edgexai.train.detector.model import DetectorConfig, count_params
     from edgexai.train.export.precision import make_build_variants
 
-    t0 = time.time()
-    name = o.name or f"detector-s{o.seed}"
-    final, work = _prepare_dirs(o, name)
     if o.threads:
         torch.set_num_threads(o.threads)
     material = _split_source(o)
@@ -346,5 +358,3 @@ def build_detector(o: DetectorBuildOptions) -> Path:
     make_build_variants(work, manifest, calibration_frames(material.train, cfg, o.seed))
     write_manifest(work, manifest)
     (work / "checkpoint.pt").unlink(missing_ok=True)
-    swap_in(work, final)
-    return final
