@@ -235,6 +235,32 @@ def test_bad_options_are_one_line_errors(gt_frames, tmp_path):
     assert proc.returncode == 2 and "positive" in proc.stderr
 
 
+def test_ground_truth_a_detector_cannot_learn_from_is_refused(gt_frames, tmp_path, capsys):
+    """Issue 43 item 10: an empty gt.txt or one naming no frame built a detector with held-out
+    AP nan that found nothing; --heldout selecting no frame built without a word."""
+    import shutil
+
+    from edgexai.train.detector.job import build_detector
+
+    frames = Path(shutil.copytree(gt_frames, tmp_path / "frames"))
+    gt = (frames / "gt.txt").read_text()
+    (frames / "gt.txt").write_text("")
+    with pytest.raises(EdgexaiError, match="no training frame .* has a sign"):
+        build_detector(_options(tmp_path, frames))
+    (frames / "gt.txt").write_text(gt.replace("000", "900", 1))  # 90000.ppm: no such frame
+    with pytest.raises(EdgexaiError, match=r"names \d+ frame\(s\) that are not in the folder"):
+        build_detector(_options(tmp_path, frames))
+    (frames / "gt.txt").write_text(
+        "\n".join(line for line in gt.splitlines() if int(line[:5]) < 8) + "\n"
+    )
+    with pytest.raises(EdgexaiError, match="held-out frames .* hold no sign"):
+        build_detector(_options(tmp_path, frames))
+    (frames / "gt.txt").write_text(gt)
+    out = build_detector(_options(tmp_path, frames, heldout=(20, 30), name="no-heldout"))
+    assert "--heldout 20:30 selects no frame" in capsys.readouterr().err
+    assert (out / "manifest.json").is_file()
+
+
 def test_samples_are_a_function_of_the_step(gt_frames):
     from edgexai.train.data.gtsdb_frames import frame_files, read_gt
     from edgexai.train.detector.data import DataConfig, SampleMaker, load_frames, real_sign_patches

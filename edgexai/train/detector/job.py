@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -147,7 +148,42 @@ def _split_source(o: DetectorBuildOptions) -> _Material:
 
     folder, origin = _frames_source(o)
     gt = read_gt(folder)
-    return _Material(folder, origin, gt, split_frames(frame_files(folder), o))
+    parts = split_frames(frame_files(folder), o)
+    _check_ground_truth(o, folder, gt, parts)
+    return _Material(folder, origin, gt, parts)
+
+
+def _check_ground_truth(
+    o: DetectorBuildOptions, folder: Path, gt: dict[str, list], parts: dict[str, list[Path]]
+) -> None:
+    """Refuse ground truth a detector cannot learn from (a detector trained on no sign finds
+    nothing and scores AP nan), and say when --heldout leaves the build without a score."""
+    from edgexai.train.data.gtsdb_frames import gt_without_frames
+
+    missing = gt_without_frames(folder, gt)
+    if missing:
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        raise EdgexaiError(
+            f"{folder}/gt.txt names {len(missing)} frame(s) that are not in the folder ({shown})"
+        )
+    if not any(gt.get(f.stem) for f in parts["train"]):
+        raise EdgexaiError(
+            f"no training frame (--train {o.train[0]}:{o.train[1]}) has a sign in "
+            f"{folder}/gt.txt; a detector needs ground-truth boxes to learn from"
+        )
+    if o.heldout and not parts["heldout"]:
+        print(
+            f"edgexai: note: --heldout {o.heldout[0]}:{o.heldout[1]} selects no frame of "
+            f"{folder}: the build will have no held-out score",
+            file=sys.stderr,
+        )
+    elif parts["heldout"] and not any(gt.get(f.stem) for f in parts["heldout"]):
+        raise EdgexaiError(
+            f"the held-out frames (--heldout {o.heldout[0]}:{o.heldout[1]}) hold no sign in "
+            "gt.txt, so their AP is undefined; choose frames with signs, or leave --heldout out"
+        )
 
 
 def _gtsrb_bank(o: DetectorBuildOptions, dcfg) -> tuple[list, dict[str, Any] | None]:
