@@ -261,3 +261,16 @@ def test_the_explanation_table_shows_intervals_and_says_where_an_old_cache_has_n
     ci = stats["natural"]["intervals"]["explain.vg.road_morf_mean"]["ci95"]
     assert f"0.500 [{ci[0]:.3f}, {ci[1]:.3f}]" in text
     assert "0.700 (×1.40)" in text and "No intervals for adversarial" in text
+
+
+def test_report_md_shows_a_build_name_as_text_never_as_markup(tmp_path):
+    """Issue 43: report.html escaped a build's name, report.md carried it raw (a Markdown viewer
+    renders raw HTML)."""
+    from edgexai.study.bench.document import Section, to_html
+
+    name = '<img src=x onerror="alert(1)">|a&b'
+    s = Section(f"cell {name}").p(f"**{name}** wins").table(["model"], [[name]]).bullets([name])
+    md = to_markdown(f"report {name}", [s], tmp_path)
+    assert "<img" not in md and "&lt;img src=x" in md and "a&amp;b" in md
+    assert "\\|a&amp;b" in md  # a table cell keeps its column
+    assert "<img" not in to_html("t", [s])

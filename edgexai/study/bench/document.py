@@ -46,28 +46,38 @@ class Section:
         return self
 
 
+def _md_text(text: str) -> str:
+    """Text as Markdown shows it and never as markup: a build's name is the user's, and a
+    Markdown viewer renders raw HTML (<, > and & become entities, as report.html escapes them)."""
+    return html.escape(str(text), quote=False)
+
+
 def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _md_text(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_alt(text: str) -> str:
+    return _md_text(text).replace("[", "\\[").replace("]", "\\]").replace("\n", " ")
 
 
 def to_markdown(title: str, sections: list[Section], base: Path) -> str:
-    out = [f"# {title}", ""]
+    out = [f"# {_md_text(title)}", ""]
     for s in sections:
-        out += [f"## {s.title}", ""]
+        out += [f"## {_md_text(s.title)}", ""]
         for b in s.blocks:
             if b.kind == "p":
-                out += [b.text, ""]
+                out += [_md_text(b.text), ""]
             elif b.kind == "table":
                 out.append("| " + " | ".join(_md_cell(h) for h in b.headers) + " |")
                 out.append("|" + "|".join(" --- " for _ in b.headers) + "|")
                 out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
                 out.append("")
             elif b.kind == "img" and b.path is not None:
-                out += [f"![{b.text}]({b.path.relative_to(base).as_posix()})", ""]
+                out += [f"![{_md_alt(b.text)}]({b.path.relative_to(base).as_posix()})", ""]
             elif b.kind == "pre":
                 out += ["```", b.text, "```", ""]
             elif b.kind == "list":
-                out += [f"- {i}" for i in b.items] + [""]
+                out += [f"- {_md_text(i)}" for i in b.items] + [""]
     return "\n".join(out)
 
 
