@@ -103,11 +103,12 @@ def register(sub) -> None:
 def load_frames(log: str | Path) -> dict[str, list[dict]]:
     """{frame stem: detections} from a log and its rotated parts (first visit of a frame wins)."""
     from edgexai.deploy.pipeline.log import read_jsonl
+    from edgexai.deploy.pipeline.writable import log_parts
 
     log = Path(log)
     if not log.is_file():
         raise EdgexaiError(f"--log {log}: no such file")
-    parts = sorted(_rotated_parts(log), key=lambda p: -int(p.suffix[1:]))
+    parts = log_parts(log)[::-1]  # LOG.N (the oldest) first; not LOG.1.bak or LOG.old
     out: dict[str, list[dict]] = {}
     runs: set[str] = set()  # each run's start record (a rotated file's repeat is the same run)
     again = 0
@@ -137,16 +138,6 @@ def load_frames(log: str | Path) -> dict[str, list[dict]]:
             file=sys.stderr,
         )
     return out
-
-
-def _rotated_parts(log: Path) -> list[Path]:
-    """LOG.1 … LOG.N beside the log (what `run --log-backups` keeps), not LOG.1.bak or LOG.old."""
-    prefix = log.name + "."
-    return [
-        p
-        for p in log.parent.glob(prefix + "[0-9]*")
-        if p.name[len(prefix) :].isdigit() and p.is_file()
-    ]
 
 
 def _in(stem: str, frames: tuple[int, int], mod: tuple[int, int] | None) -> bool:
@@ -200,6 +191,15 @@ def _bad_log(log: str | Path, exc: Exception) -> EdgexaiError:
     return EdgexaiError(f"{log}: {what}; an `edgexai run --log` file is expected")
 
 
+def checked_gt(gt: str | Path) -> dict:
+    """gt.txt's boxes, each checked to lie inside its frame where the folder holds the frame."""
+    from edgexai.train.data.gtsdb_frames import check_gt_in_frames, read_gt
+
+    boxes = read_gt(gt)
+    check_gt_in_frames(gt, boxes)
+    return boxes
+
+
 def score_log(
     log: str | Path,
     gt: str | Path,
@@ -210,14 +210,13 @@ def score_log(
 ) -> dict[str, object]:
     """The figures `edgexai score` prints for one log (edgexai.core.detection.scoring.report)."""
     from edgexai.core.detection.scoring import report
-    from edgexai.train.data.gtsdb_frames import read_gt
 
     chosen = _chosen(log, span, mod)
     try:
         dets = {k: frame_dets(v) for k, v in chosen.items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise _bad_log(log, exc) from None
-    return report(dets, read_gt(gt), threshold, min_size)
+    return report(dets, checked_gt(gt), threshold, min_size)
 
 
 def calibrate_log(
@@ -231,7 +230,6 @@ def calibrate_log(
     """The best (min_sign_score, min_score) of each decision rule at the target precision
     (edgexai.core.detection.calibrate.sweep) over the log's candidates; None where no point reaches it."""
     from edgexai.core.detection.calibrate import Candidate, sweep
-    from edgexai.train.data.gtsdb_frames import read_gt
 
     chosen = _chosen(log, span, mod)
     try:
@@ -249,7 +247,7 @@ def calibrate_log(
         }
     except (KeyError, TypeError, ValueError) as exc:
         raise _bad_log(log, exc) from None
-    gt_boxes = read_gt(gt)
+    gt_boxes = checked_gt(gt)
     res: dict[str, object] = {"frames": len(cands), "target_precision": target_precision}
     for rule in ("product", "sign", "confidence"):
         res[rule] = sweep(cands, gt_boxes, target_precision, rule, min_size)

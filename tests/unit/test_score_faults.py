@@ -47,3 +47,17 @@ def test_a_frame_record_without_a_file_name_is_one_line(folder, capsys):
     log = _log(folder / "bad.jsonl", [{"frame": 0, "file": 400, "detections": []}])
     rc, _, err = cli(capsys, "score", "--log", log, "--gt", str(folder))
     assert rc == 1 and "`file` is not a file name" in err, err
+
+
+def test_a_gt_box_larger_than_its_frame_is_one_line(folder, capsys):
+    """Item 11: a 100000-px box was accepted (a sign no detection can match)."""
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(folder / "00400.jpg"), np.zeros((800, 1360, 3), np.uint8))
+    log = _log(folder / "run.jsonl", RECORDS)
+    rc, _, err = cli(capsys, "score", "--log", log, "--gt", str(folder))
+    assert rc == 0, err  # GT's boxes all lie inside a 1360×800 frame
+    (folder / "gt.txt").write_text(GT + "00400.ppm;100;100;100000;100139;1\n")
+    rc, _, err = cli(capsys, "score", "--log", log, "--gt", str(folder))
+    assert rc == 1 and "leaves its 1360×800 frame" in err, err

@@ -130,6 +130,18 @@ def check_boxes_in_frame(path: Path, boxes: list[GtBox], width: int, height: int
             )
 
 
+def check_gt_in_frames(folder: str | os.PathLike, gt: dict[str, list[GtBox]]) -> None:
+    """Every box of a frame that `folder` holds lies inside that frame (sizes read from the
+    image headers, nothing decoded); boxes of frames the folder lacks are not checked here."""
+    from edgexai.core.image_files import image_size
+
+    files = {f.stem: f for f in frame_files(folder)}
+    for stem, boxes in gt.items():
+        size = image_size(files[stem]) if stem in files else None
+        if size is not None:
+            check_boxes_in_frame(files[stem], boxes, *size)
+
+
 def gt_without_frames(folder: str | os.PathLike, gt: dict[str, list[GtBox]]) -> list[str]:
     """The file stems gt.txt names that have no image file in `folder`."""
     return sorted(set(gt) - {f.stem for f in frame_files(folder)})
