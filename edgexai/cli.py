@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "demo",
     "score",
     "gtsdb",
+    "driveby",
     "rejector",
     "matrix",
 )
