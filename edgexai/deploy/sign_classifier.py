@@ -134,21 +134,22 @@ class SignClassifier:
         return cls(session, info)
 
     # -- the engine ------------------------------------------------------------------------
-    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def infer(self, batch: np.ndarray, cams: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Logits N×C (float64) and CAMs N×S×S (float32, or None): one engine call, or one per
-        `max_batch` rows where the engine's profile is smaller than the batch."""
+        `max_batch` rows where the engine's profile is smaller than the batch. `cams=False`
+        leaves the CAMs the engine returns uncollected (the probe needs logits only)."""
         if len(batch) == 0:
             size = self.info.input_size
             cams = np.zeros((0, size, size), np.float32) if self.info.cam else None
             return np.zeros((0, len(self.info.classes))), cams
         step = self.max_batch or len(batch)
-        logits, cams = [], []
+        logits, maps = [], []
         for s in range(0, len(batch), step):
             lg, cam = self.session.infer(batch[s : s + step])
             logits.append(np.asarray(lg, np.float64))
-            if cam is not None:
-                cams.append(np.asarray(cam, np.float32))
-        return np.concatenate(logits), (np.concatenate(cams) if cams else None)
+            if cams and cam is not None:
+                maps.append(np.asarray(cam, np.float32))
+        return np.concatenate(logits), (np.concatenate(maps) if maps else None)
 
     # -- crops in, classification out -------------------------------------------------------
     def preprocess(self, crops_rgb: np.ndarray) -> np.ndarray:
@@ -166,16 +167,16 @@ class SignClassifier:
         image (`pad_boxes`), cropped and resized; all crops go to the engine at once."""
         t = time.perf_counter()
         padded = pad_boxes(boxes, frame_bgr.shape)
-        crops = extract_crops(frame_bgr, padded, self.info.input_size)
-        batch = self.preprocess(crops)
-        result = self._classified(batch, (time.perf_counter() - t) * 1000)
-        return Classification(result.batch, result.logits, result.cams, result.ms, padded)
+        batch = self.preprocess(extract_crops(frame_bgr, padded, self.info.input_size))
+        return self._classified(batch, (time.perf_counter() - t) * 1000, padded)
 
-    def _classified(self, batch: np.ndarray, preprocess_ms: float) -> Classification:
+    def _classified(
+        self, batch: np.ndarray, preprocess_ms: float, padded: np.ndarray | None = None
+    ) -> Classification:
         t = time.perf_counter()
         logits, cams = self.infer(batch)
-        infer_ms = (time.perf_counter() - t) * 1000
-        return Classification(batch, logits, cams, {"preprocess": preprocess_ms, "infer": infer_ms})
+        ms = {"preprocess": preprocess_ms, "infer": (time.perf_counter() - t) * 1000}
+        return Classification(batch, logits, cams, ms, padded)
 
     def close(self) -> None:
         """Release the backend's resources; safe to call twice."""

@@ -154,7 +154,7 @@ def probe(
     morf = keep_mask(rank_pixels(cams.reshape(n, -1)), k, "morf", (h, w))
     rand = keep_mask(np.argsort(rng.random((n, h * w)), 1), k, "morf", (h, w))
     copies = np.concatenate([batch * morf[:, None], batch * rand[:, None]]).astype(np.float32)
-    p = softmax(classifier.infer(copies)[0])
+    p = softmax(classifier.infer(copies, cams=False)[0])
     idx = np.concatenate([classes, classes])
     pc = p[np.arange(2 * n), idx]
     return [
