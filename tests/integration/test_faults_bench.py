@@ -197,6 +197,18 @@ def test_a_swap_cut_between_its_two_renames_puts_the_earlier_report_back(earlier
     assert _snapshot(tmp_path / "r") == _snapshot(earlier)
 
 
+def test_a_users_folder_named_like_a_replaced_report_is_never_moved(tmp_path):
+    """Only what a bench left as DIR.replaced/ (a report and nothing else) is put back."""
+    from edgexai.study.bench.report_folder import stage_report
+
+    mine = tmp_path / "r.replaced"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    stage = stage_report(str(tmp_path / "r"), False, False, "builds", [])
+    assert (mine / "notes.txt").read_text() == "mine" and not (tmp_path / "r").exists()
+    stage.abandon()
+
+
 def test_the_command_refuses_an_earlier_report_in_one_line(report, tiny_build):
     from support import run_cli
 

@@ -156,8 +156,8 @@ def _recover(out: Path) -> None:
     """Undo what a bench stopped between its two renames left: `DIR.replaced/` with no `DIR`
     is the earlier report (put back); beside a `DIR` it is one to delete."""
     old = _sibling(out, REPLACED_SUFFIX)
-    if not old.is_dir() or old.is_symlink():
-        return
+    if not old.is_dir() or old.is_symlink() or not is_report(old) or foreign_files(old):
+        return  # not what a bench left: someone's own folder of that name is never touched
     if not out.exists() and not out.is_symlink():
         os.rename(old, out)
         print(f"edgexai: put the earlier report back from {old}", file=sys.stderr)
