@@ -226,3 +226,39 @@ def start_run(args: list[str], block_torch: bool = True):
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def write_drive_frames(
+    folder: Path, n: int, w: int = 320, h: int = 200, start: tuple[int, int] = (200, 80)
+) -> Path:
+    """A short drive past one red-ring sign: the disc grows and slides out of the vanishing point
+    (the frame's centre) frame by frame, as a sign does from a moving car."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vp = np.array([w / 2, h / 2])
+    for i in range(n):
+        rng = np.random.default_rng(i)
+        img = np.clip(rng.normal(110, 12, (h, w, 3)), 0, 255).astype(np.uint8)
+        img[: h // 3] = (200, 170, 150)
+        s = 1.04**i
+        cx, cy = (vp + (np.array(start) - vp) * s).astype(int)
+        r = int(12 * s)
+        cv2.circle(img, (int(cx), int(cy)), r, (255, 255, 255), -1)
+        cv2.circle(img, (int(cx), int(cy)), r, (30, 30, 210), max(2, r // 4))
+        cv2.imwrite(str(folder / f"{i:05d}.jpg"), img)
+    return folder
+
+
+class OneClassSession(FakeSession):
+    """FakeSession whose every crop is `class_id` (a confident classifier on one sign)."""
+
+    def __init__(self, class_id: int, n_classes: int = 43) -> None:
+        super().__init__(n_classes)
+        self.class_id = class_id
+
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, cam = super().infer(batch)
+        logits = np.zeros_like(logits)
+        logits[:, self.class_id] = 8.0
+        return logits, cam

@@ -191,7 +191,7 @@ def test_core_and_the_vehicle_side_never_reach_torch():
         heavy = {h for m in reach for h in outer[m] if h in HEAVY}
         assert not heavy, f"{module} imports {sorted(heavy)}"
     # the vehicle's own parts are all covered, doctor included (it runs on the Jetson)
-    for part in ("doctor", "pipeline", "runtime"):
+    for part in ("doctor", "pipeline", "runtime", "tracking", "live"):
         assert any(_in(m, (f"edgexai.deploy.{part}",)) for m in checked), part
     assert {"edgexai.deploy.sign_classifier", "edgexai.deploy.sign_detector"} <= checked
 

@@ -17,10 +17,14 @@ from edgexai.core.arg_types import (
 )
 from edgexai.core.manifest import PRECISIONS
 from edgexai.core.options import opt
+from edgexai.deploy.live.serve_address import serve_address
 from edgexai.deploy.runtime.factory import BACKEND_CHOICES
+from edgexai.deploy.tracking.box_tracker import TRACKERS, TrackerSettings
 
 FINDERS = ("detector", "colour")
 CAPTURE, FINDING, OUTPUT = "capture", "finding signs", "output and log"
+TRACKING, LIVE = "signs over time", "live view"
+_DEFAULT_TRACKING = TrackerSettings()
 
 
 @dataclass
@@ -93,6 +97,14 @@ class RunConfig:
         group=OUTPUT,
     )
     summary: str | None = opt(None, "summary JSON (default: LOG.summary.json)", group=OUTPUT)
+    events: str | None = opt(
+        None,
+        "also write the sign events (one per confirmed sign, when its track ends) and the "
+        "changes of the signs in force to FILE as JSON Lines (they are in --log too); an "
+        "existing FILE needs --append or --overwrite",
+        metavar="FILE",
+        group=OUTPUT,
+    )
     quiet: bool = opt(False, "no summary on stderr", group=OUTPUT)
     probe_every: int = opt(
         0, "faithfulness probe on every Nth frame (0: off)", metavar="N", type=non_negative_int
@@ -151,6 +163,58 @@ class RunConfig:
         flag="--threads",
         metavar="N",
     )
+    tracker: str = opt(
+        "iou",
+        "iou: follow each sign from frame to frame (IoU against its motion-predicted box), "
+        "one voted class per track, a sign event when it ends, the signs in force; none: "
+        "frame-by-frame detections only (no track ids, events or state)",
+        choices=TRACKERS,
+        group=TRACKING,
+    )
+    tracker_min_frames: int = opt(
+        _DEFAULT_TRACKING.min_frames,
+        "frames with a detection before a track is confirmed (shown, voted, counted) "
+        "(default: calibrated on drive-bys of GTSDB frames 0–399)",
+        type=positive_int,
+        metavar="N",
+        group=TRACKING,
+    )
+    tracker_drop_frames: int = opt(
+        _DEFAULT_TRACKING.drop_frames,
+        "frames a track is kept without a detection before it ends (default: calibrated)",
+        type=non_negative_int,
+        metavar="N",
+        group=TRACKING,
+    )
+    tracker_overlap: float = opt(
+        _DEFAULT_TRACKING.overlap,
+        "IoU a detection needs with a track's predicted box to continue it (default: calibrated)",
+        type=unit_interval,
+        group=TRACKING,
+    )
+    warning_hold: float = opt(
+        5.0,
+        "seconds a warning sign (GTSRB 18–31) stays in force after it was last seen",
+        type=positive_float,
+        metavar="S",
+        group=TRACKING,
+    )
+    serve: tuple[str, int] | None = opt(
+        None,
+        "serve a live page of the run at http://HOST:PORT/ (annotated video, signs in force "
+        "with crops and CAMs, last events, FPS, stage latency); HOST defaults to 127.0.0.1 "
+        "(loopback only): name one (e.g. 0.0.0.0:8080) to listen elsewhere; 0 picks a free "
+        "port",
+        type=serve_address,
+        metavar="[HOST:]PORT",
+        group=LIVE,
+    )
+    serve_fps: float = opt(
+        15.0,
+        "at most this many video frames a second to the live page",
+        type=positive_float,
+        group=LIVE,
+    )
     max_classify: int = 64  # at most this many crops per engine call
     nms_iou: float = 0.3
     live: bool | None = None  # None: by source kind
@@ -161,6 +225,15 @@ class RunConfig:
 
     def summary_path(self) -> Path:
         return Path(self.summary) if self.summary else Path(str(self.log) + ".summary.json")
+
+    @property
+    def tracking(self) -> TrackerSettings | None:
+        """The tracker's settings, or None for --tracker none."""
+        if self.tracker == "none":
+            return None
+        return TrackerSettings(
+            self.tracker_min_frames, self.tracker_drop_frames, self.tracker_overlap
+        )
 
     @property
     def log_max_bytes(self) -> int:

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from edgexai.deploy.pipeline.capture_thread import Frame, FrameSource
 from edgexai.deploy.pipeline.config import FINDERS, RunConfig
 from edgexai.deploy.pipeline.finders import ColourFinder, SignFinder
 from edgexai.deploy.pipeline.frame_readers import open_reader
+from edgexai.deploy.pipeline.live_stage import LiveStage, open_live
 from edgexai.deploy.pipeline.log import JsonlLog
 from edgexai.deploy.pipeline.overlay import Display
 from edgexai.deploy.pipeline.source_uri import SourceSpec, parse_uri
@@ -37,7 +38,8 @@ from edgexai.deploy.pipeline.stages import (
     RenderStage,
 )
 from edgexai.deploy.pipeline.summary import Summary, format_summary, write_summary
-from edgexai.deploy.pipeline.writable import check_run_paths, check_writable_file
+from edgexai.deploy.pipeline.track_stage import TrackStage
+from edgexai.deploy.pipeline.writable import check_outputs
 from edgexai.deploy.sign_classifier import SignClassifier
 from edgexai.deploy.sign_detector import SignDetector
 
@@ -111,8 +113,23 @@ class Stages:
     classify: ClassifyStage
     decide: DecideStage
     probe: ProbeStage
+    track: TrackStage | None  # None: --tracker none
     render: RenderStage
+    live: LiveStage | None  # None: no --serve
     log: LogStage
+    events: JsonlLog | None = None  # --events
+
+    def close(self) -> None:
+        """End the open tracks (their events), then close the outputs; runs on every exit."""
+        try:
+            if self.track is not None:
+                self.track.finish()
+        finally:
+            if self.live is not None:
+                self.live.live.close()
+            if self.events is not None:
+                self.events.close()
+            self.render.display.close()
 
 
 class FrameLoop:
@@ -228,21 +245,40 @@ def open_stages(
     log: JsonlLog,
     summary: Summary,
     uri: str,
+    live=None,
 ) -> Stages:
-    """The stages for one run, with the engine's batch limit (a TensorRT profile) applied."""
+    """The stages for one run, with the engine's batch limit (a TensorRT profile) applied;
+    `live`: a started edgexai.deploy.live.live_view.LiveView (--serve)."""
     engine_max = classifier.max_batch
     limit = min(cfg.max_classify, engine_max) if engine_max else cfg.max_classify
     decision = finder.decision.override(cfg.min_score, cfg.min_confidence)
     display = Display(
         window=not cfg.headless, output=cfg.output, fps=cfg.input_rate or 15.0, quiet=cfg.quiet
     )
+    events = None
+    if cfg.events and cfg.tracking is not None:
+        events = JsonlLog(cfg.events, max_bytes=0, fresh=not cfg.append)
+    track = None
+    if cfg.tracking is not None:
+        summary.tracking = {"tracker": cfg.tracker, **asdict(cfg.tracking)}
+        track = TrackStage(
+            cfg.tracking,
+            classifier.info.classes,
+            [log] + ([events] if events else []),
+            summary,
+            cfg.warning_hold,
+            thumbs=live is not None,
+        )
     return Stages(
         FindStage(finder, limit),
         ClassifyStage(classifier),
         DecideStage(decision, classifier.info.classes, cfg.nms_iou),
         ProbeStage(classifier, cfg.probe_every, cfg.probe_top_pct),
-        RenderStage(display),
+        track,
+        RenderStage(display, live, track),
+        None if live is None else LiveStage(live, track, summary),
         LogStage(log, summary, uri),
+        events,
     )
 
 
@@ -256,13 +292,7 @@ def run_pipeline(
     """Run the pipeline until the source ends, max_frames, a signal or a closed window; returns
     the summary (also written to cfg.summary_path() and as the log's last line)."""
     spec = parse_uri(cfg.source, cfg.input_width, cfg.input_height, cfg.input_rate, cfg.loop)
-    check_run_paths(
-        spec,
-        {"--output": cfg.output, "--log": cfg.log, "--summary": cfg.summary_path()},
-        cfg.log_backups,
-        overwrite=cfg.overwrite,
-        append=cfg.append,
-    )
+    check_outputs(cfg, spec)
     if classifier is None:
         if not cfg.model:
             raise EdgexaiError("no model: pass --model DIR")
@@ -281,13 +311,15 @@ def run_pipeline(
         # measured: OpenCV's own worker pool doubles the proposer's CPU time on 2 shared cores;
         # the capture thread already uses the second core
         cv2.setNumThreads(cfg.cv_threads)
-    check_writable_file(cfg.log, "--log")
-    check_writable_file(cfg.summary_path(), "--summary")
-    if cfg.output:
-        check_writable_file(cfg.output, "--output")
-    log = JsonlLog(cfg.log, cfg.log_max_bytes, cfg.log_backups, fresh=not cfg.append)
-    summary = Summary(spec.uri, info.name, info.backend)
-    stages = open_stages(cfg, classifier, finder, log, summary, spec.uri)
+    live = open_live(cfg)
+    try:
+        log = JsonlLog(cfg.log, cfg.log_max_bytes, cfg.log_backups, fresh=not cfg.append)
+        summary = Summary(spec.uri, info.name, info.backend)
+        stages = open_stages(cfg, classifier, finder, log, summary, spec.uri, live)
+    except BaseException:
+        if live is not None:
+            live.close()
+        raise
     with FrameLoop(cfg, spec, finder, log, summary, opener) as loop:
         try:
             loop.start(
@@ -304,6 +336,7 @@ def run_pipeline(
                     **finder.describe(),
                     "decision": stages.decide.decision.describe(),
                     "probe_every": cfg.probe_every,
+                    "tracker": summary.tracking,
                 }
             )
             for frame in loop.frames():
@@ -312,12 +345,16 @@ def run_pipeline(
                 classified = stages.classify(frame, found, clock)  # + Grad-CAM, one engine call
                 decided = stages.decide(found, classified, clock)  # confidence × score, NMS
                 decided = stages.probe(frame, classified, decided, clock)  # on sampled frames
+                if stages.track:
+                    decided = stages.track(frame, classified, decided, clock)  # tracks, events
                 if not stages.render(frame, classified, decided, clock):
                     loop.reason = "window closed"
                     break
+                if stages.live:
+                    stages.live(frame.index, clock)  # the live page's state, 5× a second
                 stages.log(frame, found, decided, clock)  # the frame's record and the summary
         finally:
-            stages.render.display.close()
+            stages.close()
     stats = loop.result.get("source_stats", {})
     if loop.result.get("frames") == 0 and stats.get("corrupt"):
         raise EdgexaiError(
@@ -327,4 +364,4 @@ def run_pipeline(
     return loop.result
 
 
-__all__ = ["FrameLoop", "Stages", "make_finder", "open_stages", "run_pipeline"]
+__all__ = ["FrameLoop", "Stages", "make_finder", "open_live", "open_stages", "run_pipeline"]

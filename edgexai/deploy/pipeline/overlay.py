@@ -14,14 +14,41 @@ import numpy as np
 from edgexai.core.errors import EdgexaiError
 
 
+def label_of(det: dict) -> tuple[str, tuple[int, int, int]]:
+    """A detection's label and box colour: with a tracker, the track's voted class (grey "?"
+    until the track is confirmed: a track never shows a class it has not confirmed)."""
+    if "track_id" not in det:
+        return f"{det['class_name']} {det['confidence']:.2f}", (0, 255, 0)
+    if det["track_class_name"] is None:
+        return f"#{det['track_id']} ?", (160, 160, 160)
+    return f"#{det['track_id']} {det['track_class_name']}", (0, 255, 0)
+
+
+def draw_in_force(out: np.ndarray, state: dict) -> None:
+    """The signs in force, top left: the speed limit, bans, warnings (drawn in place)."""
+    import cv2
+
+    lines = []
+    if state.get("speed_limit") is not None:
+        lines.append(f"limit {state['speed_limit']}")
+    lines += [b["name"] for b in state.get("bans", [])]
+    lines += [f"! {w['name']}" for w in state.get("warnings", [])]
+    for i, text in enumerate(lines or ["no limit known"]):
+        y = 24 + 24 * i
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
+        cv2.rectangle(out, (6, y - th - 6), (14 + tw, y + 6), (255, 255, 255), -1)
+        cv2.putText(out, text, (10, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 200), 2, cv2.LINE_AA)
+
+
 def draw(
     frame_bgr: np.ndarray,
     detections: list[dict],
     cams: list[np.ndarray | None],
     crop_boxes: list[tuple[int, int, int, int]],
     alpha: float = 0.45,
+    state: dict | None = None,
 ) -> np.ndarray:
-    """A copy of the frame with every detection drawn."""
+    """A copy of the frame with every detection drawn (and the signs in force, when given)."""
     import cv2
 
     out = frame_bgr.copy()
@@ -38,8 +65,8 @@ def draw(
             roi = out[y1:y2, x1:x2]
             cv2.addWeighted(heat, alpha, roi, 1 - alpha, 0, dst=roi)
         bx1, by1, bx2, by2 = (int(round(v)) for v in det["box"])
-        cv2.rectangle(out, (bx1, by1), (bx2, by2), (0, 255, 0), 2)
-        label = f"{det['class_name']} {det['confidence']:.2f}"
+        label, colour = label_of(det)
+        cv2.rectangle(out, (bx1, by1), (bx2, by2), colour, 2)
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
         ty = by1 - 4 if by1 - th - 6 > 0 else by2 + th + 4
         cv2.rectangle(out, (bx1, ty - th - 3), (bx1 + tw + 2, ty + 3), (0, 0, 0), -1)
@@ -53,6 +80,8 @@ def draw(
             1,
             cv2.LINE_AA,
         )
+    if state is not None:
+        draw_in_force(out, state)
     return out
 
 

@@ -196,25 +196,31 @@ class ProbeStage:
 
 
 class RenderStage:
-    """Draw boxes, labels and CAMs on the frame for the window and/or the overlay video."""
+    """Draw boxes, labels, CAMs and the signs in force on the frame for the window, the overlay
+    video and the live page (only when one of them takes the frame)."""
 
-    def __init__(self, display: Display) -> None:
-        self.display = display
+    def __init__(self, display: Display, live=None, track=None) -> None:
+        self.display, self.live, self.track = display, live, track
 
     def __call__(
         self, frame: Frame, classified: Classification, decided: Decided, clock: FrameClock
     ) -> bool:
         """False when the window was closed."""
         with clock.timed("render"):
-            if not self.display.active:
+            to_live = self.live is not None and self.live.wants_frame()
+            if not (self.display.active or to_live):
                 return True
             cams = classified.cams
+            state = self.track.state if self.track is not None else None
             image = draw(
                 frame.image,
                 decided.detections,
                 [None if cams is None else cams[j] for j in decided.kept],
                 [tuple(int(v) for v in classified.padded[j]) for j in decided.kept],
+                state=None if state is None else state.snapshot(),
             )
+            if to_live:
+                self.live.publish_frame(image)
             return self.display.show(image)
 
 

@@ -17,7 +17,20 @@ from typing import Any
 
 import numpy as np
 
-STAGES = ("capture", "propose", "reject", "preprocess", "infer", "post", "probe", "render", "log")
+STAGES = (
+    "capture",
+    "propose",
+    "reject",
+    "preprocess",
+    "infer",
+    "post",
+    "probe",
+    "track",
+    "render",
+    "live",
+    "log",
+)
+STABILITY = ("cam_pearson", "cam_top20_iou", "cam_peak_outside")
 
 
 class Summary:
@@ -35,6 +48,9 @@ class Summary:
         self.detections: Counter[str] = Counter()
         self.proposals = 0
         self.survivors = 0
+        self.signs: Counter[str] = Counter()  # sign events (one per confirmed track) by class
+        self.stability: dict[str, list[float]] = {k: [] for k in STABILITY}
+        self.tracking: dict[str, Any] | None = None  # the tracker's settings; None: no tracker
 
     def add(
         self,
@@ -57,6 +73,25 @@ class Summary:
         self.detections.update(classes)
         self.proposals += proposals
         self.survivors += survivors
+
+    def add_sign(self, event: dict[str, Any]) -> None:
+        """One sign event: counted by class; its CAM-stability figures kept for the means."""
+        self.signs[event["class_name"]] += 1
+        for k in STABILITY:
+            v = event["stability"].get(k)
+            if v is not None:
+                self.stability[k].append(float(v))
+
+    def _signs(self) -> dict[str, Any]:
+        """Signs over time: events by class and the explanation stability over the events."""
+        return {
+            "tracker": self.tracking,
+            "signs": sum(self.signs.values()),
+            "signs_per_class": dict(self.signs.most_common()),
+            "cam_stability": {
+                k: round(float(np.mean(v)), 4) if v else None for k, v in self.stability.items()
+            },
+        }
 
     @staticmethod
     def _pct(values: array) -> dict[str, float]:
@@ -95,6 +130,8 @@ class Summary:
             "detections": sum(self.detections.values()),
             "detections_per_class": dict(self.detections.most_common()),
         }
+        if self.tracking is not None:
+            out.update(self._signs())
         if source_stats is not None:
             out["source_stats"] = {
                 k: getattr(source_stats, k) for k in ("read", "corrupt", "dropped", "reconnects")
@@ -122,6 +159,14 @@ def format_summary(r: dict[str, Any]) -> str:
     lines.append(f"stage ms p50/p99: {st}")
     top = ", ".join(f"{k} ×{v}" for k, v in list(r["detections_per_class"].items())[:8])
     lines.append(f"{r['detections']} detections{': ' + top if top else ''}")
+    if r.get("tracker") is not None:
+        top = ", ".join(f"{k} ×{v}" for k, v in list(r["signs_per_class"].items())[:8])
+        stab = r["cam_stability"]
+        lines.append(
+            f"{r['signs']} signs (one per confirmed track){': ' + top if top else ''}; "
+            f"CAM stability: Pearson {stab['cam_pearson']}, top-20 % IoU "
+            f"{stab['cam_top20_iou']}, peak outside the sign {stab['cam_peak_outside']}"
+        )
     if "source_stats" in r:
         s = r["source_stats"]
         lines.append(

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 from pathlib import Path
 
 from edgexai.core.errors import EdgexaiError
+from edgexai.deploy.pipeline.config import RunConfig
 from edgexai.deploy.pipeline.source_uri import IMAGE_EXTS, SourceSpec
 
 
@@ -107,7 +109,7 @@ def check_run_paths(
     """Before anything is opened: refuse, in one line, a run that would write over its own source
     (a video, an image, a frame of a folder), two outputs that are the same file, an existing
     --output unless `overwrite`, and an existing log (or its rotated parts) or summary unless
-    `append` or `overwrite`. `outputs`: {"--output": …, "--log": …, "--summary": …}."""
+    `append` or `overwrite`. `outputs`: {"--output": …, "--log": …, "--summary": …, "--events": …}."""
     paths = {flag: Path(p) for flag, p in outputs.items() if p}
     log = paths.get("--log")
     written = list(paths.items())
@@ -137,9 +139,42 @@ def check_run_paths(
                 f"--log {log}: {what}, an earlier run's log; pass --append to add this run to "
                 "it, --overwrite to replace it, or name another --log"
             )
+    events = paths.get("--events")
+    if events is not None and events.is_file():
+        raise EdgexaiError(
+            f"--events {events}: exists, an earlier run's events; pass --append to add this "
+            "run's to it, --overwrite to replace it, or name another --events"
+        )
     summary = paths.get("--summary")
     if summary is not None and summary.is_file():
         raise EdgexaiError(
             f"--summary {summary}: exists, an earlier run's summary; pass --overwrite to "
             "replace it, or name another --summary"
         )
+
+
+def check_outputs(cfg: RunConfig, spec: SourceSpec) -> None:
+    """Every output path, before anything opens: one line for each way it can go wrong."""
+    check_run_paths(
+        spec,
+        {
+            "--output": cfg.output,
+            "--log": cfg.log,
+            "--summary": cfg.summary_path(),
+            "--events": cfg.events,
+        },
+        cfg.log_backups,
+        overwrite=cfg.overwrite,
+        append=cfg.append,
+    )
+    check_writable_file(cfg.log, "--log")
+    check_writable_file(cfg.summary_path(), "--summary")
+    if cfg.output:
+        check_writable_file(cfg.output, "--output")
+    if cfg.events:
+        check_writable_file(cfg.events, "--events")
+        if cfg.tracking is None and not cfg.quiet:
+            print(
+                "edgexai: note: --events needs a tracker; --tracker none writes none",
+                file=sys.stderr,
+            )

@@ -230,9 +230,38 @@ def pipeline_section(summaries: list[dict[str, Any]], paths: dict[str, Path]) ->
             ]
         )
     s.table(["model", "backend", "frames", "FPS", "frame ms", "stages", "detections"], rows)
+    tracked = [r for r in summaries if r.get("tracker")]
+    if tracked:
+        _signs_over_time(s, tracked)
     for i, r in enumerate(summaries):
         _pipeline_figures(s, r, i, paths)
     return s
+
+
+def _signs_over_time(s: Section, summaries: list[dict[str, Any]]) -> None:
+    """Sign events and the explanation stability along tracks (docs/signs-over-time.md)."""
+    s.p(
+        "Signs over time: one event per confirmed track. CAM stability is the agreement of a "
+        "track's consecutive in-graph Grad-CAM maps, resampled onto one 16×16 grid over the "
+        "sign's box: mean Pearson correlation and top-20 % IoU between consecutive frames, and "
+        "the share of frames whose CAM peak lies outside the sign's box; means over the events."
+    )
+    rows = []
+    for r in summaries:
+        st = r.get("cam_stability", {})
+        top = ", ".join(f"{k} ×{v}" for k, v in list(r.get("signs_per_class", {}).items())[:6])
+        rows.append(
+            [
+                Path(str(r.get("model", ""))).name,
+                str(r.get("signs")),
+                top or "—",
+                *(
+                    "—" if st.get(k) is None else f"{st[k]:.3f}"
+                    for k in ("cam_pearson", "cam_top20_iou", "cam_peak_outside")
+                ),
+            ]
+        )
+    s.table(["model", "signs", "by class", "CAM Pearson", "top-20 % IoU", "peak outside"], rows)
 
 
 def _pipeline_figures(s: Section, r: dict[str, Any], i: int, paths: dict[str, Path]) -> None:

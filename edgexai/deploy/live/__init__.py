@@ -1,0 +1,1 @@
+"""The live in-vehicle view (`edgexai run --serve`): overlay video and signs in force over HTTP."""
