@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from screenshot_report import find_chromium
+
+def find_chromium() -> str | None:
+    """The system's Chromium (Debian's `chromium`), or None."""
+    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+    return next((p for p in map(shutil.which, names) if p), None)
 
 
 def main() -> int:

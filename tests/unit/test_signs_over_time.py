@@ -4,6 +4,7 @@ the signs in force, the summary, `--tracker none`, and the --events output rules
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from edgexai.deploy.pipeline.config import RunConfig
 from edgexai.deploy.pipeline.log import read_jsonl
 from edgexai.deploy.pipeline.loop import run_pipeline
 from edgexai.deploy.sign_classifier import SignClassifier, model_info
+from edgexai.deploy.tracking.box_tracker import TrackerSettings
 
 pytest.importorskip("cv2")
 
@@ -71,13 +73,7 @@ def test_one_sign_driven_past_is_one_track_one_event_and_the_limit_in_force(driv
     ev_file, bad = read_jsonl(events)
     assert bad == 0 and ev_file == [r for r in records if r.get("event") in ("sign", "in_force")]
     assert summary["signs"] == len(signs) and summary["signs_per_class"]["speed limit 60"] >= 1
-    assert summary["tracker"] == {
-        "tracker": "iou",
-        "min_frames": 2,
-        "drop_frames": 10,
-        "overlap": 0.1,
-        "smoothing": 0.5,
-    }
+    assert summary["tracker"] == {"tracker": "iou", **asdict(TrackerSettings())}
     assert summary["cam_stability"]["cam_pearson"] is not None
     assert "track" in summary["stages_ms"]
 

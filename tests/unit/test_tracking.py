@@ -138,3 +138,14 @@ def test_signs_in_force_follow_the_rules():
     state.sign(1, 9, 5.0)
     assert state.sign(32, 10, 5.0) == ["all limits ended"]
     assert state.snapshot()["speed_limit"] is None and state.snapshot()["bans"] == []
+
+
+def test_a_track_of_weak_detections_is_never_confirmed():
+    """min_score: a run of weak detections (a traffic light read as a sign at 0.5) stays on
+    probation however long it lasts; a strong sign is confirmed at its min_frames-th frame."""
+    tracker = BoxTracker(TrackerSettings(min_frames=2, drop_frames=5, overlap=0.3, min_score=0.6))
+    weak, strong = np.array([[10, 10, 30, 30]], float), np.array([[200, 10, 220, 30]], float)
+    for t in range(20):
+        found = tracker.update(np.vstack([weak, strong]), t, np.array([0.5, 0.9]))
+        assert not found.track_of[0].confirmed
+        assert found.track_of[1].confirmed == (t >= 1)

@@ -173,23 +173,31 @@ class RunConfig:
     )
     tracker_min_frames: int = opt(
         _DEFAULT_TRACKING.min_frames,
-        "frames with a detection before a track is confirmed (shown, voted, counted) "
-        "(default: calibrated on drive-bys of GTSDB frames 0–399)",
+        "frames with a detection before a track is confirmed (shown, voted, counted); this "
+        "and the next three are calibrated on drive-bys of GTSDB frames 0–399",
         type=positive_int,
         metavar="N",
         group=TRACKING,
     )
     tracker_drop_frames: int = opt(
         _DEFAULT_TRACKING.drop_frames,
-        "frames a track is kept without a detection before it ends (default: calibrated)",
+        "frames a track is kept without a detection before it ends",
         type=non_negative_int,
         metavar="N",
         group=TRACKING,
     )
     tracker_overlap: float = opt(
         _DEFAULT_TRACKING.overlap,
-        "IoU a detection needs with a track's predicted box to continue it (default: calibrated)",
+        "IoU a detection needs with a track's predicted box to continue it",
         type=unit_interval,
+        metavar="F",
+        group=TRACKING,
+    )
+    tracker_min_score: float = opt(
+        _DEFAULT_TRACKING.min_score,
+        "mean detection score (sign score × confidence) a track needs to be confirmed",
+        type=unit_interval,
+        metavar="F",
         group=TRACKING,
     )
     warning_hold: float = opt(
@@ -213,6 +221,7 @@ class RunConfig:
         15.0,
         "at most this many video frames a second to the live page",
         type=positive_float,
+        metavar="FPS",
         group=LIVE,
     )
     max_classify: int = 64  # at most this many crops per engine call
@@ -232,7 +241,10 @@ class RunConfig:
         if self.tracker == "none":
             return None
         return TrackerSettings(
-            self.tracker_min_frames, self.tracker_drop_frames, self.tracker_overlap
+            self.tracker_min_frames,
+            self.tracker_drop_frames,
+            self.tracker_overlap,
+            self.tracker_min_score,
         )
 
     @property

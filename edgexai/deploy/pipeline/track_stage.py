@@ -53,7 +53,7 @@ class TrackStage:
             self.frame, self.now = frame.index, frame.t_capture
             dets = decided.detections
             boxes = np.array([d["box"] for d in dets], np.float64).reshape(-1, 4)
-            found = self.tracker.update(boxes, frame.index)
+            found = self.tracker.update(boxes, frame.index, np.array([d["score"] for d in dets]))
             changes: list[tuple[int, list[str]]] = []
             for det, row, track in zip(dets, decided.kept, found.track_of, strict=True):
                 rec = self.records.setdefault(track.id, TrackRecord(track.id))

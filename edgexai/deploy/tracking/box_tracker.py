@@ -28,14 +28,16 @@ SIZE_RATIO = 1.5  # and the linear size ratio
 
 @dataclass(frozen=True)
 class TrackerSettings:
-    """The tracker's three numbers (the run options `--tracker-*`). Defaults: the best of a
-    120-setting sweep on drive-bys of GTSDB frames 0–399 only (`python benchmarks/bench_tracking.py
-    --calibrate`; docs/experiments/tracking.md), ranked by the signs that became exactly one
-    event of the right class, then false events, then IDF1."""
+    """The tracker's numbers (the run options `--tracker-*`). Defaults: the best of a
+    270-setting sweep on drive-bys of GTSDB frames 0–399 only, with signs and sign-free
+    (`python benchmarks/bench_tracking.py --calibrate`; docs/experiments/tracking.md), ranked by
+    signs that became exactly one event of the right class minus false events, then IDF1; ties
+    toward the longer drop (real clips have gaps of many frames: ../shared/DESIGN.md)."""
 
     min_frames: int = 2
-    drop_frames: int = 10
+    drop_frames: int = 15
     overlap: float = 0.1
+    min_score: float = 0.6  # mean detection score a track needs to be confirmed
     smoothing: float = 0.5  # weight of the newest velocity measurement (EMA)
 
 
@@ -49,6 +51,7 @@ class Track:
     first_frame: int
     last_frame: int
     hits: int = 1
+    score_sum: float = 0.0  # the detections' scores (sign score × confidence), summed
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(3))  # d cx, d cy, d log size
     confirmed: bool = False
 
@@ -141,10 +144,15 @@ class BoxTracker:
         self.active: list[Track] = []
         self._next_id = 1
 
-    def update(self, boxes: np.ndarray, frame: int) -> FrameTracks:
-        """Match this frame's boxes (N×4) to the tracks; start a track for each unmatched box."""
+    def update(
+        self, boxes: np.ndarray, frame: int, scores: np.ndarray | None = None
+    ) -> FrameTracks:
+        """Match this frame's boxes (N×4, with their scores) to the tracks; start a track for
+        each unmatched box. A track is confirmed once it has `min_frames` detections and their
+        mean score reaches `min_score`."""
         s = self.settings
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        scores = np.ones(len(boxes)) if scores is None else np.asarray(scores, np.float64)
         owner: list[Track | None] = [None] * len(boxes)
         if self.active and len(boxes):
             predicted = np.stack([t.predict(frame) for t in self.active])
@@ -168,7 +176,12 @@ class BoxTracker:
                 owner[i] = track
             else:
                 track.update(box, frame, s.smoothing)
-            if not track.confirmed and track.hits >= s.min_frames:
+            track.score_sum += float(scores[i])
+            if (
+                not track.confirmed
+                and track.hits >= s.min_frames
+                and track.score_sum >= s.min_score * track.hits
+            ):
                 track.confirmed = True
                 confirmed_now.append(track)
         ended = [t for t in self.active if frame - t.last_frame > s.drop_frames]
