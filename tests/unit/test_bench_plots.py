@@ -211,3 +211,28 @@ def test_pipeline_section_shows_the_busiest_frame_or_says_why_not(tmp_path):
     text = " ".join(b.text for b in pipeline_section([run, bare], paths).blocks)
     assert "no overlay frame — the run saved no overlay video" in text
     assert "the run detected no sign" in text
+
+
+def test_pipeline_section_reports_signs_and_cam_stability_of_a_tracked_run():
+    from edgexai.study.bench.report_sections import pipeline_section
+
+    run = {
+        "model": "/b/resnet20-natural-s0",
+        "backend": "ort",
+        "frames": 4,
+        "fps": 9.0,
+        "frame_ms": {"p50": 1.0, "p99": 2.0},
+        "stages_ms": {"track": {"p50": 0.3, "p99": 0.5}},
+        "detections": 2,
+        "detections_per_class": {"stop": 2},
+        "tracker": {"tracker": "iou", "min_frames": 2},
+        "signs": 1,
+        "signs_per_class": {"stop": 1},
+        "cam_stability": {"cam_pearson": 0.91, "cam_top20_iou": 0.7, "cam_peak_outside": None},
+    }
+    section = pipeline_section([run, {**run, "tracker": None}], {})
+    tables = [b for b in section.blocks if getattr(b, "rows", None)]
+    signs = [t for t in tables if "CAM Pearson" in t.headers]
+    assert len(signs) == 1 and signs[0].rows == [
+        ["resnet20-natural-s0", "1", "stop ×1", "0.910", "0.700", "—"]
+    ]

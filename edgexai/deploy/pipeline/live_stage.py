@@ -56,7 +56,10 @@ class LiveStage:
             return out
         if track.state is not None:
             out["in_force"] = track.state.snapshot()
-        for tid, rec in track.shown_tracks().items():
+        shown = track.shown_tracks()
+        # forget ended tracks: a long drive must not grow this dict without end
+        self.thumbs_sent = {k: v for k, v in self.thumbs_sent.items() if k in shown}
+        for tid, rec in shown.items():
             k = rec.vote.shown
             out["tracks"].append(
                 {"track_id": tid, "class_name": track.classes[k], "score": rec.score_max}
@@ -79,5 +82,7 @@ def open_live(cfg: RunConfig):
 
     live = LiveView(*cfg.serve, fps_cap=cfg.serve_fps)
     url = live.start()
-    print(f"edgexai: live view at {url}", file=sys.stderr, flush=True)
+    everywhere = cfg.serve[0] in ("0.0.0.0", "::", "")
+    note = " (every address of this machine: open it with the machine's own)" if everywhere else ""
+    print(f"edgexai: live view at {url}{note}", file=sys.stderr, flush=True)
     return live
