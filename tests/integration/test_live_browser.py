@@ -13,7 +13,7 @@ import time
 
 import pytest
 from support import REPO
-from support.pipeline import start_run, write_drive_frames, write_onnx_build
+from support.pipeline import looped_drive_args, start_run, write_drive_frames, write_onnx_build
 
 from edgexai.deploy.pipeline.log import read_jsonl
 
@@ -53,26 +53,7 @@ def test_the_page_shows_the_video_advancing_and_names_the_sign(tmp_path):
     model = write_onnx_build(tmp_path / "tiny")
     log = tmp_path / "run.jsonl"
     proc = start_run(
-        [
-            "--source",
-            str(drive),
-            "--loop",
-            "--model",
-            str(model),
-            "--backend",
-            "ort",
-            "--finder",
-            "colour",
-            "--min-score",
-            "0",
-            "--headless",
-            "--log",
-            str(log),
-            "--input-rate",
-            "15",
-            "--serve",
-            "127.0.0.1:0",
-        ]
+        looped_drive_args(drive, model, log) + ["--input-rate", "15", "--serve", "127.0.0.1:0"]
     )
     try:
         url = _url(proc)

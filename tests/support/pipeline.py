@@ -262,3 +262,12 @@ class OneClassSession(FakeSession):
         logits = np.zeros_like(logits)
         logits[:, self.class_id] = 8.0
         return logits, cam
+
+
+def looped_drive_args(drive: Path, model: Path, log: Path) -> list[str]:
+    """`edgexai run` arguments for a looped drive past the synthetic sign, on ONNX Runtime with
+    the colour finder (the shipped detector is trained on real roads, not on drawn discs)."""
+    return [
+        *("--source", str(drive), "--loop", "--model", str(model), "--backend", "ort"),
+        *("--finder", "colour", "--min-score", "0", "--headless", "--log", str(log)),
+    ]

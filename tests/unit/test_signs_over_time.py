@@ -124,30 +124,11 @@ def test_kill_9_loses_only_the_open_tracks(drive, tmp_path):
     import signal
     import time
 
-    from support.pipeline import start_run
+    from support.pipeline import looped_drive_args, start_run
 
     model = write_onnx_build(tmp_path / "tiny")
     events, log = tmp_path / "events.jsonl", tmp_path / "run.jsonl"
-    proc = start_run(
-        [
-            "--source",
-            str(drive),
-            "--loop",
-            "--model",
-            str(model),
-            "--backend",
-            "ort",
-            "--finder",
-            "colour",
-            "--min-score",
-            "0",
-            "--headless",
-            "--log",
-            str(log),
-            "--events",
-            str(events),
-        ]
-    )
+    proc = start_run(looped_drive_args(drive, model, log) + ["--events", str(events)])
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and proc.poll() is None:
         if events.exists() and events.read_bytes().count(b'"event":"sign"') >= 3:
