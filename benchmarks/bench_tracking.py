@@ -33,7 +33,7 @@ from pathlib import Path
 from edgexai.core.classes import GTSRB_CLASSES
 from edgexai.deploy.pipeline.log import read_jsonl
 from edgexai.deploy.tracking.box_tracker import TrackerSettings
-from edgexai.study.driveby_eval import evaluate, replay
+from edgexai.study.driveby_eval import evaluate, replay, total
 
 COUNTS = ("num_switches", "gt_tracks", "events", "events_unmatched", "exactly_one_right")
 COUNTS += ("flicker_frames", "flicker_tracks", "frames")
@@ -57,17 +57,6 @@ def run(source: Path, log: Path, model: str, *extra: str) -> dict:
     return json.loads(Path(str(log) + ".summary.json").read_text())
 
 
-def total(rows: list[dict]) -> dict:
-    out = {k: sum(r[k] for r in rows) for k in COUNTS}
-    for k in ("mota", "idf1"):
-        out[k] = round(sum(r[k] for r in rows) / len(rows), 4)
-    out["switches_per_track"] = round(out["num_switches"] / max(out["gt_tracks"], 1), 3)
-    out["exactly_one_right_share"] = round(out["exactly_one_right"] / max(out["gt_tracks"], 1), 4)
-    minutes = out["frames"] / 30.0 / 60
-    out["events_per_minute"] = round(out["events"] / minutes, 2) if minutes else 0.0
-    return out
-
-
 def held_out(args) -> dict:
     rows = {"iou": [], "none": []}
     for seed in args.seeds:
@@ -77,7 +66,7 @@ def held_out(args) -> dict:
             run(drive, log, args.model, "--tracker", tracker)
             records, _ = read_jsonl(log)
             rows[tracker].append(evaluate(drive, records, tracked=tracker != "none"))
-    return {k: total(v) for k, v in rows.items()}
+    return {k: total(v, COUNTS) for k, v in rows.items()}
 
 
 def sign_free(args) -> dict:
@@ -143,7 +132,13 @@ def calibrate(args) -> list[dict]:
         s = TrackerSettings(min_frames=m, drop_frames=d, overlap=o, min_score=ms)
         rows = [evaluate(drive, replay(rec, s, classes), True) for drive, rec in signs]
         free_events = sum(r.get("event") == "sign" for rec in free for r in replay(rec, s, classes))
-        row = {"min_frames": m, "drop_frames": d, "overlap": o, "min_score": ms, **total(rows)}
+        row = {
+            "min_frames": m,
+            "drop_frames": d,
+            "overlap": o,
+            "min_score": ms,
+            **total(rows, COUNTS),
+        }
         row["sign_free_events"] = free_events
         row["net"] = row["exactly_one_right"] - row["events_unmatched"] - free_events
         table.append(row)

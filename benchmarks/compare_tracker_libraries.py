@@ -66,16 +66,16 @@ import numpy as np
 
 from edgexai.core.classes import GTSRB_CLASSES
 from edgexai.deploy.pipeline.log import read_jsonl
-from edgexai.deploy.tracking.box_tracker import TrackerSettings, iou_matrix
+from edgexai.deploy.tracking.box_tracker import TrackerSettings
 from edgexai.deploy.tracking.class_vote import ClassVote
 from edgexai.study.driveby_eval import (
-    MATCH_IOU,
     _number,
-    _xyxy,
     evaluate,
     frame_records,
     gt_classes,
+    match_frame,
     replay,
+    total,
 )
 from edgexai.study.track_scores import read_tracks
 
@@ -188,19 +188,9 @@ def losses(folder: Path, records: list[dict], tracked: bool) -> dict[str, Any]:
     shown_ids: dict[int, list] = {g: [] for boxes in gt.values() for g, _ in boxes}
     hidden = 0
     for rec in frame_records(records):
-        n, dets, g = _number(rec), rec["detections"], gt.get(_number(rec), [])
-        if not dets or not g:
-            continue
-        iou = iou_matrix(np.array([d["box"] for d in dets]), np.array([_xyxy(b) for _, b in g]))
-        used_d, used_g = set(), set()
-        for flat in np.argsort(-iou, axis=None, kind="stable"):
-            di, gi = divmod(int(flat), len(g))
-            if iou[di, gi] < MATCH_IOU:
-                break
-            if di in used_d or gi in used_g:
-                continue
-            used_d.add(di)
-            used_g.add(gi)
+        n, dets = _number(rec), rec["detections"]
+        g = gt.get(n, [])
+        for di, gi in match_frame(dets, g):
             d = dets[di]
             if not tracked:
                 shown_ids[g[gi][0]].append(("det", n, di))
@@ -223,15 +213,6 @@ def losses(folder: Path, records: list[dict], tracked: bool) -> dict[str, Any]:
             out["wrong_class"] += 1
             details.append(f"sign {g}: class {event_class.get(ids[0])}, not {classes[g]}")
     out["details"] = details
-    return out
-
-
-def total(rows: list[dict]) -> dict:
-    out: dict[str, Any] = {k: sum(r[k] for r in rows) for k in COUNTS}
-    for k in ("mota", "idf1"):
-        out[k] = sum(r[k] for r in rows) / len(rows)
-    out["switches_per_track"] = out["num_switches"] / max(out["gt_tracks"], 1)
-    out["exactly_one_right_share"] = out["exactly_one_right"] / max(out["gt_tracks"], 1)
     return out
 
 
@@ -361,7 +342,12 @@ def main(argv: list[str] | None = None) -> int:
                 row.update(losses(folder, tracked_records, tracked))
                 per.append({"driveby": str(folder), **row})
             results.append(
-                {"tracker": tracker, "settings": settings, "per_driveby": per, "total": total(per)}
+                {
+                    "tracker": tracker,
+                    "settings": settings,
+                    "per_driveby": per,
+                    "total": total(per, COUNTS),
+                }
             )
 
     print(f"{len(logs)} drive-bys: " + ", ".join(str(f) for f, _ in logs))

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def main() -> int:
     ap.add_argument("--source", required=True)
     ap.add_argument("--png", type=Path, required=True)
     ap.add_argument("--after", type=float, default=6.0, help="seconds of run before the shot")
-    ap.add_argument("--log", default="/tmp/edgexai-live-shot.jsonl")
+    ap.add_argument("--log", default=None, help="the run's log (default: in a new temp folder)")
     a = ap.parse_args()
     chromium = find_chromium()
     if chromium is None:
@@ -40,7 +41,8 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     cmd = ["edgexai", "run", "--source", a.source, "--loop", "--model", a.model, "--headless"]
-    cmd += ["--log", a.log, "--overwrite", "--serve", "127.0.0.1:0"]
+    log = a.log or str(Path(tempfile.mkdtemp()) / "live.jsonl")  # never over a user's file
+    cmd += ["--log", log, "--serve", "127.0.0.1:0"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     try:
         url = None

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from edgexai.deploy.tracking.box_tracker import TrackerSettings, iou_matrix
+from edgexai.core.detection.boxes import iou_matrix
+from edgexai.deploy.tracking.box_tracker import TrackerSettings
 from edgexai.study.track_scores import read_tracks, score_tracks
 
 NOMINAL_FPS = 30.0
@@ -63,6 +64,37 @@ def shown(det: dict, tracked: bool) -> str | None:
     return det.get("track_class_name")
 
 
+def match_frame(dets: list[dict], gt: list[tuple[int, tuple]]) -> list[tuple[int, int]]:
+    """(detection, ground truth) index pairs of one frame: greedy one-to-one by IoU, highest
+    first, each pair at IoU ≥ MATCH_IOU (gt boxes as tracks.txt's x, y, w, h)."""
+    if not dets or not gt:
+        return []
+    iou = iou_matrix(np.array([d["box"] for d in dets]), np.array([_xyxy(b) for _, b in gt]))
+    pairs, used_d, used_g = [], set(), set()
+    for flat in np.argsort(-iou, axis=None, kind="stable"):
+        di, gi = divmod(int(flat), len(gt))
+        if iou[di, gi] < MATCH_IOU:
+            break
+        if di not in used_d and gi not in used_g:
+            pairs.append((di, gi))
+            used_d.add(di)
+            used_g.add(gi)
+    return pairs
+
+
+def total(rows: list[dict], counts: tuple[str, ...]) -> dict[str, Any]:
+    """Figures of several drive-bys together: `counts` summed, MOTA and IDF1 averaged, the
+    shares and the rate from the sums."""
+    out: dict[str, Any] = {k: sum(r[k] for r in rows) for k in counts}
+    for k in ("mota", "idf1"):
+        out[k] = round(sum(r[k] for r in rows) / len(rows), 4)
+    out["switches_per_track"] = round(out["num_switches"] / max(out["gt_tracks"], 1), 3)
+    out["exactly_one_right_share"] = round(out["exactly_one_right"] / max(out["gt_tracks"], 1), 4)
+    minutes = out["frames"] / NOMINAL_FPS / 60
+    out["events_per_minute"] = round(out["events"] / minutes, 2) if minutes else 0.0
+    return out
+
+
 def evaluate(folder: str | os.PathLike, records: list[dict], tracked: bool) -> dict[str, Any]:
     """The figures of one run (its log `records`) on the drive-by `folder`."""
     folder = Path(folder)
@@ -77,16 +109,8 @@ def evaluate(folder: str | os.PathLike, records: list[dict], tracked: bool) -> d
         n = _number(rec)
         dets = rec["detections"]
         g = gt.get(n, [])
-        if dets and g:
-            iou = iou_matrix(np.array([d["box"] for d in dets]), np.array([_xyxy(b) for _, b in g]))
-            for flat in np.argsort(-iou, axis=None, kind="stable"):
-                di, gi = divmod(int(flat), len(g))
-                if iou[di, gi] < MATCH_IOU:
-                    break
-                if (n, di) not in det_gt and g[gi][0] not in {
-                    v for (f, _), v in det_gt.items() if f == n
-                }:
-                    det_gt[(n, di)] = g[gi][0]
+        for di, gi in match_frame(dets, g):
+            det_gt[(n, di)] = g[gi][0]
         for di, d in enumerate(dets):
             label = shown(d, tracked)
             if (n, di) in det_gt and label is not None:

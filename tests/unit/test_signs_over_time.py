@@ -32,16 +32,17 @@ def drive(tmp_path_factory) -> Path:
     return write_drive_frames(tmp_path_factory.mktemp("drive") / "d", 24)
 
 
-def _run(drive, info, tmp_path, **kw):
+def _run(drive, info, tmp_path, session=None, log="run.jsonl", **kw):
     cfg = RunConfig(
         source=str(drive),
         finder="colour",
-        log=str(tmp_path / "run.jsonl"),
+        log=str(tmp_path / log),
         quiet=True,
         min_score=0.0,
         **kw,
     )
-    return run_pipeline(cfg, classifier=SignClassifier(OneClassSession(SPEED_60), info))
+    session = session or OneClassSession(SPEED_60)
+    return run_pipeline(cfg, classifier=SignClassifier(session, info))
 
 
 def test_one_sign_driven_past_is_one_track_one_event_and_the_limit_in_force(drive, info, tmp_path):
@@ -105,14 +106,7 @@ def test_events_file_follows_the_output_rules(drive, info, tmp_path):
 
 def test_a_users_own_classes_get_tracks_and_events_but_no_signs_in_force(drive, tmp_path):
     own = model_info(write_onnx_build(tmp_path / "own", classes=[f"c{i}" for i in range(5)]), "t")
-    cfg = RunConfig(
-        source=str(drive),
-        finder="colour",
-        log=str(tmp_path / "o.jsonl"),
-        quiet=True,
-        min_score=0.0,
-    )
-    summary = run_pipeline(cfg, classifier=SignClassifier(OneClassSession(3, 5), own))
+    summary = _run(drive, own, tmp_path, session=OneClassSession(3, 5), log="o.jsonl")
     records, _ = read_jsonl(tmp_path / "o.jsonl")
     assert summary["signs_per_class"].get("c3", 0) >= 1
     assert not any(r.get("event") == "in_force" for r in records)

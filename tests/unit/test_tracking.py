@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from edgexai.core.classes import GTSRB_CLASSES
-from edgexai.deploy.tracking.box_tracker import BoxTracker, TrackerSettings, iou_matrix
+from edgexai.core.detection.boxes import iou_matrix
+from edgexai.deploy.tracking.box_tracker import BoxTracker, TrackerSettings
 from edgexai.deploy.tracking.cam_stability import (
     CamStability,
     box_grid,

@@ -54,7 +54,6 @@ class TrackStage:
             dets = decided.detections
             boxes = np.array([d["box"] for d in dets], np.float64).reshape(-1, 4)
             found = self.tracker.update(boxes, frame.index, np.array([d["score"] for d in dets]))
-            changes: list[tuple[int, list[str]]] = []
             for det, row, track in zip(dets, decided.kept, found.track_of, strict=True):
                 rec = self.records.setdefault(track.id, TrackRecord(track.id))
                 rec.add(det, frame.index, frame.t_capture, frame.name)
@@ -67,33 +66,35 @@ class TrackStage:
                     before = rec.vote.shown
                     shown = rec.vote.confirm()
                     if shown != before and self.state is not None:
-                        changes.append((track.id, self.state.sign(shown, track.id, self.now)))
+                        self._in_force(self.state.sign(shown, track.id, self.now), track.id)
                     elif self.state is not None and shown is not None:
                         self.state.seen(shown, track.id, self.now)
                 det.update(_track_fields(track, rec, self.classes))
             if self.state is not None:
-                changes.append((0, self.state.expire(self.now)))
-            for track_id, what in changes:
-                if what:
-                    self._write(
-                        {
-                            "event": "in_force",
-                            "time": round(self.now, 4),
-                            "at_frame": frame.index,
-                            "track_id": track_id or None,
-                            "changes": what,
-                            "state": self.state.snapshot(),
-                        }
-                    )
+                self._in_force(self.state.expire(self.now), None)
             self._end(found.ended)
         return decided
+
+    def _in_force(self, changes: list[str], track_id: int | None) -> None:
+        """One `in_force` record for what a sign (or a warning running out) changed."""
+        if changes:
+            self._write(
+                {
+                    "event": "in_force",
+                    "time": round(self.now, 4),
+                    "at_frame": self.frame,
+                    "track_id": track_id,
+                    "changes": changes,
+                    "state": self.state.snapshot(),
+                }
+            )
 
     def _end(self, tracks: list[Track]) -> None:
         for track in tracks:
             rec = self.records.pop(track.id, None)
             if rec is None or not track.confirmed or rec.vote.shown is None:
                 continue  # probation: an unconfirmed track leaves no event
-            event = rec.event(self.classes)
+            event = rec.event(self.classes, track)
             self.recent.append(event)
             self.summary.add_sign(event)
             self._write(event)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgexai.core.detection.boxes import iou_matrix
+
 TRACKERS = ("iou", "none")
 NEAR = 0.6  # centre distance, in box sizes, that the fallback match accepts
 SIZE_RATIO = 1.5  # and the linear size ratio
@@ -32,7 +34,7 @@ class TrackerSettings:
     270-setting sweep on drive-bys of GTSDB frames 0–399 only, with signs and sign-free
     (`python benchmarks/bench_tracking.py --calibrate`; docs/experiments/tracking.md), ranked by
     signs that became exactly one event of the right class minus false events, then IDF1; ties
-    toward the longer drop (real clips have gaps of many frames: ../shared/DESIGN.md)."""
+    toward the longer drop (real clips have gaps of many frames)."""
 
     min_frames: int = 2
     drop_frames: int = 15
@@ -86,20 +88,6 @@ def _centre_size(b: np.ndarray) -> tuple[float, float, float, float]:
 def _box(cx: float, cy: float, lw: float, lh: float) -> np.ndarray:
     w, h = math.exp(lw), math.exp(lh)
     return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in `a` (N×4) with every box in `b` (M×4), continuous coordinates."""
-    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def affinity(predicted: np.ndarray, boxes: np.ndarray, overlap: float) -> np.ndarray:
